@@ -1,0 +1,17 @@
+//! Hookwire's wire protocol: the NATS subject layout, the event envelope delivered to
+//! receivers, event-type filters and Standard Webhooks signing.
+//!
+//! This crate does no I/O. Everything in it is a pure function of its inputs (the one
+//! exception is [`signing::Secret::generate`], which draws random bytes), so both the daemon and the operator tool share one definition of
+//! the protocol and it can be tested exhaustively.
+
+pub mod envelope;
+pub mod filter;
+pub mod headers;
+pub mod signing;
+pub mod subject;
+
+pub use envelope::EventEnvelope;
+pub use filter::EventTypeFilter;
+pub use signing::{Secret, SecretError, VerifyError};
+pub use subject::{EventType, Subjects, Tenant};

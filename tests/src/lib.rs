@@ -1,0 +1,56 @@
+//! The kit every Hookwire end-to-end test shares: real parts, started on loopback and
+//! torn down when dropped.
+//!
+//! - [`NatsServer`]: a real `nats-server` with JetStream on a free 127.0.0.1 port and a
+//!   temporary store; restartable with the same port and store; killed on drop, also when
+//!   the test panics.
+//! - [`NatsCluster`]: three such servers forming a JetStream cluster.
+//! - [`Receiver`]: a programmable HTTP receiver that records every request, answers from a
+//!   script and verifies Standard Webhooks signatures.
+
+mod cluster;
+mod nats_server;
+mod receiver;
+
+pub use cluster::NatsCluster;
+pub use nats_server::NatsServer;
+pub use receiver::{Receiver, Recorded, Reply};
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+/// The workspace's root folder.
+#[must_use]
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the test kit lives one folder below the workspace root")
+        .to_owned()
+}
+
+/// The `nats-server` to run: `$NATS_SERVER_BIN`, else the one `scripts/install-deps`
+/// chose (`.tools/bin/nats-server`), else whichever is on `PATH`.
+#[must_use]
+pub fn nats_server_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let installed = workspace_root().join(".tools/bin/nats-server");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("nats-server")
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+///
+/// Another process may take it before the caller binds it; callers that start servers on
+/// it retry with a new port when the bind fails.
+#[must_use]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("the loopback interface accepts a bind to port 0")
+        .port()
+}

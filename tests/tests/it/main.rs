@@ -1,0 +1,11 @@
+//! Hookwire's end-to-end tests: one binary, real parts from `hookwire-testkit`.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
+mod connect;
+mod kit;
+mod server_config;
+mod signing_interop;

@@ -1,29 +1,26 @@
-//! `hookwired`: the Hookwire daemon.
-//!
-//! It connects to NATS and registers the `hookwire` NATS micro service, so
-//! `$SRV.PING.hookwire`, `$SRV.INFO.hookwire` and `$SRV.STATS.hookwire` answer for every
-//! running instance. The delivery engine and the admin endpoints join this service.
+//! `hookwired`: the Hookwire daemon. Everything lives in the library; this is the edge
+//! that reads flags, loads the configuration and waits for a signal.
+
+use std::path::PathBuf;
 
 use anyhow::Context as _;
-use async_nats::service::ServiceExt as _;
 use clap::Parser;
+use hookwire_backend::config::Config;
 use hookwire_nats::ConnectArgs;
-use hookwire_nats::connect::InitialConnect;
-use hookwire_protocol::Subjects;
 use tokio::signal::unix::{SignalKind, signal};
-
-/// The NATS micro service name every instance registers under.
-const SERVICE_NAME: &str = "hookwire";
 
 /// Hookwire daemon: delivers NATS events as signed webhooks.
 #[derive(Debug, Parser)]
 #[command(name = "hookwired", version, about)]
 struct Cli {
+    /// Configuration file (TOML); every key can also be set by an environment variable.
+    #[arg(long, env = "HOOKWIRE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration and exit.
+    #[arg(long)]
+    print_config: bool,
     #[command(flatten)]
     nats: ConnectArgs,
-    /// Subject prefix for every Hookwire subject.
-    #[arg(long, env = "HOOKWIRE_PREFIX", default_value = hookwire_protocol::subject::DEFAULT_PREFIX)]
-    prefix: String,
 }
 
 #[tokio::main]
@@ -35,34 +32,18 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    let subjects = Subjects::new(&cli.prefix).context("--prefix")?;
-    let settings = cli.nats.resolve_from_env()?;
-    let client = settings.connect("hookwired", InitialConnect::Retry).await?;
-    let service = client
-        .service_builder()
-        .description("Hookwire: webhooks for NATS")
-        .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot register the {SERVICE_NAME} service: {e}"))?;
-    tracing::info!(
-        servers = %settings.servers,
-        prefix = subjects.prefix(),
-        "hookwired started; answering $SRV.PING.{SERVICE_NAME}"
-    );
-
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    config.nats = cli.nats.or(config.nats);
+    if cli.print_config {
+        print!("{}", config.to_toml());
+        return Ok(());
     }
-    tracing::info!("stopping");
-    service
-        .stop()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot stop the service cleanly: {e}"))?;
-    client
-        .drain()
-        .await
-        .context("cannot drain the NATS connection")?;
-    Ok(())
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    };
+    hookwire_backend::app::run(config, shutdown).await
 }

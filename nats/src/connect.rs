@@ -60,8 +60,10 @@ pub enum ConnectError {
     },
 }
 
-/// NATS connection flags, as the `nats` CLI spells them.
-#[derive(Debug, Clone, Default, clap::Args)]
+/// NATS connection flags, as the `nats` CLI spells them. Also read from the `[nats]` table
+/// of `hookwired`'s configuration file, with the same names.
+#[derive(Debug, Clone, Default, clap::Args, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ConnectArgs {
     /// NATS server URLs, comma-separated (default 127.0.0.1:4222).
     #[arg(short = 's', long = "server", env = "NATS_URL", value_name = "URLS")]
@@ -71,6 +73,7 @@ pub struct ConnectArgs {
     pub user: Option<String>,
     /// Password.
     #[arg(long, env = "NATS_PASSWORD", hide_env_values = true)]
+    #[serde(skip_serializing)]
     pub password: Option<String>,
     /// User credentials file (.creds).
     #[arg(long, env = "NATS_CREDS", value_name = "FILE")]
@@ -80,15 +83,19 @@ pub struct ConnectArgs {
     pub nkey: Option<PathBuf>,
     /// TLS client certificate (PEM).
     #[arg(long = "tlscert", env = "NATS_CERT", value_name = "FILE")]
+    #[serde(rename = "tlscert")]
     pub tls_cert: Option<PathBuf>,
     /// TLS client key (PEM).
     #[arg(long = "tlskey", env = "NATS_KEY", value_name = "FILE")]
+    #[serde(rename = "tlskey")]
     pub tls_key: Option<PathBuf>,
     /// TLS certificate authority bundle (PEM).
     #[arg(long = "tlsca", env = "NATS_CA", value_name = "FILE")]
+    #[serde(rename = "tlsca")]
     pub tls_ca: Option<PathBuf>,
     /// Do the TLS handshake before the NATS protocol (servers with `handshake_first`).
     #[arg(long = "tlsfirst")]
+    #[serde(rename = "tlsfirst")]
     pub tls_first: bool,
     /// Name of a `nats` CLI context to read settings from.
     #[arg(long, env = "NATS_CONTEXT", value_name = "NAME")]
@@ -135,6 +142,25 @@ pub enum InitialConnect {
 }
 
 impl ConnectArgs {
+    /// These arguments, with every option they leave unset taken from `fallback`
+    /// (flags and environment over the configuration file).
+    #[must_use]
+    pub fn or(self, fallback: Self) -> Self {
+        Self {
+            server: self.server.or(fallback.server),
+            user: self.user.or(fallback.user),
+            password: self.password.or(fallback.password),
+            creds: self.creds.or(fallback.creds),
+            nkey: self.nkey.or(fallback.nkey),
+            tls_cert: self.tls_cert.or(fallback.tls_cert),
+            tls_key: self.tls_key.or(fallback.tls_key),
+            tls_ca: self.tls_ca.or(fallback.tls_ca),
+            tls_first: self.tls_first || fallback.tls_first,
+            context: self.context.or(fallback.context),
+            timeout: self.timeout.or(fallback.timeout),
+        }
+    }
+
     /// Merges the flags with the context they name (or the selected one) from `store`.
     pub fn resolve(&self, store: Option<&ContextStore>) -> Result<Settings, ConnectError> {
         let context = match (store, &self.context) {

@@ -5,6 +5,9 @@
 //! exception is [`signing::Secret::generate`], which draws random bytes), so both the daemon and the operator tool share one definition of
 //! the protocol and it can be tested exhaustively.
 
+pub mod admin;
+pub mod attempt;
+pub mod endpoint;
 pub mod envelope;
 pub mod filter;
 pub mod headers;

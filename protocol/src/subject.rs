@@ -329,6 +329,41 @@ impl Subjects {
         Ok((Tenant::new(tenant)?, endpoint_id.to_owned()))
     }
 
+    /// `<prefix>.tasks.<tenant>.<endpoint-id>`: delivery tasks waiting for a worker (internal).
+    #[must_use]
+    pub fn task(&self, tenant: &Tenant, endpoint_id: &str) -> String {
+        format!("{}.tasks.{tenant}.{endpoint_id}", self.prefix)
+    }
+
+    /// `<prefix>.retry.<seconds>`: deliveries parked in the retry tier of that delay (internal).
+    #[must_use]
+    pub fn retry_tier(&self, delay_secs: u64) -> String {
+        format!("{}.retry.{delay_secs}", self.prefix)
+    }
+
+    /// `<prefix>.dead.<tenant>.<endpoint-id>`: dead letters of one endpoint.
+    #[must_use]
+    pub fn dead(&self, tenant: &Tenant, endpoint_id: &str) -> String {
+        format!("{}.dead.{tenant}.{endpoint_id}", self.prefix)
+    }
+
+    /// `<prefix>.<kind>.>`: everything of one kind (`events`, `tasks`, `retry`, `dead`, `live`),
+    /// as a stream's subject.
+    #[must_use]
+    pub fn all_of(&self, kind: &str) -> String {
+        format!("{}.{kind}.>", self.prefix)
+    }
+
+    /// A name derived from the prefix for streams, buckets and consumers, which allow no dots:
+    /// `hookwire` gives `HOOKWIRE_<suffix>`, `acme.hooks` gives `ACME_HOOKS_<suffix>`.
+    #[must_use]
+    pub fn resource_name(&self, suffix: &str) -> String {
+        format!(
+            "{}_{suffix}",
+            self.prefix.replace('.', "_").to_ascii_uppercase()
+        )
+    }
+
     /// The part of `subject` after `<prefix>.<kind>.`, if it starts that way.
     fn strip<'s>(&self, subject: &'s str, kind: &str) -> Option<&'s str> {
         subject
@@ -542,6 +577,20 @@ mod tests {
         assert!(subjects.live(&tenant("acme"), "").is_err());
         assert!(subjects.parse_live("hookwire.live.acme.a.b").is_err());
         assert!(subjects.parse_live("hookwire.live.acme").is_err());
+    }
+
+    #[test]
+    fn internal_subjects_and_resource_names() {
+        let subjects = Subjects::new("acme.hooks").unwrap();
+        assert_eq!(subjects.task(&tenant("t"), "ep"), "acme.hooks.tasks.t.ep");
+        assert_eq!(subjects.retry_tier(30), "acme.hooks.retry.30");
+        assert_eq!(subjects.dead(&tenant("t"), "ep"), "acme.hooks.dead.t.ep");
+        assert_eq!(subjects.all_of("tasks"), "acme.hooks.tasks.>");
+        assert_eq!(subjects.resource_name("EVENTS"), "ACME_HOOKS_EVENTS");
+        assert_eq!(
+            Subjects::default().resource_name("config"),
+            "HOOKWIRE_config"
+        );
     }
 
     #[test]

@@ -5,14 +5,17 @@
 //!   temporary store; restartable with the same port and store; killed on drop, also when
 //!   the test panics.
 //! - [`NatsCluster`]: three such servers forming a JetStream cluster.
+//! - [`Hookwired`]: the real daemon as a process, killable with SIGKILL and restartable.
 //! - [`Receiver`]: a programmable HTTP receiver that records every request, answers from a
 //!   script and verifies Standard Webhooks signatures.
 
 mod cluster;
+mod hookwired;
 mod nats_server;
 mod receiver;
 
 pub use cluster::NatsCluster;
+pub use hookwired::{Hookwired, hookwired_bin};
 pub use nats_server::NatsServer;
 pub use receiver::{Receiver, Recorded, Reply};
 
@@ -41,6 +44,15 @@ pub fn nats_server_bin() -> PathBuf {
     } else {
         PathBuf::from("nats-server")
     }
+}
+
+/// An HTTP client for tests (plain HTTP on loopback; TLS uses the ring provider).
+pub fn http_client() -> reqwest::ClientBuilder {
+    static PROVIDER: std::sync::Once = std::sync::Once::new();
+    PROVIDER.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

@@ -224,7 +224,9 @@ impl NatsServer {
     /// with any authorization configured are checked the same way.
     async fn jetstream_ready(&self) -> Result<(), String> {
         let url = format!("http://127.0.0.1:{}/healthz", self.monitor_port);
-        let response = reqwest::Client::new()
+        let response = crate::http_client()
+            .build()
+            .expect("an HTTP client builds")
             .get(&url)
             .timeout(Duration::from_secs(2))
             .send()

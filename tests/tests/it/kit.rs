@@ -141,7 +141,7 @@ async fn receiver_records_and_answers_from_its_script() {
         Reply::ok().after(Duration::from_millis(200)).body("late"),
     ]);
     receiver.set_fallback(Reply::status(500));
-    let http = reqwest::Client::builder()
+    let http = hookwire_testkit::http_client()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
@@ -185,7 +185,7 @@ async fn receiver_records_and_answers_from_its_script() {
 async fn receiver_can_drop_the_connection() {
     let receiver = Receiver::start().await;
     receiver.script([Reply::drop_connection()]);
-    let http = reqwest::Client::new();
+    let http = hookwire_testkit::http_client().build().unwrap();
     let dropped = http.post(receiver.url()).body("x").send().await;
     let error = dropped.expect_err("a dropped connection is not an answer");
     assert!(!error.is_status(), "{error:?}");
@@ -202,7 +202,7 @@ async fn receiver_verifies_standard_webhooks_signatures() {
     receiver.set_secrets(vec![secret.clone()]);
     let now = chrono::Utc::now().timestamp();
     let body = br#"{"type":"a","timestamp":"2026-01-01T00:00:00.000Z","data":{}}"#;
-    let http = reqwest::Client::new();
+    let http = hookwire_testkit::http_client().build().unwrap();
     let send = |signature: String, body: &'static [u8]| {
         http.post(receiver.url())
             .header("webhook-id", "msg_1")

@@ -5,7 +5,10 @@
     reason = "test helpers: a panic is the failure report"
 )]
 
+mod admin;
 mod connect;
+mod delivery;
 mod kit;
 mod server_config;
 mod signing_interop;
+mod support;

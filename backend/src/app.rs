@@ -1,0 +1,216 @@
+//! Starting and stopping the daemon.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream;
+use async_nats::service::ServiceExt as _;
+use hookwire_nats::connect::InitialConnect;
+use hookwire_nats::streams::{ProvisionError, Topology};
+use hookwire_protocol::Subjects;
+use tokio::sync::watch;
+
+use crate::admin::{self, Admin};
+use crate::config::Config;
+use crate::delivery::http::Sender;
+use crate::engine::Engine;
+use crate::metrics::{self, Metrics};
+use crate::registry::{self, Registry};
+use crate::store::Store;
+use crate::{delivery, fanout, indexer, tiers};
+
+/// The NATS micro service name every instance registers under.
+pub const SERVICE_NAME: &str = "hookwire";
+/// Extra ack wait beyond the longest attempt timeout, before JetStream redelivers a task.
+const ACK_WAIT_MARGIN: Duration = Duration::from_secs(30);
+
+/// Runs the daemon until `shutdown` resolves, then drains.
+pub async fn run(
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let subjects = Subjects::new(&config.prefix).context("prefix")?;
+    let topology = Topology::new(subjects.clone());
+    let metrics = Arc::new(Metrics::new());
+    let http_addr = config.http.listen;
+    let metrics_server = tokio::spawn(metrics::serve(http_addr, Arc::clone(&metrics)));
+
+    let settings = config.nats.resolve_from_env()?;
+    let client = settings.connect("hookwired", InitialConnect::Retry).await?;
+    let js = jetstream::new(client.clone());
+    provision(&js, &topology, &config).await?;
+
+    let store_path = config.data_dir.join("hookwired.redb");
+    let store = {
+        let path = store_path.clone();
+        tokio::task::spawn_blocking(move || Store::open(&path)).await??
+    };
+    let (registry, bucket) = load_endpoints(&js, &topology, &store, &config).await?;
+
+    let engine = Arc::new(Engine {
+        client: client.clone(),
+        js: js.clone(),
+        topology: topology.clone(),
+        registry: Arc::clone(&registry),
+        bucket: bucket.clone(),
+        metrics: Arc::clone(&metrics),
+        tiers: config.retry_tiers(),
+        max_retry_after: Duration::from_secs(u64::from(config.delivery.max_retry_after_secs)),
+        paused_recheck: Duration::from_secs(u64::from(config.delivery.paused_recheck_secs)),
+        max_event_bytes: usize::try_from(config.streams.max_event_bytes).unwrap_or(usize::MAX),
+    });
+
+    let service = client
+        .service_builder()
+        .description("Hookwire: webhooks for NATS")
+        .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot register the {SERVICE_NAME} service: {e}"))?;
+    let admin = Arc::new(Admin {
+        subjects: subjects.clone(),
+        registry: Arc::clone(&registry),
+        bucket,
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut background = spawn_background(&engine, &store);
+    let mut admin_tasks = admin::start(&service, admin)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
+    let fanout = tokio::spawn(fanout::run(Arc::clone(&engine), stop_rx.clone()));
+    let sender = Sender::new().context("cannot build the HTTP client")?;
+    let concurrency = usize::try_from(config.delivery.concurrency).unwrap_or(512);
+    let worker = tokio::spawn(delivery::worker::run(
+        Arc::clone(&engine),
+        sender,
+        concurrency,
+        stop_rx,
+    ));
+    metrics.set_ready(true);
+    tracing::info!(servers = %settings.servers, prefix = subjects.prefix(), state = %store_path.display(), %http_addr, "hookwired ready");
+
+    shutdown.await;
+    tracing::info!("stopping: draining attempts in flight");
+    metrics.set_ready(false);
+    let _ = stop_tx.send(true);
+    let drain = Duration::from_secs(u64::from(config.delivery.drain_timeout_secs));
+    if tokio::time::timeout(drain, async {
+        let _ = fanout.await;
+        let _ = worker.await;
+    })
+    .await
+    .is_err()
+    {
+        tracing::warn!(
+            "attempts still in flight after the drain timeout; they will be redelivered"
+        );
+    }
+    let _ = service.stop().await;
+    admin_tasks.abort_all();
+    background.abort_all();
+    metrics_server.abort();
+    client
+        .drain()
+        .await
+        .context("cannot drain the NATS connection")?;
+    Ok(())
+}
+
+/// Loads the endpoints redb has, then waits until the bucket's current state is applied:
+/// fan-out must see every endpoint that exists, or an event could miss one.
+async fn load_endpoints(
+    js: &jetstream::Context,
+    topology: &Topology,
+    store: &Store,
+    config: &Config,
+) -> anyhow::Result<(Arc<Registry>, jetstream::kv::Store)> {
+    let registry = Arc::new(Registry::new(config.retry_schedule()));
+    registry::load(store, &registry).await?;
+    let bucket = js
+        .get_key_value(&topology.config_bucket)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the configuration bucket {}",
+                topology.config_bucket
+            )
+        })?;
+    // The bucket handle's own status is a snapshot from when it was opened; ask the stream.
+    let target = js
+        .get_stream(format!("KV_{}", topology.config_bucket))
+        .await?
+        .info()
+        .await?
+        .state
+        .last_sequence;
+    tokio::spawn(keep_syncing(
+        bucket.clone(),
+        store.clone(),
+        Arc::clone(&registry),
+    ));
+    while !registry.wait_for(target, Duration::from_secs(10)).await {
+        tracing::warn!(
+            target,
+            applied = registry.revision(),
+            "waiting for the endpoint configuration to load"
+        );
+    }
+    Ok((registry, bucket))
+}
+
+/// The tasks that run for the daemon's whole life: the indexer, the gauges, the tiers.
+fn spawn_background(engine: &Arc<Engine>, store: &Store) -> tokio::task::JoinSet<()> {
+    let topology = &engine.topology;
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(indexer::run(
+        engine.js.clone(),
+        topology.attempts.clone(),
+        store.clone(),
+    ));
+    background.spawn(metrics::poll_depths(
+        engine.js.clone(),
+        [
+            topology.tasks.clone(),
+            topology.retry.clone(),
+            topology.dead.clone(),
+        ],
+        Arc::clone(&engine.metrics),
+    ));
+    for tier in engine.tiers.clone() {
+        background.spawn(tiers::run(Arc::clone(engine), tier));
+    }
+    background
+}
+
+/// Provisions, retrying while JetStream is unreachable; an incompatible stream is fatal.
+async fn provision(
+    js: &jetstream::Context,
+    topology: &Topology,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let ack_wait = Duration::from_millis(u64::from(hookwire_protocol::endpoint::MAX_TIMEOUT_MS))
+        + ACK_WAIT_MARGIN;
+    loop {
+        match topology
+            .provision(js, &config.stream_limits(), &config.retry_tiers(), ack_wait)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(e @ ProvisionError::Incompatible { .. }) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot provision JetStream yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn keep_syncing(bucket: jetstream::kv::Store, store: Store, registry: Arc<Registry>) {
+    loop {
+        if let Err(e) = registry::sync(bucket.clone(), store.clone(), Arc::clone(&registry)).await {
+            tracing::warn!(error = %e, "endpoint configuration watch interrupted; resuming");
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -1,0 +1,399 @@
+//! `hookwired`'s configuration: a TOML file, overridden by `HOOKWIRE__SECTION__KEY`
+//! environment variables, overridden by command-line NATS flags.
+//!
+//! Every key has a default, so no file is needed to start. Unknown keys and bad values fail
+//! at start with a message naming the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hookwire_nats::ConnectArgs;
+use hookwire_nats::streams::StreamLimits;
+use serde::{Deserialize, Serialize};
+
+/// The prefix of environment variables that override configuration keys.
+pub const ENV_PREFIX: &str = "HOOKWIRE__";
+
+/// A configuration that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid.
+    #[error("invalid configuration{}: {message}", origin.as_ref().map(|o| format!(" in {o}")).unwrap_or_default())]
+    Invalid {
+        /// The file or environment variable at fault.
+        origin: Option<String>,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+}
+
+fn invalid(origin: Option<&str>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        origin: origin.map(str::to_owned),
+        message: message.into(),
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Subject prefix of every Hookwire subject.
+    pub prefix: String,
+    /// Folder for the redb state file.
+    pub data_dir: PathBuf,
+    /// NATS connection (same names as the command-line flags).
+    pub nats: ConnectArgs,
+    /// Stream limits.
+    pub streams: StreamsConfig,
+    /// Delivery behaviour.
+    pub delivery: DeliveryConfig,
+    /// The health and metrics listener.
+    pub http: HttpConfig,
+}
+
+/// `[streams]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamsConfig {
+    /// How long events stay for replay, in seconds (default 7 days).
+    pub events_max_age_secs: u64,
+    /// How long attempt records stay, in seconds (default 7 days).
+    pub attempts_max_age_secs: u64,
+    /// How long dead letters stay, in seconds (default 30 days).
+    pub dead_max_age_secs: u64,
+    /// `Nats-Msg-Id` de-duplication window, in seconds (default 120).
+    pub duplicate_window_secs: u64,
+    /// Largest accepted event, in bytes (default 1 MiB).
+    pub max_event_bytes: u32,
+    /// Stream replicas (1 on a single server, 3 on a cluster).
+    pub replicas: u8,
+}
+
+/// `[delivery]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Attempts in flight at once per instance.
+    pub concurrency: u32,
+    /// Delays between attempts for endpoints that set none, in seconds.
+    pub retry_schedule_secs: Vec<u32>,
+    /// Retry tiers, in seconds, ascending.
+    pub retry_tiers_secs: Vec<u32>,
+    /// The longest `Retry-After` honoured, in seconds.
+    pub max_retry_after_secs: u32,
+    /// How often a paused endpoint's waiting deliveries look again, in seconds.
+    pub paused_recheck_secs: u32,
+    /// How long SIGTERM waits for attempts in flight, in seconds.
+    pub drain_timeout_secs: u32,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Where `/healthz`, `/readyz` and `/metrics` listen.
+    pub listen: SocketAddr,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            prefix: hookwire_protocol::subject::DEFAULT_PREFIX.to_owned(),
+            data_dir: PathBuf::from("data/hookwired"),
+            nats: ConnectArgs::default(),
+            streams: StreamsConfig::default(),
+            delivery: DeliveryConfig::default(),
+            http: HttpConfig::default(),
+        }
+    }
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        let limits = StreamLimits::default();
+        Self {
+            events_max_age_secs: limits.events_max_age.as_secs(),
+            attempts_max_age_secs: limits.attempts_max_age.as_secs(),
+            dead_max_age_secs: limits.dead_max_age.as_secs(),
+            duplicate_window_secs: limits.duplicate_window.as_secs(),
+            max_event_bytes: 1024 * 1024,
+            replicas: 1,
+        }
+    }
+}
+
+fn secs(durations: &[Duration]) -> Vec<u32> {
+    durations
+        .iter()
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .collect()
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            concurrency: 512,
+            retry_schedule_secs: secs(&crate::delivery::retry::DEFAULT_SCHEDULE),
+            retry_tiers_secs: secs(&crate::delivery::retry::DEFAULT_TIERS),
+            max_retry_after_secs: 3600,
+            paused_recheck_secs: 30,
+            drain_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+impl Config {
+    /// Loads `file` (if given), applies `HOOKWIRE__...` overrides from `env`, and validates.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let (mut table, origin) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                let table: toml::Table = toml::from_str(&text)
+                    .map_err(|e| invalid(Some(&path.display().to_string()), e.to_string()))?;
+                (table, Some(path.display().to_string()))
+            }
+            None => (toml::Table::new(), None),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            apply_override(&mut table, key, &value)
+                .map_err(|message| invalid(Some(&name), message))?;
+        }
+        let config: Self = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(origin.as_deref(), e.to_string()))?;
+        config
+            .validate()
+            .map_err(|m| invalid(origin.as_deref(), m))?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        hookwire_protocol::Subjects::new(&self.prefix).map_err(|e| format!("prefix: {e}"))?;
+        let d = &self.delivery;
+        if d.concurrency == 0 || d.concurrency > 100_000 {
+            return Err("delivery.concurrency: must be 1 to 100000".into());
+        }
+        if d.retry_tiers_secs.is_empty()
+            || d.retry_tiers_secs.contains(&0)
+            || !d.retry_tiers_secs.windows(2).all(|w| w[0] < w[1])
+        {
+            return Err(
+                "delivery.retry_tiers_secs: must be positive seconds in ascending order".into(),
+            );
+        }
+        if d.retry_schedule_secs.contains(&0) || d.retry_schedule_secs.len() > 16 {
+            return Err("delivery.retry_schedule_secs: at most 16 positive delays".into());
+        }
+        if d.paused_recheck_secs == 0 {
+            return Err("delivery.paused_recheck_secs: must be positive".into());
+        }
+        let s = &self.streams;
+        if s.duplicate_window_secs == 0 {
+            return Err("streams.duplicate_window_secs: must be positive".into());
+        }
+        if s.max_event_bytes < 1024 {
+            return Err("streams.max_event_bytes: must be at least 1024".into());
+        }
+        if !matches!(s.replicas, 1 | 3 | 5) {
+            return Err("streams.replicas: must be 1, 3 or 5".into());
+        }
+        Ok(())
+    }
+
+    /// The stream limits this configuration asks for.
+    #[must_use]
+    pub fn stream_limits(&self) -> StreamLimits {
+        let s = &self.streams;
+        StreamLimits {
+            events_max_age: Duration::from_secs(s.events_max_age_secs),
+            attempts_max_age: Duration::from_secs(s.attempts_max_age_secs),
+            dead_max_age: Duration::from_secs(s.dead_max_age_secs),
+            duplicate_window: Duration::from_secs(s.duplicate_window_secs),
+            max_event_bytes: i32::try_from(s.max_event_bytes).unwrap_or(i32::MAX),
+            replicas: usize::from(s.replicas),
+        }
+    }
+
+    /// The retry tiers as durations.
+    #[must_use]
+    pub fn retry_tiers(&self) -> Vec<Duration> {
+        to_durations(&self.delivery.retry_tiers_secs)
+    }
+
+    /// The default retry schedule as durations.
+    #[must_use]
+    pub fn retry_schedule(&self) -> Vec<Duration> {
+        to_durations(&self.delivery.retry_schedule_secs)
+    }
+
+    /// The effective configuration as TOML, secrets left out.
+    #[must_use]
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print: {e}"))
+    }
+}
+
+/// Seconds to durations.
+#[must_use]
+pub fn to_durations(secs: &[u32]) -> Vec<Duration> {
+    secs.iter()
+        .map(|s| Duration::from_secs(u64::from(*s)))
+        .collect()
+}
+
+/// Sets `section__key` (lowercased) in `table` to `value`, read as a TOML value when it is
+/// one (`512`, `true`, `[5, 30]`) and as a string otherwise.
+fn apply_override(table: &mut toml::Table, key: &str, value: &str) -> Result<(), String> {
+    let path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
+    if path.iter().any(String::is_empty) {
+        return Err("use HOOKWIRE__<SECTION>__<KEY>, e.g. HOOKWIRE__DELIVERY__CONCURRENCY".into());
+    }
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+    let (last, sections) = path.split_last().ok_or("empty key")?;
+    let mut current = table;
+    for section in sections {
+        current = current
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("{section} is not a table"))?;
+    }
+    current.insert(last.clone(), parsed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hookwired.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.prefix, "hookwire");
+        assert_eq!(config.delivery.concurrency, 512);
+        assert_eq!(
+            config.retry_schedule(),
+            crate::delivery::retry::DEFAULT_SCHEDULE
+        );
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let (_dir, path) = file(
+            "prefix = \"acme.hooks\"\n[delivery]\nconcurrency = 64\n[nats]\nserver = \"nats://n:4222\"\n",
+        );
+        let config = Config::load(
+            Some(&path),
+            env(&[
+                ("HOOKWIRE__DELIVERY__CONCURRENCY", "128"),
+                ("HOOKWIRE__DELIVERY__RETRY_SCHEDULE_SECS", "[1, 2]"),
+                ("HOOKWIRE__DATA_DIR", "/var/lib/hookwire"),
+                ("UNRELATED", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.prefix, "acme.hooks");
+        assert_eq!(config.delivery.concurrency, 128);
+        assert_eq!(config.delivery.retry_schedule_secs, vec![1, 2]);
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/hookwire"));
+        assert_eq!(config.nats.server.as_deref(), Some("nats://n:4222"));
+    }
+
+    #[test]
+    fn bad_keys_and_values_are_named() {
+        let (_dir, path) = file("[delivery]\nconcurency = 5\n");
+        let message = Config::load(Some(&path), env(&[])).unwrap_err().to_string();
+        assert!(message.contains("concurency"), "{message}");
+
+        let message = Config::load(None, env(&[("HOOKWIRE__DELIVERY__CONCURRENCY", "lots")]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("concurrency"), "{message}");
+
+        for (key, value, named) in [
+            (
+                "HOOKWIRE__DELIVERY__CONCURRENCY",
+                "0",
+                "delivery.concurrency",
+            ),
+            (
+                "HOOKWIRE__DELIVERY__RETRY_TIERS_SECS",
+                "[5, 1]",
+                "delivery.retry_tiers_secs",
+            ),
+            ("HOOKWIRE__PREFIX", "a.*", "prefix"),
+            ("HOOKWIRE__STREAMS__REPLICAS", "2", "streams.replicas"),
+            ("HOOKWIRE__HTTP__LISTEN", "nowhere", "listen"),
+        ] {
+            let message = Config::load(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(named), "{key}={value}: {message}");
+        }
+        let (_dir, broken) = file("prefix = ");
+        assert!(Config::load(Some(&broken), env(&[])).is_err());
+        let missing = Config::load(Some(Path::new("/nonexistent/h.toml")), env(&[])).unwrap_err();
+        assert!(matches!(missing, ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn printed_config_reads_back_without_secrets() {
+        let config = Config::load(None, env(&[("HOOKWIRE__NATS__PASSWORD", "hunter2")])).unwrap();
+        assert_eq!(config.nats.password.as_deref(), Some("hunter2"));
+        let printed = config.to_toml();
+        assert!(!printed.contains("hunter2"), "{printed}");
+        let (_dir, path) = file(&printed);
+        let again = Config::load(Some(&path), env(&[])).unwrap();
+        assert_eq!(
+            again.delivery.retry_tiers_secs,
+            config.delivery.retry_tiers_secs
+        );
+    }
+}

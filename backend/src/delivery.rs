@@ -1,0 +1,6 @@
+//! Delivery: attempts over HTTP, what their results mean, and when to try again.
+
+pub mod http;
+pub mod outcome;
+pub mod retry;
+pub mod worker;

@@ -1,0 +1,422 @@
+//! The delivery worker: pulls tasks, makes the attempt, records it, and schedules what
+//! comes next (a retry tier, the dead-letter stream) before acking the task. Nothing is
+//! acked before what must survive is acknowledged by JetStream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
+use bytes::Bytes;
+use chrono::{DateTime, TimeZone as _, Utc};
+use futures_util::StreamExt as _;
+use hookwire_nats::streams::DELIVER_CONSUMER;
+use hookwire_protocol::EventEnvelope;
+use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome};
+use hookwire_protocol::endpoint::EndpointStatus;
+use hookwire_protocol::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use hookwire_protocol::signing::signature_header;
+use rand::Rng as _;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::value::RawValue;
+use tokio::sync::watch;
+
+use super::http::{Sender, Sent};
+use super::outcome::{Verdict, classify_status};
+use super::retry::{next_delay, tier_for};
+use crate::engine::Engine;
+use crate::registry::{self, LiveEndpoint};
+use crate::task::Task;
+
+/// Pulls and delivers tasks, `concurrency` at a time, until `stop` turns true; then lets
+/// the attempts in flight finish.
+pub async fn run(
+    engine: Arc<Engine>,
+    sender: Sender,
+    concurrency: usize,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), async_nats::Error> {
+    let consumer: PullConsumer = engine
+        .js
+        .get_consumer_from_stream(DELIVER_CONSUMER, &engine.topology.tasks)
+        .await?;
+    let batch = concurrency.clamp(1, 1000);
+    let messages = consumer
+        .stream()
+        .max_messages_per_batch(batch)
+        .messages()
+        .await?;
+    messages
+        .take_until(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .for_each_concurrent(concurrency, |message| {
+            let engine = Arc::clone(&engine);
+            let sender = sender.clone();
+            async move {
+                match message {
+                    Ok(message) => {
+                        engine.metrics.in_flight.inc();
+                        handle(&engine, &sender, message).await;
+                        engine.metrics.in_flight.dec();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "tasks consumer"),
+                }
+            }
+        })
+        .await;
+    Ok(())
+}
+
+async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
+    let task = match Task::from_message(message.headers.as_ref(), message.payload.clone()) {
+        Ok(task) => task,
+        Err(e) => {
+            // A task that cannot be read can never be delivered: stop its redelivery.
+            tracing::error!(subject = %message.subject, error = %e, "dropping an unreadable task");
+            let _ = message.ack_with(AckKind::Term).await;
+            return;
+        }
+    };
+    let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
+        tracing::debug!(
+            endpoint = task.endpoint_id,
+            "endpoint deleted; dropping its task"
+        );
+        engine.metrics.tasks_dropped.inc();
+        let _ = message.ack().await;
+        return;
+    };
+    let result = match &endpoint.endpoint.status {
+        EndpointStatus::Paused => park(engine, &task, engine.paused_recheck).await,
+        EndpointStatus::Disabled { reason, .. } => {
+            let record = skipped_record(&task, &endpoint, reason);
+            finish(engine, &task, &endpoint, record, Next::Dead).await
+        }
+        EndpointStatus::Active => attempt(engine, sender, &task, &endpoint).await,
+    };
+    match result {
+        Ok(()) => {
+            if let Err(e) = message.ack().await {
+                tracing::warn!(error = %e, "cannot ack a task; it may be attempted again");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record an attempt; the task will be attempted again");
+            let _ = message
+                .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                .await;
+        }
+    }
+}
+
+/// What follows an attempt.
+enum Next {
+    Done,
+    Retry(Duration),
+    Dead,
+}
+
+async fn attempt(
+    engine: &Engine,
+    sender: &Sender,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+) -> Result<(), async_nats::Error> {
+    let started = Utc::now();
+    let body = webhook_body(task);
+    let headers = request_headers(task, endpoint, started.timestamp(), &body);
+    let timeout = Duration::from_millis(u64::from(endpoint.endpoint.timeout_ms));
+    let sent = sender
+        .post(&endpoint.endpoint.url, headers.clone(), body, timeout)
+        .await;
+    let verdict = verdict(&sent, started);
+    engine
+        .metrics
+        .attempt_latency
+        .observe(sent.latency.as_secs_f64());
+
+    let next = match verdict {
+        Verdict::Delivered => Next::Done,
+        Verdict::Disable => Next::Dead,
+        Verdict::Retry { retry_after, .. } => {
+            let unit = rand::rng().random_range(-1.0..=1.0);
+            match next_delay(
+                &endpoint.schedule,
+                task.attempt,
+                retry_after,
+                engine.max_retry_after,
+                unit,
+            ) {
+                Some(delay) => Next::Retry(delay),
+                None => Next::Dead,
+            }
+        }
+    };
+    let error = match (&sent.error, verdict) {
+        (Some((kind, message)), _) => Some(ErrorRecord {
+            kind: *kind,
+            message: message.clone(),
+        }),
+        (None, Verdict::Delivered) => None,
+        (None, Verdict::Disable) => Some(ErrorRecord {
+            kind: ErrorKind::Gone,
+            message: "410 Gone: endpoint disabled".into(),
+        }),
+        (None, Verdict::Retry { kind, .. }) => Some(ErrorRecord {
+            kind,
+            message: format!("status {}", sent.response.as_ref().map_or(0, |r| r.status)),
+        }),
+    };
+    let record = AttemptRecord {
+        tenant: task.tenant.clone(),
+        endpoint_id: task.endpoint_id.clone(),
+        event_id: task.event_id.clone(),
+        event_seq: task.event_seq,
+        event_type: task.event_type.to_string(),
+        attempt: task.attempt,
+        at: started,
+        latency_ms: sent.latency.as_secs_f64() * 1000.0,
+        url: endpoint.endpoint.url.clone(),
+        request_headers: recorded_headers(&headers, endpoint),
+        response: sent.response,
+        error,
+        outcome: Outcome::Succeeded,
+        next_attempt_at: None,
+        correlation_id: task.correlation_id.clone(),
+    };
+    if verdict == Verdict::Disable {
+        disable(engine, task, "the receiver answered 410 Gone").await?;
+    }
+    finish(engine, task, endpoint, record, next).await
+}
+
+fn verdict(sent: &Sent, now: DateTime<Utc>) -> Verdict {
+    match (&sent.response, &sent.error) {
+        (Some(response), _) => classify_status(response.status, sent.retry_after.as_deref(), now),
+        (None, Some((kind, _))) => Verdict::Retry {
+            kind: *kind,
+            retry_after: None,
+        },
+        (None, None) => Verdict::Retry {
+            kind: ErrorKind::Request,
+            retry_after: None,
+        },
+    }
+}
+
+/// Publishes the attempt record and what follows it, all acknowledged before returning.
+async fn finish(
+    engine: &Engine,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+    mut record: AttemptRecord,
+    next: Next,
+) -> Result<(), async_nats::Error> {
+    let subjects = &engine.topology.subjects;
+    let now_ms = Utc::now().timestamp_millis();
+    let mut acks = Vec::with_capacity(3);
+    match next {
+        Next::Done => {
+            record.outcome = Outcome::Succeeded;
+            engine.metrics.deliveries.succeeded.inc();
+        }
+        Next::Retry(delay) => {
+            let due_ms = now_ms + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            record.outcome = Outcome::Retrying;
+            record.next_attempt_at = Utc.timestamp_millis_opt(due_ms).single();
+            let retry = Task {
+                attempt: task.attempt + 1,
+                due_ms: Some(due_ms),
+                ..task.clone()
+            };
+            let tier = engine.tiers[tier_for(&engine.tiers, delay)];
+            acks.push(
+                engine
+                    .js
+                    .publish_with_headers(
+                        subjects.retry_tier(tier.as_secs()),
+                        retry.headers(),
+                        retry.data.clone(),
+                    )
+                    .await?,
+            );
+            engine.metrics.deliveries.retrying.inc();
+        }
+        Next::Dead => {
+            record.outcome = Outcome::Dead;
+            let last_error = record
+                .error
+                .as_ref()
+                .map_or_else(String::new, |e| e.message.clone());
+            acks.push(
+                engine
+                    .js
+                    .publish_with_headers(
+                        subjects.dead(&task.tenant, &task.endpoint_id),
+                        task.dead_letter_headers(&last_error),
+                        task.data.clone(),
+                    )
+                    .await?,
+            );
+            engine.metrics.deliveries.dead.inc();
+        }
+    }
+    let live = subjects.live(&task.tenant, &task.endpoint_id)?;
+    acks.push(
+        engine
+            .js
+            .publish(live, serde_json::to_vec(&record)?.into())
+            .await?,
+    );
+    for ack in acks {
+        ack.await?;
+    }
+    if record.outcome == Outcome::Dead && !task.event_type.is_operational() {
+        let data = serde_json::json!({
+            "endpoint_id": task.endpoint_id,
+            "event_id": task.event_id,
+            "event_type": task.event_type,
+            "attempts": record.attempt,
+            "last_error": record.error,
+            "url": endpoint.endpoint.url,
+        });
+        engine
+            .publish_operational(&task.tenant, "delivery.dead", &data)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Sends a paused endpoint's task to wait in a retry tier without spending an attempt.
+async fn park(engine: &Engine, task: &Task, wait: Duration) -> Result<(), async_nats::Error> {
+    let due_ms =
+        Utc::now().timestamp_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+    let parked = Task {
+        due_ms: Some(due_ms),
+        ..task.clone()
+    };
+    let tier = engine.tiers[tier_for(&engine.tiers, wait)];
+    engine
+        .js
+        .publish_with_headers(
+            engine.topology.subjects.retry_tier(tier.as_secs()),
+            parked.headers(),
+            parked.data,
+        )
+        .await?
+        .await?;
+    Ok(())
+}
+
+/// Marks the endpoint disabled in the bucket and reports it.
+async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async_nats::Error> {
+    let since = Utc::now();
+    let changed = registry::modify(&engine.bucket, &task.tenant, &task.endpoint_id, |stored| {
+        stored.endpoint.status = EndpointStatus::Disabled {
+            reason: reason.to_owned(),
+            since,
+        };
+        stored.endpoint.updated_at = since;
+        Ok(())
+    })
+    .await;
+    match changed {
+        Ok(_) => {
+            tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, reason, "endpoint disabled");
+            let data = serde_json::json!({"endpoint_id": task.endpoint_id, "reason": reason});
+            engine
+                .publish_operational(&task.tenant, "endpoint.disabled", &data)
+                .await?;
+        }
+        // Deleted meanwhile: nothing left to disable.
+        Err(registry::WriteError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// The record of a task not attempted because its endpoint is disabled.
+fn skipped_record(task: &Task, endpoint: &LiveEndpoint, reason: &str) -> AttemptRecord {
+    AttemptRecord {
+        tenant: task.tenant.clone(),
+        endpoint_id: task.endpoint_id.clone(),
+        event_id: task.event_id.clone(),
+        event_seq: task.event_seq,
+        event_type: task.event_type.to_string(),
+        attempt: task.attempt,
+        at: Utc::now(),
+        latency_ms: 0.0,
+        url: endpoint.endpoint.url.clone(),
+        request_headers: std::collections::BTreeMap::new(),
+        response: None,
+        error: Some(ErrorRecord {
+            kind: ErrorKind::EndpointDisabled,
+            message: format!("endpoint disabled: {reason}"),
+        }),
+        outcome: Outcome::Dead,
+        next_attempt_at: None,
+        correlation_id: task.correlation_id.clone(),
+    }
+}
+
+/// The request headers as recorded: an endpoint's custom header values often carry
+/// credentials, so only their names are kept.
+fn recorded_headers(
+    headers: &HeaderMap,
+    endpoint: &LiveEndpoint,
+) -> std::collections::BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = if endpoint.endpoint.headers.contains_key(name.as_str()) {
+                "<redacted>".to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            (name.as_str().to_owned(), value)
+        })
+        .collect()
+}
+
+/// The `{"type","timestamp","data"}` body.
+fn webhook_body(task: &Task) -> Bytes {
+    let data = std::str::from_utf8(&task.data)
+        .ok()
+        .and_then(|text| RawValue::from_string(text.to_owned()).ok())
+        .unwrap_or_else(|| RawValue::from_string("null".to_owned()).expect("null is JSON"));
+    let envelope = EventEnvelope {
+        event_type: task.event_type.to_string(),
+        timestamp: Utc
+            .timestamp_millis_opt(task.event_time_ms)
+            .single()
+            .unwrap_or_else(Utc::now),
+        data,
+    };
+    Bytes::from(envelope.to_body())
+}
+
+fn request_headers(task: &Task, endpoint: &LiveEndpoint, timestamp: i64, body: &[u8]) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(6 + endpoint.endpoint.headers.len());
+    for (name, value) in &endpoint.endpoint.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    let signature = signature_header(&endpoint.secrets, &task.event_id, timestamp, body);
+    let mut set = |name: &'static str, value: &str| {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    };
+    set("content-type", "application/json");
+    set(WEBHOOK_ID, &task.event_id);
+    set(WEBHOOK_TIMESTAMP, &timestamp.to_string());
+    set(WEBHOOK_SIGNATURE, &signature);
+    if let Some(correlation) = &task.correlation_id {
+        set("hookwire-correlation-id", correlation);
+    }
+    headers
+}

@@ -1,0 +1,71 @@
+//! What every part of the running daemon shares.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::kv;
+use hookwire_nats::streams::Topology;
+use hookwire_protocol::{EventType, Tenant};
+
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+
+/// The daemon's shared parts.
+pub struct Engine {
+    /// The NATS connection.
+    pub client: async_nats::Client,
+    /// JetStream on it.
+    pub js: jetstream::Context,
+    /// Streams, consumers and subjects.
+    pub topology: Topology,
+    /// Endpoints.
+    pub registry: Arc<Registry>,
+    /// The configuration bucket.
+    pub bucket: kv::Store,
+    /// Counters and gauges.
+    pub metrics: Arc<Metrics>,
+    /// Retry tiers, ascending.
+    pub tiers: Vec<Duration>,
+    /// The longest `Retry-After` honoured.
+    pub max_retry_after: Duration,
+    /// How long a paused endpoint's deliveries wait before looking again.
+    pub paused_recheck: Duration,
+    /// Largest accepted event payload.
+    pub max_event_bytes: usize,
+}
+
+/// An operational event failed to publish.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot publish operational event {event_type}: {message}")]
+pub struct OperationalError {
+    event_type: String,
+    message: String,
+}
+
+impl Engine {
+    /// Publishes `hookwire.<name>` for `tenant` onto the events stream, where it is
+    /// delivered like any other event (to endpoints that ask for `hookwire.*`).
+    pub async fn publish_operational(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), OperationalError> {
+        let failed = |message: String| OperationalError {
+            event_type: format!("hookwire.{name}"),
+            message,
+        };
+        let event_type =
+            EventType::new(&format!("hookwire.{name}")).map_err(|e| failed(e.to_string()))?;
+        let subject = self.topology.subjects.event(tenant, &event_type);
+        let payload = serde_json::to_vec(data).map_err(|e| failed(e.to_string()))?;
+        self.js
+            .publish(subject, payload.into())
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,213 @@
+//! Fan-out: each event becomes one task per matching endpoint, then the event is acked.
+//!
+//! A task's `Nats-Msg-Id` is unique per (event, endpoint, attempt), so an event redelivered
+//! after a crash between publishing its tasks and acking never doubles a task.
+
+use std::sync::Arc;
+
+use async_nats::jetstream::{self, consumer::PullConsumer};
+use futures_util::StreamExt as _;
+use hookwire_nats::streams::FANOUT_CONSUMER;
+use hookwire_protocol::Tenant;
+use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID, TRACEPARENT};
+use tokio::sync::watch;
+
+use crate::engine::Engine;
+use crate::task::Task;
+
+/// Events fanned out concurrently.
+const CONCURRENT_EVENTS: usize = 256;
+const MAX_EVENT_ID_LEN: usize = 128;
+
+/// Consumes the events stream until `stop` turns true.
+pub async fn run(
+    engine: Arc<Engine>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), async_nats::Error> {
+    let consumer: PullConsumer = engine
+        .js
+        .get_consumer_from_stream(FANOUT_CONSUMER, &engine.topology.events)
+        .await?;
+    let messages = consumer
+        .stream()
+        .max_messages_per_batch(500)
+        .messages()
+        .await?;
+    messages
+        .take_until(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .for_each_concurrent(CONCURRENT_EVENTS, |message| {
+            let engine = Arc::clone(&engine);
+            async move {
+                match message {
+                    Ok(message) => fan_out(&engine, message).await,
+                    Err(e) => tracing::warn!(error = %e, "events consumer"),
+                }
+            }
+        })
+        .await;
+    Ok(())
+}
+
+/// An event that will not be delivered, and why.
+struct Rejection {
+    tenant: Option<Tenant>,
+    reason: String,
+}
+
+async fn fan_out(engine: &Engine, message: jetstream::Message) {
+    let (seq, published_ns) = match message.info() {
+        Ok(info) => (info.stream_sequence, info.published.unix_timestamp_nanos()),
+        Err(e) => {
+            tracing::error!(error = %e, "event without JetStream metadata");
+            return;
+        }
+    };
+    let outcome = match tasks_for(engine, &message, seq, published_ns) {
+        Ok(tasks) => publish_tasks(engine, tasks).await.map(|n| {
+            engine.metrics.events_accepted.inc();
+            tracing::debug!(seq, tasks = n, "event fanned out");
+        }),
+        Err(rejection) => reject(engine, &message.subject, seq, rejection).await,
+    };
+    match outcome {
+        Ok(()) => {
+            if let Err(e) = message.ack().await {
+                tracing::warn!(seq, error = %e, "cannot ack an event; it will be fanned out again (without duplicate tasks)");
+            }
+        }
+        Err(e) => {
+            // Not acked: JetStream redelivers the event after the ack wait.
+            tracing::warn!(seq, error = %e, "cannot fan out an event; it will be retried");
+        }
+    }
+}
+
+fn tasks_for(
+    engine: &Engine,
+    message: &jetstream::Message,
+    seq: u64,
+    published_ns: i128,
+) -> Result<Vec<Task>, Rejection> {
+    let (tenant, event_type) = engine
+        .topology
+        .subjects
+        .parse_event(&message.subject)
+        .map_err(|e| Rejection {
+            tenant: None,
+            reason: e.to_string(),
+        })?;
+    let reject = |reason: String| Rejection {
+        tenant: Some(tenant.clone()),
+        reason,
+    };
+    let header = |name: &str| {
+        message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    let event_id = match header(NATS_MSG_ID) {
+        Some(id) if is_valid_event_id(&id) => id,
+        Some(_) => {
+            return Err(reject(format!(
+                "{NATS_MSG_ID} must be 1-{MAX_EVENT_ID_LEN} visible ASCII characters"
+            )));
+        }
+        None => format!("evt_{published_ns:x}{seq:x}"),
+    };
+    if message.payload.len() > engine.max_event_bytes {
+        return Err(reject(format!(
+            "payload is {} bytes; the limit is {} (streams.max_event_bytes)",
+            message.payload.len(),
+            engine.max_event_bytes
+        )));
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&message.payload) {
+        return Err(reject(format!("payload is not JSON: {e}")));
+    }
+    let correlation_id = header(CORRELATION_ID).or_else(|| header(TRACEPARENT));
+    let event_time_ms = i64::try_from(published_ns / 1_000_000).unwrap_or(i64::MAX);
+    Ok(engine
+        .registry
+        .matching(&tenant, &event_type)
+        .iter()
+        .map(|endpoint| Task {
+            tenant: tenant.clone(),
+            endpoint_id: endpoint.endpoint.id.clone(),
+            event_id: event_id.clone(),
+            event_seq: seq,
+            event_type: event_type.clone(),
+            event_time_ms,
+            attempt: 1,
+            correlation_id: correlation_id.clone(),
+            due_ms: None,
+            data: message.payload.clone(),
+        })
+        .collect())
+}
+
+fn is_valid_event_id(id: &str) -> bool {
+    (1..=MAX_EVENT_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Publishes every task, pipelined, and waits for all acknowledgements.
+async fn publish_tasks(engine: &Engine, tasks: Vec<Task>) -> Result<usize, async_nats::Error> {
+    let count = tasks.len();
+    let mut acks = Vec::with_capacity(count);
+    for task in tasks {
+        let subject = engine
+            .topology
+            .subjects
+            .task(&task.tenant, &task.endpoint_id);
+        acks.push(
+            engine
+                .js
+                .publish_with_headers(subject, task.headers(), task.data)
+                .await?,
+        );
+    }
+    for ack in acks {
+        ack.await?;
+    }
+    Ok(count)
+}
+
+async fn reject(
+    engine: &Engine,
+    subject: &str,
+    seq: u64,
+    rejection: Rejection,
+) -> Result<(), async_nats::Error> {
+    engine.metrics.events_rejected.inc();
+    tracing::warn!(subject, seq, reason = rejection.reason, "event rejected");
+    let Some(tenant) = rejection.tenant else {
+        // No valid tenant to report to: the log and the metric are the record.
+        return Ok(());
+    };
+    let data =
+        serde_json::json!({"subject": subject, "stream_sequence": seq, "reason": rejection.reason});
+    engine
+        .publish_operational(&tenant, "event.rejected", &data)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_ids_are_visible_ascii_and_bounded() {
+        assert!(is_valid_event_id("evt_123"));
+        assert!(is_valid_event_id("order:42/paid"));
+        assert!(!is_valid_event_id(""));
+        assert!(!is_valid_event_id("has space"));
+        assert!(!is_valid_event_id("tab\there"));
+        assert!(!is_valid_event_id("ünicode"));
+        assert!(!is_valid_event_id(&"x".repeat(129)));
+        assert!(is_valid_event_id(&"x".repeat(128)));
+    }
+}

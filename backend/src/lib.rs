@@ -1,0 +1,19 @@
+//! `hookwired`, the Hookwire daemon, as a library: [`app::run`] starts everything.
+//!
+//! Data flow: events stream → [`fanout`] → tasks stream → [`delivery::worker`] → HTTP;
+//! failures → retry tiers ([`tiers`]) → tasks stream, or the dead-letter stream; every
+//! attempt → attempts stream → [`indexer`] → redb ([`store`]). Endpoints live in the
+//! configuration bucket and are applied by [`registry`]; [`admin`] serves the API.
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod delivery;
+pub mod engine;
+pub mod fanout;
+pub mod indexer;
+pub mod metrics;
+pub mod registry;
+pub mod store;
+pub mod task;
+pub mod tiers;

@@ -1,0 +1,201 @@
+//! Prometheus metrics and the health endpoints: `/healthz`, `/readyz`, `/metrics`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Deliveries by how their latest attempt ended.
+#[derive(Default)]
+pub struct Deliveries {
+    /// Attempts that delivered.
+    pub succeeded: Counter,
+    /// Attempts that failed with a retry scheduled.
+    pub retrying: Counter,
+    /// Deliveries that died.
+    pub dead: Counter,
+}
+
+/// Everything `/metrics` reports.
+pub struct Metrics {
+    registry: Registry,
+    /// Deliveries by outcome.
+    pub deliveries: Deliveries,
+    /// Attempt latency in seconds.
+    pub attempt_latency: Histogram,
+    /// Attempts in flight.
+    pub in_flight: Gauge,
+    /// Events fanned out.
+    pub events_accepted: Counter,
+    /// Events rejected (not JSON, too large, bad id).
+    pub events_rejected: Counter,
+    /// Tasks dropped because their endpoint was deleted.
+    pub tasks_dropped: Counter,
+    /// Tasks waiting for a worker.
+    pub queue_depth: Gauge,
+    /// Tasks waiting in retry tiers.
+    pub retries_waiting: Gauge,
+    /// Dead letters kept.
+    pub dead_letters: Gauge,
+    ready: AtomicBool,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    #[must_use]
+    pub fn new() -> Self {
+        let metrics = Self {
+            registry: Registry::with_prefix("hookwire"),
+            deliveries: Deliveries::default(),
+            attempt_latency: Histogram::new([
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0,
+            ]),
+            in_flight: Gauge::default(),
+            events_accepted: Counter::default(),
+            events_rejected: Counter::default(),
+            tasks_dropped: Counter::default(),
+            queue_depth: Gauge::default(),
+            retries_waiting: Gauge::default(),
+            dead_letters: Gauge::default(),
+            ready: AtomicBool::new(false),
+        };
+        let mut registry = Registry::with_prefix("hookwire");
+        let d = &metrics.deliveries;
+        registry.register(
+            "deliveries_succeeded",
+            "Attempts that delivered (2xx)",
+            d.succeeded.clone(),
+        );
+        registry.register(
+            "deliveries_retrying",
+            "Failed attempts with a retry scheduled",
+            d.retrying.clone(),
+        );
+        registry.register("deliveries_dead", "Deliveries that died", d.dead.clone());
+        registry.register(
+            "attempt_duration_seconds",
+            "Attempt latency",
+            metrics.attempt_latency.clone(),
+        );
+        registry.register(
+            "attempts_in_flight",
+            "Attempts in flight",
+            metrics.in_flight.clone(),
+        );
+        registry.register(
+            "events_accepted",
+            "Events fanned out",
+            metrics.events_accepted.clone(),
+        );
+        registry.register(
+            "events_rejected",
+            "Events rejected",
+            metrics.events_rejected.clone(),
+        );
+        registry.register(
+            "tasks_dropped",
+            "Tasks dropped for deleted endpoints",
+            metrics.tasks_dropped.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Tasks waiting for a worker",
+            metrics.queue_depth.clone(),
+        );
+        registry.register(
+            "retries_waiting",
+            "Tasks waiting in retry tiers",
+            metrics.retries_waiting.clone(),
+        );
+        registry.register(
+            "dead_letters",
+            "Dead letters kept",
+            metrics.dead_letters.clone(),
+        );
+        Self {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// Marks the instance ready (connected and provisioned) or not.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    fn render(&self) -> String {
+        let mut text = String::new();
+        if encode(&mut text, &self.registry).is_err() {
+            text.clear();
+        }
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Serves the health and metrics endpoints on `addr` until the process ends.
+pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render))
+        .with_state(metrics);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    axum::serve(listener, app).await
+}
+
+async fn readyz(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    if metrics.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: connecting to NATS or provisioning streams\n",
+        )
+    }
+}
+
+async fn render(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+}
+
+/// Refreshes the stream-depth gauges every few seconds.
+pub async fn poll_depths(js: jetstream::Context, streams: [String; 3], metrics: Arc<Metrics>) {
+    let gauges = [
+        &metrics.queue_depth,
+        &metrics.retries_waiting,
+        &metrics.dead_letters,
+    ];
+    loop {
+        for (name, gauge) in streams.iter().zip(gauges) {
+            if let Ok(mut stream) = js.get_stream(name).await
+                && let Ok(info) = stream.info().await
+            {
+                gauge.set(i64::try_from(info.state.messages).unwrap_or(i64::MAX));
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+}

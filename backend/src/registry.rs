@@ -1,0 +1,485 @@
+//! Endpoints: stored in the configuration bucket (the source of truth every instance
+//! shares), applied by a watcher to the redb state and to an in-memory registry that
+//! fan-out and delivery read without I/O.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use futures_util::StreamExt as _;
+use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
+use hookwire_protocol::filter::EventTypeFilter;
+use hookwire_protocol::subject::OPERATIONAL_NAMESPACE;
+use hookwire_protocol::{EventType, Secret, Tenant};
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+
+use crate::store::Store;
+
+/// Configuration changes applied to redb in one transaction at most.
+const MAX_CONFIG_BATCH: usize = 500;
+
+/// An endpoint as kept in the bucket and in redb: its public view and its secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEndpoint {
+    /// What the admin API shows.
+    pub endpoint: Endpoint,
+    /// Live signing secrets (`whsec_...`), newest first.
+    pub secrets: Vec<String>,
+}
+
+/// The bucket key of an endpoint.
+#[must_use]
+pub fn endpoint_key(tenant: &Tenant, id: &str) -> String {
+    format!("endpoints.{tenant}.{id}")
+}
+
+/// An endpoint ready for delivery: secrets parsed, schedule resolved.
+#[derive(Debug)]
+pub struct LiveEndpoint {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Signing secrets.
+    pub secrets: Vec<Secret>,
+    /// Delays between attempts.
+    pub schedule: Vec<Duration>,
+}
+
+impl LiveEndpoint {
+    /// True when an event of `event_type` goes to this endpoint.
+    ///
+    /// Operational events (`hookwire.*`) go only to endpoints that ask for them by a
+    /// filter starting with `hookwire.`; a catch-all endpoint never gets them, which also
+    /// keeps a failing endpoint from feeding on reports of its own failures.
+    #[must_use]
+    pub fn wants(&self, event_type: &EventType) -> bool {
+        if matches!(self.endpoint.status, EndpointStatus::Disabled { .. }) {
+            return false;
+        }
+        let filters = &self.endpoint.event_types;
+        if event_type.is_operational() {
+            filters
+                .iter()
+                .any(|f| explicitly_operational(f) && f.matches(event_type))
+        } else {
+            hookwire_protocol::filter::any_matches(filters, event_type)
+        }
+    }
+}
+
+fn explicitly_operational(filter: &EventTypeFilter) -> bool {
+    filter.as_str().split('.').next() == Some(OPERATIONAL_NAMESPACE)
+}
+
+#[derive(Default)]
+struct Inner {
+    by_key: HashMap<(Tenant, String), Arc<LiveEndpoint>>,
+    by_tenant: HashMap<Tenant, Vec<Arc<LiveEndpoint>>>,
+}
+
+/// The in-memory endpoints, shared by fan-out, delivery and the admin API.
+pub struct Registry {
+    inner: RwLock<Inner>,
+    default_schedule: Vec<Duration>,
+    revision: watch::Sender<u64>,
+}
+
+impl Registry {
+    /// An empty registry; endpoints without a schedule use `default_schedule`.
+    #[must_use]
+    pub fn new(default_schedule: Vec<Duration>) -> Self {
+        Self {
+            inner: RwLock::new(Inner::default()),
+            default_schedule,
+            revision: watch::Sender::new(0),
+        }
+    }
+
+    /// One endpoint.
+    #[must_use]
+    pub fn get(&self, tenant: &Tenant, id: &str) -> Option<Arc<LiveEndpoint>> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.by_key.get(&(tenant.clone(), id.to_owned())).cloned()
+    }
+
+    /// The endpoints of `tenant` that want `event_type`.
+    #[must_use]
+    pub fn matching(&self, tenant: &Tenant, event_type: &EventType) -> Vec<Arc<LiveEndpoint>> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner
+            .by_tenant
+            .get(tenant)
+            .map(|all| {
+                all.iter()
+                    .filter(|e| e.wants(event_type))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A page of `tenant`'s endpoints in id order, after `cursor`.
+    #[must_use]
+    pub fn page(
+        &self,
+        tenant: &Tenant,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> (Vec<Endpoint>, Option<String>) {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(all) = inner.by_tenant.get(tenant) else {
+            return (Vec::new(), None);
+        };
+        let page: Vec<Endpoint> = all
+            .iter()
+            .filter(|e| cursor.is_none_or(|c| e.endpoint.id.as_str() > c))
+            .take(limit + 1)
+            .map(|e| e.endpoint.clone())
+            .collect();
+        if page.len() > limit {
+            let page = page[..limit].to_vec();
+            let next = page.last().map(|e| e.id.clone());
+            (page, next)
+        } else {
+            (page, None)
+        }
+    }
+
+    /// The bucket revision applied so far.
+    #[must_use]
+    pub fn revision(&self) -> u64 {
+        *self.revision.borrow()
+    }
+
+    /// Waits until bucket `revision` is applied here, so a writer can read its own write.
+    pub async fn wait_for(&self, revision: u64, timeout: Duration) -> bool {
+        let mut seen = self.revision.subscribe();
+        tokio::time::timeout(timeout, seen.wait_for(|applied| *applied >= revision))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Waits until the endpoint is gone here (a delete has no revision to wait for).
+    pub async fn wait_until_gone(&self, tenant: &Tenant, id: &str, timeout: Duration) -> bool {
+        let mut seen = self.revision.subscribe();
+        tokio::time::timeout(timeout, async {
+            while self.get(tenant, id).is_some() {
+                if seen.changed().await.is_err() {
+                    return false;
+                }
+            }
+            true
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    fn apply(&self, changes: &[(Tenant, String, Option<StoredEndpoint>)], revision: u64) {
+        {
+            let mut inner = self
+                .inner
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (tenant, id, change) in changes {
+                let key = (tenant.clone(), id.clone());
+                let live = change.as_ref().and_then(|stored| {
+                    let live = self.live(stored);
+                    if live.is_none() {
+                        tracing::error!(%tenant, id, "stored endpoint has an unreadable secret; ignoring it");
+                    }
+                    live
+                });
+                match live {
+                    Some(live) => inner.by_key.insert(key, Arc::new(live)),
+                    None => inner.by_key.remove(&key),
+                };
+            }
+            let mut by_tenant: HashMap<Tenant, Vec<Arc<LiveEndpoint>>> = HashMap::new();
+            for ((tenant, _), live) in &inner.by_key {
+                by_tenant
+                    .entry(tenant.clone())
+                    .or_default()
+                    .push(Arc::clone(live));
+            }
+            for list in by_tenant.values_mut() {
+                list.sort_by(|a, b| a.endpoint.id.cmp(&b.endpoint.id));
+            }
+            inner.by_tenant = by_tenant;
+        }
+        self.revision.send_if_modified(|applied| {
+            let newer = revision > *applied;
+            *applied = (*applied).max(revision);
+            newer
+        });
+    }
+
+    fn live(&self, stored: &StoredEndpoint) -> Option<LiveEndpoint> {
+        let secrets = stored
+            .secrets
+            .iter()
+            .map(|s| Secret::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        let schedule = stored.endpoint.retry_schedule_secs.as_ref().map_or_else(
+            || self.default_schedule.clone(),
+            |secs| {
+                secs.iter()
+                    .map(|s| Duration::from_secs(u64::from(*s)))
+                    .collect()
+            },
+        );
+        Some(LiveEndpoint {
+            endpoint: stored.endpoint.clone(),
+            secrets,
+            schedule,
+        })
+    }
+}
+
+/// Why a bucket write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// No such endpoint.
+    #[error("no endpoint {0}")]
+    NotFound(String),
+    /// The change was refused by `change` itself.
+    #[error(transparent)]
+    Refused(#[from] hookwire_protocol::admin::AdminError),
+    /// Other writers kept changing it.
+    #[error("endpoint {0} kept changing concurrently; retry")]
+    Contended(String),
+    /// The bucket failed.
+    #[error("configuration bucket: {0}")]
+    Bucket(String),
+}
+
+/// Changes one stored endpoint with optimistic concurrency: read, `change`, write if
+/// nobody wrote in between, else read again. Returns the new bucket revision.
+pub async fn modify(
+    bucket: &kv::Store,
+    tenant: &Tenant,
+    id: &str,
+    change: impl Fn(&mut StoredEndpoint) -> Result<(), hookwire_protocol::admin::AdminError>,
+) -> Result<u64, WriteError> {
+    let key = endpoint_key(tenant, id);
+    for _ in 0..5 {
+        let entry = bucket
+            .entry(key.as_str())
+            .await
+            .map_err(|e| WriteError::Bucket(e.to_string()))?
+            .filter(|e| e.operation == kv::Operation::Put)
+            .ok_or_else(|| WriteError::NotFound(id.to_owned()))?;
+        let mut stored: StoredEndpoint =
+            serde_json::from_slice(&entry.value).map_err(|e| WriteError::Bucket(e.to_string()))?;
+        change(&mut stored)?;
+        let value = serde_json::to_vec(&stored).map_err(|e| WriteError::Bucket(e.to_string()))?;
+        match bucket
+            .update(key.as_str(), value.into(), entry.revision)
+            .await
+        {
+            Ok(revision) => return Ok(revision),
+            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {}
+            Err(e) => return Err(WriteError::Bucket(e.to_string())),
+        }
+    }
+    Err(WriteError::Contended(id.to_owned()))
+}
+
+/// Why the configuration watcher stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The bucket could not be watched.
+    #[error("cannot watch the configuration bucket: {0}")]
+    Watch(String),
+    /// The state file failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// Loads the endpoints redb already has, so the instance serves before the bucket answers.
+pub async fn load(store: &Store, registry: &Registry) -> Result<(), SyncError> {
+    let store = store.clone();
+    let (endpoints, revision) = tokio::task::spawn_blocking(move || {
+        Ok::<_, crate::store::StoreError>((store.endpoints()?, store.config_revision()?))
+    })
+    .await
+    .map_err(|e| SyncError::Watch(e.to_string()))??;
+    let changes: Vec<_> = endpoints
+        .into_iter()
+        .map(|s| (s.endpoint.tenant.clone(), s.endpoint.id.clone(), Some(s)))
+        .collect();
+    registry.apply(&changes, revision);
+    Ok(())
+}
+
+/// Applies every bucket change after the last one redb has, forever (the watch resumes
+/// across reconnects on its own).
+pub async fn sync(
+    bucket: kv::Store,
+    store: Store,
+    registry: Arc<Registry>,
+) -> Result<(), SyncError> {
+    let from = registry.revision() + 1;
+    let mut watch = bucket
+        .watch_all_from_revision(from)
+        .await
+        .map_err(|e| SyncError::Watch(e.to_string()))?;
+    let mut batch = Vec::new();
+    while let Some(entry) = watch.next().await {
+        let entry = entry.map_err(|e| SyncError::Watch(e.to_string()))?;
+        let last_revision = entry.revision;
+        let more_pending = entry.delta > 0;
+        if let Some(change) = parse_entry(&entry) {
+            batch.push(change);
+        }
+        if more_pending && batch.len() < MAX_CONFIG_BATCH {
+            continue;
+        }
+        let changes = std::mem::take(&mut batch);
+        let writer = store.clone();
+        let committed = changes.clone();
+        tokio::task::spawn_blocking(move || writer.apply_config(&committed, last_revision))
+            .await
+            .map_err(|e| SyncError::Watch(e.to_string()))??;
+        registry.apply(&changes, last_revision);
+    }
+    Err(SyncError::Watch("the watch ended".into()))
+}
+
+fn parse_entry(entry: &kv::Entry) -> Option<(Tenant, String, Option<StoredEndpoint>)> {
+    let mut parts = entry.key.splitn(3, '.');
+    let (Some("endpoints"), Some(tenant), Some(id)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let tenant = Tenant::new(tenant).ok()?;
+    match entry.operation {
+        kv::Operation::Put => match serde_json::from_slice::<StoredEndpoint>(&entry.value) {
+            Ok(stored) => Some((tenant, id.to_owned(), Some(stored))),
+            Err(e) => {
+                tracing::error!(key = entry.key, error = %e, "unreadable endpoint in the bucket; ignoring it");
+                None
+            }
+        },
+        kv::Operation::Delete | kv::Operation::Purge => Some((tenant, id.to_owned(), None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookwire_protocol::endpoint::CreateEndpoint;
+
+    fn stored(id: &str, filters: &[&str], status: EndpointStatus) -> StoredEndpoint {
+        let (mut endpoint, secret) = CreateEndpoint {
+            id: Some(id.into()),
+            url: "https://example.com/".into(),
+            event_types: Some(filters.iter().map(|f| (*f).to_owned()).collect()),
+            ..CreateEndpoint::default()
+        }
+        .into_endpoint(
+            Tenant::default(),
+            "unused".into(),
+            Secret::generate(),
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        endpoint.status = status;
+        StoredEndpoint {
+            endpoint,
+            secrets: vec![secret.expose()],
+        }
+    }
+
+    fn registry_with(endpoints: Vec<StoredEndpoint>) -> Registry {
+        let registry = Registry::new(vec![Duration::from_secs(1)]);
+        let changes: Vec<_> = endpoints
+            .into_iter()
+            .map(|s| (s.endpoint.tenant.clone(), s.endpoint.id.clone(), Some(s)))
+            .collect();
+        registry.apply(&changes, 1);
+        registry
+    }
+
+    fn ids(list: &[Arc<LiveEndpoint>]) -> Vec<&str> {
+        list.iter().map(|e| e.endpoint.id.as_str()).collect()
+    }
+
+    #[test]
+    fn matching_follows_filters_status_and_operational_rules() {
+        let disabled = EndpointStatus::Disabled {
+            reason: "gone".into(),
+            since: chrono::Utc::now(),
+        };
+        let registry = registry_with(vec![
+            stored("all", &[], EndpointStatus::Active),
+            stored("memory", &["memory.*"], EndpointStatus::Active),
+            stored("ops", &["hookwire.>"], EndpointStatus::Active),
+            stored("paused", &[], EndpointStatus::Paused),
+            stored("off", &[], disabled),
+        ]);
+        let t = Tenant::default();
+        let memory = EventType::new("memory.created").unwrap();
+        assert_eq!(
+            ids(&registry.matching(&t, &memory)),
+            ["all", "memory", "paused"]
+        );
+        let order = EventType::new("orders.paid").unwrap();
+        assert_eq!(ids(&registry.matching(&t, &order)), ["all", "paused"]);
+        let dead = EventType::new("hookwire.delivery.dead").unwrap();
+        assert_eq!(ids(&registry.matching(&t, &dead)), ["ops"]);
+        assert!(
+            registry
+                .matching(&Tenant::new("other").unwrap(), &memory)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn pages_in_id_order_with_a_cursor() {
+        let registry = registry_with(
+            ["c", "a", "e", "b", "d"]
+                .iter()
+                .map(|id| stored(id, &[], EndpointStatus::Active))
+                .collect(),
+        );
+        let t = Tenant::default();
+        let (first, next) = registry.page(&t, None, 2);
+        assert_eq!(
+            first.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        let (second, next) = registry.page(&t, next.as_deref(), 2);
+        assert_eq!(
+            second.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["c", "d"]
+        );
+        let (last, next) = registry.page(&t, next.as_deref(), 2);
+        assert_eq!(
+            last.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["e"]
+        );
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn deletes_remove_and_revisions_only_grow() {
+        let registry = registry_with(vec![stored("a", &[], EndpointStatus::Active)]);
+        let t = Tenant::default();
+        registry.apply(&[(t.clone(), "a".into(), None)], 5);
+        assert!(registry.get(&t, "a").is_none());
+        assert_eq!(registry.revision(), 5);
+        registry.apply(&[], 3);
+        assert_eq!(registry.revision(), 5);
+    }
+}

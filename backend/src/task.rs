@@ -1,0 +1,207 @@
+//! A delivery task: one event for one endpoint, as it travels through the tasks, retry and
+//! dead-letter streams. Metadata rides in headers, the event's JSON is the payload, so a
+//! worker needs no second read to deliver it.
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use hookwire_protocol::{EventType, Tenant};
+
+const TENANT: &str = "Hookwire-Tenant";
+const ENDPOINT: &str = "Hookwire-Endpoint";
+const EVENT_ID: &str = "Hookwire-Event-Id";
+const EVENT_SEQ: &str = "Hookwire-Event-Seq";
+const EVENT_TYPE: &str = "Hookwire-Event-Type";
+const EVENT_TIME: &str = "Hookwire-Event-Time";
+const ATTEMPT: &str = "Hookwire-Attempt";
+const CORRELATION: &str = hookwire_protocol::headers::CORRELATION_ID;
+const DUE: &str = "Hookwire-Due";
+const LAST_ERROR: &str = "Hookwire-Last-Error";
+
+/// A task message that could not be read; it is dead-lettered rather than retried forever.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed task message: {0}")]
+pub struct TaskError(String);
+
+/// One event for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The endpoint to deliver to.
+    pub endpoint_id: String,
+    /// The event id; the `webhook-id`.
+    pub event_id: String,
+    /// The event's sequence in the events stream.
+    pub event_seq: u64,
+    /// The event type.
+    pub event_type: EventType,
+    /// When the event was published, Unix milliseconds.
+    pub event_time_ms: i64,
+    /// The number of the attempt this task is for (1 for the first).
+    pub attempt: u32,
+    /// The publisher's correlation id.
+    pub correlation_id: Option<String>,
+    /// Unix milliseconds before which the attempt must not run (in a retry tier).
+    pub due_ms: Option<i64>,
+    /// The event's JSON, as published.
+    pub data: Bytes,
+}
+
+impl Task {
+    /// The id JetStream de-duplicates this task's publish on: one per attempt of a delivery
+    /// and, for a task coming back from a retry tier, per due time, so a task parked twice
+    /// for the same attempt (a paused endpoint) is never mistaken for a duplicate.
+    #[must_use]
+    pub fn msg_id(&self) -> String {
+        match self.due_ms {
+            Some(due) => format!(
+                "{}:{}:{}:{due}",
+                self.event_id, self.endpoint_id, self.attempt
+            ),
+            None => format!("{}:{}:{}", self.event_id, self.endpoint_id, self.attempt),
+        }
+    }
+
+    /// The headers that carry this task, with `Nats-Msg-Id` set.
+    #[must_use]
+    pub fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            hookwire_protocol::headers::NATS_MSG_ID,
+            self.msg_id().as_str(),
+        );
+        headers.insert(TENANT, self.tenant.as_str());
+        headers.insert(ENDPOINT, self.endpoint_id.as_str());
+        headers.insert(EVENT_ID, self.event_id.as_str());
+        headers.insert(EVENT_SEQ, self.event_seq.to_string().as_str());
+        headers.insert(EVENT_TYPE, self.event_type.as_str());
+        headers.insert(EVENT_TIME, self.event_time_ms.to_string().as_str());
+        headers.insert(ATTEMPT, self.attempt.to_string().as_str());
+        if let Some(id) = &self.correlation_id {
+            headers.insert(CORRELATION, id.as_str());
+        }
+        if let Some(due) = self.due_ms {
+            headers.insert(DUE, due.to_string().as_str());
+        }
+        headers
+    }
+
+    /// The headers of this task as a dead letter, with the last error.
+    #[must_use]
+    pub fn dead_letter_headers(&self, last_error: &str) -> HeaderMap {
+        let mut headers = self.headers();
+        let one_line: String = last_error
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(512)
+            .collect();
+        headers.insert(LAST_ERROR, one_line.as_str());
+        headers
+    }
+
+    /// Reads a task from a message's headers and payload.
+    pub fn from_message(headers: Option<&HeaderMap>, data: Bytes) -> Result<Self, TaskError> {
+        let headers = headers.ok_or_else(|| TaskError("no headers".into()))?;
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| v.as_str().to_owned())
+                .ok_or_else(|| TaskError(format!("missing {name}")))
+        };
+        let number = |name: &str| -> Result<i64, TaskError> {
+            text(name)?
+                .parse()
+                .map_err(|_| TaskError(format!("{name} is not a number")))
+        };
+        let tenant = Tenant::new(&text(TENANT)?).map_err(|e| TaskError(e.to_string()))?;
+        let event_type =
+            EventType::new(&text(EVENT_TYPE)?).map_err(|e| TaskError(e.to_string()))?;
+        let positive = |name: &str| -> Result<u64, TaskError> {
+            u64::try_from(number(name)?).map_err(|_| TaskError(format!("{name} is negative")))
+        };
+        Ok(Self {
+            tenant,
+            endpoint_id: text(ENDPOINT)?,
+            event_id: text(EVENT_ID)?,
+            event_seq: positive(EVENT_SEQ)?,
+            event_type,
+            event_time_ms: number(EVENT_TIME)?,
+            attempt: u32::try_from(positive(ATTEMPT)?)
+                .map_err(|_| TaskError(format!("{ATTEMPT} is out of range")))?,
+            correlation_id: headers.get(CORRELATION).map(|v| v.as_str().to_owned()),
+            due_ms: headers.get(DUE).map(|_| number(DUE)).transpose()?,
+            data,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task() -> Task {
+        Task {
+            tenant: Tenant::new("acme").unwrap(),
+            endpoint_id: "ep_1".into(),
+            event_id: "evt_1".into(),
+            event_seq: 42,
+            event_type: EventType::new("memory.created").unwrap(),
+            event_time_ms: 1_700_000_000_000,
+            attempt: 3,
+            correlation_id: Some("corr-9".into()),
+            due_ms: Some(1_700_000_005_000),
+            data: Bytes::from_static(br#"{"a":1}"#),
+        }
+    }
+
+    #[test]
+    fn round_trips_through_headers() {
+        let original = task();
+        let headers = original.headers();
+        assert_eq!(
+            headers.get("Nats-Msg-Id").unwrap().as_str(),
+            "evt_1:ep_1:3:1700000005000"
+        );
+        let back = Task::from_message(Some(&headers), original.data.clone()).unwrap();
+        assert_eq!(back, original);
+        let plain = Task {
+            correlation_id: None,
+            due_ms: None,
+            ..task()
+        };
+        assert_eq!(plain.msg_id(), "evt_1:ep_1:3");
+        assert_eq!(
+            Task::from_message(Some(&plain.headers()), plain.data.clone()).unwrap(),
+            plain
+        );
+    }
+
+    #[test]
+    fn malformed_tasks_are_errors() {
+        assert!(Task::from_message(None, Bytes::new()).is_err());
+        for (name, value) in [
+            (ATTEMPT, "three"),
+            (ATTEMPT, "-1"),
+            (EVENT_SEQ, "x"),
+            (TENANT, "Bad Tenant"),
+            (EVENT_TYPE, "a..b"),
+            (DUE, "soon"),
+        ] {
+            let mut headers = task().headers();
+            headers.insert(name, value);
+            assert!(
+                Task::from_message(Some(&headers), Bytes::new()).is_err(),
+                "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn dead_letters_carry_a_one_line_error() {
+        let headers = task().dead_letter_headers("status 500\r\nInjected: yes");
+        assert_eq!(
+            headers.get(LAST_ERROR).unwrap().as_str(),
+            "status 500Injected: yes"
+        );
+    }
+}

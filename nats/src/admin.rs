@@ -1,0 +1,107 @@
+//! A typed client for the admin API: JSON in, JSON out, errors decoded from the reply.
+
+use std::time::Duration;
+
+use hookwire_protocol::admin::ErrorBody;
+use hookwire_protocol::{Subjects, Tenant};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// An admin request that failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminClientError {
+    /// Hookwire answered with an error.
+    #[error("{}", .0.error.message)]
+    Api(ErrorBody),
+    /// No `hookwired` answered in time.
+    #[error("no reply within {0:?}; is hookwired running and connected to the same NATS?")]
+    Timeout(Duration),
+    /// Nobody listens on the subject.
+    #[error("no hookwired serves {0}; is it running?")]
+    NoResponders(String),
+    /// The request could not be sent.
+    #[error("request failed: {0}")]
+    Request(String),
+    /// The reply was not what the API documents.
+    #[error("unexpected reply: {0}")]
+    Decode(String),
+}
+
+/// Sends admin requests for one tenant.
+#[derive(Debug, Clone)]
+pub struct AdminClient {
+    client: async_nats::Client,
+    subjects: Subjects,
+    tenant: Tenant,
+    timeout: Duration,
+}
+
+impl AdminClient {
+    /// A client for `tenant`'s admin API under `subjects`' prefix.
+    #[must_use]
+    pub fn new(
+        client: async_nats::Client,
+        subjects: Subjects,
+        tenant: Tenant,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            client,
+            subjects,
+            tenant,
+            timeout,
+        }
+    }
+
+    /// Sends `request` to `<noun>.<verb>` and decodes the reply.
+    pub async fn call<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
+        &self,
+        noun: &str,
+        verb: &str,
+        request: &Req,
+    ) -> Result<Resp, AdminClientError> {
+        let body =
+            serde_json::to_vec(request).map_err(|e| AdminClientError::Request(e.to_string()))?;
+        let reply = self.call_raw(noun, verb, body).await?;
+        serde_json::from_slice(&reply).map_err(|e| AdminClientError::Decode(e.to_string()))
+    }
+
+    /// Sends raw bytes (for tools and tests that send exactly what a user typed) and
+    /// returns the reply body, or the decoded error.
+    pub async fn call_raw(
+        &self,
+        noun: &str,
+        verb: &str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, AdminClientError> {
+        let subject = self
+            .subjects
+            .admin(&self.tenant, noun, verb)
+            .map_err(|e| AdminClientError::Request(e.to_string()))?;
+        let request = async_nats::Request::new()
+            .payload(body.into())
+            .timeout(Some(self.timeout));
+        let reply = self
+            .client
+            .send_request(subject.clone(), request)
+            .await
+            .map_err(|e| match e.kind() {
+                async_nats::RequestErrorKind::TimedOut => AdminClientError::Timeout(self.timeout),
+                async_nats::RequestErrorKind::NoResponders => {
+                    AdminClientError::NoResponders(subject.clone())
+                }
+                _ => AdminClientError::Request(e.to_string()),
+            })?;
+        let failed = reply
+            .headers
+            .as_ref()
+            .is_some_and(|h| h.get("Nats-Service-Error-Code").is_some());
+        if failed {
+            let error: ErrorBody = serde_json::from_slice(&reply.payload)
+                .map_err(|e| AdminClientError::Decode(format!("error reply: {e}")))?;
+            return Err(AdminClientError::Api(error));
+        }
+        Ok(reply.payload.to_vec())
+    }
+}

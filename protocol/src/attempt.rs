@@ -1,0 +1,157 @@
+//! The attempt record: one per delivery attempt, published on
+//! `<prefix>.live.<tenant>.<endpoint-id>` as it happens, kept by the attempts stream and
+//! indexed by every `hookwired` for history queries.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::subject::Tenant;
+
+/// The longest response body excerpt kept per attempt.
+pub const MAX_BODY_EXCERPT: usize = 16 * 1024;
+
+/// Why an attempt did not deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The receiver answered a status that is neither 2xx nor 410.
+    Status,
+    /// The receiver answered 3xx; redirects are not followed.
+    Redirect,
+    /// The receiver answered 410 Gone: the endpoint is disabled.
+    Gone,
+    /// No answer within the endpoint's timeout.
+    Timeout,
+    /// The connection could not be made (refused, reset, unreachable).
+    Connect,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// The request failed some other way; the message says how.
+    Request,
+    /// The endpoint was disabled before the attempt; nothing was sent.
+    EndpointDisabled,
+}
+
+/// Where a delivery stands after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Delivered (2xx).
+    Succeeded,
+    /// Failed; another attempt is scheduled at `next_attempt_at`.
+    Retrying,
+    /// Failed for the last time; the delivery is on the dead-letter stream.
+    Dead,
+}
+
+/// The response, when there was one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseRecord {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: BTreeMap<String, String>,
+    /// The body's first [`MAX_BODY_EXCERPT`] bytes, as lossy UTF-8.
+    pub body: String,
+}
+
+/// The failure, when the attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// Details for people.
+    pub message: String,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptRecord {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The endpoint attempted.
+    pub endpoint_id: String,
+    /// The event delivered; also the `webhook-id`.
+    pub event_id: String,
+    /// The event's sequence in the events stream, to read its body back.
+    pub event_seq: u64,
+    /// The event type.
+    pub event_type: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// When the request started.
+    pub at: DateTime<Utc>,
+    /// From request start to the end of the response (or the failure).
+    pub latency_ms: f64,
+    /// The URL requested.
+    pub url: String,
+    /// The request headers sent (signatures included: they are not secrets).
+    pub request_headers: BTreeMap<String, String>,
+    /// The response, if one arrived.
+    pub response: Option<ResponseRecord>,
+    /// The failure, if the attempt failed.
+    pub error: Option<ErrorRecord>,
+    /// Where the delivery stands now.
+    pub outcome: Outcome,
+    /// When the next attempt is due, with [`Outcome::Retrying`].
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The publisher's correlation id, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+}
+
+impl AttemptRecord {
+    /// The delivery this attempt belongs to: one event for one endpoint.
+    #[must_use]
+    pub fn delivery_key(&self) -> String {
+        delivery_key(&self.tenant, &self.endpoint_id, &self.event_id)
+    }
+}
+
+/// The key of one delivery: `<tenant>/<endpoint-id>/<event-id>`.
+#[must_use]
+pub fn delivery_key(tenant: &Tenant, endpoint_id: &str, event_id: &str) -> String {
+    format!("{tenant}/{endpoint_id}/{event_id}")
+}
+
+/// Cuts a body to at most [`MAX_BODY_EXCERPT`] bytes on a character boundary.
+#[must_use]
+pub fn body_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_BODY_EXCERPT)]);
+    let mut end = text.len().min(MAX_BODY_EXCERPT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpts_are_bounded_and_valid_utf8() {
+        assert_eq!(body_excerpt(b"ok"), "ok");
+        let long = vec![b'a'; MAX_BODY_EXCERPT + 10];
+        assert_eq!(body_excerpt(&long).len(), MAX_BODY_EXCERPT);
+        // A multi-byte character straddling the limit is dropped, not split.
+        let mut straddling = vec![b'a'; MAX_BODY_EXCERPT - 1];
+        straddling.extend_from_slice("é".as_bytes());
+        let excerpt = body_excerpt(&straddling);
+        assert!(excerpt.len() <= MAX_BODY_EXCERPT);
+        assert!(excerpt.chars().all(|c| c == 'a' || c == '\u{fffd}'));
+        assert_eq!(body_excerpt(&[0xff, 0xfe]), "\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn delivery_keys_join_tenant_endpoint_and_event() {
+        assert_eq!(
+            delivery_key(&Tenant::default(), "ep_1", "evt_9"),
+            "default/ep_1/evt_9"
+        );
+    }
+}

@@ -1,0 +1,688 @@
+//! Endpoints on the wire: the admin requests that create and change them, the view every
+//! reply shows, and the validation that guards both (pure: the caller supplies ids and time).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::admin::AdminError;
+use crate::filter::EventTypeFilter;
+use crate::signing::Secret;
+use crate::subject::{Tenant, validate_token};
+
+/// Attempt timeout when none is given.
+pub const DEFAULT_TIMEOUT_MS: u32 = 15_000;
+/// The longest attempt timeout an endpoint may ask for.
+pub const MAX_TIMEOUT_MS: u32 = 60_000;
+/// The shortest attempt timeout an endpoint may ask for.
+pub const MIN_TIMEOUT_MS: u32 = 100;
+/// The most retries a custom schedule may have.
+pub const MAX_RETRIES: usize = 16;
+/// The longest single retry delay.
+pub const MAX_RETRY_DELAY_SECS: u32 = 24 * 60 * 60;
+const MAX_URL_LEN: usize = 2048;
+const MAX_DESCRIPTION_LEN: usize = 1024;
+const MAX_FILTERS: usize = 64;
+const MAX_HEADERS: usize = 32;
+const MAX_HEADER_BYTES: usize = 8 * 1024;
+const MAX_ID_LEN: usize = 64;
+
+/// Headers Hookwire sets itself; an endpoint may not override them.
+const RESERVED_HEADERS: &[&str] = &[
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "content-length",
+    "host",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+];
+
+/// Whether an endpoint receives webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum EndpointStatus {
+    /// Deliveries are attempted.
+    Active,
+    /// Deliveries wait until the endpoint is active again.
+    Paused,
+    /// No new deliveries; set by Hookwire (e.g. the receiver answered 410 Gone).
+    Disabled {
+        /// Why, for operators.
+        reason: String,
+        /// When.
+        since: DateTime<Utc>,
+    },
+}
+
+/// The status a request may ask for; `disabled` is Hookwire's to set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestedStatus {
+    /// Deliver.
+    Active,
+    /// Hold deliveries.
+    Paused,
+}
+
+impl From<RequestedStatus> for EndpointStatus {
+    fn from(value: RequestedStatus) -> Self {
+        match value {
+            RequestedStatus::Active => Self::Active,
+            RequestedStatus::Paused => Self::Paused,
+        }
+    }
+}
+
+/// An endpoint as the admin API shows it. Secrets are never part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Unique within the tenant.
+    pub id: String,
+    /// The tenant it belongs to.
+    pub tenant: Tenant,
+    /// Where webhooks are sent.
+    pub url: String,
+    /// Free text for operators.
+    pub description: String,
+    /// Which event types it receives; empty means all (except Hookwire's operational events,
+    /// which need a filter starting with `hookwire.`).
+    pub event_types: Vec<EventTypeFilter>,
+    /// Extra headers sent with every webhook.
+    pub headers: BTreeMap<String, String>,
+    /// Attempt timeout.
+    pub timeout_ms: u32,
+    /// Delays between attempts in seconds; `None` uses the server's default schedule.
+    pub retry_schedule_secs: Option<Vec<u32>>,
+    /// Active, paused or disabled.
+    pub status: EndpointStatus,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `endpoints.create`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpoint {
+    /// A caller-chosen id (1–64 of `A-Z a-z 0-9 - _`); generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// `http://` or `https://` URL.
+    pub url: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Event-type filters; all types when absent or empty.
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+    /// Extra headers.
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Attempt timeout, 100–60000 ms (default 15000).
+    #[serde(default)]
+    pub timeout_ms: Option<u32>,
+    /// Retry delays in seconds.
+    #[serde(default)]
+    pub retry_schedule_secs: Option<Vec<u32>>,
+    /// `active` (default) or `paused`.
+    #[serde(default)]
+    pub status: Option<RequestedStatus>,
+    /// `whsec_...`; generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// `endpoints.update`: every field optional; absent fields keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEndpoint {
+    /// The endpoint to change.
+    pub id: String,
+    /// New URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// New description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// New filters (replaces all).
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+    /// New headers (replaces all).
+    #[serde(default)]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// New timeout.
+    #[serde(default)]
+    pub timeout_ms: Option<u32>,
+    /// New schedule; an empty list means no retries.
+    #[serde(default)]
+    pub retry_schedule_secs: Option<Vec<u32>>,
+    /// `active` or `paused`. Setting `active` also re-enables a disabled endpoint.
+    #[serde(default)]
+    pub status: Option<RequestedStatus>,
+}
+
+/// `endpoints.get` and `endpoints.delete`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointId {
+    /// The endpoint.
+    pub id: String,
+}
+
+/// `endpoints.list`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListEndpoints {
+    /// Start after this id (the previous page's `next_cursor`).
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Page size, 1–500 (default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// The reply to `endpoints.list`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EndpointPage {
+    /// Endpoints in id order.
+    pub endpoints: Vec<Endpoint>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// The reply to `endpoints.create`: the endpoint and, this once, its secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedEndpoint {
+    /// The new endpoint.
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
+    /// The signing secret. Shown only in this reply.
+    pub secret: String,
+}
+
+impl CreateEndpoint {
+    /// Validates the request into a new endpoint with id `generated_id` (used when the
+    /// request names none) and its secret (`generated_secret` when the request gives none).
+    pub fn into_endpoint(
+        self,
+        tenant: Tenant,
+        generated_id: String,
+        generated_secret: Secret,
+        now: DateTime<Utc>,
+    ) -> Result<(Endpoint, Secret), AdminError> {
+        let id = match self.id {
+            Some(id) => validate_id(&id).map(|()| id)?,
+            None => generated_id,
+        };
+        let secret = match self.secret {
+            Some(text) => {
+                Secret::parse(&text).map_err(|e| AdminError::invalid("secret", e.to_string()))?
+            }
+            None => generated_secret,
+        };
+        let endpoint = Endpoint {
+            id,
+            tenant,
+            url: validate_url(&self.url)?,
+            description: validate_description(self.description.unwrap_or_default())?,
+            event_types: validate_filters(&self.event_types.unwrap_or_default())?,
+            headers: validate_headers(self.headers.unwrap_or_default())?,
+            timeout_ms: validate_timeout(self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS))?,
+            retry_schedule_secs: self
+                .retry_schedule_secs
+                .map(validate_schedule)
+                .transpose()?,
+            status: self.status.unwrap_or(RequestedStatus::Active).into(),
+            created_at: now,
+            updated_at: now,
+        };
+        Ok((endpoint, secret))
+    }
+}
+
+impl UpdateEndpoint {
+    /// The endpoint with this request's changes, validated.
+    pub fn apply(self, current: &Endpoint, now: DateTime<Utc>) -> Result<Endpoint, AdminError> {
+        let mut next = current.clone();
+        if let Some(url) = self.url {
+            next.url = validate_url(&url)?;
+        }
+        if let Some(description) = self.description {
+            next.description = validate_description(description)?;
+        }
+        if let Some(filters) = self.event_types {
+            next.event_types = validate_filters(&filters)?;
+        }
+        if let Some(headers) = self.headers {
+            next.headers = validate_headers(headers)?;
+        }
+        if let Some(timeout) = self.timeout_ms {
+            next.timeout_ms = validate_timeout(timeout)?;
+        }
+        if let Some(schedule) = self.retry_schedule_secs {
+            next.retry_schedule_secs = Some(validate_schedule(schedule)?);
+        }
+        if let Some(status) = self.status {
+            next.status = status.into();
+        }
+        next.updated_at = now;
+        Ok(next)
+    }
+}
+
+/// Checks a caller-chosen endpoint id.
+pub fn validate_id(id: &str) -> Result<(), AdminError> {
+    if id.len() > MAX_ID_LEN {
+        return Err(AdminError::invalid("id", "must be at most 64 characters"));
+    }
+    validate_token("endpoint id", id).map_err(|e| AdminError::invalid("id", e.to_string()))
+}
+
+fn validate_url(text: &str) -> Result<String, AdminError> {
+    let invalid = |message: &str| AdminError::invalid("url", message.to_owned());
+    if text.len() > MAX_URL_LEN {
+        return Err(invalid("must be at most 2048 characters"));
+    }
+    let url = url::Url::parse(text).map_err(|e| invalid(&format!("not a valid URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("must use http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("must name a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid(
+            "must not carry credentials; use the endpoint's headers for authentication",
+        ));
+    }
+    if url.fragment().is_some() {
+        return Err(invalid("must not have a #fragment"));
+    }
+    Ok(url.to_string())
+}
+
+fn validate_description(text: String) -> Result<String, AdminError> {
+    if text.chars().count() > MAX_DESCRIPTION_LEN {
+        return Err(AdminError::invalid(
+            "description",
+            "must be at most 1024 characters",
+        ));
+    }
+    Ok(text)
+}
+
+fn validate_filters(filters: &[String]) -> Result<Vec<EventTypeFilter>, AdminError> {
+    if filters.len() > MAX_FILTERS {
+        return Err(AdminError::invalid(
+            "event_types",
+            "at most 64 filters; use wildcards (memory.*, orders.>) to cover more",
+        ));
+    }
+    let mut valid: Vec<EventTypeFilter> = filters
+        .iter()
+        .map(|f| {
+            EventTypeFilter::new(f).map_err(|e| AdminError::invalid("event_types", e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    valid.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    valid.dedup();
+    Ok(valid)
+}
+
+fn validate_headers(
+    headers: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, AdminError> {
+    if headers.len() > MAX_HEADERS {
+        return Err(AdminError::invalid("headers", "at most 32 headers"));
+    }
+    let total: usize = headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if total > MAX_HEADER_BYTES {
+        return Err(AdminError::invalid(
+            "headers",
+            "at most 8 KiB of names and values",
+        ));
+    }
+    let mut normalized = BTreeMap::new();
+    for (name, value) in headers {
+        let lower = name.to_ascii_lowercase();
+        let is_token = !lower.is_empty()
+            && lower
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !is_token {
+            return Err(AdminError::invalid(
+                "headers",
+                format!("{name:?} is not a valid HTTP header name"),
+            ));
+        }
+        if RESERVED_HEADERS.contains(&lower.as_str()) {
+            return Err(AdminError::invalid(
+                "headers",
+                format!("{name} is set by Hookwire and cannot be overridden"),
+            ));
+        }
+        if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(AdminError::invalid(
+                "headers",
+                format!("the value of {name} contains a line break or NUL"),
+            ));
+        }
+        if normalized.insert(lower, value).is_some() {
+            return Err(AdminError::invalid(
+                "headers",
+                format!("{name} is given twice (header names ignore case)"),
+            ));
+        }
+    }
+    Ok(normalized)
+}
+
+fn validate_timeout(timeout_ms: u32) -> Result<u32, AdminError> {
+    if (MIN_TIMEOUT_MS..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
+        Ok(timeout_ms)
+    } else {
+        Err(AdminError::invalid(
+            "timeout_ms",
+            format!("must be {MIN_TIMEOUT_MS} to {MAX_TIMEOUT_MS}"),
+        ))
+    }
+}
+
+fn validate_schedule(schedule: Vec<u32>) -> Result<Vec<u32>, AdminError> {
+    if schedule.len() > MAX_RETRIES {
+        return Err(AdminError::invalid(
+            "retry_schedule_secs",
+            "at most 16 retries",
+        ));
+    }
+    if schedule
+        .iter()
+        .any(|d| *d == 0 || *d > MAX_RETRY_DELAY_SECS)
+    {
+        return Err(AdminError::invalid(
+            "retry_schedule_secs",
+            "each delay must be 1 to 86400 seconds",
+        ));
+    }
+    Ok(schedule)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::ErrorCode;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000, 0).unwrap()
+    }
+
+    fn create(request: CreateEndpoint) -> Result<(Endpoint, Secret), AdminError> {
+        request.into_endpoint(
+            Tenant::default(),
+            "ep_gen".into(),
+            Secret::generate(),
+            now(),
+        )
+    }
+
+    fn with_url(url: &str) -> CreateEndpoint {
+        CreateEndpoint {
+            url: url.into(),
+            ..CreateEndpoint::default()
+        }
+    }
+
+    fn field_of(result: Result<(Endpoint, Secret), AdminError>) -> String {
+        let error = result.unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidRequest);
+        error.field.unwrap()
+    }
+
+    #[test]
+    fn minimal_create_takes_defaults() {
+        let generated = Secret::generate();
+        let (endpoint, secret) = with_url("https://example.com/hooks")
+            .into_endpoint(Tenant::default(), "ep_gen".into(), generated.clone(), now())
+            .unwrap();
+        assert_eq!(endpoint.id, "ep_gen");
+        assert_eq!(endpoint.url, "https://example.com/hooks");
+        assert_eq!(endpoint.timeout_ms, DEFAULT_TIMEOUT_MS);
+        assert_eq!(endpoint.status, EndpointStatus::Active);
+        assert!(endpoint.event_types.is_empty());
+        assert_eq!(endpoint.retry_schedule_secs, None);
+        assert_eq!(secret, generated);
+    }
+
+    #[test]
+    fn create_keeps_given_values() {
+        let given = Secret::generate();
+        let (endpoint, secret) = create(CreateEndpoint {
+            id: Some("billing".into()),
+            url: "http://127.0.0.1:8080/x?y=1".into(),
+            description: Some("billing hooks".into()),
+            event_types: Some(vec![
+                "orders.>".into(),
+                "memory.*".into(),
+                "orders.>".into(),
+            ]),
+            headers: Some(BTreeMap::from([("X-Team".into(), "billing".into())])),
+            timeout_ms: Some(5000),
+            retry_schedule_secs: Some(vec![1, 2]),
+            status: Some(RequestedStatus::Paused),
+            secret: Some(given.expose()),
+        })
+        .unwrap();
+        assert_eq!(endpoint.id, "billing");
+        assert_eq!(
+            endpoint
+                .event_types
+                .iter()
+                .map(EventTypeFilter::as_str)
+                .collect::<Vec<_>>(),
+            ["memory.*", "orders.>"]
+        );
+        assert_eq!(
+            endpoint.headers.get("x-team").map(String::as_str),
+            Some("billing")
+        );
+        assert_eq!(endpoint.retry_schedule_secs, Some(vec![1, 2]));
+        assert_eq!(endpoint.status, EndpointStatus::Paused);
+        assert_eq!(secret, given);
+    }
+
+    #[test]
+    fn bad_urls_are_refused() {
+        for url in [
+            "",
+            "example.com",
+            "ftp://example.com/",
+            "https://",
+            "https://user:pw@example.com/",
+            "https://example.com/#frag",
+            "http://exa mple.com/",
+        ] {
+            assert_eq!(field_of(create(with_url(url))), "url", "{url:?}");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(2048));
+        assert_eq!(field_of(create(with_url(&long))), "url");
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        let base = || with_url("https://example.com/");
+        let cases: Vec<(CreateEndpoint, &str)> = vec![
+            (
+                CreateEndpoint {
+                    id: Some("a.b".into()),
+                    ..base()
+                },
+                "id",
+            ),
+            (
+                CreateEndpoint {
+                    id: Some("x".repeat(65)),
+                    ..base()
+                },
+                "id",
+            ),
+            (
+                CreateEndpoint {
+                    secret: Some("nope".into()),
+                    ..base()
+                },
+                "secret",
+            ),
+            (
+                CreateEndpoint {
+                    description: Some("d".repeat(1025)),
+                    ..base()
+                },
+                "description",
+            ),
+            (
+                CreateEndpoint {
+                    event_types: Some(vec!["a.>.b".into()]),
+                    ..base()
+                },
+                "event_types",
+            ),
+            (
+                CreateEndpoint {
+                    event_types: Some(vec!["a".into(); 65]),
+                    ..base()
+                },
+                "event_types",
+            ),
+            (
+                CreateEndpoint {
+                    timeout_ms: Some(99),
+                    ..base()
+                },
+                "timeout_ms",
+            ),
+            (
+                CreateEndpoint {
+                    timeout_ms: Some(60_001),
+                    ..base()
+                },
+                "timeout_ms",
+            ),
+            (
+                CreateEndpoint {
+                    retry_schedule_secs: Some(vec![0]),
+                    ..base()
+                },
+                "retry_schedule_secs",
+            ),
+            (
+                CreateEndpoint {
+                    retry_schedule_secs: Some(vec![86_401]),
+                    ..base()
+                },
+                "retry_schedule_secs",
+            ),
+            (
+                CreateEndpoint {
+                    retry_schedule_secs: Some(vec![1; 17]),
+                    ..base()
+                },
+                "retry_schedule_secs",
+            ),
+        ];
+        for (request, field) in cases {
+            assert_eq!(field_of(create(request)), field);
+        }
+    }
+
+    #[test]
+    fn bad_headers_are_refused() {
+        for headers in [
+            BTreeMap::from([("bad header".to_owned(), "v".to_owned())]),
+            BTreeMap::from([(String::new(), "v".to_owned())]),
+            BTreeMap::from([("Webhook-Signature".to_owned(), "v".to_owned())]),
+            BTreeMap::from([("content-type".to_owned(), "text/plain".to_owned())]),
+            BTreeMap::from([("x-a".to_owned(), "line\r\nbreak".to_owned())]),
+            BTreeMap::from([
+                ("X-A".to_owned(), "1".to_owned()),
+                ("x-a".to_owned(), "2".to_owned()),
+            ]),
+            (0..33)
+                .map(|i| (format!("x-{i}"), "v".to_owned()))
+                .collect(),
+            BTreeMap::from([("x-big".to_owned(), "v".repeat(9000))]),
+        ] {
+            let request = CreateEndpoint {
+                headers: Some(headers.clone()),
+                ..with_url("https://example.com/")
+            };
+            assert_eq!(field_of(create(request)), "headers", "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn update_changes_only_what_is_given() {
+        let (endpoint, _) = create(with_url("https://example.com/")).unwrap();
+        let later = now() + chrono::TimeDelta::seconds(60);
+        let updated = UpdateEndpoint {
+            id: endpoint.id.clone(),
+            timeout_ms: Some(2000),
+            status: Some(RequestedStatus::Paused),
+            ..UpdateEndpoint::default()
+        }
+        .apply(&endpoint, later)
+        .unwrap();
+        assert_eq!(updated.url, endpoint.url);
+        assert_eq!(updated.timeout_ms, 2000);
+        assert_eq!(updated.status, EndpointStatus::Paused);
+        assert_eq!(updated.created_at, endpoint.created_at);
+        assert_eq!(updated.updated_at, later);
+
+        let refused = UpdateEndpoint {
+            id: endpoint.id.clone(),
+            url: Some("gopher://x".into()),
+            ..UpdateEndpoint::default()
+        }
+        .apply(&endpoint, later)
+        .unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("url"));
+    }
+
+    #[test]
+    fn requests_refuse_unknown_fields_and_wrong_types() {
+        assert!(
+            serde_json::from_str::<CreateEndpoint>(r#"{"url":"https://a/","colour":"red"}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<CreateEndpoint>(r#"{"url":5}"#).is_err());
+        assert!(
+            serde_json::from_str::<CreateEndpoint>(r#"{"url":"https://a/","status":"disabled"}"#)
+                .is_err()
+        );
+        assert!(
+            serde_json::from_str::<UpdateEndpoint>(r#"{"id":"a","secret":"whsec_x"}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn status_serializes_with_a_state_tag() {
+        let disabled = EndpointStatus::Disabled {
+            reason: "410 Gone".into(),
+            since: now(),
+        };
+        assert_eq!(
+            serde_json::to_value(&disabled).unwrap(),
+            serde_json::json!({"state": "disabled", "reason": "410 Gone", "since": "2027-01-15T08:00:00Z"})
+        );
+        assert_eq!(
+            serde_json::to_value(EndpointStatus::Active).unwrap(),
+            serde_json::json!({"state": "active"})
+        );
+    }
+}

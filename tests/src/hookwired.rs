@@ -1,0 +1,181 @@
+//! A real `hookwired` process for end-to-end tests.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tempfile::TempDir;
+
+use crate::free_port;
+use crate::nats_server::TEMP_PREFIX;
+
+const READY_TIMEOUT: Duration = Duration::from_mins(1);
+
+/// The `hookwired` binary: `$HOOKWIRED_BIN`, else the one built beside the test binary.
+#[must_use]
+pub fn hookwired_bin() -> PathBuf {
+    if let Some(path) = std::env::var_os("HOOKWIRED_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    // target/<profile>/deps/<test binary> -> target/<profile>/hookwired
+    let bin = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .map(|dir| dir.join("hookwired"))
+        .expect("the test binary lives in target/<profile>/deps");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build -p hookwire-backend` (scripts/test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `hookwired` with its own state folder. Killed when dropped.
+pub struct Hookwired {
+    nats_url: String,
+    dir: TempDir,
+    http_port: u16,
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+}
+
+impl Hookwired {
+    /// Starts `hookwired` against `nats_url` with `env` added (e.g.
+    /// `("HOOKWIRE__DELIVERY__RETRY_SCHEDULE_SECS", "[1, 1]")`) and waits until it is ready.
+    pub async fn start(nats_url: &str, env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempdir()
+            .expect("the temp folder is writable");
+        let mut daemon = Self {
+            nats_url: nats_url.to_owned(),
+            dir,
+            http_port: free_port(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            child: None,
+        };
+        daemon.start_again().await;
+        daemon
+    }
+
+    /// The health and metrics base URL.
+    #[must_use]
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The process id while running.
+    #[must_use]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The state folder, kept across restarts.
+    #[must_use]
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Everything it logged so far.
+    #[must_use]
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("hookwired.log")).unwrap_or_default()
+    }
+
+    /// Kills it at once (SIGKILL), as a crash would. The state folder is kept.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for it to exit; returns whether it exited successfully.
+    pub async fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        if let Ok(pid) = i32::try_from(child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_mins(1);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Starts it again with the same state folder and port, and waits until ready.
+    pub async fn start_again(&mut self) {
+        assert!(self.child.is_none(), "start_again on a running hookwired");
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("hookwired.log"))
+            .expect("the temp folder is writable");
+        let log_err = log.try_clone().expect("a log file handle can be cloned");
+        let child = Command::new(hookwired_bin())
+            .env("NATS_URL", &self.nats_url)
+            .env("HOOKWIRE__DATA_DIR", self.data_dir())
+            .env(
+                "HOOKWIRE__HTTP__LISTEN",
+                format!("127.0.0.1:{}", self.http_port),
+            )
+            .env("RUST_LOG", "info,hookwire_backend=debug")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", hookwired_bin().display()));
+        self.child = Some(child);
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&mut self) {
+        let url = format!("{}/readyz", self.http_url());
+        let client = crate::http_client().build().expect("an HTTP client builds");
+        let deadline = Instant::now() + READY_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                panic!("hookwired exited with {status}; its log:\n{}", self.log());
+            }
+            let ready = client
+                .get(&url)
+                .timeout(Duration::from_secs(1))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "hookwired not ready after {READY_TIMEOUT:?}; its log:\n{}",
+            self.log()
+        );
+    }
+}
+
+impl Drop for Hookwired {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

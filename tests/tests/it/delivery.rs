@@ -1,0 +1,255 @@
+//! The delivery engine end to end: real nats-server, real hookwired, real receivers.
+
+use std::time::Duration;
+
+use hookwire_protocol::signing::VerifyError;
+use hookwire_testkit::{Receiver, Reply};
+use serde_json::{Value, json};
+
+use crate::support::{Stack, WAIT};
+
+/// Short schedules so retry paths finish in seconds; each delay has its own tier.
+const FAST: &[(&str, &str)] = &[
+    ("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 2, 3, 30]"),
+    ("HOOKWIRE__DELIVERY__PAUSED_RECHECK_SECS", "1"),
+];
+
+#[tokio::test]
+async fn delivers_a_signed_webhook_with_the_standard_envelope() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(
+            &receiver,
+            json!({"headers": {"X-Team": "billing"}, "event_types": ["memory.*"]}),
+        )
+        .await;
+    assert!(endpoint["secret"].as_str().unwrap().starts_with("whsec_"));
+
+    let data = json!({"id": "m_1", "text": "héllo", "n": 1.10});
+    stack
+        .publish("memory.created", &data, Some("order-1"))
+        .await;
+    stack.publish("orders.paid", &json!({}), None).await; // filtered out
+
+    let request = receiver.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(request.verification, Some(Ok(())));
+    assert_eq!(request.method, "POST");
+    assert_eq!(request.header("webhook-id"), Some("order-1"));
+    assert_eq!(request.header("content-type"), Some("application/json"));
+    assert!(
+        request
+            .header("user-agent")
+            .unwrap()
+            .starts_with("Hookwire/")
+    );
+    assert_eq!(request.header("x-team"), Some("billing"));
+    let body = request.json();
+    assert_eq!(body["type"], "memory.created");
+    assert_eq!(body["data"], data);
+    let text = String::from_utf8(request.body.to_vec()).unwrap();
+    assert!(
+        text.contains(r#""n":1.1"#),
+        "publisher's number kept: {text}"
+    );
+    assert!(body["timestamp"].as_str().unwrap().ends_with('Z'));
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.count(), 1, "orders.paid does not match memory.*");
+}
+
+#[tokio::test]
+async fn retries_on_schedule_with_a_stable_webhook_id_then_succeeds() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500), Reply::drop_connection(), Reply::ok()]);
+    stack
+        .endpoint(&receiver, json!({"retry_schedule_secs": [1, 1, 1]}))
+        .await;
+    stack
+        .publish("memory.created", &json!({"k": 1}), None)
+        .await;
+
+    let requests = receiver.wait_for(3, WAIT).await;
+    let ids: Vec<_> = requests
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap().to_owned())
+        .collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert!(requests.iter().all(|r| r.verification == Some(Ok(()))));
+    for pair in requests.windows(2) {
+        let gap = pair[1].arrived - pair[0].arrived;
+        assert!(
+            gap >= Duration::from_millis(800),
+            "retried after {gap:?}, before the 1 s (-20 %) delay"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 3, "no attempt after success");
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(429).retry_after("3"), Reply::ok()]);
+    stack
+        .endpoint(&receiver, json!({"retry_schedule_secs": [1]}))
+        .await;
+    stack.publish("a.b", &json!({}), None).await;
+    let requests = receiver.wait_for(2, WAIT).await;
+    let gap = requests[1].arrived - requests[0].arrived;
+    assert!(
+        gap >= Duration::from_secs(3),
+        "retried after {gap:?} despite Retry-After: 3"
+    );
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_and_reports_it() {
+    let stack = Stack::start(FAST).await;
+    let ops = Receiver::start().await;
+    stack.ops_endpoint(&ops).await;
+    let receiver = Receiver::start().await;
+    receiver.set_fallback(Reply::gone());
+    let endpoint = stack.endpoint(&receiver, json!({})).await;
+    let id = endpoint["id"].as_str().unwrap();
+    stack.publish("a.b", &json!({}), None).await;
+
+    let reports = wait_for_type(&ops, "hookwire.endpoint.disabled", 1).await;
+    assert_eq!(reports[0]["data"]["endpoint_id"], id);
+    let status = &stack.get_endpoint(id).await["status"];
+    assert_eq!(status["state"], "disabled", "{status}");
+    assert!(status["reason"].as_str().unwrap().contains("410"));
+
+    // A disabled endpoint gets nothing more.
+    stack.publish("a.b", &json!({"after": true}), None).await;
+    wait_for_type(&ops, "hookwire.delivery.dead", 1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.count(), 1);
+}
+
+#[tokio::test]
+async fn dead_after_the_last_attempt_on_the_dead_letter_stream() {
+    let stack = Stack::start(FAST).await;
+    let ops = Receiver::start().await;
+    stack.ops_endpoint(&ops).await;
+    let receiver = Receiver::start().await;
+    receiver.set_fallback(Reply::status(503));
+    let endpoint = stack
+        .endpoint(&receiver, json!({"retry_schedule_secs": [1]}))
+        .await;
+    stack
+        .publish("a.b", &json!({"x": 1}), Some("evt-dead"))
+        .await;
+
+    let dead = wait_for_type(&ops, "hookwire.delivery.dead", 1).await;
+    assert_eq!(dead[0]["data"]["endpoint_id"], endpoint["id"]);
+    assert_eq!(dead[0]["data"]["event_id"], "evt-dead");
+    assert_eq!(dead[0]["data"]["attempts"], 2);
+    assert_eq!(receiver.count(), 2, "one attempt plus one retry");
+    assert_eq!(stack.dead_letters().await, 1);
+}
+
+#[tokio::test]
+async fn redirects_are_failures_and_never_followed() {
+    let stack = Stack::start(FAST).await;
+    let ops = Receiver::start().await;
+    stack.ops_endpoint(&ops).await;
+    let target = Receiver::start().await;
+    let redirecting = Receiver::start().await;
+    redirecting.set_fallback(Reply::redirect(307, &target.url()));
+    stack
+        .endpoint(&redirecting, json!({"retry_schedule_secs": []}))
+        .await;
+    stack.publish("a.b", &json!({}), None).await;
+    let dead = wait_for_type(&ops, "hookwire.delivery.dead", 1).await;
+    assert_eq!(dead[0]["data"]["last_error"]["kind"], "redirect");
+    assert_eq!(redirecting.count(), 1);
+    assert_eq!(target.count(), 0, "the redirect was followed");
+}
+
+#[tokio::test]
+async fn paused_endpoints_hold_deliveries_until_resumed() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack.endpoint(&receiver, json!({"status": "paused"})).await;
+    stack.publish("a.b", &json!({"held": true}), None).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.count(), 0, "delivered while paused");
+    let _: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "update",
+            &json!({"id": endpoint["id"], "status": "active"}),
+        )
+        .await
+        .unwrap();
+    let request = receiver.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(request.json()["data"], json!({"held": true}));
+}
+
+#[tokio::test]
+async fn rejected_events_are_reported_not_dropped_silently() {
+    let stack = Stack::start(FAST).await;
+    let ops = Receiver::start().await;
+    stack.ops_endpoint(&ops).await;
+    let receiver = Receiver::start().await;
+    stack.endpoint(&receiver, json!({})).await;
+    stack.publish_raw("a.b", b"not json".to_vec(), None).await;
+    stack
+        .publish_raw("a.b", b"{}".to_vec(), Some("has space"))
+        .await;
+    let rejected = wait_for_type(&ops, "hookwire.event.rejected", 2).await;
+    let reasons: Vec<&str> = rejected
+        .iter()
+        .map(|e| e["data"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("not JSON")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("Nats-Msg-Id")),
+        "{reasons:?}"
+    );
+    assert_eq!(receiver.count(), 0);
+}
+
+#[tokio::test]
+async fn a_wrong_secret_fails_verification_at_the_receiver() {
+    // Guards the signature checks above: a receiver holding another secret rejects.
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    stack.endpoint(&receiver, json!({})).await;
+    receiver.set_secrets(vec![hookwire_protocol::Secret::generate()]);
+    stack.publish("a.b", &json!({}), None).await;
+    let request = receiver.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(
+        request.verification,
+        Some(Err(VerifyError::NoMatchingSignature))
+    );
+}
+
+/// Waits until `receiver` has `n` webhooks of `event_type` and returns their bodies.
+async fn wait_for_type(receiver: &Receiver, event_type: &str, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let matching: Vec<Value> = receiver
+            .requests()
+            .iter()
+            .map(hookwire_testkit::Recorded::json)
+            .filter(|body| body["type"] == event_type)
+            .collect();
+        if matching.len() >= n {
+            return matching;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "got {} of {n} {event_type} webhooks",
+            matching.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

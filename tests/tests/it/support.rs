@@ -1,0 +1,131 @@
+//! Helpers shared by the end-to-end tests of the daemon.
+
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use hookwire_nats::admin::{AdminClient, AdminClientError};
+use hookwire_protocol::{Secret, Subjects, Tenant};
+use hookwire_testkit::{Hookwired, NatsServer, Receiver};
+use serde_json::{Value, json};
+
+/// Generous bound for anything that should happen within a second or two; it only keeps
+/// a broken test from hanging.
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
+
+/// A nats-server, a hookwired and an admin client for tenant `default`.
+pub(crate) struct Stack {
+    pub(crate) _server: NatsServer,
+    pub(crate) _daemon: Hookwired,
+    pub(crate) client: async_nats::Client,
+    pub(crate) admin: AdminClient,
+}
+
+impl Stack {
+    /// Starts everything; `env` tunes hookwired (short retry schedules and tiers).
+    pub(crate) async fn start(env: &[(&str, &str)]) -> Self {
+        let server = NatsServer::start().await;
+        let daemon = Hookwired::start(&server.url(), env).await;
+        let client = server.client().await;
+        let admin = admin_for(&client, "default");
+        Self {
+            _server: server,
+            _daemon: daemon,
+            client,
+            admin,
+        }
+    }
+
+    /// Creates an endpoint from `spec` and makes `receiver` verify with its secret.
+    pub(crate) async fn endpoint(&self, receiver: &Receiver, spec: Value) -> Value {
+        let mut spec = spec;
+        spec["url"] = json!(receiver.url_for("/hook"));
+        let created: Value = self.admin.call("endpoints", "create", &spec).await.unwrap();
+        let secret = Secret::parse(created["secret"].as_str().unwrap()).unwrap();
+        receiver.set_secrets(vec![secret]);
+        created
+    }
+
+    /// An endpoint that receives Hookwire's operational events.
+    pub(crate) async fn ops_endpoint(&self, receiver: &Receiver) -> Value {
+        self.endpoint(receiver, json!({"event_types": ["hookwire.>"]}))
+            .await
+    }
+
+    /// Publishes an event and waits for JetStream's acknowledgement.
+    pub(crate) async fn publish(
+        &self,
+        event_type: &str,
+        data: &Value,
+        msg_id: Option<&str>,
+    ) -> u64 {
+        self.publish_raw(event_type, serde_json::to_vec(data).unwrap(), msg_id)
+            .await
+    }
+
+    /// Publishes raw bytes as an event.
+    pub(crate) async fn publish_raw(
+        &self,
+        event_type: &str,
+        payload: Vec<u8>,
+        msg_id: Option<&str>,
+    ) -> u64 {
+        let js = async_nats::jetstream::new(self.client.clone());
+        let mut headers = HeaderMap::new();
+        if let Some(id) = msg_id {
+            headers.insert("Nats-Msg-Id", id);
+        }
+        js.publish_with_headers(
+            format!("hookwire.events.default.{event_type}"),
+            headers,
+            payload.into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap()
+        .sequence
+    }
+
+    /// The endpoint as the admin API shows it now.
+    pub(crate) async fn get_endpoint(&self, id: &str) -> Value {
+        self.admin
+            .call("endpoints", "get", &json!({"id": id}))
+            .await
+            .unwrap()
+    }
+
+    /// Messages on the dead-letter stream.
+    pub(crate) async fn dead_letters(&self) -> u64 {
+        let js = async_nats::jetstream::new(self.client.clone());
+        js.get_stream("HOOKWIRE_DEAD")
+            .await
+            .unwrap()
+            .info()
+            .await
+            .unwrap()
+            .state
+            .messages
+    }
+}
+
+/// An admin client for `tenant`.
+pub(crate) fn admin_for(client: &async_nats::Client, tenant: &str) -> AdminClient {
+    AdminClient::new(
+        client.clone(),
+        Subjects::default(),
+        Tenant::new(tenant).unwrap(),
+        Duration::from_secs(10),
+    )
+}
+
+/// The error code of a failed admin call.
+pub(crate) fn error_code(result: Result<Value, AdminClientError>) -> String {
+    match result {
+        Err(AdminClientError::Api(body)) => serde_json::to_value(body.error.code)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}

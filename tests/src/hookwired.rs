@@ -127,13 +127,19 @@ impl Hookwired {
             .open(self.dir.path().join("hookwired.log"))
             .expect("the temp folder is writable");
         let log_err = log.try_clone().expect("a log file handle can be cloned");
+        // A config file in the kit's temp folder also puts that folder on the command line,
+        // where scripts/test looks for leftover processes.
+        let config = self.dir.path().join("hookwired.toml");
+        let toml = format!(
+            "data_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n",
+            self.data_dir().display(),
+            self.http_port
+        );
+        std::fs::write(&config, toml).expect("the temp folder is writable");
         let child = Command::new(hookwired_bin())
+            .arg("--config")
+            .arg(&config)
             .env("NATS_URL", &self.nats_url)
-            .env("HOOKWIRE__DATA_DIR", self.data_dir())
-            .env(
-                "HOOKWIRE__HTTP__LISTEN",
-                format!("127.0.0.1:{}", self.http_port),
-            )
             .env("RUST_LOG", "info,hookwire_backend=debug")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())

@@ -9,6 +9,7 @@ mod admin;
 mod connect;
 mod delivery;
 mod kit;
+mod resilience;
 mod server_config;
 mod signing_interop;
 mod support;

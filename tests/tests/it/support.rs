@@ -14,8 +14,8 @@ pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 /// A nats-server, a hookwired and an admin client for tenant `default`.
 pub(crate) struct Stack {
-    pub(crate) _server: NatsServer,
-    pub(crate) _daemon: Hookwired,
+    pub(crate) server: NatsServer,
+    pub(crate) daemon: Hookwired,
     pub(crate) client: async_nats::Client,
     pub(crate) admin: AdminClient,
 }
@@ -28,8 +28,8 @@ impl Stack {
         let client = server.client().await;
         let admin = admin_for(&client, "default");
         Self {
-            _server: server,
-            _daemon: daemon,
+            server,
+            daemon,
             client,
             admin,
         }

@@ -121,6 +121,7 @@ async fn nothing_is_lost_through_three_kills_and_a_broker_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_endpoints_retry_backlog_does_not_hold_up_a_healthy_one() {
     const BACKLOG: usize = 3000;
+    const FRESH: usize = 500;
     let stack = Stack::start(&[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 600]")]).await;
     // Nothing listens on this port: every attempt fails at once and waits 10 minutes.
     let dead_url = format!("http://127.0.0.1:{}/hook", free_port());
@@ -151,7 +152,6 @@ async fn a_dead_endpoints_retry_backlog_does_not_hold_up_a_healthy_one() {
     let healthy = Receiver::start().await;
     healthy.set_fallback(Reply::ok());
     stack.endpoint(&healthy, json!({})).await;
-    const FRESH: usize = 500;
     for i in 0..FRESH {
         stack
             .publish("orders.paid", &json!({"fresh": i}), None)

@@ -14,25 +14,31 @@ use crate::nats_server::TEMP_PREFIX;
 
 const READY_TIMEOUT: Duration = Duration::from_mins(1);
 
-/// The `hookwired` binary: `$HOOKWIRED_BIN`, else the one built beside the test binary.
+/// A binary of this workspace (`hookwired`, `hookwire`): `$<NAME>_BIN` (upper case, `-` as
+/// `_`), else the one built beside the test binary.
 #[must_use]
-pub fn hookwired_bin() -> PathBuf {
-    if let Some(path) = std::env::var_os("HOOKWIRED_BIN") {
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let variable = format!("{}_BIN", name.to_ascii_uppercase().replace('-', "_"));
+    if let Some(path) = std::env::var_os(variable) {
         return PathBuf::from(path);
     }
     let exe = std::env::current_exe().expect("the test binary knows its path");
-    // target/<profile>/deps/<test binary> -> target/<profile>/hookwired
+    // target/<profile>/deps/<test binary> -> target/<profile>/<name>
     let bin = exe
         .parent()
         .and_then(std::path::Path::parent)
-        .map(|dir| dir.join("hookwired"))
+        .map(|dir| dir.join(name))
         .expect("the test binary lives in target/<profile>/deps");
     assert!(
         bin.exists(),
-        "{} is missing: build it first with `cargo build -p hookwire-backend` (scripts/test does)",
+        "{} is missing: build it first with `cargo build --workspace --bins` (scripts/test does)",
         bin.display()
     );
     bin
+}
+
+fn hookwired_bin() -> PathBuf {
+    workspace_bin("hookwired")
 }
 
 /// A running `hookwired` with its own state folder. Killed when dropped.

@@ -15,7 +15,7 @@ mod nats_server;
 mod receiver;
 
 pub use cluster::NatsCluster;
-pub use hookwired::{Hookwired, hookwired_bin};
+pub use hookwired::{Hookwired, workspace_bin};
 pub use nats_server::NatsServer;
 pub use receiver::{Receiver, Recorded, Reply};
 

@@ -6,6 +6,7 @@
 )]
 
 mod admin;
+mod cli;
 mod connect;
 mod delivery;
 mod kit;

@@ -1,0 +1,89 @@
+//! The `hookwire` scripting commands, run as a user runs them.
+
+use hookwire_testkit::{Receiver, workspace_bin};
+use serde_json::Value;
+
+use crate::support::{Stack, WAIT};
+
+/// Runs `hookwire --json <args>` against the stack; returns (success, stdout as JSON).
+async fn hookwire(stack: &Stack, args: &[&str]) -> (bool, Value) {
+    let output = tokio::process::Command::new(workspace_bin("hookwire"))
+        .env("NATS_URL", stack.server.url())
+        .arg("--json")
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "hookwire {args:?} printed no JSON ({e}): {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.success(), value)
+}
+
+#[tokio::test]
+async fn scripts_manage_endpoints_and_publish_events() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let url = receiver.url_for("/hook");
+    let (ok, created) = hookwire(
+        &stack,
+        &[
+            "endpoints",
+            "create",
+            "--url",
+            &url,
+            "--type",
+            "memory.*",
+            "--header",
+            "X-Env=test",
+            "--retry",
+            "1,2",
+        ],
+    )
+    .await;
+    assert!(ok, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["retry_schedule_secs"], serde_json::json!([1, 2]));
+    receiver.set_secrets(vec![
+        hookwire_protocol::Secret::parse(created["secret"].as_str().unwrap()).unwrap(),
+    ]);
+
+    let (ok, published) = hookwire(
+        &stack,
+        &[
+            "events",
+            "publish",
+            "memory.created",
+            r#"{"n": 1}"#,
+            "--id",
+            "cli-1",
+        ],
+    )
+    .await;
+    assert!(ok, "{published}");
+    let request = receiver.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(request.header("webhook-id"), Some("cli-1"));
+    assert_eq!(request.header("x-env"), Some("test"));
+    assert_eq!(request.verification, Some(Ok(())));
+
+    let (ok, listed) = hookwire(&stack, &["endpoints", "list"]).await;
+    assert!(ok);
+    assert_eq!(listed["endpoints"][0]["id"], id.as_str());
+    let (ok, updated) = hookwire(&stack, &["endpoints", "update", &id, "--status", "paused"]).await;
+    assert!(ok);
+    assert_eq!(updated["status"]["state"], "paused");
+    let (ok, _) = hookwire(&stack, &["endpoints", "delete", &id]).await;
+    assert!(ok);
+
+    let (ok, missing) = hookwire(&stack, &["endpoints", "get", &id]).await;
+    assert!(!ok, "getting a deleted endpoint must fail");
+    assert_eq!(missing["error"]["code"], "not_found");
+    let (ok, invalid) = hookwire(&stack, &["endpoints", "create", "--url", "ftp://nope"]).await;
+    assert!(!ok);
+    assert_eq!(invalid["error"]["code"], "invalid_request");
+    assert_eq!(invalid["error"]["field"], "url");
+}

@@ -1,0 +1,357 @@
+//! The command line: global NATS and tenant flags, then `<noun> <verb>`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use futures_util::StreamExt as _;
+use hookwire_nats::ConnectArgs;
+use hookwire_nats::admin::AdminClient;
+use hookwire_nats::connect::InitialConnect;
+use hookwire_protocol::endpoint::{CreateEndpoint, RequestedStatus, UpdateEndpoint};
+use hookwire_protocol::{EventType, Subjects, Tenant};
+use serde_json::{Value, json};
+
+use crate::output::{Failure, print_endpoints};
+
+/// Hookwire operator tool: webhooks for NATS.
+#[derive(Debug, Parser)]
+#[command(name = "hookwire", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    nats: ConnectArgs,
+    /// Tenant to act on.
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKWIRE_TENANT",
+        default_value = "default"
+    )]
+    tenant: String,
+    /// Subject prefix of the Hookwire deployment.
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKWIRE_PREFIX",
+        default_value = "hookwire"
+    )]
+    prefix: String,
+    /// Print JSON (errors too, as {"error": {...}}) instead of text.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lists every running hookwired instance (NATS micro `$SRV.PING.hookwire`).
+    Ping,
+    /// Manage endpoints (subscriber URLs).
+    #[command(subcommand)]
+    Endpoints(EndpointCommand),
+    /// Publish events.
+    #[command(subcommand)]
+    Events(EventCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EndpointCommand {
+    /// Creates an endpoint; prints its signing secret once.
+    Create {
+        /// Your own id for the endpoint (generated when absent).
+        #[arg(long)]
+        id: Option<String>,
+        /// Signing secret (whsec_...); generated when absent.
+        #[arg(long)]
+        secret: Option<String>,
+        #[command(flatten)]
+        fields: EndpointFields,
+    },
+    /// Shows one endpoint.
+    Get {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Lists endpoints.
+    List {
+        /// Page size (1-500).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Continue after this id (from the previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Changes an endpoint; only the given fields change.
+    Update {
+        /// Endpoint id.
+        id: String,
+        #[command(flatten)]
+        fields: EndpointFields,
+    },
+    /// Deletes an endpoint.
+    Delete {
+        /// Endpoint id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Active,
+    Paused,
+}
+
+#[derive(Debug, Args)]
+struct EndpointFields {
+    /// Where to send webhooks (http or https).
+    #[arg(long)]
+    url: Option<String>,
+    /// Free text.
+    #[arg(long)]
+    description: Option<String>,
+    /// Event-type filter, repeatable (memory.*, orders.>); all types when none.
+    #[arg(long = "type", value_name = "FILTER")]
+    types: Vec<String>,
+    /// Extra header NAME=VALUE, repeatable.
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+    /// Attempt timeout in milliseconds (100-60000).
+    #[arg(long)]
+    timeout_ms: Option<u32>,
+    /// Retry delays in seconds, comma-separated (e.g. 5,30,120).
+    #[arg(long, value_delimiter = ',')]
+    retry: Option<Vec<u32>>,
+    /// active or paused.
+    #[arg(long)]
+    status: Option<StatusArg>,
+}
+
+#[derive(Debug, Subcommand)]
+enum EventCommand {
+    /// Publishes an event and waits for JetStream to store it.
+    Publish {
+        /// Event type, e.g. memory.created.
+        event_type: String,
+        /// The event's JSON (default {}).
+        #[arg(default_value = "{}")]
+        data: String,
+        /// Event id (sent as Nats-Msg-Id; duplicates within the window are dropped).
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+fn parse_header(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("{text:?} is not NAME=VALUE"))
+}
+
+impl EndpointFields {
+    fn headers(&self) -> Option<BTreeMap<String, String>> {
+        (!self.headers.is_empty()).then(|| self.headers.iter().cloned().collect())
+    }
+
+    fn status(&self) -> Option<RequestedStatus> {
+        self.status.map(|s| match s {
+            StatusArg::Active => RequestedStatus::Active,
+            StatusArg::Paused => RequestedStatus::Paused,
+        })
+    }
+
+    fn create(&self, id: Option<String>, secret: Option<String>) -> anyhow::Result<CreateEndpoint> {
+        Ok(CreateEndpoint {
+            id,
+            url: self
+                .url
+                .clone()
+                .context("--url is required to create an endpoint")?,
+            description: self.description.clone(),
+            event_types: (!self.types.is_empty()).then(|| self.types.clone()),
+            headers: self.headers(),
+            timeout_ms: self.timeout_ms,
+            retry_schedule_secs: self.retry.clone(),
+            status: self.status(),
+            secret,
+        })
+    }
+
+    fn update(&self, id: String) -> UpdateEndpoint {
+        UpdateEndpoint {
+            id,
+            url: self.url.clone(),
+            description: self.description.clone(),
+            event_types: (!self.types.is_empty()).then(|| self.types.clone()),
+            headers: self.headers(),
+            timeout_ms: self.timeout_ms,
+            retry_schedule_secs: self.retry.clone(),
+            status: self.status(),
+        }
+    }
+}
+
+impl Cli {
+    /// Runs the command.
+    pub(crate) async fn run(&self) -> Result<(), Failure> {
+        let settings = self
+            .nats
+            .resolve_from_env()
+            .context("NATS connection options")?;
+        let client = settings
+            .connect("hookwire", InitialConnect::FailFast)
+            .await
+            .context("cannot connect")?;
+        let subjects = Subjects::new(&self.prefix).context("--prefix")?;
+        let tenant = Tenant::new(&self.tenant).context("--tenant")?;
+        let admin = AdminClient::new(
+            client.clone(),
+            subjects.clone(),
+            tenant.clone(),
+            settings.timeout,
+        );
+        match &self.command {
+            Command::Ping => self.ping(&client, settings.timeout).await,
+            Command::Endpoints(command) => self.endpoints(&admin, command).await,
+            Command::Events(EventCommand::Publish {
+                event_type,
+                data,
+                id,
+            }) => {
+                let event_type = EventType::new(event_type).context("event type")?;
+                let data: Value =
+                    serde_json::from_str(data).context("the event data is not JSON")?;
+                let js = async_nats::jetstream::new(client);
+                let mut headers = async_nats::HeaderMap::new();
+                if let Some(id) = id {
+                    headers.insert(hookwire_protocol::headers::NATS_MSG_ID, id.as_str());
+                }
+                let ack = js
+                    .publish_with_headers(
+                        subjects.event(&tenant, &event_type),
+                        headers,
+                        serde_json::to_vec(&data).context("encode")?.into(),
+                    )
+                    .await
+                    .context("cannot publish")?
+                    .await
+                    .context("JetStream did not store the event; is hookwired provisioned?")?;
+                self.print(&json!({"stream": ack.stream, "sequence": ack.sequence, "duplicate": ack.duplicate}), |v| {
+                    println!("published as sequence {}{}", v["sequence"], if v["duplicate"] == true { " (duplicate, dropped)" } else { "" });
+                });
+                Ok(())
+            }
+        }
+    }
+
+    async fn endpoints(
+        &self,
+        admin: &AdminClient,
+        command: &EndpointCommand,
+    ) -> Result<(), Failure> {
+        let reply: Value = match command {
+            EndpointCommand::Create { id, secret, fields } => {
+                let request = fields.create(id.clone(), secret.clone())?;
+                admin.call("endpoints", "create", &request).await?
+            }
+            EndpointCommand::Get { id } => {
+                admin.call("endpoints", "get", &json!({"id": id})).await?
+            }
+            EndpointCommand::List { limit, cursor } => {
+                admin
+                    .call(
+                        "endpoints",
+                        "list",
+                        &json!({"limit": limit, "cursor": cursor}),
+                    )
+                    .await?
+            }
+            EndpointCommand::Update { id, fields } => {
+                admin
+                    .call("endpoints", "update", &fields.update(id.clone()))
+                    .await?
+            }
+            EndpointCommand::Delete { id } => {
+                admin
+                    .call("endpoints", "delete", &json!({"id": id}))
+                    .await?
+            }
+        };
+        self.print(&reply, |reply| match command {
+            EndpointCommand::Delete { id } => println!("deleted {id}"),
+            EndpointCommand::Create { .. } => {
+                print_endpoints(reply);
+                println!(
+                    "secret (shown only now): {}",
+                    reply["secret"].as_str().unwrap_or("?")
+                );
+            }
+            _ => print_endpoints(reply),
+        });
+        Ok(())
+    }
+
+    /// Collects PING replies for up to two seconds; every instance answers once.
+    async fn ping(&self, client: &async_nats::Client, timeout: Duration) -> Result<(), Failure> {
+        let inbox = client.new_inbox();
+        let mut replies = client.subscribe(inbox.clone()).await.context("subscribe")?;
+        client
+            .publish_with_reply("$SRV.PING.hookwire", inbox, "".into())
+            .await
+            .context("publish")?;
+        client.flush().await.context("flush")?;
+        let mut instances = Vec::new();
+        let deadline = tokio::time::Instant::now() + timeout.min(Duration::from_secs(2));
+        while let Ok(Some(reply)) = tokio::time::timeout_at(deadline, replies.next()).await {
+            instances.push(
+                serde_json::from_slice::<Value>(&reply.payload)
+                    .context("a PING reply was not JSON")?,
+            );
+        }
+        if instances.is_empty() && !self.json {
+            return Err(anyhow::anyhow!(
+                "no hookwired instance answered; is it running and connected to the same NATS?"
+            )
+            .into());
+        }
+        self.print(&Value::Array(instances), |instances| {
+            for instance in instances.as_array().into_iter().flatten() {
+                println!(
+                    "{}  {}  version {}",
+                    instance["name"].as_str().unwrap_or("?"),
+                    instance["id"].as_str().unwrap_or("?"),
+                    instance["version"].as_str().unwrap_or("?")
+                );
+            }
+        });
+        Ok(())
+    }
+
+    fn print(&self, value: &Value, text: impl FnOnce(&Value)) {
+        if self.json {
+            println!("{value}");
+        } else {
+            text(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn headers_parse_as_name_equals_value() {
+        assert_eq!(parse_header("X-A=b=c"), Ok(("X-A".into(), "b=c".into())));
+        assert!(parse_header("novalue").is_err());
+        assert!(parse_header("=v").is_err());
+    }
+}

@@ -1,0 +1,90 @@
+//! How results and failures are printed: JSON with `--json`, short text otherwise.
+
+use hookwire_nats::admin::AdminClientError;
+use serde_json::Value;
+
+/// A command that failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Hookwire answered with a structured error.
+    Api(hookwire_protocol::admin::ErrorBody),
+    /// Anything else.
+    Other(anyhow::Error),
+}
+
+impl Failure {
+    /// Prints the failure: the error body as JSON on stdout with `--json` (scripts parse
+    /// stdout), else one line on stderr.
+    pub(crate) fn report(&self, json: bool) {
+        match (self, json) {
+            (Self::Api(body), true) => {
+                println!("{}", serde_json::to_string(body).unwrap_or_default());
+            }
+            (Self::Api(body), false) => {
+                let code = serde_json::to_value(body.error.code).unwrap_or_default();
+                eprintln!(
+                    "error ({}): {}",
+                    code.as_str().unwrap_or("?"),
+                    body.error.message
+                );
+            }
+            (Self::Other(e), true) => {
+                let body =
+                    serde_json::json!({"error": {"code": "client", "message": format!("{e:#}")}});
+                println!("{body}");
+            }
+            (Self::Other(e), false) => eprintln!("error: {e:#}"),
+        }
+    }
+}
+
+impl From<AdminClientError> for Failure {
+    fn from(e: AdminClientError) -> Self {
+        match e {
+            AdminClientError::Api(body) => Self::Api(body),
+            other => Self::Other(other.into()),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Self::Other(e)
+    }
+}
+
+/// Prints an endpoint (or a page of them) as text.
+pub(crate) fn print_endpoints(value: &Value) {
+    let list = value["endpoints"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![value.clone()]);
+    if list.is_empty() {
+        println!("no endpoints");
+        return;
+    }
+    for endpoint in &list {
+        let types = endpoint["event_types"]
+            .as_array()
+            .filter(|t| !t.is_empty())
+            .map_or_else(
+                || "*".to_owned(),
+                |t| {
+                    t.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            );
+        println!(
+            "{:<24} {:<9} {:<40} {}",
+            endpoint["id"].as_str().unwrap_or("?"),
+            endpoint["status"]["state"].as_str().unwrap_or("?"),
+            endpoint["url"].as_str().unwrap_or("?"),
+            types
+        );
+    }
+    if let Some(cursor) = value["next_cursor"].as_str() {
+        println!("more: --cursor {cursor}");
+    }
+}

@@ -38,9 +38,18 @@ impl NatsServer {
     }
 
     /// Like [`NatsServer::start`], with `extra` appended to the generated configuration
-    /// (accounts, authorization, `jetstream { ... }` overrides are not allowed there: use
-    /// `sync_interval`-style top-level keys or blocks that do not repeat generated ones).
+    /// (e.g. an `authorization { ... }` block; it must not repeat a generated key).
     pub async fn start_with_config(extra: &str) -> Self {
+        Self::start_configured("", extra).await
+    }
+
+    /// A server that fsyncs every JetStream write before acknowledging it
+    /// (`sync_interval: always`), as `scripts/quickstart` and production run.
+    pub async fn start_durable() -> Self {
+        Self::start_configured("  sync_interval: always\n", "").await
+    }
+
+    async fn start_configured(jetstream_extra: &str, extra: &str) -> Self {
         let dir = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .tempdir()
@@ -57,7 +66,7 @@ impl NatsServer {
         for _ in 0..5 {
             server.port = free_port();
             server.monitor_port = free_port();
-            server.write_config(&server.single_config(extra));
+            server.write_config(&server.single_config(jetstream_extra, extra));
             server.spawn();
             if server.wait_ready().await.is_ok() {
                 return server;
@@ -239,10 +248,10 @@ impl NatsServer {
         }
     }
 
-    fn single_config(&self, extra: &str) -> String {
+    fn single_config(&self, jetstream_extra: &str, extra: &str) -> String {
         let mut config = format!(
             "server_name: {name}\nlisten: 127.0.0.1:{port}\nhttp: 127.0.0.1:{monitor}\n\
-             jetstream {{\n  store_dir: \"{store}\"\n}}\n",
+             jetstream {{\n  store_dir: \"{store}\"\n{jetstream_extra}}}\n",
             name = self.name,
             port = self.port,
             monitor = self.monitor_port,

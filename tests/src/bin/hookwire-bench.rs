@@ -1,0 +1,496 @@
+//! `hookwire-bench`: Hookwire's benchmark (run it with `scripts/bench`).
+//!
+//! Starts its own nats-server, hookwired and a lean receiver on loopback, runs the chosen
+//! scenarios, and prints one line per scenario and, last, one JSON object with every figure.
+//! Latency is publish to receipt: the publisher writes its clock into each event and the
+//! receiver subtracts it from its own (one machine, one clock).
+
+#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "figures are reported, not computed on"
+)]
+
+use std::convert::Infallible;
+use std::future::IntoFuture as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use hookwire_testkit::{Hookwired, NatsServer, free_port, http_client};
+use http_body_util::{BodyExt as _, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+const CONCURRENCY: usize = 512;
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Counts webhooks and their publish-to-receipt latencies; answers 200 at once.
+#[derive(Default)]
+struct Sink {
+    count: AtomicU64,
+    first_ns: AtomicU64,
+    last_ns: AtomicU64,
+    latencies_us: Mutex<Vec<u64>>,
+}
+
+impl Sink {
+    fn reset(&self) {
+        self.count.store(0, Ordering::SeqCst);
+        self.first_ns.store(0, Ordering::SeqCst);
+        self.last_ns.store(0, Ordering::SeqCst);
+        self.latencies_us
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    fn record(&self, body: &[u8]) {
+        let now = now_ns();
+        let _ = self
+            .first_ns
+            .compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst);
+        self.last_ns.fetch_max(now, Ordering::SeqCst);
+        if let Some(sent) = sent_ns(body) {
+            self.latencies_us
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(now.saturating_sub(sent) / 1000);
+        }
+        self.count.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn wait_for(&self, n: u64, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while self.count.load(Ordering::SeqCst) < n {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        true
+    }
+
+    fn percentiles(&self) -> (f64, f64, f64) {
+        let mut all = self
+            .latencies_us
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        all.sort_unstable();
+        let at = |permille: usize| {
+            if all.is_empty() {
+                return 0.0;
+            }
+            all[(all.len() - 1) * permille / 1000] as f64 / 1000.0
+        };
+        (at(500), at(950), at(990))
+    }
+}
+
+/// The publisher's clock from a body containing `"t":<ns>`.
+fn sent_ns(body: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("\"t\":")? + 4;
+    let digits: String = text[start..]
+        .chars()
+        .skip_while(|c| *c == ' ')
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+async fn start_sink() -> (SocketAddr, Arc<Sink>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the receiver");
+    let addr = listener.local_addr().expect("bound");
+    let sink = Arc::new(Sink::default());
+    let shared = Arc::clone(&sink);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let sink = Arc::clone(&shared);
+            tokio::spawn(async move {
+                let service = service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let sink = Arc::clone(&sink);
+                    async move {
+                        let body = request
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(http_body_util::Collected::to_bytes)
+                            .unwrap_or_default();
+                        sink.record(&body);
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
+                    }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, sink)
+}
+
+/// CPU seconds and peak RSS (bytes) of a process, from /proc.
+fn process_usage(pid: u32) -> (f64, u64) {
+    let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as f64;
+    let cpu = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            Some(
+                (fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?)
+                    / ticks,
+            )
+        })
+        .unwrap_or(0.0);
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+                .map(|kb| kb * 1024)
+        })
+        .unwrap_or(0);
+    (cpu, rss)
+}
+
+struct Bench {
+    server: NatsServer,
+    daemon: Hookwired,
+    client: async_nats::Client,
+    admin: hookwire_nats::admin::AdminClient,
+    sink: Arc<Sink>,
+    sink_url: String,
+}
+
+impl Bench {
+    async fn start(durable: bool) -> Self {
+        let server = if durable {
+            NatsServer::start_durable().await
+        } else {
+            NatsServer::start().await
+        };
+        let daemon = Hookwired::start(&server.url(), &[("RUST_LOG", "warn")]).await;
+        let client = server.client().await;
+        let admin = hookwire_nats::admin::AdminClient::new(
+            client.clone(),
+            hookwire_protocol::Subjects::default(),
+            hookwire_protocol::Tenant::default(),
+            Duration::from_secs(10),
+        );
+        let (addr, sink) = start_sink().await;
+        Self {
+            server,
+            daemon,
+            client,
+            admin,
+            sink,
+            sink_url: format!("http://{addr}/hook"),
+        }
+    }
+
+    async fn endpoint(&self, tenant: &str, spec: Value) {
+        let admin = hookwire_nats::admin::AdminClient::new(
+            self.client.clone(),
+            hookwire_protocol::Subjects::default(),
+            hookwire_protocol::Tenant::new(tenant).expect("valid tenant"),
+            Duration::from_secs(10),
+        );
+        let mut spec = spec;
+        if spec.get("url").is_none() {
+            spec["url"] = json!(self.sink_url);
+        }
+        let _: Value = admin
+            .call("endpoints", "create", &spec)
+            .await
+            .expect("create endpoint");
+    }
+
+    /// Publishes `n` events as fast as JetStream takes them (acks pipelined).
+    async fn flood(&self, subject: &str, n: usize) {
+        let js = async_nats::jetstream::new(self.client.clone());
+        let mut acks = futures_util::stream::FuturesUnordered::new();
+        for _ in 0..n {
+            let payload = format!(r#"{{"t":{},"pad":"{}"}}"#, now_ns(), "x".repeat(200));
+            acks.push(
+                js.publish(subject.to_owned(), payload.into())
+                    .await
+                    .expect("publish")
+                    .into_future(),
+            );
+            while acks.len() >= 4096 {
+                if let Some(ack) = acks.next().await {
+                    ack.expect("ack");
+                }
+            }
+        }
+        while let Some(ack) = acks.next().await {
+            ack.expect("ack");
+        }
+    }
+
+    /// Publishes `rate` events per second for `seconds`, spread over `subjects` in turn.
+    async fn paced(&self, subjects: &[String], rate: u64, seconds: u64) -> u64 {
+        let js = async_nats::jetstream::new(self.client.clone());
+        let total = rate * seconds;
+        let start = tokio::time::Instant::now();
+        let mut acks = futures_util::stream::FuturesUnordered::new();
+        for i in 0..total {
+            let due = start + Duration::from_micros(i * 1_000_000 / rate);
+            tokio::time::sleep_until(due).await;
+            let payload = format!(r#"{{"t":{},"i":{i}}}"#, now_ns());
+            let subject = subjects[usize::try_from(i).unwrap_or(0) % subjects.len()].clone();
+            acks.push(
+                js.publish(subject, payload.into())
+                    .await
+                    .expect("publish")
+                    .into_future(),
+            );
+            while let Some(Some(ack)) = futures_util::FutureExt::now_or_never(acks.next()) {
+                ack.expect("ack");
+            }
+        }
+        while let Some(ack) = acks.next().await {
+            ack.expect("ack");
+        }
+        total
+    }
+
+    fn usage(&self) -> (f64, u64) {
+        process_usage(self.daemon.pid().expect("hookwired runs"))
+    }
+
+    fn rate(&self, started_ns: u64) -> f64 {
+        let count = self.sink.count.load(Ordering::SeqCst) as f64;
+        let last = self.sink.last_ns.load(Ordering::SeqCst);
+        count / ((last.saturating_sub(started_ns)) as f64 / 1e9)
+    }
+
+    /// The machine's ceiling: consume from JetStream and POST, no signing, no state.
+    async fn bare_loop(&self, n: usize) -> f64 {
+        let js = async_nats::jetstream::new(self.client.clone());
+        let stream = js
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "BARE".into(),
+                subjects: vec!["bare.>".into()],
+                ..Default::default()
+            })
+            .await
+            .expect("bare stream");
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                durable_name: Some("bare".into()),
+                max_ack_pending: 20_000,
+                ..Default::default()
+            })
+            .await
+            .expect("bare consumer");
+        self.sink.reset();
+        let http = http_client()
+            .pool_max_idle_per_host(CONCURRENCY)
+            .build()
+            .expect("client");
+        let url = self.sink_url.clone();
+        let started = now_ns();
+        let consume = tokio::spawn(async move {
+            let messages = consumer
+                .stream()
+                .max_messages_per_batch(CONCURRENCY)
+                .messages()
+                .await
+                .expect("messages");
+            messages
+                .take(n)
+                .for_each_concurrent(CONCURRENCY, |message| {
+                    let http = http.clone();
+                    let url = url.clone();
+                    async move {
+                        let Ok(message) = message else { return };
+                        let _ = http.post(&url).body(message.payload.clone()).send().await;
+                        let _ = message.ack().await;
+                    }
+                })
+                .await;
+        });
+        self.flood("bare.x", n).await;
+        self.sink.wait_for(n as u64, Duration::from_mins(5)).await;
+        let _ = consume.await;
+        self.rate(started)
+    }
+}
+
+fn report(name: &str, figures: &Value) {
+    println!("{name}: {figures}");
+}
+
+async fn throughput(durable: bool, n: usize) -> Value {
+    let bench = Bench::start(durable).await;
+    bench.endpoint("default", json!({})).await;
+    let (cpu_before, _) = bench.usage();
+    let started = now_ns();
+    bench
+        .flood("hookwire.events.default.bench.throughput", n)
+        .await;
+    let done = bench.sink.wait_for(n as u64, Duration::from_mins(5)).await;
+    let rate = bench.rate(started);
+    let (cpu_after, rss) = bench.usage();
+    let (p50, p95, p99) = bench.sink.percentiles();
+    let bare = bench.bare_loop(n).await;
+    let _ = (&bench.server, &bench.admin);
+    json!({
+        "deliveries": n, "complete": done, "deliveries_per_sec": rate.round(),
+        "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+        "cpu_s_per_1k": ((cpu_after - cpu_before) / (n as f64 / 1000.0) * 1000.0).round() / 1000.0,
+        "peak_rss_mb": rss / (1024 * 1024),
+        "bare_loop_per_sec": bare.round(), "ratio_to_bare": (rate / bare * 100.0).round() / 100.0,
+    })
+}
+
+async fn latency(rate: u64, seconds: u64) -> Value {
+    let bench = Bench::start(false).await;
+    bench.endpoint("default", json!({})).await;
+    let total = bench
+        .paced(
+            &["hookwire.events.default.bench.latency".to_owned()],
+            rate,
+            seconds,
+        )
+        .await;
+    let done = bench.sink.wait_for(total, Duration::from_mins(1)).await;
+    let (p50, p95, p99) = bench.sink.percentiles();
+    let (_, rss) = bench.usage();
+    json!({"rate": rate, "seconds": seconds, "complete": done, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "peak_rss_mb": rss / (1024 * 1024)})
+}
+
+async fn fanout(events: usize, endpoints: usize) -> Value {
+    let bench = Bench::start(false).await;
+    for _ in 0..endpoints {
+        bench.endpoint("default", json!({})).await;
+    }
+    let started = now_ns();
+    bench
+        .flood("hookwire.events.default.bench.fanout", events)
+        .await;
+    let total = (events * endpoints) as u64;
+    let done = bench.sink.wait_for(total, Duration::from_mins(5)).await;
+    let rate = bench.rate(started);
+    let (p50, p95, p99) = bench.sink.percentiles();
+    json!({"events": events, "endpoints": endpoints, "complete": done, "deliveries_per_sec": rate.round(), "p50_ms": p50, "p95_ms": p95, "p99_ms": p99})
+}
+
+async fn noisy(backlog: usize, rate: u64, seconds: u64) -> Value {
+    let bench = Bench::start(false).await;
+    let dead = format!("http://127.0.0.1:{}/nothing-listens", free_port());
+    bench
+        .endpoint(
+            "default",
+            json!({"url": dead, "event_types": ["noisy.dead"], "retry_schedule_secs": [3600]}),
+        )
+        .await;
+    bench
+        .endpoint("default", json!({"event_types": ["noisy.healthy"]}))
+        .await;
+    bench
+        .flood("hookwire.events.default.noisy.dead", backlog)
+        .await;
+    let js = async_nats::jetstream::new(bench.client.clone());
+    let mut retry = js.get_stream("HOOKWIRE_RETRY").await.expect("retry stream");
+    let deadline = Instant::now() + Duration::from_mins(5);
+    while retry.info().await.map_or(0, |i| i.state.messages) < backlog as u64
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let waiting = retry.info().await.map_or(0, |i| i.state.messages);
+    let total = bench
+        .paced(
+            &["hookwire.events.default.noisy.healthy".to_owned()],
+            rate,
+            seconds,
+        )
+        .await;
+    let done = bench.sink.wait_for(total, Duration::from_mins(1)).await;
+    let (p50, p95, p99) = bench.sink.percentiles();
+    json!({"retry_backlog": waiting, "rate": rate, "seconds": seconds, "complete": done, "healthy_p50_ms": p50, "healthy_p95_ms": p95, "healthy_p99_ms": p99})
+}
+
+async fn tenants(rate: u64, seconds: u64) -> Value {
+    let bench = Bench::start(false).await;
+    let mut subjects = Vec::new();
+    for t in 0..100 {
+        let tenant = format!("t{t}");
+        for _ in 0..5 {
+            bench.endpoint(&tenant, json!({})).await;
+        }
+        subjects.push(format!("hookwire.events.{tenant}.bench.tenants"));
+    }
+    let total = bench.paced(&subjects, rate, seconds).await * 5;
+    let done = bench.sink.wait_for(total, Duration::from_mins(2)).await;
+    let (p50, p95, p99) = bench.sink.percentiles();
+    json!({"events_per_sec": rate, "tenants": 100, "endpoints_per_tenant": 5, "seconds": seconds, "complete": done, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99})
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let all = [
+        "throughput",
+        "latency",
+        "fanout",
+        "noisy",
+        "durable",
+        "tenants",
+    ];
+    let chosen: Vec<&str> = if args.is_empty() {
+        all.to_vec()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let mut results = serde_json::Map::new();
+    for scenario in chosen {
+        let figures = match scenario {
+            "throughput" => throughput(false, 50_000).await,
+            "latency" => latency(1000, seconds).await,
+            "fanout" => fanout(10_000, 10).await,
+            "noisy" => noisy(100_000, 1000, seconds).await,
+            "durable" => throughput(true, 20_000).await,
+            "tenants" => tenants(1000, seconds).await,
+            other => {
+                eprintln!("unknown scenario {other}; choose from {all:?}");
+                std::process::exit(2);
+            }
+        };
+        report(scenario, &figures);
+        results.insert(scenario.to_owned(), figures);
+    }
+    println!("{}", Value::Object(results));
+}

@@ -12,7 +12,7 @@
 //! | `counters` | `<tenant>/<endpoint>` | per-endpoint counters (JSON) |
 //! | `meta` | name | stream positions (`attempts_seq`, `config_revision`) |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -83,6 +83,24 @@ pub struct DeliveryRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+impl DeliveryRecord {
+    fn from_attempt(record: &AttemptRecord) -> Self {
+        Self {
+            tenant: record.tenant.clone(),
+            endpoint_id: record.endpoint_id.clone(),
+            event_id: record.event_id.clone(),
+            event_seq: record.event_seq,
+            event_type: record.event_type.clone(),
+            state: record.outcome,
+            attempts: record.attempt,
+            last_status: record.response.as_ref().map(|r| r.status),
+            last_error: record.error.as_ref().map(|e| e.kind),
+            next_attempt_at: record.next_attempt_at,
+            updated_at: record.at,
+        }
+    }
+}
+
 /// Running totals for one endpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EndpointCounters {
@@ -100,6 +118,27 @@ pub struct EndpointCounters {
     pub latency_ms_sum: f64,
     /// When the last attempt was made.
     pub last_attempt_at: Option<DateTime<Utc>>,
+}
+
+impl EndpointCounters {
+    fn add(&mut self, record: &AttemptRecord) {
+        self.attempts += 1;
+        self.latency_ms_sum += record.latency_ms;
+        self.last_attempt_at = Some(record.at);
+        match record.outcome {
+            Outcome::Succeeded => self.succeeded += 1,
+            Outcome::Dead => self.dead += 1,
+            Outcome::Retrying => {}
+        }
+        if let Some(error) = &record.error {
+            self.failed_attempts += 1;
+            let kind = serde_json::to_value(error.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "unknown".to_owned());
+            *self.errors.entry(kind).or_default() += 1;
+        }
+    }
 }
 
 /// The state file. Cheap to clone; every method blocks on disk I/O, so async callers use
@@ -188,7 +227,8 @@ impl Store {
     }
 
     /// Indexes a batch of attempt records in one transaction (one fsync for the batch)
-    /// and moves the cursor to `last_seq`.
+    /// and moves the cursor to `last_seq`. Delivery states and counters are folded in
+    /// memory first, so each key is read and written once per batch.
     pub fn index_attempts(
         &self,
         records: &[AttemptRecord],
@@ -199,61 +239,46 @@ impl Store {
             let mut deliveries = txn.open_table(DELIVERIES)?;
             let mut attempts = txn.open_table(ATTEMPTS)?;
             let mut counters = txn.open_table(COUNTERS)?;
+            let mut latest: HashMap<String, &AttemptRecord> = HashMap::new();
+            let mut totals: HashMap<String, EndpointCounters> = HashMap::new();
             for record in records {
                 let key = record.delivery_key();
                 attempts.insert(
                     (key.as_str(), record.attempt),
                     serde_json::to_vec(record)?.as_slice(),
                 )?;
-
-                let newer = deliveries
+                let newest = latest.entry(key).or_insert(record);
+                if newest.attempt < record.attempt {
+                    *newest = record;
+                }
+                let counter_key = endpoint_key(&record.tenant, &record.endpoint_id);
+                let counter = match totals.entry(counter_key) {
+                    std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(entry) => {
+                        let stored = counters
+                            .get(entry.key().as_str())?
+                            .map(|v| serde_json::from_slice(v.value()))
+                            .transpose()?
+                            .unwrap_or_default();
+                        entry.insert(stored)
+                    }
+                };
+                counter.add(record);
+            }
+            for (key, record) in latest {
+                let stored_attempts = deliveries
                     .get(key.as_str())?
                     .map(|v| serde_json::from_slice::<DeliveryRecord>(v.value()))
                     .transpose()?
-                    .is_none_or(|d| d.attempts <= record.attempt);
-                if newer {
-                    let delivery = DeliveryRecord {
-                        tenant: record.tenant.clone(),
-                        endpoint_id: record.endpoint_id.clone(),
-                        event_id: record.event_id.clone(),
-                        event_seq: record.event_seq,
-                        event_type: record.event_type.clone(),
-                        state: record.outcome,
-                        attempts: record.attempt,
-                        last_status: record.response.as_ref().map(|r| r.status),
-                        last_error: record.error.as_ref().map(|e| e.kind),
-                        next_attempt_at: record.next_attempt_at,
-                        updated_at: record.at,
-                    };
+                    .map(|d| d.attempts);
+                // An older attempt indexed late must not roll the state back.
+                if stored_attempts.is_none_or(|n| n <= record.attempt) {
+                    let delivery = DeliveryRecord::from_attempt(record);
                     deliveries.insert(key.as_str(), serde_json::to_vec(&delivery)?.as_slice())?;
                 }
-
-                let counter_key = endpoint_key(&record.tenant, &record.endpoint_id);
-                let mut counter: EndpointCounters = counters
-                    .get(counter_key.as_str())?
-                    .map(|v| serde_json::from_slice(v.value()))
-                    .transpose()?
-                    .unwrap_or_default();
-                counter.attempts += 1;
-                counter.latency_ms_sum += record.latency_ms;
-                counter.last_attempt_at = Some(record.at);
-                match record.outcome {
-                    Outcome::Succeeded => counter.succeeded += 1,
-                    Outcome::Dead => counter.dead += 1,
-                    Outcome::Retrying => {}
-                }
-                if let Some(error) = &record.error {
-                    counter.failed_attempts += 1;
-                    let kind = serde_json::to_value(error.kind)?
-                        .as_str()
-                        .unwrap_or("unknown")
-                        .to_owned();
-                    *counter.errors.entry(kind).or_default() += 1;
-                }
-                counters.insert(
-                    counter_key.as_str(),
-                    serde_json::to_vec(&counter)?.as_slice(),
-                )?;
+            }
+            for (key, counter) in totals {
+                counters.insert(key.as_str(), serde_json::to_vec(&counter)?.as_slice())?;
             }
             txn.open_table(META)?.insert(ATTEMPTS_SEQ, last_seq)?;
         }

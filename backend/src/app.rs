@@ -45,7 +45,8 @@ pub async fn run(
     let store_path = config.data_dir.join("hookwired.redb");
     let store = {
         let path = store_path.clone();
-        tokio::task::spawn_blocking(move || Store::open(&path)).await??
+        let cache = usize::try_from(config.store.cache_mb).unwrap_or(256) * 1024 * 1024;
+        tokio::task::spawn_blocking(move || Store::open(&path, cache)).await??
     };
     let (registry, bucket) = load_endpoints(&js, &topology, &store, &config).await?;
 

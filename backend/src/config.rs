@@ -59,8 +59,24 @@ pub struct Config {
     pub streams: StreamsConfig,
     /// Delivery behaviour.
     pub delivery: DeliveryConfig,
+    /// The redb state file.
+    pub store: StoreConfig,
     /// The health and metrics listener.
     pub http: HttpConfig,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Page cache of the state file, in MiB (redb's own default is 1024).
+    pub cache_mb: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { cache_mb: 256 }
+    }
 }
 
 /// `[streams]`.
@@ -115,6 +131,7 @@ impl Default for Config {
             nats: ConnectArgs::default(),
             streams: StreamsConfig::default(),
             delivery: DeliveryConfig::default(),
+            store: StoreConfig::default(),
             http: HttpConfig::default(),
         }
     }
@@ -215,6 +232,9 @@ impl Config {
         }
         if d.paused_recheck_secs == 0 {
             return Err("delivery.paused_recheck_secs: must be positive".into());
+        }
+        if self.store.cache_mb == 0 {
+            return Err("store.cache_mb: must be positive".into());
         }
         let s = &self.streams;
         if s.duplicate_window_secs == 0 {

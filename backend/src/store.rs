@@ -153,13 +153,16 @@ fn endpoint_key(tenant: &Tenant, id: &str) -> String {
 }
 
 impl Store {
-    /// Opens (or creates) the state file at `path`, creating its tables.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (or creates) the state file at `path` with a page cache of `cache_bytes`,
+    /// creating its tables.
+    pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
         }
-        let db = Database::create(path)?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)?;
         let txn = db.begin_write()?;
         txn.open_table(ENDPOINTS)?;
         txn.open_table(DELIVERIES)?;
@@ -343,6 +346,8 @@ mod tests {
     use super::*;
     use hookwire_protocol::attempt::{ErrorRecord, ResponseRecord};
 
+    const TEST_CACHE: usize = 1024 * 1024;
+
     fn record(attempt: u32, outcome: Outcome, status: u16) -> AttemptRecord {
         AttemptRecord {
             tenant: Tenant::default(),
@@ -373,7 +378,7 @@ mod tests {
     #[test]
     fn attempts_build_delivery_state_and_counters() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
         assert_eq!(store.attempts_cursor().unwrap(), 0);
         store
             .index_attempts(
@@ -410,7 +415,7 @@ mod tests {
     #[test]
     fn an_older_attempt_indexed_late_does_not_roll_state_back() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("state.redb")).unwrap();
+        let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
         store
             .index_attempts(&[record(2, Outcome::Succeeded, 200)], 2)
             .unwrap();
@@ -429,12 +434,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.redb");
         {
-            let store = Store::open(&path).unwrap();
+            let store = Store::open(&path, TEST_CACHE).unwrap();
             store
                 .index_attempts(&[record(1, Outcome::Succeeded, 204)], 5)
                 .unwrap();
         }
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, TEST_CACHE).unwrap();
         assert_eq!(store.attempts_cursor().unwrap(), 5);
         assert!(
             store

@@ -426,6 +426,13 @@ async fn noisy(backlog: usize, rate: u64, seconds: u64) -> Value {
     {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Let the burst of failing first attempts finish (tasks drained, attempts indexed), so
+    // the measurement sees a backlog that waits, as it does in steady state.
+    let mut tasks = js.get_stream("HOOKWIRE_TASKS").await.expect("tasks stream");
+    while tasks.info().await.map_or(1, |i| i.state.messages) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let waiting = retry.info().await.map_or(0, |i| i.state.messages);
     let total = bench
         .paced(

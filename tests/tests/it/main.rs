@@ -8,6 +8,7 @@
 mod admin;
 mod cli;
 mod connect;
+mod daemon;
 mod delivery;
 mod kit;
 mod resilience;

@@ -168,21 +168,11 @@ async fn attempt(
         }),
     };
     let record = AttemptRecord {
-        tenant: task.tenant.clone(),
-        endpoint_id: task.endpoint_id.clone(),
-        event_id: task.event_id.clone(),
-        event_seq: task.event_seq,
-        event_type: task.event_type.to_string(),
-        attempt: task.attempt,
-        at: started,
         latency_ms: sent.latency.as_secs_f64() * 1000.0,
-        url: endpoint.endpoint.url.clone(),
         request_headers: recorded_headers(&headers, endpoint),
         response: sent.response,
         error,
-        outcome: Outcome::Succeeded,
-        next_attempt_at: None,
-        correlation_id: task.correlation_id.clone(),
+        ..record_for(task, endpoint, started)
     };
     if verdict == Verdict::Disable {
         disable(engine, task, "the receiver answered 410 Gone").await?;
@@ -335,8 +325,8 @@ async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async
     Ok(())
 }
 
-/// The record of a task not attempted because its endpoint is disabled.
-fn skipped_record(task: &Task, endpoint: &LiveEndpoint, reason: &str) -> AttemptRecord {
+/// An attempt record with the task's facts filled in and no result yet.
+fn record_for(task: &Task, endpoint: &LiveEndpoint, at: DateTime<Utc>) -> AttemptRecord {
     AttemptRecord {
         tenant: task.tenant.clone(),
         endpoint_id: task.endpoint_id.clone(),
@@ -344,18 +334,27 @@ fn skipped_record(task: &Task, endpoint: &LiveEndpoint, reason: &str) -> Attempt
         event_seq: task.event_seq,
         event_type: task.event_type.to_string(),
         attempt: task.attempt,
-        at: Utc::now(),
+        at,
         latency_ms: 0.0,
         url: endpoint.endpoint.url.clone(),
         request_headers: std::collections::BTreeMap::new(),
         response: None,
+        error: None,
+        outcome: Outcome::Succeeded,
+        next_attempt_at: None,
+        correlation_id: task.correlation_id.clone(),
+    }
+}
+
+/// The record of a task not attempted because its endpoint is disabled.
+fn skipped_record(task: &Task, endpoint: &LiveEndpoint, reason: &str) -> AttemptRecord {
+    AttemptRecord {
         error: Some(ErrorRecord {
             kind: ErrorKind::EndpointDisabled,
             message: format!("endpoint disabled: {reason}"),
         }),
         outcome: Outcome::Dead,
-        next_attempt_at: None,
-        correlation_id: task.correlation_id.clone(),
+        ..record_for(task, endpoint, Utc::now())
     }
 }
 

@@ -14,26 +14,60 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::endpoint::{
-    CreateEndpoint, CreatedEndpoint, EndpointId, EndpointPage, ListEndpoints, UpdateEndpoint,
+    CreateEndpoint, CreatedEndpoint, Endpoint, EndpointId, EndpointPage, EndpointStatus,
+    ListEndpoints, RotateSecret, RotatedSecret, UpdateEndpoint,
 };
+use hookwire_protocol::rotation::{self, SecretEntry};
 use hookwire_protocol::{Secret, Subjects, Tenant};
 use rand::Rng as _;
+use serde::Deserialize;
 
+use crate::engine::Engine;
 use crate::registry::{self, Registry, StoredEndpoint, WriteError};
+use crate::store::Store;
 
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
-/// The verbs of the `endpoints` noun.
-const ENDPOINT_VERBS: [&str; 5] = ["create", "get", "list", "update", "delete"];
+/// Every admin operation, as (noun, verb).
+const OPERATIONS: [(&str, &str); 12] = [
+    ("endpoints", "create"),
+    ("endpoints", "get"),
+    ("endpoints", "list"),
+    ("endpoints", "update"),
+    ("endpoints", "delete"),
+    ("endpoints", "pause"),
+    ("endpoints", "resume"),
+    ("endpoints", "enable"),
+    ("endpoints", "rotate-secret"),
+    ("deliveries", "get"),
+    ("system", "info"),
+    ("system", "health"),
+];
 
 /// What the handlers share.
 pub struct Admin {
-    /// Subject layout.
-    pub subjects: Subjects,
-    /// Endpoints as applied locally.
-    pub registry: Arc<Registry>,
-    /// The configuration bucket.
-    pub bucket: kv::Store,
+    subjects: Subjects,
+    registry: Arc<Registry>,
+    bucket: kv::Store,
+    engine: Arc<Engine>,
+    store: Store,
+    config: serde_json::Value,
+}
+
+impl Admin {
+    /// Handlers working on `engine`'s endpoints and `store`'s index; `config` is what
+    /// `system.info` shows (secrets are never serialized).
+    #[must_use]
+    pub fn new(engine: Arc<Engine>, store: Store, config: serde_json::Value) -> Self {
+        Self {
+            subjects: engine.topology.subjects.clone(),
+            registry: Arc::clone(&engine.registry),
+            bucket: engine.bucket.clone(),
+            engine,
+            store,
+            config,
+        }
+    }
 }
 
 /// Adds the endpoints' admin operations to `service`; the returned tasks serve them until
@@ -43,11 +77,11 @@ pub async fn start(
     admin: Arc<Admin>,
 ) -> Result<tokio::task::JoinSet<()>, async_nats::Error> {
     let mut tasks = tokio::task::JoinSet::new();
-    for verb in ENDPOINT_VERBS {
+    for (noun, verb) in OPERATIONS {
         let mut endpoint = service
             .endpoint_builder()
-            .name(format!("endpoints-{verb}"))
-            .add(admin.subjects.admin_any_tenant("endpoints", verb)?)
+            .name(format!("{noun}-{verb}"))
+            .add(admin.subjects.admin_any_tenant(noun, verb)?)
             .await?;
         let admin = Arc::clone(&admin);
         tasks.spawn(async move {
@@ -64,8 +98,18 @@ impl Admin {
     async fn handle(&self, request: Request) {
         let result = match self.subjects.parse_admin(&request.message.subject) {
             Ok(subject) => {
-                self.dispatch(&subject.tenant, &subject.verb, &request.message.payload)
-                    .await
+                let payload = &request.message.payload;
+                match subject.noun.as_str() {
+                    "endpoints" => self.dispatch(&subject.tenant, &subject.verb, payload).await,
+                    "deliveries" | "system" => {
+                        self.dispatch_other(&subject.tenant, &subject.noun, &subject.verb, payload)
+                            .await
+                    }
+                    other => Err(AdminError::new(
+                        ErrorCode::InvalidSubject,
+                        format!("unknown noun {other}"),
+                    )),
+                }
             }
             Err(e) => Err(AdminError::new(ErrorCode::InvalidSubject, e.to_string())),
         };
@@ -108,6 +152,11 @@ impl Admin {
                 self.delete(tenant, &request.id).await?;
                 json(&serde_json::json!({"deleted": request.id}))
             }
+            "pause" | "resume" | "enable" => {
+                let request: EndpointId = AdminError::parse(body)?;
+                json(&self.set_status(tenant, &request.id, verb).await?)
+            }
+            "rotate-secret" => json(&self.rotate(tenant, AdminError::parse(body)?).await?),
             other => Err(AdminError::new(
                 ErrorCode::InvalidSubject,
                 format!("unknown verb {other}"),
@@ -128,7 +177,7 @@ impl Admin {
         )?;
         let stored = StoredEndpoint {
             endpoint: endpoint.clone(),
-            secrets: vec![secret.expose()],
+            secrets: vec![SecretEntry::current(secret.expose())],
         };
         let key = registry::endpoint_key(tenant, &endpoint.id);
         let value = serde_json::to_vec(&stored).map_err(internal)?;
@@ -214,6 +263,194 @@ impl Admin {
         Ok(())
     }
 
+    async fn dispatch_other(
+        &self,
+        tenant: &Tenant,
+        noun: &str,
+        verb: &str,
+        body: &[u8],
+    ) -> Result<Bytes, AdminError> {
+        match (noun, verb) {
+            ("deliveries", "get") => json(&self.delivery(tenant, AdminError::parse(body)?).await?),
+            ("system", "info") => {
+                let _: serde::de::IgnoredAny = AdminError::parse(body)?;
+                json(&self.info().await?)
+            }
+            ("system", "health") => {
+                let _: serde::de::IgnoredAny = AdminError::parse(body)?;
+                json(&self.health().await)
+            }
+            _ => Err(AdminError::new(
+                ErrorCode::InvalidSubject,
+                format!("unknown operation {noun}.{verb}"),
+            )),
+        }
+    }
+
+    /// `deliveries.get`: one delivery's state and every attempt, from this instance's index.
+    async fn delivery(
+        &self,
+        tenant: &Tenant,
+        request: DeliveryId,
+    ) -> Result<serde_json::Value, AdminError> {
+        let store = self.store.clone();
+        let tenant = tenant.clone();
+        let (delivery, attempts) = tokio::task::spawn_blocking(move || {
+            let delivery = store.delivery(&tenant, &request.endpoint_id, &request.event_id)?;
+            let attempts = store.attempts(&tenant, &request.endpoint_id, &request.event_id)?;
+            Ok::<_, crate::store::StoreError>((delivery, attempts))
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        let delivery = delivery.ok_or_else(|| {
+            AdminError::new(
+                ErrorCode::NotFound,
+                "no such delivery (yet: attempts are indexed within moments)",
+            )
+        })?;
+        Ok(serde_json::json!({"delivery": delivery, "attempts": attempts}))
+    }
+
+    /// `system.info`: version, configuration and the state of every stream and consumer.
+    async fn info(&self) -> Result<serde_json::Value, AdminError> {
+        let topology = &self.engine.topology;
+        let mut streams = Vec::new();
+        for name in [
+            &topology.events,
+            &topology.tasks,
+            &topology.retry,
+            &topology.dead,
+            &topology.attempts,
+        ] {
+            let mut stream = self
+                .engine
+                .js
+                .get_stream(name)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let info = stream.info().await.map_err(|e| unavailable(&e))?;
+            let (messages, bytes) = (info.state.messages, info.state.bytes);
+            let mut consumers = Vec::new();
+            let mut names = stream.consumer_names();
+            while let Some(consumer) = names.next().await {
+                let Ok(consumer) = consumer else { continue };
+                if let Ok(info) = stream.consumer_info(&consumer).await {
+                    consumers.push(serde_json::json!({
+                        "name": consumer,
+                        "pending": info.num_pending,
+                        "ack_pending": info.num_ack_pending,
+                        "redelivered": info.num_redelivered,
+                    }));
+                }
+            }
+            streams.push(serde_json::json!({"name": name, "messages": messages, "bytes": bytes, "consumers": consumers}));
+        }
+        Ok(serde_json::json!({
+            "version": env!("CARGO_PKG_VERSION"),
+            "config": self.config,
+            "config_revision": self.registry.revision(),
+            "streams": streams,
+        }))
+    }
+
+    /// `system.health`: whether this instance can do its work.
+    async fn health(&self) -> serde_json::Value {
+        let connected =
+            self.engine.client.connection_state() == async_nats::connection::State::Connected;
+        let jetstream = self.engine.js.query_account().await.is_ok();
+        let status = if connected && jetstream {
+            "ok"
+        } else {
+            "degraded"
+        };
+        serde_json::json!({"status": status, "nats_connected": connected, "jetstream": jetstream, "config_revision": self.registry.revision()})
+    }
+
+    /// `pause`: active → paused; `resume`: paused → active; `enable`: disabled → active.
+    /// Each is idempotent on its target state and refuses the other transitions, so a
+    /// script cannot resume an endpoint Hookwire disabled without saying so.
+    async fn set_status(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        verb: &str,
+    ) -> Result<Endpoint, AdminError> {
+        let revision = registry::modify(&self.bucket, tenant, id, |stored| {
+            let current = &stored.endpoint.status;
+            let next = match (verb, current) {
+                ("pause", EndpointStatus::Active | EndpointStatus::Paused) => {
+                    EndpointStatus::Paused
+                }
+                ("resume", EndpointStatus::Active | EndpointStatus::Paused)
+                | ("enable", EndpointStatus::Active | EndpointStatus::Disabled { .. }) => {
+                    EndpointStatus::Active
+                }
+                ("pause" | "resume", EndpointStatus::Disabled { .. }) => {
+                    return Err(AdminError::new(
+                        ErrorCode::Conflict,
+                        format!("endpoint {id} is disabled; enable it first"),
+                    ));
+                }
+                _ => {
+                    return Err(AdminError::new(
+                        ErrorCode::Conflict,
+                        format!("endpoint {id} is paused, not disabled; use resume"),
+                    ));
+                }
+            };
+            if stored.endpoint.status != next {
+                stored.endpoint.status = next;
+                stored.endpoint.updated_at = chrono::Utc::now();
+            }
+            Ok(())
+        })
+        .await
+        .map_err(write_error)?;
+        self.applied(revision).await;
+        self.lookup(tenant, id)
+    }
+
+    async fn rotate(
+        &self,
+        tenant: &Tenant,
+        request: RotateSecret,
+    ) -> Result<RotatedSecret, AdminError> {
+        let new = match &request.secret {
+            Some(text) => {
+                Secret::parse(text).map_err(|e| AdminError::invalid("secret", e.to_string()))?
+            }
+            None => Secret::generate(),
+        };
+        let grace = request.grace_secs.map_or(rotation::DEFAULT_GRACE, |s| {
+            chrono::TimeDelta::seconds(i64::from(s))
+        });
+        let now = chrono::Utc::now();
+        let revision = registry::modify(&self.bucket, tenant, &request.id, |stored| {
+            stored.secrets = rotation::rotate_secret(&stored.secrets, new.expose(), now, grace)
+                .map_err(|e| AdminError::invalid("grace_secs", e.to_string()))?;
+            stored.endpoint.updated_at = now;
+            Ok(())
+        })
+        .await
+        .map_err(write_error)?;
+        self.applied(revision).await;
+        let previous_expires_at = (grace > chrono::TimeDelta::zero()).then(|| now + grace);
+        let data = serde_json::json!({"endpoint_id": request.id, "previous_expires_at": previous_expires_at});
+        if let Err(e) = self
+            .engine
+            .publish_operational(tenant, "endpoint.secret_rotated", &data)
+            .await
+        {
+            tracing::warn!(error = %e, "secret rotated, but its operational event was not published");
+        }
+        Ok(RotatedSecret {
+            id: request.id,
+            secret: new.expose(),
+            previous_expires_at,
+        })
+    }
+
     async fn applied(&self, revision: u64) {
         if !self.registry.wait_for(revision, APPLY_TIMEOUT).await {
             tracing::warn!(
@@ -222,6 +459,14 @@ impl Admin {
             );
         }
     }
+}
+
+/// `deliveries.get`: one event for one endpoint.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeliveryId {
+    endpoint_id: String,
+    event_id: String,
 }
 
 /// A new endpoint id: `ep_` and 20 random lowercase letters and digits.

@@ -69,11 +69,8 @@ pub async fn run(
         .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the {SERVICE_NAME} service: {e}"))?;
-    let admin = Arc::new(Admin {
-        subjects: subjects.clone(),
-        registry: Arc::clone(&registry),
-        bucket,
-    });
+    let config_view = serde_json::to_value(&config).unwrap_or_default();
+    let admin = Arc::new(Admin::new(Arc::clone(&engine), store.clone(), config_view));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut background = spawn_background(&engine, &store);
     let mut admin_tasks = admin::start(&service, admin)

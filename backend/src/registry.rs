@@ -10,6 +10,7 @@ use async_nats::jetstream::kv;
 use futures_util::StreamExt as _;
 use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
 use hookwire_protocol::filter::EventTypeFilter;
+use hookwire_protocol::rotation::SecretEntry;
 use hookwire_protocol::subject::OPERATIONAL_NAMESPACE;
 use hookwire_protocol::{EventType, Secret, Tenant};
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,8 @@ const MAX_CONFIG_BATCH: usize = 500;
 pub struct StoredEndpoint {
     /// What the admin API shows.
     pub endpoint: Endpoint,
-    /// Live signing secrets (`whsec_...`), newest first.
-    pub secrets: Vec<String>,
+    /// Signing secrets, newest first; previous ones carry their expiry.
+    pub secrets: Vec<SecretEntry>,
 }
 
 /// The bucket key of an endpoint.
@@ -40,13 +41,34 @@ pub fn endpoint_key(tenant: &Tenant, id: &str) -> String {
 pub struct LiveEndpoint {
     /// The endpoint.
     pub endpoint: Endpoint,
-    /// Signing secrets.
-    pub secrets: Vec<Secret>,
+    /// Signing secrets, newest first.
+    secrets: Vec<Secret>,
+    /// When each secret stops signing (`None`: current).
+    expiries: Vec<Option<chrono::DateTime<chrono::Utc>>>,
     /// Delays between attempts.
     pub schedule: Vec<Duration>,
 }
 
 impl LiveEndpoint {
+    /// The secrets that sign at `now`: the current one and those in their grace period.
+    #[must_use]
+    pub fn signing_secrets(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> std::borrow::Cow<'_, [Secret]> {
+        if self.expiries.iter().all(|e| e.is_none_or(|at| at > now)) {
+            return std::borrow::Cow::Borrowed(&self.secrets);
+        }
+        std::borrow::Cow::Owned(
+            self.secrets
+                .iter()
+                .zip(&self.expiries)
+                .filter(|(_, e)| e.is_none_or(|at| at > now))
+                .map(|(s, _)| s.clone())
+                .collect(),
+        )
+    }
+
     /// True when an event of `event_type` goes to this endpoint.
     ///
     /// Operational events (`hookwire.*`) go only to endpoints that ask for them by a
@@ -227,9 +249,10 @@ impl Registry {
         let secrets = stored
             .secrets
             .iter()
-            .map(|s| Secret::parse(s))
+            .map(|s| Secret::parse(&s.secret))
             .collect::<Result<Vec<_>, _>>()
             .ok()?;
+        let expiries = stored.secrets.iter().map(|s| s.expires_at).collect();
         let schedule = stored.endpoint.retry_schedule_secs.as_ref().map_or_else(
             || self.default_schedule.clone(),
             |secs| {
@@ -241,6 +264,7 @@ impl Registry {
         Some(LiveEndpoint {
             endpoint: stored.endpoint.clone(),
             secrets,
+            expiries,
             schedule,
         })
     }
@@ -397,7 +421,7 @@ mod tests {
         endpoint.status = status;
         StoredEndpoint {
             endpoint,
-            secrets: vec![secret.expose()],
+            secrets: vec![SecretEntry::current(secret.expose())],
         }
     }
 

@@ -174,6 +174,31 @@ pub struct EndpointId {
     pub id: String,
 }
 
+/// `endpoints.rotate-secret`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSecret {
+    /// The endpoint.
+    pub id: String,
+    /// The new secret (`whsec_...`); generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// How long the previous secret keeps signing, 0–604800 s (default 86400).
+    #[serde(default)]
+    pub grace_secs: Option<u32>,
+}
+
+/// The reply to `endpoints.rotate-secret`: the new secret, shown only here.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RotatedSecret {
+    /// The endpoint.
+    pub id: String,
+    /// The new signing secret.
+    pub secret: String,
+    /// When the previous secret stops signing.
+    pub previous_expires_at: Option<DateTime<Utc>>,
+}
+
 /// `endpoints.list`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,7 +13,7 @@ use hookwire_protocol::endpoint::{CreateEndpoint, RequestedStatus, UpdateEndpoin
 use hookwire_protocol::{EventType, Subjects, Tenant};
 use serde_json::{Value, json};
 
-use crate::output::{Failure, print_endpoints};
+use crate::output::{Failure, print_delivery, print_endpoints};
 
 /// Hookwire operator tool: webhooks for NATS.
 #[derive(Debug, Parser)]
@@ -54,6 +54,33 @@ enum Command {
     /// Publish events.
     #[command(subcommand)]
     Events(EventCommand),
+    /// Inspect deliveries.
+    #[command(subcommand)]
+    Deliveries(DeliveryCommand),
+    /// The deployment's state.
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DeliveryCommand {
+    /// Shows one delivery (one event for one endpoint) with every attempt.
+    Get {
+        /// Endpoint id.
+        #[arg(long)]
+        endpoint: String,
+        /// Event id (the webhook-id).
+        #[arg(long)]
+        event: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SystemCommand {
+    /// Version, configuration, streams and consumers.
+    Info,
+    /// Whether the answering instance can do its work.
+    Health,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +121,32 @@ enum EndpointCommand {
     Delete {
         /// Endpoint id.
         id: String,
+    },
+    /// Holds deliveries (they wait, nothing is lost) until `resume`.
+    Pause {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Delivers again, including what waited while paused.
+    Resume {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Re-enables an endpoint Hookwire disabled (e.g. after 410 Gone).
+    Enable {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Starts signing with a new secret; the old one keeps signing for the grace period.
+    RotateSecret {
+        /// Endpoint id.
+        id: String,
+        /// The new secret (whsec_...); generated when absent.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Seconds the previous secret keeps signing (0-604800, default 86400).
+        #[arg(long)]
+        grace_secs: Option<u32>,
     },
 }
 
@@ -215,6 +268,28 @@ impl Cli {
         match &self.command {
             Command::Ping => self.ping(&client, settings.timeout).await,
             Command::Endpoints(command) => self.endpoints(&admin, command).await,
+            Command::Deliveries(DeliveryCommand::Get { endpoint, event }) => {
+                let reply: Value = admin
+                    .call(
+                        "deliveries",
+                        "get",
+                        &json!({"endpoint_id": endpoint, "event_id": event}),
+                    )
+                    .await?;
+                self.print(&reply, print_delivery);
+                Ok(())
+            }
+            Command::System(command) => {
+                let verb = match command {
+                    SystemCommand::Info => "info",
+                    SystemCommand::Health => "health",
+                };
+                let reply: Value = admin.call("system", verb, &json!({})).await?;
+                self.print(&reply, |v| {
+                    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+                });
+                Ok(())
+            }
             Command::Events(EventCommand::Publish {
                 event_type,
                 data,
@@ -278,9 +353,40 @@ impl Cli {
                     .call("endpoints", "delete", &json!({"id": id}))
                     .await?
             }
+            EndpointCommand::Pause { id } => {
+                admin.call("endpoints", "pause", &json!({"id": id})).await?
+            }
+            EndpointCommand::Resume { id } => {
+                admin
+                    .call("endpoints", "resume", &json!({"id": id}))
+                    .await?
+            }
+            EndpointCommand::Enable { id } => {
+                admin
+                    .call("endpoints", "enable", &json!({"id": id}))
+                    .await?
+            }
+            EndpointCommand::RotateSecret {
+                id,
+                secret,
+                grace_secs,
+            } => {
+                let request = json!({"id": id, "secret": secret, "grace_secs": grace_secs});
+                admin.call("endpoints", "rotate-secret", &request).await?
+            }
         };
         self.print(&reply, |reply| match command {
             EndpointCommand::Delete { id } => println!("deleted {id}"),
+            EndpointCommand::RotateSecret { .. } => {
+                println!(
+                    "new secret (shown only now): {}",
+                    reply["secret"].as_str().unwrap_or("?")
+                );
+                match reply["previous_expires_at"].as_str() {
+                    Some(at) => println!("the previous secret keeps signing until {at}"),
+                    None => println!("the previous secret no longer signs"),
+                }
+            }
             EndpointCommand::Create { .. } => {
                 print_endpoints(reply);
                 println!(

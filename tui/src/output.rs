@@ -88,3 +88,29 @@ pub(crate) fn print_endpoints(value: &Value) {
         println!("more: --cursor {cursor}");
     }
 }
+
+/// Prints a delivery and its attempts as text.
+pub(crate) fn print_delivery(value: &Value) {
+    let delivery = &value["delivery"];
+    println!(
+        "{} -> {}  {}  after {} attempt(s)",
+        delivery["event_id"].as_str().unwrap_or("?"),
+        delivery["endpoint_id"].as_str().unwrap_or("?"),
+        delivery["state"].as_str().unwrap_or("?"),
+        delivery["attempts"]
+    );
+    for attempt in value["attempts"].as_array().into_iter().flatten() {
+        let result = attempt["response"]["status"].as_u64().map_or_else(
+            || attempt["error"]["kind"].as_str().unwrap_or("?").to_owned(),
+            |s| s.to_string(),
+        );
+        println!(
+            "  #{:<2} {}  {:<8} {:>8.1} ms  {}",
+            attempt["attempt"],
+            attempt["at"].as_str().unwrap_or("?"),
+            result,
+            attempt["latency_ms"].as_f64().unwrap_or(0.0),
+            attempt["outcome"].as_str().unwrap_or("?")
+        );
+    }
+}

@@ -124,7 +124,7 @@ async fn attempt(
 ) -> Result<(), async_nats::Error> {
     let started = Utc::now();
     let body = webhook_body(task);
-    let headers = request_headers(task, endpoint, started.timestamp(), &body);
+    let headers = request_headers(task, endpoint, started, &body);
     let timeout = Duration::from_millis(u64::from(endpoint.endpoint.timeout_ms));
     let sent = sender
         .post(&endpoint.endpoint.url, headers.clone(), body, timeout)
@@ -394,7 +394,13 @@ fn webhook_body(task: &Task) -> Bytes {
     Bytes::from(envelope.to_body())
 }
 
-fn request_headers(task: &Task, endpoint: &LiveEndpoint, timestamp: i64, body: &[u8]) -> HeaderMap {
+fn request_headers(
+    task: &Task,
+    endpoint: &LiveEndpoint,
+    at: DateTime<Utc>,
+    body: &[u8],
+) -> HeaderMap {
+    let timestamp = at.timestamp();
     let mut headers = HeaderMap::with_capacity(6 + endpoint.endpoint.headers.len());
     for (name, value) in &endpoint.endpoint.headers {
         if let (Ok(name), Ok(value)) = (
@@ -404,7 +410,12 @@ fn request_headers(task: &Task, endpoint: &LiveEndpoint, timestamp: i64, body: &
             headers.insert(name, value);
         }
     }
-    let signature = signature_header(&endpoint.secrets, &task.event_id, timestamp, body);
+    let signature = signature_header(
+        &endpoint.signing_secrets(at),
+        &task.event_id,
+        timestamp,
+        body,
+    );
     let mut set = |name: &'static str, value: &str| {
         if let Ok(value) = HeaderValue::try_from(value) {
             headers.insert(HeaderName::from_static(name), value);

@@ -70,9 +70,30 @@ async fn scripts_manage_endpoints_and_publish_events() {
     assert_eq!(request.header("x-env"), Some("test"));
     assert_eq!(request.verification, Some(Ok(())));
 
+    let (ok, health) = hookwire(&stack, &["system", "health"]).await;
+    assert!(ok, "{health}");
+    assert_eq!(health["status"], "ok");
     let (ok, listed) = hookwire(&stack, &["endpoints", "list"]).await;
     assert!(ok);
     assert_eq!(listed["endpoints"][0]["id"], id.as_str());
+    let (ok, rotated) = hookwire(
+        &stack,
+        &["endpoints", "rotate-secret", &id, "--grace-secs", "60"],
+    )
+    .await;
+    assert!(ok, "{rotated}");
+    assert!(rotated["secret"].as_str().unwrap().starts_with("whsec_"));
+    let (ok, paused) = hookwire(&stack, &["endpoints", "pause", &id]).await;
+    assert!(ok);
+    assert_eq!(paused["status"]["state"], "paused");
+    let (ok, resumed) = hookwire(&stack, &["endpoints", "resume", &id]).await;
+    assert!(ok);
+    assert_eq!(resumed["status"]["state"], "active");
+    let (ok, enabled) = hookwire(&stack, &["endpoints", "enable", &id]).await;
+    assert!(
+        ok,
+        "enable of an active endpoint is a no-op, not an error: {enabled}"
+    );
     let (ok, updated) = hookwire(&stack, &["endpoints", "update", &id, "--status", "paused"]).await;
     assert!(ok);
     assert_eq!(updated["status"]["state"], "paused");

@@ -11,6 +11,7 @@ mod connect;
 mod daemon;
 mod delivery;
 mod kit;
+mod operations;
 mod resilience;
 mod server_config;
 mod signing_interop;

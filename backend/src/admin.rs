@@ -13,6 +13,7 @@ use async_nats::service::{Request, Service};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::dead_letter::ListDeadLetters;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, CreatedEndpoint, Endpoint, EndpointId, EndpointPage, EndpointStatus,
     ListEndpoints, RotateSecret, RotatedSecret, UpdateEndpoint,
@@ -22,6 +23,7 @@ use hookwire_protocol::{Secret, Subjects, Tenant};
 use rand::Rng as _;
 use serde::Deserialize;
 
+use crate::dead_letters;
 use crate::engine::Engine;
 use crate::registry::{self, Registry, StoredEndpoint, WriteError};
 use crate::store::Store;
@@ -29,7 +31,7 @@ use crate::store::Store;
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 12] = [
+const OPERATIONS: [(&str, &str); 15] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -40,6 +42,9 @@ const OPERATIONS: [(&str, &str); 12] = [
     ("endpoints", "enable"),
     ("endpoints", "rotate-secret"),
     ("deliveries", "get"),
+    ("dead-letters", "list"),
+    ("dead-letters", "requeue"),
+    ("dead-letters", "purge"),
     ("system", "info"),
     ("system", "health"),
 ];
@@ -101,7 +106,7 @@ impl Admin {
                 let payload = &request.message.payload;
                 match subject.noun.as_str() {
                     "endpoints" => self.dispatch(&subject.tenant, &subject.verb, payload).await,
-                    "deliveries" | "system" => {
+                    "deliveries" | "dead-letters" | "system" => {
                         self.dispatch_other(&subject.tenant, &subject.noun, &subject.verb, payload)
                             .await
                     }
@@ -272,6 +277,34 @@ impl Admin {
     ) -> Result<Bytes, AdminError> {
         match (noun, verb) {
             ("deliveries", "get") => json(&self.delivery(tenant, AdminError::parse(body)?).await?),
+            ("dead-letters", "list") => {
+                let request: ListDeadLetters = AdminError::parse(body)?;
+                let limit = request.limit.unwrap_or(100);
+                if !(1..=500).contains(&limit) {
+                    return Err(AdminError::invalid("limit", "must be 1 to 500"));
+                }
+                let limit = usize::try_from(limit).unwrap_or(100);
+                json(
+                    &dead_letters::list(
+                        &self.engine,
+                        tenant,
+                        request.endpoint_id.as_deref(),
+                        request.cursor,
+                        limit,
+                    )
+                    .await?,
+                )
+            }
+            ("dead-letters", "requeue") => {
+                let moved =
+                    dead_letters::requeue(&self.engine, tenant, &AdminError::parse(body)?).await?;
+                json(&serde_json::json!({"requeued": moved}))
+            }
+            ("dead-letters", "purge") => {
+                let purged =
+                    dead_letters::purge(&self.engine, tenant, &AdminError::parse(body)?).await?;
+                json(&serde_json::json!({"purged": purged}))
+            }
             ("system", "info") => {
                 let _: serde::de::IgnoredAny = AdminError::parse(body)?;
                 json(&self.info().await?)

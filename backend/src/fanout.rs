@@ -142,6 +142,7 @@ fn tasks_for(
             event_type: event_type.clone(),
             event_time_ms,
             attempt: 1,
+            series_start: 1,
             correlation_id: correlation_id.clone(),
             due_ms: None,
             data: message.payload.clone(),

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod dead_letters;
 pub mod delivery;
 pub mod engine;
 pub mod fanout;

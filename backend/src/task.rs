@@ -16,6 +16,7 @@ const ATTEMPT: &str = "Hookwire-Attempt";
 const CORRELATION: &str = hookwire_protocol::headers::CORRELATION_ID;
 const DUE: &str = "Hookwire-Due";
 const LAST_ERROR: &str = "Hookwire-Last-Error";
+const SERIES_START: &str = "Hookwire-Series-Start";
 
 /// A task message that could not be read; it is dead-lettered rather than retried forever.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,9 @@ pub struct Task {
     pub event_time_ms: i64,
     /// The number of the attempt this task is for (1 for the first).
     pub attempt: u32,
+    /// The attempt that started the current retry schedule: 1, or the first attempt after a
+    /// requeue from the dead letters (attempt numbers keep counting, the schedule restarts).
+    pub series_start: u32,
     /// The publisher's correlation id.
     pub correlation_id: Option<String>,
     /// Unix milliseconds before which the attempt must not run (in a retry tier).
@@ -77,6 +81,9 @@ impl Task {
         headers.insert(EVENT_TYPE, self.event_type.as_str());
         headers.insert(EVENT_TIME, self.event_time_ms.to_string().as_str());
         headers.insert(ATTEMPT, self.attempt.to_string().as_str());
+        if self.series_start != 1 {
+            headers.insert(SERIES_START, self.series_start.to_string().as_str());
+        }
         if let Some(id) = &self.correlation_id {
             headers.insert(CORRELATION, id.as_str());
         }
@@ -84,6 +91,18 @@ impl Task {
             headers.insert(DUE, due.to_string().as_str());
         }
         headers
+    }
+
+    /// Which entry of a retry schedule follows this attempt's failure (1 for the first).
+    #[must_use]
+    pub fn schedule_position(&self) -> u32 {
+        self.attempt.saturating_sub(self.series_start) + 1
+    }
+
+    /// The last error recorded on a dead letter.
+    #[must_use]
+    pub fn last_error(headers: &HeaderMap) -> Option<String> {
+        headers.get(LAST_ERROR).map(|v| v.as_str().to_owned())
     }
 
     /// The headers of this task as a dead letter, with the last error.
@@ -128,6 +147,11 @@ impl Task {
             event_time_ms: number(EVENT_TIME)?,
             attempt: u32::try_from(positive(ATTEMPT)?)
                 .map_err(|_| TaskError(format!("{ATTEMPT} is out of range")))?,
+            series_start: match headers.get(SERIES_START) {
+                Some(_) => u32::try_from(positive(SERIES_START)?)
+                    .map_err(|_| TaskError(format!("{SERIES_START} is out of range")))?,
+                None => 1,
+            },
             correlation_id: headers.get(CORRELATION).map(|v| v.as_str().to_owned()),
             due_ms: headers.get(DUE).map(|_| number(DUE)).transpose()?,
             data,
@@ -148,6 +172,7 @@ mod tests {
             event_type: EventType::new("memory.created").unwrap(),
             event_time_ms: 1_700_000_000_000,
             attempt: 3,
+            series_start: 2,
             correlation_id: Some("corr-9".into()),
             due_ms: Some(1_700_000_005_000),
             data: Bytes::from_static(br#"{"a":1}"#),
@@ -173,6 +198,46 @@ mod tests {
         assert_eq!(
             Task::from_message(Some(&plain.headers()), plain.data.clone()).unwrap(),
             plain
+        );
+    }
+
+    #[test]
+    fn the_schedule_restarts_with_a_series() {
+        assert_eq!(
+            Task {
+                attempt: 1,
+                series_start: 1,
+                ..task()
+            }
+            .schedule_position(),
+            1
+        );
+        assert_eq!(
+            Task {
+                attempt: 4,
+                series_start: 1,
+                ..task()
+            }
+            .schedule_position(),
+            4
+        );
+        assert_eq!(
+            Task {
+                attempt: 10,
+                series_start: 10,
+                ..task()
+            }
+            .schedule_position(),
+            1
+        );
+        assert_eq!(
+            Task {
+                attempt: 11,
+                series_start: 10,
+                ..task()
+            }
+            .schedule_position(),
+            2
         );
     }
 

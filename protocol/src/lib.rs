@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod attempt;
+pub mod dead_letter;
 pub mod endpoint;
 pub mod envelope;
 pub mod filter;

@@ -13,7 +13,7 @@ use hookwire_protocol::endpoint::{CreateEndpoint, RequestedStatus, UpdateEndpoin
 use hookwire_protocol::{EventType, Subjects, Tenant};
 use serde_json::{Value, json};
 
-use crate::output::{Failure, print_delivery, print_endpoints};
+use crate::output::{Failure, print_dead_letters, print_delivery, print_endpoints};
 
 /// Hookwire operator tool: webhooks for NATS.
 #[derive(Debug, Parser)]
@@ -57,9 +57,43 @@ enum Command {
     /// Inspect deliveries.
     #[command(subcommand)]
     Deliveries(DeliveryCommand),
+    /// Deliveries that used up their attempts.
+    #[command(subcommand, name = "dead-letters")]
+    DeadLetters(DeadLetterCommand),
     /// The deployment's state.
     #[command(subcommand)]
     System(SystemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DeadLetterCommand {
+    /// Lists dead letters, oldest first.
+    List {
+        /// Only this endpoint's.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Page size (1-500).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Continue after this sequence (from the previous page).
+        #[arg(long)]
+        cursor: Option<u64>,
+    },
+    /// Sends dead letters back for delivery with a fresh retry schedule.
+    Requeue(DeadLetterTarget),
+    /// Deletes dead letters.
+    Purge(DeadLetterTarget),
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct DeadLetterTarget {
+    /// One dead letter, by its sequence.
+    #[arg(long)]
+    seq: Option<u64>,
+    /// Every dead letter of this endpoint.
+    #[arg(long)]
+    endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -277,6 +311,29 @@ impl Cli {
                     )
                     .await?;
                 self.print(&reply, print_delivery);
+                Ok(())
+            }
+            Command::DeadLetters(command) => {
+                let (verb, request) = match command {
+                    DeadLetterCommand::List {
+                        endpoint,
+                        limit,
+                        cursor,
+                    } => (
+                        "list",
+                        json!({"endpoint_id": endpoint, "limit": limit, "cursor": cursor}),
+                    ),
+                    DeadLetterCommand::Requeue(target) => (
+                        "requeue",
+                        json!({"seq": target.seq, "endpoint_id": target.endpoint}),
+                    ),
+                    DeadLetterCommand::Purge(target) => (
+                        "purge",
+                        json!({"seq": target.seq, "endpoint_id": target.endpoint}),
+                    ),
+                };
+                let reply: Value = admin.call("dead-letters", verb, &request).await?;
+                self.print(&reply, print_dead_letters);
                 Ok(())
             }
             Command::System(command) => {

@@ -114,3 +114,36 @@ pub(crate) fn print_delivery(value: &Value) {
         );
     }
 }
+
+/// Prints a page of dead letters, or a requeue/purge count, as text.
+pub(crate) fn print_dead_letters(value: &Value) {
+    if let Some(n) = value["requeued"].as_u64() {
+        println!("requeued {n}");
+        return;
+    }
+    if let Some(n) = value["purged"].as_u64() {
+        println!("purged {n}");
+        return;
+    }
+    let list = value["dead_letters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if list.is_empty() {
+        println!("no dead letters");
+    }
+    for dead in &list {
+        println!(
+            "{:>8}  {:<24} {:<24} {:<20} {} attempts  {}",
+            dead["seq"],
+            dead["endpoint_id"].as_str().unwrap_or("?"),
+            dead["event_id"].as_str().unwrap_or("?"),
+            dead["event_type"].as_str().unwrap_or("?"),
+            dead["attempts"],
+            dead["last_error"].as_str().unwrap_or("")
+        );
+    }
+    if let Some(cursor) = value["next_cursor"].as_u64() {
+        println!("more: --cursor {cursor}");
+    }
+}

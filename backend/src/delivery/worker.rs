@@ -142,7 +142,7 @@ async fn attempt(
             let unit = rand::rng().random_range(-1.0..=1.0);
             match next_delay(
                 &endpoint.schedule,
-                task.attempt,
+                task.schedule_position(),
                 retry_after,
                 engine.max_retry_after,
                 unit,

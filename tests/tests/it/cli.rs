@@ -73,6 +73,9 @@ async fn scripts_manage_endpoints_and_publish_events() {
     let (ok, health) = hookwire(&stack, &["system", "health"]).await;
     assert!(ok, "{health}");
     assert_eq!(health["status"], "ok");
+    let (ok, dead) = hookwire(&stack, &["dead-letters", "list"]).await;
+    assert!(ok, "{dead}");
+    assert_eq!(dead["dead_letters"], serde_json::json!([]));
     let (ok, listed) = hookwire(&stack, &["endpoints", "list"]).await;
     assert!(ok);
     assert_eq!(listed["endpoints"][0]["id"], id.as_str());

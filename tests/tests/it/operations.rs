@@ -278,3 +278,100 @@ async fn deliveries_get_shows_every_attempt_and_system_reports_state() {
         .unwrap();
     assert_eq!(health["status"], "ok");
 }
+
+#[tokio::test]
+async fn dead_letters_list_requeue_and_purge() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    receiver.set_fallback(Reply::status(500));
+    let endpoint = stack
+        .endpoint(&receiver, json!({"retry_schedule_secs": []}))
+        .await;
+    let id = endpoint["id"].as_str().unwrap();
+    for n in 0..3 {
+        stack
+            .publish("a.b", &json!({"n": n}), Some(&format!("dead-{n}")))
+            .await;
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while stack.dead_letters().await < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the deliveries never died"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let page: Value = stack
+        .admin
+        .call("dead-letters", "list", &json!({"limit": 2}))
+        .await
+        .unwrap();
+    let listed = page["dead_letters"].as_array().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["endpoint_id"], id);
+    assert_eq!(listed[0]["attempts"], 1);
+    assert!(listed[0]["last_error"].as_str().unwrap().contains("500"));
+    let rest: Value = stack
+        .admin
+        .call(
+            "dead-letters",
+            "list",
+            &json!({"cursor": page["next_cursor"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest["dead_letters"].as_array().unwrap().len(), 1);
+    let other: Value = crate::support::admin_for(&stack.client, "acme")
+        .call("dead-letters", "list", &json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        other["dead_letters"],
+        json!([]),
+        "another tenant sees no dead letters"
+    );
+
+    // Requeue one: it is attempted again with the same webhook-id, and succeeds.
+    receiver.set_fallback(Reply::ok());
+    let first_seq = listed[0]["seq"].clone();
+    let event_id = listed[0]["event_id"].as_str().unwrap().to_owned();
+    let requeued: Value = stack
+        .admin
+        .call("dead-letters", "requeue", &json!({"seq": first_seq}))
+        .await
+        .unwrap();
+    assert_eq!(requeued["requeued"], 1);
+    let again = receiver.wait_for(4, WAIT).await.remove(3);
+    assert_eq!(again.header("webhook-id"), Some(event_id.as_str()));
+    assert_eq!(stack.dead_letters().await, 2);
+    assert_eq!(
+        error_code(
+            stack
+                .admin
+                .call("dead-letters", "requeue", &json!({"seq": first_seq}))
+                .await
+        ),
+        "not_found"
+    );
+
+    // Bad selections are refused; purge removes the rest of the endpoint's.
+    for bad in [
+        json!({}),
+        json!({"seq": 1, "endpoint_id": id}),
+        json!({"endpoint_id": "a.b"}),
+    ] {
+        assert_eq!(
+            error_code(stack.admin.call("dead-letters", "purge", &bad).await),
+            "invalid_request",
+            "{bad}"
+        );
+    }
+    let purged: Value = stack
+        .admin
+        .call("dead-letters", "purge", &json!({"endpoint_id": id}))
+        .await
+        .unwrap();
+    assert_eq!(purged["purged"], 2);
+    assert_eq!(stack.dead_letters().await, 0);
+}

@@ -19,19 +19,19 @@ use hookwire_protocol::endpoint::{
     ListEndpoints, RotateSecret, RotatedSecret, UpdateEndpoint,
 };
 use hookwire_protocol::rotation::{self, SecretEntry};
-use hookwire_protocol::{Secret, Subjects, Tenant};
+use hookwire_protocol::{Secret, Tenant};
 use rand::Rng as _;
 use serde::Deserialize;
 
 use crate::dead_letters;
 use crate::engine::Engine;
-use crate::registry::{self, Registry, StoredEndpoint, WriteError};
+use crate::registry::{self, StoredEndpoint, WriteError};
 use crate::store::Store;
 
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 15] = [
+const OPERATIONS: [(&str, &str); 16] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -42,6 +42,7 @@ const OPERATIONS: [(&str, &str); 15] = [
     ("endpoints", "enable"),
     ("endpoints", "rotate-secret"),
     ("deliveries", "get"),
+    ("deliveries", "redeliver"),
     ("dead-letters", "list"),
     ("dead-letters", "requeue"),
     ("dead-letters", "purge"),
@@ -51,9 +52,6 @@ const OPERATIONS: [(&str, &str); 15] = [
 
 /// What the handlers share.
 pub struct Admin {
-    subjects: Subjects,
-    registry: Arc<Registry>,
-    bucket: kv::Store,
     engine: Arc<Engine>,
     store: Store,
     config: serde_json::Value,
@@ -65,9 +63,6 @@ impl Admin {
     #[must_use]
     pub fn new(engine: Arc<Engine>, store: Store, config: serde_json::Value) -> Self {
         Self {
-            subjects: engine.topology.subjects.clone(),
-            registry: Arc::clone(&engine.registry),
-            bucket: engine.bucket.clone(),
             engine,
             store,
             config,
@@ -86,7 +81,13 @@ pub async fn start(
         let mut endpoint = service
             .endpoint_builder()
             .name(format!("{noun}-{verb}"))
-            .add(admin.subjects.admin_any_tenant(noun, verb)?)
+            .add(
+                admin
+                    .engine
+                    .topology
+                    .subjects
+                    .admin_any_tenant(noun, verb)?,
+            )
             .await?;
         let admin = Arc::clone(&admin);
         tasks.spawn(async move {
@@ -101,7 +102,12 @@ pub async fn start(
 
 impl Admin {
     async fn handle(&self, request: Request) {
-        let result = match self.subjects.parse_admin(&request.message.subject) {
+        let result = match self
+            .engine
+            .topology
+            .subjects
+            .parse_admin(&request.message.subject)
+        {
             Ok(subject) => {
                 let payload = &request.message.payload;
                 match subject.noun.as_str() {
@@ -186,7 +192,7 @@ impl Admin {
         };
         let key = registry::endpoint_key(tenant, &endpoint.id);
         let value = serde_json::to_vec(&stored).map_err(internal)?;
-        let revision = match self.bucket.create(key.as_str(), value.into()).await {
+        let revision = match self.engine.bucket.create(key.as_str(), value.into()).await {
             Ok(revision) => revision,
             Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => {
                 return Err(AdminError::new(
@@ -211,7 +217,8 @@ impl Admin {
         tenant: &Tenant,
         id: &str,
     ) -> Result<hookwire_protocol::endpoint::Endpoint, AdminError> {
-        self.registry
+        self.engine
+            .registry
             .get(tenant, id)
             .map(|live| live.endpoint.clone())
             .ok_or_else(|| not_found(id))
@@ -222,7 +229,7 @@ impl Admin {
         if !(1..=500).contains(&limit) {
             return Err(AdminError::invalid("limit", "must be 1 to 500"));
         }
-        let (endpoints, next_cursor) = self.registry.page(
+        let (endpoints, next_cursor) = self.engine.registry.page(
             tenant,
             request.cursor.as_deref(),
             usize::try_from(limit).unwrap_or(100),
@@ -239,7 +246,7 @@ impl Admin {
         request: UpdateEndpoint,
     ) -> Result<hookwire_protocol::endpoint::Endpoint, AdminError> {
         let id = request.id.clone();
-        let revision = registry::modify(&self.bucket, tenant, &id, |stored| {
+        let revision = registry::modify(&self.engine.bucket, tenant, &id, |stored| {
             stored.endpoint = request
                 .clone()
                 .apply(&stored.endpoint, chrono::Utc::now())?;
@@ -254,11 +261,13 @@ impl Admin {
     async fn delete(&self, tenant: &Tenant, id: &str) -> Result<(), AdminError> {
         self.lookup(tenant, id)?;
         let key = registry::endpoint_key(tenant, id);
-        self.bucket
+        self.engine
+            .bucket
             .delete(key.as_str())
             .await
             .map_err(|e| unavailable(&e))?;
         if !self
+            .engine
             .registry
             .wait_until_gone(tenant, id, APPLY_TIMEOUT)
             .await
@@ -277,6 +286,18 @@ impl Admin {
     ) -> Result<Bytes, AdminError> {
         match (noun, verb) {
             ("deliveries", "get") => json(&self.delivery(tenant, AdminError::parse(body)?).await?),
+            ("deliveries", "redeliver") => {
+                let request: DeliveryId = AdminError::parse(body)?;
+                let attempt = crate::redeliver::redeliver(
+                    &self.engine,
+                    &self.store,
+                    tenant,
+                    &request.endpoint_id,
+                    &request.event_id,
+                )
+                .await?;
+                json(&serde_json::json!({"queued": true, "attempt": attempt}))
+            }
             ("dead-letters", "list") => {
                 let request: ListDeadLetters = AdminError::parse(body)?;
                 let limit = request.limit.unwrap_or(100);
@@ -382,7 +403,7 @@ impl Admin {
         Ok(serde_json::json!({
             "version": env!("CARGO_PKG_VERSION"),
             "config": self.config,
-            "config_revision": self.registry.revision(),
+            "config_revision": self.engine.registry.revision(),
             "streams": streams,
         }))
     }
@@ -397,7 +418,7 @@ impl Admin {
         } else {
             "degraded"
         };
-        serde_json::json!({"status": status, "nats_connected": connected, "jetstream": jetstream, "config_revision": self.registry.revision()})
+        serde_json::json!({"status": status, "nats_connected": connected, "jetstream": jetstream, "config_revision": self.engine.registry.revision()})
     }
 
     /// `pause`: active → paused; `resume`: paused → active; `enable`: disabled → active.
@@ -409,7 +430,7 @@ impl Admin {
         id: &str,
         verb: &str,
     ) -> Result<Endpoint, AdminError> {
-        let revision = registry::modify(&self.bucket, tenant, id, |stored| {
+        let revision = registry::modify(&self.engine.bucket, tenant, id, |stored| {
             let current = &stored.endpoint.status;
             let next = match (verb, current) {
                 ("pause", EndpointStatus::Active | EndpointStatus::Paused) => {
@@ -459,7 +480,7 @@ impl Admin {
             chrono::TimeDelta::seconds(i64::from(s))
         });
         let now = chrono::Utc::now();
-        let revision = registry::modify(&self.bucket, tenant, &request.id, |stored| {
+        let revision = registry::modify(&self.engine.bucket, tenant, &request.id, |stored| {
             stored.secrets = rotation::rotate_secret(&stored.secrets, new.expose(), now, grace)
                 .map_err(|e| AdminError::invalid("grace_secs", e.to_string()))?;
             stored.endpoint.updated_at = now;
@@ -485,7 +506,7 @@ impl Admin {
     }
 
     async fn applied(&self, revision: u64) {
-        if !self.registry.wait_for(revision, APPLY_TIMEOUT).await {
+        if !self.engine.registry.wait_for(revision, APPLY_TIMEOUT).await {
             tracing::warn!(
                 revision,
                 "a configuration change was not applied locally in time"

@@ -136,17 +136,7 @@ pub async fn requeue(
             due_ms: Some(Utc::now().timestamp_millis()),
             ..task
         };
-        let target = engine
-            .topology
-            .subjects
-            .task(&again.tenant, &again.endpoint_id);
-        engine
-            .js
-            .publish_with_headers(target, again.headers(), again.data.clone())
-            .await
-            .map_err(|e| unavailable(&e))?
-            .await
-            .map_err(|e| unavailable(&e))?;
+        engine.enqueue(&again).await.map_err(|e| unavailable(&e))?;
         stream
             .delete_message(seq)
             .await

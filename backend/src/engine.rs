@@ -10,6 +10,7 @@ use hookwire_protocol::{EventType, Tenant};
 
 use crate::metrics::Metrics;
 use crate::registry::Registry;
+use crate::task::Task;
 
 /// The daemon's shared parts.
 pub struct Engine {
@@ -44,6 +45,16 @@ pub struct OperationalError {
 }
 
 impl Engine {
+    /// Puts `task` on the tasks stream for a worker and waits for JetStream to store it.
+    pub async fn enqueue(&self, task: &Task) -> Result<(), async_nats::Error> {
+        let subject = self.topology.subjects.task(&task.tenant, &task.endpoint_id);
+        self.js
+            .publish_with_headers(subject, task.headers(), task.data.clone())
+            .await?
+            .await?;
+        Ok(())
+    }
+
     /// Publishes `hookwire.<name>` for `tenant` onto the events stream, where it is
     /// delivered like any other event (to endpoints that ask for `hookwire.*`).
     pub async fn publish_operational(

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fanout;
 pub mod indexer;
 pub mod metrics;
+pub mod redeliver;
 pub mod registry;
 pub mod store;
 pub mod task;

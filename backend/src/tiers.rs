@@ -16,6 +16,8 @@ use crate::task::Task;
 
 /// Tasks taken from a tier at once.
 const BATCH: usize = 64;
+/// How long a fetch waits for a full batch: a sparse tier's task is released at most this late.
+const FETCH_WAIT: Duration = Duration::from_millis(500);
 /// How often held tasks tell JetStream they are still being worked on (the ack wait is 30 s).
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
@@ -38,7 +40,7 @@ async fn work(engine: &Engine, tier: Duration) -> Result<(), async_nats::Error> 
         let mut fetched = consumer
             .fetch()
             .max_messages(BATCH)
-            .expires(Duration::from_secs(5))
+            .expires(FETCH_WAIT)
             .messages()
             .await?;
         let mut batch = Vec::with_capacity(BATCH);
@@ -77,15 +79,7 @@ async fn release(engine: &Engine, waiting: &[jetstream::Message]) -> Result<(), 
             message.ack_with(AckKind::Progress).await?;
         }
     }
-    let subject = engine
-        .topology
-        .subjects
-        .task(&task.tenant, &task.endpoint_id);
-    engine
-        .js
-        .publish_with_headers(subject, task.headers(), task.data)
-        .await?
-        .await?;
+    engine.enqueue(&task).await?;
     head.ack().await?;
     Ok(())
 }

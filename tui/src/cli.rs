@@ -107,6 +107,15 @@ enum DeliveryCommand {
         #[arg(long)]
         event: String,
     },
+    /// Sends one delivery again now, with a fresh retry schedule.
+    Redeliver {
+        /// Endpoint id.
+        #[arg(long)]
+        endpoint: String,
+        /// Event id (the webhook-id).
+        #[arg(long)]
+        event: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +239,64 @@ enum EventCommand {
     },
 }
 
+/// An admin request: noun, verb, body, and how to print the reply as text.
+type Call = (&'static str, &'static str, Value, fn(&Value));
+
+impl DeliveryCommand {
+    fn request(&self) -> Call {
+        match self {
+            Self::Get { endpoint, event } => (
+                "deliveries",
+                "get",
+                json!({"endpoint_id": endpoint, "event_id": event}),
+                print_delivery,
+            ),
+            Self::Redeliver { endpoint, event } => (
+                "deliveries",
+                "redeliver",
+                json!({"endpoint_id": endpoint, "event_id": event}),
+                |v| println!("queued as attempt {}", v["attempt"]),
+            ),
+        }
+    }
+}
+
+impl DeadLetterCommand {
+    fn request(&self) -> Call {
+        let (verb, body) = match self {
+            Self::List {
+                endpoint,
+                limit,
+                cursor,
+            } => (
+                "list",
+                json!({"endpoint_id": endpoint, "limit": limit, "cursor": cursor}),
+            ),
+            Self::Requeue(target) => (
+                "requeue",
+                json!({"seq": target.seq, "endpoint_id": target.endpoint}),
+            ),
+            Self::Purge(target) => (
+                "purge",
+                json!({"seq": target.seq, "endpoint_id": target.endpoint}),
+            ),
+        };
+        ("dead-letters", verb, body, print_dead_letters)
+    }
+}
+
+impl SystemCommand {
+    fn request(&self) -> Call {
+        let verb = match self {
+            Self::Info => "info",
+            Self::Health => "health",
+        };
+        ("system", verb, json!({}), |v| {
+            println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+        })
+    }
+}
+
 fn parse_header(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
@@ -302,80 +369,66 @@ impl Cli {
         match &self.command {
             Command::Ping => self.ping(&client, settings.timeout).await,
             Command::Endpoints(command) => self.endpoints(&admin, command).await,
-            Command::Deliveries(DeliveryCommand::Get { endpoint, event }) => {
-                let reply: Value = admin
-                    .call(
-                        "deliveries",
-                        "get",
-                        &json!({"endpoint_id": endpoint, "event_id": event}),
-                    )
-                    .await?;
-                self.print(&reply, print_delivery);
-                Ok(())
-            }
-            Command::DeadLetters(command) => {
-                let (verb, request) = match command {
-                    DeadLetterCommand::List {
-                        endpoint,
-                        limit,
-                        cursor,
-                    } => (
-                        "list",
-                        json!({"endpoint_id": endpoint, "limit": limit, "cursor": cursor}),
-                    ),
-                    DeadLetterCommand::Requeue(target) => (
-                        "requeue",
-                        json!({"seq": target.seq, "endpoint_id": target.endpoint}),
-                    ),
-                    DeadLetterCommand::Purge(target) => (
-                        "purge",
-                        json!({"seq": target.seq, "endpoint_id": target.endpoint}),
-                    ),
-                };
-                let reply: Value = admin.call("dead-letters", verb, &request).await?;
-                self.print(&reply, print_dead_letters);
-                Ok(())
-            }
-            Command::System(command) => {
-                let verb = match command {
-                    SystemCommand::Info => "info",
-                    SystemCommand::Health => "health",
-                };
-                let reply: Value = admin.call("system", verb, &json!({})).await?;
-                self.print(&reply, |v| {
-                    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-                });
-                Ok(())
-            }
+            Command::Deliveries(command) => self.call(&admin, command.request()).await,
+            Command::DeadLetters(command) => self.call(&admin, command.request()).await,
+            Command::System(command) => self.call(&admin, command.request()).await,
             Command::Events(EventCommand::Publish {
                 event_type,
                 data,
                 id,
             }) => {
-                let event_type = EventType::new(event_type).context("event type")?;
-                let data: Value =
-                    serde_json::from_str(data).context("the event data is not JSON")?;
-                let js = async_nats::jetstream::new(client);
-                let mut headers = async_nats::HeaderMap::new();
-                if let Some(id) = id {
-                    headers.insert(hookwire_protocol::headers::NATS_MSG_ID, id.as_str());
-                }
-                let ack = js
-                    .publish_with_headers(
-                        subjects.event(&tenant, &event_type),
-                        headers,
-                        serde_json::to_vec(&data).context("encode")?.into(),
-                    )
-                    .await
-                    .context("cannot publish")?
-                    .await
-                    .context("JetStream did not store the event; is hookwired provisioned?")?;
-                self.print(&json!({"stream": ack.stream, "sequence": ack.sequence, "duplicate": ack.duplicate}), |v| {
-                    println!("published as sequence {}{}", v["sequence"], if v["duplicate"] == true { " (duplicate, dropped)" } else { "" });
-                });
-                Ok(())
+                let subject =
+                    subjects.event(&tenant, &EventType::new(event_type).context("event type")?);
+                self.publish(client, subject, data, id.as_deref()).await
             }
         }
+    }
+
+    /// Sends one admin request and prints the reply.
+    async fn call(
+        &self,
+        admin: &AdminClient,
+        (noun, verb, request, text): Call,
+    ) -> Result<(), Failure> {
+        let reply: Value = admin.call(noun, verb, &request).await?;
+        self.print(&reply, text);
+        Ok(())
+    }
+
+    async fn publish(
+        &self,
+        client: async_nats::Client,
+        subject: String,
+        data: &str,
+        id: Option<&str>,
+    ) -> Result<(), Failure> {
+        let data: Value = serde_json::from_str(data).context("the event data is not JSON")?;
+        let js = async_nats::jetstream::new(client);
+        let mut headers = async_nats::HeaderMap::new();
+        if let Some(id) = id {
+            headers.insert(hookwire_protocol::headers::NATS_MSG_ID, id);
+        }
+        let ack = js
+            .publish_with_headers(
+                subject,
+                headers,
+                serde_json::to_vec(&data).context("encode")?.into(),
+            )
+            .await
+            .context("cannot publish")?
+            .await
+            .context("JetStream did not store the event; is hookwired provisioned?")?;
+        let reply =
+            json!({"stream": ack.stream, "sequence": ack.sequence, "duplicate": ack.duplicate});
+        self.print(&reply, |v| {
+            let duplicate = if v["duplicate"] == true {
+                " (duplicate, dropped)"
+            } else {
+                ""
+            };
+            println!("published as sequence {}{duplicate}", v["sequence"]);
+        });
+        Ok(())
     }
 
     async fn endpoints(

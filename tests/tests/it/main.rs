@@ -12,7 +12,6 @@ mod daemon;
 mod delivery;
 mod kit;
 mod operations;
-mod resilience;
 mod server_config;
 mod signing_interop;
 mod support;

@@ -69,7 +69,11 @@ impl Stack {
         payload: Vec<u8>,
         msg_id: Option<&str>,
     ) -> u64 {
-        let js = async_nats::jetstream::new(self.client.clone());
+        // A local server can stall an ack for seconds under the suite's load; a publisher
+        // waits for it as a real service would, instead of failing the test.
+        let js = async_nats::jetstream::ContextBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build(self.client.clone());
         let mut headers = HeaderMap::new();
         if let Some(id) = msg_id {
             headers.insert("Nats-Msg-Id", id);

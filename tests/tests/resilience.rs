@@ -1,5 +1,17 @@
 //! Crash safety and isolation: nothing is lost when hookwired is killed or nats-server
 //! restarts, and a dead endpoint's retry backlog holds up no one.
+//!
+//! A test binary of its own: these tests load the machine, and cargo runs test binaries one
+//! after another, so they do not starve the tests in `it/`.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
+#[path = "it/support.rs"]
+#[allow(dead_code, reason = "shared with the it binary; this one uses a part")]
+mod support;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -8,7 +20,7 @@ use async_nats::HeaderMap;
 use hookwire_testkit::{Receiver, Reply, free_port};
 use serde_json::json;
 
-use crate::support::Stack;
+use support::Stack;
 
 const EVENTS: usize = 10_000;
 const ENDPOINTS: usize = 3;

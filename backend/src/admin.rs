@@ -110,17 +110,8 @@ impl Admin {
         {
             Ok(subject) => {
                 let payload = &request.message.payload;
-                match subject.noun.as_str() {
-                    "endpoints" => self.dispatch(&subject.tenant, &subject.verb, payload).await,
-                    "deliveries" | "dead-letters" | "system" => {
-                        self.dispatch_other(&subject.tenant, &subject.noun, &subject.verb, payload)
-                            .await
-                    }
-                    other => Err(AdminError::new(
-                        ErrorCode::InvalidSubject,
-                        format!("unknown noun {other}"),
-                    )),
-                }
+                self.dispatch(&subject.tenant, &subject.noun, &subject.verb, payload)
+                    .await
             }
             Err(e) => Err(AdminError::new(ErrorCode::InvalidSubject, e.to_string())),
         };
@@ -147,30 +138,76 @@ impl Admin {
     async fn dispatch(
         &self,
         tenant: &Tenant,
+        noun: &str,
         verb: &str,
         body: &[u8],
     ) -> Result<Bytes, AdminError> {
-        match verb {
-            "create" => json(&self.create(tenant, AdminError::parse(body)?).await?),
-            "get" => {
+        match (noun, verb) {
+            ("endpoints", "create") => json(&self.create(tenant, AdminError::parse(body)?).await?),
+            ("endpoints", "get") => {
                 let request: EndpointId = AdminError::parse(body)?;
                 json(&self.lookup(tenant, &request.id)?)
             }
-            "list" => json(&self.list(tenant, &AdminError::parse(body)?)?),
-            "update" => json(&self.update(tenant, AdminError::parse(body)?).await?),
-            "delete" => {
+            ("endpoints", "list") => json(&self.list(tenant, &AdminError::parse(body)?)?),
+            ("endpoints", "update") => json(&self.update(tenant, AdminError::parse(body)?).await?),
+            ("endpoints", "delete") => {
                 let request: EndpointId = AdminError::parse(body)?;
                 self.delete(tenant, &request.id).await?;
                 json(&serde_json::json!({"deleted": request.id}))
             }
-            "pause" | "resume" | "enable" => {
+            ("endpoints", "pause" | "resume" | "enable") => {
                 let request: EndpointId = AdminError::parse(body)?;
                 json(&self.set_status(tenant, &request.id, verb).await?)
             }
-            "rotate-secret" => json(&self.rotate(tenant, AdminError::parse(body)?).await?),
-            other => Err(AdminError::new(
+            ("endpoints", "rotate-secret") => {
+                json(&self.rotate(tenant, AdminError::parse(body)?).await?)
+            }
+            ("deliveries", "get") => json(&self.delivery(tenant, AdminError::parse(body)?).await?),
+            ("deliveries", "redeliver") => {
+                let request: DeliveryId = AdminError::parse(body)?;
+                let attempt = crate::redeliver::redeliver(
+                    &self.engine,
+                    &self.store,
+                    tenant,
+                    &request.endpoint_id,
+                    &request.event_id,
+                )
+                .await?;
+                json(&serde_json::json!({"queued": true, "attempt": attempt}))
+            }
+            ("dead-letters", "list") => {
+                let request: ListDeadLetters = AdminError::parse(body)?;
+                let limit = page_limit(request.limit)?;
+                let page = dead_letters::list(
+                    &self.engine,
+                    tenant,
+                    request.endpoint_id.as_deref(),
+                    request.cursor,
+                    limit,
+                );
+                json(&page.await?)
+            }
+            ("dead-letters", "requeue") => {
+                let moved =
+                    dead_letters::requeue(&self.engine, tenant, &AdminError::parse(body)?).await?;
+                json(&serde_json::json!({"requeued": moved}))
+            }
+            ("dead-letters", "purge") => {
+                let purged =
+                    dead_letters::purge(&self.engine, tenant, &AdminError::parse(body)?).await?;
+                json(&serde_json::json!({"purged": purged}))
+            }
+            ("system", "info") => {
+                let NoFields {} = AdminError::parse(body)?;
+                json(&self.info().await?)
+            }
+            ("system", "health") => {
+                let NoFields {} = AdminError::parse(body)?;
+                json(&self.health().await)
+            }
+            _ => Err(AdminError::new(
                 ErrorCode::InvalidSubject,
-                format!("unknown verb {other}"),
+                format!("unknown operation {noun}.{verb}"),
             )),
         }
     }
@@ -225,15 +262,11 @@ impl Admin {
     }
 
     fn list(&self, tenant: &Tenant, request: &ListEndpoints) -> Result<EndpointPage, AdminError> {
-        let limit = request.limit.unwrap_or(100);
-        if !(1..=500).contains(&limit) {
-            return Err(AdminError::invalid("limit", "must be 1 to 500"));
-        }
-        let (endpoints, next_cursor) = self.engine.registry.page(
-            tenant,
-            request.cursor.as_deref(),
-            usize::try_from(limit).unwrap_or(100),
-        );
+        let limit = page_limit(request.limit)?;
+        let (endpoints, next_cursor) =
+            self.engine
+                .registry
+                .page(tenant, request.cursor.as_deref(), limit);
         Ok(EndpointPage {
             endpoints,
             next_cursor,
@@ -275,70 +308,6 @@ impl Admin {
             tracing::warn!(id, "a delete was not applied locally in time");
         }
         Ok(())
-    }
-
-    async fn dispatch_other(
-        &self,
-        tenant: &Tenant,
-        noun: &str,
-        verb: &str,
-        body: &[u8],
-    ) -> Result<Bytes, AdminError> {
-        match (noun, verb) {
-            ("deliveries", "get") => json(&self.delivery(tenant, AdminError::parse(body)?).await?),
-            ("deliveries", "redeliver") => {
-                let request: DeliveryId = AdminError::parse(body)?;
-                let attempt = crate::redeliver::redeliver(
-                    &self.engine,
-                    &self.store,
-                    tenant,
-                    &request.endpoint_id,
-                    &request.event_id,
-                )
-                .await?;
-                json(&serde_json::json!({"queued": true, "attempt": attempt}))
-            }
-            ("dead-letters", "list") => {
-                let request: ListDeadLetters = AdminError::parse(body)?;
-                let limit = request.limit.unwrap_or(100);
-                if !(1..=500).contains(&limit) {
-                    return Err(AdminError::invalid("limit", "must be 1 to 500"));
-                }
-                let limit = usize::try_from(limit).unwrap_or(100);
-                json(
-                    &dead_letters::list(
-                        &self.engine,
-                        tenant,
-                        request.endpoint_id.as_deref(),
-                        request.cursor,
-                        limit,
-                    )
-                    .await?,
-                )
-            }
-            ("dead-letters", "requeue") => {
-                let moved =
-                    dead_letters::requeue(&self.engine, tenant, &AdminError::parse(body)?).await?;
-                json(&serde_json::json!({"requeued": moved}))
-            }
-            ("dead-letters", "purge") => {
-                let purged =
-                    dead_letters::purge(&self.engine, tenant, &AdminError::parse(body)?).await?;
-                json(&serde_json::json!({"purged": purged}))
-            }
-            ("system", "info") => {
-                let _: serde::de::IgnoredAny = AdminError::parse(body)?;
-                json(&self.info().await?)
-            }
-            ("system", "health") => {
-                let _: serde::de::IgnoredAny = AdminError::parse(body)?;
-                json(&self.health().await)
-            }
-            _ => Err(AdminError::new(
-                ErrorCode::InvalidSubject,
-                format!("unknown operation {noun}.{verb}"),
-            )),
-        }
     }
 
     /// `deliveries.get`: one delivery's state and every attempt, from this instance's index.
@@ -521,6 +490,19 @@ impl Admin {
 struct DeliveryId {
     endpoint_id: String,
     event_id: String,
+}
+
+/// A request that takes no fields (`{}` or an empty body).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+/// A page size: 1–500, 100 when absent.
+fn page_limit(limit: Option<u32>) -> Result<usize, AdminError> {
+    match limit.unwrap_or(100) {
+        n @ 1..=500 => Ok(usize::try_from(n).unwrap_or(100)),
+        _ => Err(AdminError::invalid("limit", "must be 1 to 500")),
+    }
 }
 
 /// A new endpoint id: `ep_` and 20 random lowercase letters and digits.

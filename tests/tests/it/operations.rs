@@ -375,3 +375,31 @@ async fn dead_letters_list_requeue_and_purge() {
     assert_eq!(purged["purged"], 2);
     assert_eq!(stack.dead_letters().await, 0);
 }
+
+#[tokio::test]
+async fn system_and_dead_letter_requests_are_validated() {
+    let stack = Stack::start(&[]).await;
+    let verbose = json!({"verbose": true});
+    let info = stack
+        .admin
+        .call::<_, Value>("system", "info", &verbose)
+        .await;
+    assert_eq!(
+        error_code(info),
+        "invalid_request",
+        "system requests take no fields"
+    );
+    let too_many = json!({"limit": 501});
+    let page = stack
+        .admin
+        .call::<_, Value>("dead-letters", "list", &too_many)
+        .await;
+    assert_eq!(error_code(page), "invalid_request");
+    let empty = stack
+        .admin
+        .call_raw("system", "health", Vec::new())
+        .await
+        .unwrap();
+    let health: Value = serde_json::from_slice(&empty).unwrap();
+    assert_eq!(health["status"], "ok", "an empty body counts as {{}}");
+}

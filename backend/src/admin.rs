@@ -16,22 +16,23 @@ use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::dead_letter::ListDeadLetters;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, CreatedEndpoint, Endpoint, EndpointId, EndpointPage, EndpointStatus,
-    ListEndpoints, RotateSecret, RotatedSecret, UpdateEndpoint,
+    ListEndpoints, RotateSecret, RotatedSecret, StatusChange, UpdateEndpoint,
 };
 use hookwire_protocol::rotation::{self, SecretEntry};
 use hookwire_protocol::{Secret, Tenant};
-use rand::Rng as _;
 use serde::Deserialize;
 
 use crate::dead_letters;
+use crate::delivery::http::Sender;
 use crate::engine::Engine;
 use crate::registry::{self, StoredEndpoint, WriteError};
 use crate::store::Store;
+use crate::verification;
 
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 16] = [
+const OPERATIONS: [(&str, &str); 17] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -41,6 +42,7 @@ const OPERATIONS: [(&str, &str); 16] = [
     ("endpoints", "resume"),
     ("endpoints", "enable"),
     ("endpoints", "rotate-secret"),
+    ("endpoints", "verify"),
     ("deliveries", "get"),
     ("deliveries", "redeliver"),
     ("dead-letters", "list"),
@@ -53,17 +55,24 @@ const OPERATIONS: [(&str, &str); 16] = [
 /// What the handlers share.
 pub struct Admin {
     engine: Arc<Engine>,
+    sender: Sender,
     store: Store,
     config: serde_json::Value,
 }
 
 impl Admin {
-    /// Handlers working on `engine`'s endpoints and `store`'s index; `config` is what
-    /// `system.info` shows (secrets are never serialized).
+    /// Handlers working on `engine`'s endpoints and `store`'s index, reaching receivers
+    /// through `sender`; `config` is what `system.info` shows (secrets are never serialized).
     #[must_use]
-    pub fn new(engine: Arc<Engine>, store: Store, config: serde_json::Value) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        sender: Sender,
+        store: Store,
+        config: serde_json::Value,
+    ) -> Self {
         Self {
             engine,
+            sender,
             store,
             config,
         }
@@ -157,7 +166,18 @@ impl Admin {
             }
             ("endpoints", "pause" | "resume" | "enable") => {
                 let request: EndpointId = AdminError::parse(body)?;
-                json(&self.set_status(tenant, &request.id, verb).await?)
+                let change = match verb {
+                    "pause" => StatusChange::Pause,
+                    "resume" => StatusChange::Resume,
+                    _ => StatusChange::Enable,
+                };
+                json(&self.set_status(tenant, &request.id, change).await?)
+            }
+            ("endpoints", "verify") => {
+                let request: EndpointId = AdminError::parse(body)?;
+                let report =
+                    verification::verify(&self.engine, &self.sender, tenant, &request.id).await?;
+                json(&report)
             }
             ("endpoints", "rotate-secret") => {
                 json(&self.rotate(tenant, AdminError::parse(body)?).await?)
@@ -243,6 +263,7 @@ impl Admin {
             Err(e) => return Err(unavailable(&e)),
         };
         self.applied(revision).await;
+        self.follow_up(&endpoint);
         Ok(CreatedEndpoint {
             endpoint,
             secret: secret.expose(),
@@ -288,7 +309,9 @@ impl Admin {
         .await
         .map_err(write_error)?;
         self.applied(revision).await;
-        self.lookup(tenant, &id)
+        let endpoint = self.lookup(tenant, &id)?;
+        self.follow_up(&endpoint);
+        Ok(endpoint)
     }
 
     async fn delete(&self, tenant: &Tenant, id: &str) -> Result<(), AdminError> {
@@ -344,6 +367,7 @@ impl Admin {
             &topology.tasks,
             &topology.retry,
             &topology.dead,
+            &topology.held,
             &topology.attempts,
         ] {
             let mut stream = self
@@ -390,38 +414,16 @@ impl Admin {
         serde_json::json!({"status": status, "nats_connected": connected, "jetstream": jetstream, "config_revision": self.engine.registry.revision()})
     }
 
-    /// `pause`: active → paused; `resume`: paused → active; `enable`: disabled → active.
-    /// Each is idempotent on its target state and refuses the other transitions, so a
-    /// script cannot resume an endpoint Hookwire disabled without saying so.
+    /// `pause`, `resume` or `enable` ([`Endpoint::status_after`]); an endpoint that
+    /// delivers again has its held deliveries released.
     async fn set_status(
         &self,
         tenant: &Tenant,
         id: &str,
-        verb: &str,
+        change: StatusChange,
     ) -> Result<Endpoint, AdminError> {
         let revision = registry::modify(&self.engine.bucket, tenant, id, |stored| {
-            let current = &stored.endpoint.status;
-            let next = match (verb, current) {
-                ("pause", EndpointStatus::Active | EndpointStatus::Paused) => {
-                    EndpointStatus::Paused
-                }
-                ("resume", EndpointStatus::Active | EndpointStatus::Paused)
-                | ("enable", EndpointStatus::Active | EndpointStatus::Disabled { .. }) => {
-                    EndpointStatus::Active
-                }
-                ("pause" | "resume", EndpointStatus::Disabled { .. }) => {
-                    return Err(AdminError::new(
-                        ErrorCode::Conflict,
-                        format!("endpoint {id} is disabled; enable it first"),
-                    ));
-                }
-                _ => {
-                    return Err(AdminError::new(
-                        ErrorCode::Conflict,
-                        format!("endpoint {id} is paused, not disabled; use resume"),
-                    ));
-                }
-            };
+            let next = stored.endpoint.status_after(change)?;
             if stored.endpoint.status != next {
                 stored.endpoint.status = next;
                 stored.endpoint.updated_at = chrono::Utc::now();
@@ -431,7 +433,25 @@ impl Admin {
         .await
         .map_err(write_error)?;
         self.applied(revision).await;
-        self.lookup(tenant, id)
+        let endpoint = self.lookup(tenant, id)?;
+        self.follow_up(&endpoint);
+        Ok(endpoint)
+    }
+
+    /// After a change: an endpoint waiting for verification gets it started; an active one
+    /// has what it held released.
+    fn follow_up(&self, endpoint: &Endpoint) {
+        if endpoint.status == EndpointStatus::Active {
+            self.engine.release_held.notify_one();
+        }
+        if matches!(endpoint.status, EndpointStatus::PendingVerification { .. }) {
+            verification::spawn(
+                Arc::clone(&self.engine),
+                self.sender.clone(),
+                endpoint.tenant.clone(),
+                endpoint.id.clone(),
+            );
+        }
     }
 
     async fn rotate(
@@ -505,14 +525,9 @@ fn page_limit(limit: Option<u32>) -> Result<usize, AdminError> {
     }
 }
 
-/// A new endpoint id: `ep_` and 20 random lowercase letters and digits.
+/// A new endpoint id: `ep_` and 24 random lowercase letters and digits.
 fn new_endpoint_id() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    let suffix: String = (0..20)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect();
-    format!("ep_{suffix}")
+    verification::random_token("ep_")
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Bytes, AdminError> {
@@ -556,6 +571,6 @@ mod tests {
         let b = new_endpoint_id();
         assert_ne!(a, b);
         assert!(hookwire_protocol::endpoint::validate_id(&a).is_ok());
-        assert_eq!(a.len(), 23);
+        assert_eq!(a.len(), 27);
     }
 }

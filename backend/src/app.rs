@@ -18,7 +18,7 @@ use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::registry::{self, Registry};
 use crate::store::Store;
-use crate::{delivery, fanout, indexer, tiers};
+use crate::{delivery, fanout, held, indexer, tiers};
 
 /// The NATS micro service name every instance registers under.
 pub const SERVICE_NAME: &str = "hookwire";
@@ -59,7 +59,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         tiers: config.retry_tiers(),
         max_retry_after: Duration::from_secs(u64::from(config.delivery.max_retry_after_secs)),
-        paused_recheck: Duration::from_secs(u64::from(config.delivery.paused_recheck_secs)),
+        release_held: Arc::new(tokio::sync::Notify::new()),
         max_event_bytes: usize::try_from(config.streams.max_event_bytes).unwrap_or(usize::MAX),
     });
 
@@ -70,14 +70,19 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the {SERVICE_NAME} service: {e}"))?;
     let config_view = serde_json::to_value(&config).unwrap_or_default();
-    let admin = Arc::new(Admin::new(Arc::clone(&engine), store.clone(), config_view));
+    let sender = Sender::new().context("cannot build the HTTP client")?;
+    let admin = Arc::new(Admin::new(
+        Arc::clone(&engine),
+        sender.clone(),
+        store.clone(),
+        config_view,
+    ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut background = spawn_background(&engine, &store);
     let mut admin_tasks = admin::start(&service, admin)
         .await
         .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
     let fanout = tokio::spawn(fanout::run(Arc::clone(&engine), stop_rx.clone()));
-    let sender = Sender::new().context("cannot build the HTTP client")?;
     let concurrency = usize::try_from(config.delivery.concurrency).unwrap_or(512);
     let worker = tokio::spawn(delivery::worker::run(
         Arc::clone(&engine),
@@ -172,8 +177,13 @@ fn spawn_background(engine: &Arc<Engine>, store: &Store) -> tokio::task::JoinSet
             topology.tasks.clone(),
             topology.retry.clone(),
             topology.dead.clone(),
+            topology.held.clone(),
         ],
         Arc::clone(&engine.metrics),
+    ));
+    background.spawn(held::run(
+        Arc::clone(engine),
+        Arc::clone(&engine.release_held),
     ));
     for tier in engine.tiers.clone() {
         background.spawn(tiers::run(Arc::clone(engine), tier));

@@ -109,8 +109,6 @@ pub struct DeliveryConfig {
     pub retry_tiers_secs: Vec<u32>,
     /// The longest `Retry-After` honoured, in seconds.
     pub max_retry_after_secs: u32,
-    /// How often a paused endpoint's waiting deliveries look again, in seconds.
-    pub paused_recheck_secs: u32,
     /// How long SIGTERM waits for attempts in flight, in seconds.
     pub drain_timeout_secs: u32,
 }
@@ -165,7 +163,6 @@ impl Default for DeliveryConfig {
             retry_schedule_secs: secs(&crate::delivery::retry::DEFAULT_SCHEDULE),
             retry_tiers_secs: secs(&crate::delivery::retry::DEFAULT_TIERS),
             max_retry_after_secs: 3600,
-            paused_recheck_secs: 30,
             drain_timeout_secs: 30,
         }
     }
@@ -229,9 +226,6 @@ impl Config {
         }
         if d.retry_schedule_secs.contains(&0) || d.retry_schedule_secs.len() > 16 {
             return Err("delivery.retry_schedule_secs: at most 16 positive delays".into());
-        }
-        if d.paused_recheck_secs == 0 {
-            return Err("delivery.paused_recheck_secs: must be positive".into());
         }
         if self.store.cache_mb == 0 {
             return Err("store.cache_mb: must be positive".into());

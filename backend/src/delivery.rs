@@ -2,5 +2,6 @@
 
 pub mod http;
 pub mod outcome;
+pub mod request;
 pub mod retry;
 pub mod worker;

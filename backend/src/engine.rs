@@ -30,8 +30,8 @@ pub struct Engine {
     pub tiers: Vec<Duration>,
     /// The longest `Retry-After` honoured.
     pub max_retry_after: Duration,
-    /// How long a paused endpoint's deliveries wait before looking again.
-    pub paused_recheck: Duration,
+    /// Wakes the releaser of held deliveries (after an endpoint starts delivering again).
+    pub release_held: Arc<tokio::sync::Notify>,
     /// Largest accepted event payload.
     pub max_event_bytes: usize,
 }

@@ -48,6 +48,8 @@ pub struct Metrics {
     pub retries_waiting: Gauge,
     /// Dead letters kept.
     pub dead_letters: Gauge,
+    /// Deliveries held for paused or unverified endpoints.
+    pub held: Gauge,
     ready: AtomicBool,
 }
 
@@ -68,6 +70,7 @@ impl Metrics {
             queue_depth: Gauge::default(),
             retries_waiting: Gauge::default(),
             dead_letters: Gauge::default(),
+            held: Gauge::default(),
             ready: AtomicBool::new(false),
         };
         let mut registry = Registry::with_prefix("hookwire");
@@ -122,6 +125,11 @@ impl Metrics {
             "dead_letters",
             "Dead letters kept",
             metrics.dead_letters.clone(),
+        );
+        registry.register(
+            "deliveries_held",
+            "Deliveries held for paused or unverified endpoints",
+            metrics.held.clone(),
         );
         Self {
             registry,
@@ -182,11 +190,12 @@ async fn render(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
 }
 
 /// Refreshes the stream-depth gauges every few seconds.
-pub async fn poll_depths(js: jetstream::Context, streams: [String; 3], metrics: Arc<Metrics>) {
+pub async fn poll_depths(js: jetstream::Context, streams: [String; 4], metrics: Arc<Metrics>) {
     let gauges = [
         &metrics.queue_depth,
         &metrics.retries_waiting,
         &metrics.dead_letters,
+        &metrics.held,
     ];
     loop {
         for (name, gauge) in streams.iter().zip(gauges) {

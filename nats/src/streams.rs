@@ -6,6 +6,7 @@
 //! | `<P>_TASKS` | `<p>.tasks.>` | work queue | one task per (event, endpoint) awaiting a worker |
 //! | `<P>_RETRY` | `<p>.retry.>` | work queue | tasks waiting for their next attempt, one subject per delay tier |
 //! | `<P>_DEAD` | `<p>.dead.>` | limits (max age) | dead letters |
+//! | `<P>_HELD` | `<p>.held.>` | limits | tasks of paused or unverified endpoints, released when they deliver again |
 //! | `<P>_ATTEMPTS` | `<p>.live.>` | limits (max age) | every attempt record |
 //!
 //! plus the key-value bucket `<P>_CONFIG` holding endpoints. A stream that exists with a
@@ -100,6 +101,8 @@ pub struct Topology {
     pub retry: String,
     /// Dead-letter stream.
     pub dead: String,
+    /// Deliveries held for paused and unverified endpoints.
+    pub held: String,
     /// Attempts stream.
     pub attempts: String,
     /// Configuration bucket.
@@ -115,6 +118,7 @@ impl Topology {
             tasks: subjects.resource_name("TASKS"),
             retry: subjects.resource_name("RETRY"),
             dead: subjects.resource_name("DEAD"),
+            held: subjects.resource_name("HELD"),
             attempts: subjects.resource_name("ATTEMPTS"),
             config_bucket: subjects.resource_name("CONFIG"),
             subjects,
@@ -187,6 +191,14 @@ impl Topology {
             limits.dead_max_age,
         );
         ensure_stream(js, dead).await?;
+        // Held deliveries leave by explicit delete when their endpoint delivers again.
+        let held = file(
+            &self.held,
+            "held",
+            stream::RetentionPolicy::Limits,
+            Duration::ZERO,
+        );
+        ensure_stream(js, held).await?;
         let attempts = file(
             &self.attempts,
             "live",

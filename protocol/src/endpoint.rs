@@ -45,6 +45,13 @@ const RESERVED_HEADERS: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum EndpointStatus {
+    /// Waiting for the receiver to answer the verification challenge; deliveries are held
+    /// until it does.
+    PendingVerification {
+        /// Why the last verification failed, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        last_error: Option<String>,
+    },
     /// Deliveries are attempted.
     Active,
     /// Deliveries wait until the endpoint is active again.
@@ -58,6 +65,28 @@ pub enum EndpointStatus {
     },
 }
 
+/// How a receiver proves it wants webhooks before its first delivery.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationMode {
+    /// Answer 2xx with `{"challenge": "<the challenge sent>"}`.
+    #[default]
+    Echo,
+    /// Any 2xx answer suffices, for receivers that cannot echo.
+    Status,
+}
+
+/// A status change an operator asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    /// Hold deliveries.
+    Pause,
+    /// Deliver again after a pause.
+    Resume,
+    /// Deliver again after Hookwire disabled the endpoint.
+    Enable,
+}
+
 /// The status a request may ask for; `disabled` is Hookwire's to set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,15 +95,6 @@ pub enum RequestedStatus {
     Active,
     /// Hold deliveries.
     Paused,
-}
-
-impl From<RequestedStatus> for EndpointStatus {
-    fn from(value: RequestedStatus) -> Self {
-        match value {
-            RequestedStatus::Active => Self::Active,
-            RequestedStatus::Paused => Self::Paused,
-        }
-    }
 }
 
 /// An endpoint as the admin API shows it. Secrets are never part of it.
@@ -97,8 +117,14 @@ pub struct Endpoint {
     pub timeout_ms: u32,
     /// Delays between attempts in seconds; `None` uses the server's default schedule.
     pub retry_schedule_secs: Option<Vec<u32>>,
-    /// Active, paused or disabled.
+    /// Pending verification, active, paused or disabled.
     pub status: EndpointStatus,
+    /// How the receiver is verified.
+    #[serde(default)]
+    pub verification: VerificationMode,
+    /// When the receiver last passed verification at this URL; `None` until it does.
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -129,9 +155,12 @@ pub struct CreateEndpoint {
     /// Retry delays in seconds.
     #[serde(default)]
     pub retry_schedule_secs: Option<Vec<u32>>,
-    /// `active` (default) or `paused`.
+    /// `active` (default: delivering once verified) or `paused`.
     #[serde(default)]
     pub status: Option<RequestedStatus>,
+    /// `echo` (default) or `status`.
+    #[serde(default)]
+    pub verification: Option<VerificationMode>,
     /// `whsec_...`; generated when absent.
     #[serde(default)]
     pub secret: Option<String>,
@@ -164,6 +193,9 @@ pub struct UpdateEndpoint {
     /// `active` or `paused`. Setting `active` also re-enables a disabled endpoint.
     #[serde(default)]
     pub status: Option<RequestedStatus>,
+    /// `echo` or `status`.
+    #[serde(default)]
+    pub verification: Option<VerificationMode>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -263,7 +295,12 @@ impl CreateEndpoint {
                 .retry_schedule_secs
                 .map(validate_schedule)
                 .transpose()?,
-            status: self.status.unwrap_or(RequestedStatus::Active).into(),
+            status: match self.status.unwrap_or(RequestedStatus::Active) {
+                RequestedStatus::Active => EndpointStatus::PendingVerification { last_error: None },
+                RequestedStatus::Paused => EndpointStatus::Paused,
+            },
+            verification: self.verification.unwrap_or_default(),
+            verified_at: None,
             created_at: now,
             updated_at: now,
         };
@@ -277,6 +314,16 @@ impl UpdateEndpoint {
         let mut next = current.clone();
         if let Some(url) = self.url {
             next.url = validate_url(&url)?;
+            if next.url != current.url {
+                // A new receiver must prove itself like a new endpoint.
+                next.verified_at = None;
+                if next.status == EndpointStatus::Active {
+                    next.status = next.delivering_status();
+                }
+            }
+        }
+        if let Some(mode) = self.verification {
+            next.verification = mode;
         }
         if let Some(description) = self.description {
             next.description = validate_description(description)?;
@@ -294,10 +341,80 @@ impl UpdateEndpoint {
             next.retry_schedule_secs = Some(validate_schedule(schedule)?);
         }
         if let Some(status) = self.status {
-            next.status = status.into();
+            next.status = match status {
+                RequestedStatus::Active => next.delivering_status(),
+                RequestedStatus::Paused => EndpointStatus::Paused,
+            };
         }
         next.updated_at = now;
         Ok(next)
+    }
+}
+
+impl Endpoint {
+    /// The status an endpoint takes when it should deliver: active once its receiver is
+    /// verified, pending verification until then.
+    #[must_use]
+    pub fn delivering_status(&self) -> EndpointStatus {
+        if self.verified_at.is_some() {
+            EndpointStatus::Active
+        } else {
+            EndpointStatus::PendingVerification { last_error: None }
+        }
+    }
+
+    /// Whether deliveries wait (paused, or pending verification) instead of being attempted.
+    #[must_use]
+    pub fn holds_deliveries(&self) -> bool {
+        matches!(
+            self.status,
+            EndpointStatus::Paused | EndpointStatus::PendingVerification { .. }
+        )
+    }
+
+    /// The status after `change`. Each change is idempotent on its target and refuses the
+    /// transitions that would silently undo another: `pause`/`resume` refuse a disabled
+    /// endpoint (Hookwire disabled it; `enable` says so), `enable` refuses a paused one.
+    pub fn status_after(&self, change: StatusChange) -> Result<EndpointStatus, AdminError> {
+        use EndpointStatus::{Active, Disabled, Paused, PendingVerification};
+        match (change, &self.status) {
+            (StatusChange::Pause, Active | Paused | PendingVerification { .. }) => Ok(Paused),
+            (StatusChange::Resume, Active | Paused)
+            | (StatusChange::Enable, Active | Disabled { .. }) => Ok(self.delivering_status()),
+            (StatusChange::Resume | StatusChange::Enable, PendingVerification { .. }) => {
+                Ok(self.status.clone())
+            }
+            (StatusChange::Pause | StatusChange::Resume, Disabled { .. }) => Err(AdminError::new(
+                crate::admin::ErrorCode::Conflict,
+                format!("endpoint {} is disabled; enable it first", self.id),
+            )),
+            (StatusChange::Enable, Paused) => Err(AdminError::new(
+                crate::admin::ErrorCode::Conflict,
+                format!("endpoint {} is paused, not disabled; use resume", self.id),
+            )),
+        }
+    }
+
+    /// Applies a verification result: a pass marks the receiver verified and activates a
+    /// pending endpoint; a failure keeps a pending endpoint pending with the reason (an
+    /// endpoint verified before keeps delivering).
+    pub fn record_verification(&mut self, result: Result<(), String>, now: DateTime<Utc>) {
+        match result {
+            Ok(()) => {
+                self.verified_at = Some(now);
+                if matches!(self.status, EndpointStatus::PendingVerification { .. }) {
+                    self.status = EndpointStatus::Active;
+                }
+            }
+            Err(reason) => {
+                if matches!(self.status, EndpointStatus::PendingVerification { .. }) {
+                    self.status = EndpointStatus::PendingVerification {
+                        last_error: Some(reason),
+                    };
+                }
+            }
+        }
+        self.updated_at = now;
     }
 }
 
@@ -479,7 +596,12 @@ mod tests {
         assert_eq!(endpoint.id, "ep_gen");
         assert_eq!(endpoint.url, "https://example.com/hooks");
         assert_eq!(endpoint.timeout_ms, DEFAULT_TIMEOUT_MS);
-        assert_eq!(endpoint.status, EndpointStatus::Active);
+        assert_eq!(
+            endpoint.status,
+            EndpointStatus::PendingVerification { last_error: None }
+        );
+        assert_eq!(endpoint.verification, VerificationMode::Echo);
+        assert_eq!(endpoint.verified_at, None);
         assert!(endpoint.event_types.is_empty());
         assert_eq!(endpoint.retry_schedule_secs, None);
         assert_eq!(secret, generated);
@@ -501,6 +623,7 @@ mod tests {
             timeout_ms: Some(5000),
             retry_schedule_secs: Some(vec![1, 2]),
             status: Some(RequestedStatus::Paused),
+            verification: Some(VerificationMode::Status),
             secret: Some(given.expose()),
         })
         .unwrap();
@@ -519,6 +642,7 @@ mod tests {
         );
         assert_eq!(endpoint.retry_schedule_secs, Some(vec![1, 2]));
         assert_eq!(endpoint.status, EndpointStatus::Paused);
+        assert_eq!(endpoint.verification, VerificationMode::Status);
         assert_eq!(secret, given);
     }
 
@@ -693,6 +817,113 @@ mod tests {
         assert!(
             serde_json::from_str::<UpdateEndpoint>(r#"{"id":"a","secret":"whsec_x"}"#).is_err()
         );
+    }
+
+    fn verified(status: EndpointStatus) -> Endpoint {
+        let (mut endpoint, _) = create(with_url("https://example.com/")).unwrap();
+        endpoint.verified_at = Some(now());
+        endpoint.status = status;
+        endpoint
+    }
+
+    fn disabled() -> EndpointStatus {
+        EndpointStatus::Disabled {
+            reason: "410".into(),
+            since: now(),
+        }
+    }
+
+    #[test]
+    fn status_changes_follow_the_lifecycle() {
+        use EndpointStatus::{Active, Paused};
+        use StatusChange::{Enable, Pause, Resume};
+        let pending = EndpointStatus::PendingVerification { last_error: None };
+        let cases = [
+            (Active, Pause, Ok(Paused)),
+            (Paused, Pause, Ok(Paused)),
+            (pending.clone(), Pause, Ok(Paused)),
+            (Paused, Resume, Ok(Active)),
+            (Active, Resume, Ok(Active)),
+            (disabled(), Enable, Ok(Active)),
+            (Active, Enable, Ok(Active)),
+            (pending.clone(), Resume, Ok(pending.clone())),
+            (disabled(), Pause, Err(ErrorCode::Conflict)),
+            (disabled(), Resume, Err(ErrorCode::Conflict)),
+            (Paused, Enable, Err(ErrorCode::Conflict)),
+        ];
+        for (from, change, expected) in cases {
+            let got = verified(from.clone())
+                .status_after(change)
+                .map_err(|e| e.code);
+            assert_eq!(got, expected, "{from:?} {change:?}");
+        }
+    }
+
+    #[test]
+    fn an_unverified_endpoint_resumes_into_pending_verification() {
+        let mut endpoint = verified(EndpointStatus::Paused);
+        endpoint.verified_at = None;
+        assert_eq!(
+            endpoint.status_after(StatusChange::Resume).unwrap(),
+            EndpointStatus::PendingVerification { last_error: None }
+        );
+    }
+
+    #[test]
+    fn a_new_url_needs_verifying_again() {
+        let endpoint = verified(EndpointStatus::Active);
+        let change = |url: &str| UpdateEndpoint {
+            id: endpoint.id.clone(),
+            url: Some(url.into()),
+            ..UpdateEndpoint::default()
+        };
+        let same = change("https://example.com/")
+            .apply(&endpoint, now())
+            .unwrap();
+        assert_eq!(same.status, EndpointStatus::Active);
+        assert!(same.verified_at.is_some());
+        let moved = change("https://other.example/")
+            .apply(&endpoint, now())
+            .unwrap();
+        assert_eq!(
+            moved.status,
+            EndpointStatus::PendingVerification { last_error: None }
+        );
+        assert_eq!(moved.verified_at, None);
+        let paused = verified(EndpointStatus::Paused);
+        let moved = UpdateEndpoint {
+            url: Some("https://other.example/".into()),
+            ..change("https://x/")
+        }
+        .apply(&paused, now())
+        .unwrap();
+        assert_eq!(moved.status, EndpointStatus::Paused);
+        assert_eq!(moved.verified_at, None);
+    }
+
+    #[test]
+    fn verification_results_activate_only_pending_endpoints() {
+        let (mut pending, _) = create(with_url("https://example.com/")).unwrap();
+        pending.record_verification(Err("status 500".into()), now());
+        assert_eq!(
+            pending.status,
+            EndpointStatus::PendingVerification {
+                last_error: Some("status 500".into())
+            }
+        );
+        pending.record_verification(Ok(()), now());
+        assert_eq!(pending.status, EndpointStatus::Active);
+        assert_eq!(pending.verified_at, Some(now()));
+
+        let mut paused = verified(EndpointStatus::Paused);
+        paused.verified_at = None;
+        paused.record_verification(Ok(()), now());
+        assert_eq!(paused.status, EndpointStatus::Paused);
+        assert!(paused.verified_at.is_some());
+
+        let mut active = verified(EndpointStatus::Active);
+        active.record_verification(Err("timeout".into()), now());
+        assert_eq!(active.status, EndpointStatus::Active);
     }
 
     #[test]

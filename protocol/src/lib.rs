@@ -15,6 +15,7 @@ pub mod headers;
 pub mod rotation;
 pub mod signing;
 pub mod subject;
+pub mod verification;
 
 pub use envelope::EventEnvelope;
 pub use filter::EventTypeFilter;

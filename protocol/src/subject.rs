@@ -322,11 +322,7 @@ impl Subjects {
 
     /// Takes a live subject apart into its tenant and endpoint id.
     pub fn parse_live(&self, subject: &str) -> Result<(Tenant, String), SubjectError> {
-        let wrong = || self.wrong_shape(subject, "live");
-        let rest = self.strip(subject, "live").ok_or_else(wrong)?;
-        let (tenant, endpoint_id) = rest.split_once('.').ok_or_else(wrong)?;
-        validate_token("endpoint id", endpoint_id)?;
-        Ok((Tenant::new(tenant)?, endpoint_id.to_owned()))
+        self.parse_per_endpoint(subject, "live")
     }
 
     /// `<prefix>.tasks.<tenant>.<endpoint-id>`: delivery tasks waiting for a worker (internal).
@@ -345,6 +341,31 @@ impl Subjects {
     #[must_use]
     pub fn dead(&self, tenant: &Tenant, endpoint_id: &str) -> String {
         format!("{}.dead.{tenant}.{endpoint_id}", self.prefix)
+    }
+
+    /// `<prefix>.held.<tenant>.<endpoint-id>`: deliveries held while their endpoint is paused
+    /// or waiting for verification (internal).
+    #[must_use]
+    pub fn held(&self, tenant: &Tenant, endpoint_id: &str) -> String {
+        format!("{}.held.{tenant}.{endpoint_id}", self.prefix)
+    }
+
+    /// The tenant and endpoint of a held-deliveries subject.
+    pub fn parse_held(&self, subject: &str) -> Result<(Tenant, String), SubjectError> {
+        self.parse_per_endpoint(subject, "held")
+    }
+
+    /// Takes `<prefix>.<kind>.<tenant>.<endpoint-id>` apart.
+    fn parse_per_endpoint(
+        &self,
+        subject: &str,
+        kind: &'static str,
+    ) -> Result<(Tenant, String), SubjectError> {
+        let wrong = || self.wrong_shape(subject, kind);
+        let rest = self.strip(subject, kind).ok_or_else(wrong)?;
+        let (tenant, endpoint_id) = rest.split_once('.').ok_or_else(wrong)?;
+        validate_token("endpoint id", endpoint_id)?;
+        Ok((Tenant::new(tenant)?, endpoint_id.to_owned()))
     }
 
     /// `<prefix>.<kind>.>`: everything of one kind (`events`, `tasks`, `retry`, `dead`, `live`),
@@ -577,6 +598,10 @@ mod tests {
         assert!(subjects.live(&tenant("acme"), "").is_err());
         assert!(subjects.parse_live("hookwire.live.acme.a.b").is_err());
         assert!(subjects.parse_live("hookwire.live.acme").is_err());
+        let held = subjects.held(&Tenant::new("acme").unwrap(), "ep_1");
+        assert_eq!(held, "hookwire.held.acme.ep_1");
+        assert_eq!(subjects.parse_held(&held).unwrap().1, "ep_1");
+        assert!(subjects.parse_held("hookwire.live.acme.ep_1").is_err());
     }
 
     #[test]

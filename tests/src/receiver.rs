@@ -138,6 +138,8 @@ struct Script {
 
 struct Shared {
     requests: Mutex<Vec<Recorded>>,
+    challenges: Mutex<Vec<Recorded>>,
+    echo_challenges: std::sync::atomic::AtomicBool,
     script: Mutex<Script>,
     secrets: Mutex<Vec<Secret>>,
     arrived: Notify,
@@ -150,7 +152,9 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// An HTTP/1.1 server on 127.0.0.1 that records every request and answers from a script.
 ///
-/// Replies given to [`Receiver::script`] are used one per request, in order; after them
+/// Verification challenges (`hookwire.endpoint.verification` webhooks) are kept apart
+/// ([`Receiver::challenges`]) and answered by echoing the challenge, unless
+/// [`Receiver::ignore_challenges`] says otherwise. Replies given to [`Receiver::script`] are used one per request, in order; after them
 /// every request gets the fallback ([`Receiver::set_fallback`], `200 OK` by default).
 /// Dropping the receiver closes its listener and every open connection.
 pub struct Receiver {
@@ -170,6 +174,8 @@ impl Receiver {
             .expect("a bound listener has an address");
         let shared = Arc::new(Shared {
             requests: Mutex::new(Vec::new()),
+            challenges: Mutex::new(Vec::new()),
+            echo_challenges: std::sync::atomic::AtomicBool::new(true),
             script: Mutex::new(Script::default()),
             secrets: Mutex::new(Vec::new()),
             arrived: Notify::new(),
@@ -205,7 +211,20 @@ impl Receiver {
         lock(&self.shared.script).fallback = Some(reply);
     }
 
-    /// Every request so far, in arrival order.
+    /// Answers verification challenges with a plain `200 OK` that does not echo them.
+    pub fn ignore_challenges(&self) {
+        self.shared
+            .echo_challenges
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every verification challenge so far, in arrival order.
+    #[must_use]
+    pub fn challenges(&self) -> Vec<Recorded> {
+        lock(&self.shared.challenges).clone()
+    }
+
+    /// Every request so far (challenges apart), in arrival order.
     #[must_use]
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.shared.requests).clone()
@@ -290,15 +309,7 @@ async fn handle(
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
     let verification = verify(&shared, &head.headers, &body, arrived_at);
-    let reply = {
-        let mut script = lock(&shared.script);
-        script
-            .next
-            .pop_front()
-            .or_else(|| script.fallback.clone())
-            .unwrap_or_else(Reply::ok)
-    };
-    lock(&shared.requests).push(Recorded {
+    let recorded = Recorded {
         method: head.method.to_string(),
         path: head
             .uri
@@ -309,7 +320,28 @@ async fn handle(
         arrived,
         arrived_at,
         verification,
-    });
+    };
+    if let Some(challenge) = challenge_in(&recorded.body) {
+        lock(&shared.challenges).push(recorded);
+        let reply = if shared
+            .echo_challenges
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            Reply::ok().body(&serde_json::json!({ "challenge": challenge }).to_string())
+        } else {
+            Reply::ok()
+        };
+        return Ok(build_response(&reply));
+    }
+    let reply = {
+        let mut script = lock(&shared.script);
+        script
+            .next
+            .pop_front()
+            .or_else(|| script.fallback.clone())
+            .unwrap_or_else(Reply::ok)
+    };
+    lock(&shared.requests).push(recorded);
     shared.arrived.notify_waiters();
 
     if !reply.delay.is_zero() {
@@ -346,6 +378,15 @@ fn verify(
                 )
             }),
     )
+}
+
+/// The challenge of a verification webhook.
+fn challenge_in(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if value["type"] != hookwire_protocol::verification::EVENT_TYPE {
+        return None;
+    }
+    value["data"]["challenge"].as_str().map(str::to_owned)
 }
 
 fn build_response(reply: &Reply) -> Response<Full<Bytes>> {

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use hookwire_testkit::{Receiver, Reply, free_port};
+use hookwire_testkit::{Receiver, Reply};
 use serde_json::json;
 
 use support::Stack;
@@ -135,17 +135,13 @@ async fn a_dead_endpoints_retry_backlog_does_not_hold_up_a_healthy_one() {
     const BACKLOG: usize = 3000;
     const FRESH: usize = 500;
     let stack = Stack::start(&[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 600]")]).await;
-    // Nothing listens on this port: every attempt fails at once and waits 10 minutes.
-    let dead_url = format!("http://127.0.0.1:{}/hook", free_port());
-    let _: serde_json::Value = stack
-        .admin
-        .call(
-            "endpoints",
-            "create",
-            &json!({"url": dead_url, "retry_schedule_secs": [600]}),
-        )
-        .await
-        .unwrap();
+    // The receiver passes verification, then goes away: every attempt fails at once
+    // (connection refused) and waits 10 minutes.
+    let gone = Receiver::start().await;
+    stack
+        .endpoint(&gone, json!({"retry_schedule_secs": [600]}))
+        .await;
+    drop(gone);
     for i in 0..BACKLOG {
         stack.publish("orders.paid", &json!({"i": i}), None).await;
     }

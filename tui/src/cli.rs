@@ -9,7 +9,9 @@ use futures_util::StreamExt as _;
 use hookwire_nats::ConnectArgs;
 use hookwire_nats::admin::AdminClient;
 use hookwire_nats::connect::InitialConnect;
-use hookwire_protocol::endpoint::{CreateEndpoint, RequestedStatus, UpdateEndpoint};
+use hookwire_protocol::endpoint::{
+    CreateEndpoint, RequestedStatus, UpdateEndpoint, VerificationMode,
+};
 use hookwire_protocol::{EventType, Subjects, Tenant};
 use serde_json::{Value, json};
 
@@ -180,6 +182,11 @@ enum EndpointCommand {
         /// Endpoint id.
         id: String,
     },
+    /// Sends the verification challenge now and shows the result.
+    Verify {
+        /// Endpoint id.
+        id: String,
+    },
     /// Starts signing with a new secret; the old one keeps signing for the grace period.
     RotateSecret {
         /// Endpoint id.
@@ -197,6 +204,14 @@ enum EndpointCommand {
 enum StatusArg {
     Active,
     Paused,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum VerificationArg {
+    /// The receiver echoes {"challenge": ...}.
+    Echo,
+    /// Any 2xx answer passes.
+    Status,
 }
 
 #[derive(Debug, Args)]
@@ -222,6 +237,9 @@ struct EndpointFields {
     /// active or paused.
     #[arg(long)]
     status: Option<StatusArg>,
+    /// How the receiver proves itself before the first delivery.
+    #[arg(long)]
+    verification: Option<VerificationArg>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +315,21 @@ impl SystemCommand {
     }
 }
 
+/// For requests that check something (`endpoints verify`, `system health`): whether the
+/// reply says it passed.
+fn passed(noun: &str, verb: &str, reply: &Value) -> Result<(), Failure> {
+    let failed = match (noun, verb) {
+        ("endpoints", "verify") => reply["verified"] != true,
+        ("system", "health") => reply["status"] != "ok",
+        _ => false,
+    };
+    if failed {
+        Err(Failure::CheckFailed)
+    } else {
+        Ok(())
+    }
+}
+
 fn parse_header(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
@@ -316,6 +349,13 @@ impl EndpointFields {
         })
     }
 
+    fn verification(&self) -> Option<VerificationMode> {
+        self.verification.map(|v| match v {
+            VerificationArg::Echo => VerificationMode::Echo,
+            VerificationArg::Status => VerificationMode::Status,
+        })
+    }
+
     fn create(&self, id: Option<String>, secret: Option<String>) -> anyhow::Result<CreateEndpoint> {
         Ok(CreateEndpoint {
             id,
@@ -329,6 +369,7 @@ impl EndpointFields {
             timeout_ms: self.timeout_ms,
             retry_schedule_secs: self.retry.clone(),
             status: self.status(),
+            verification: self.verification(),
             secret,
         })
     }
@@ -343,6 +384,7 @@ impl EndpointFields {
             timeout_ms: self.timeout_ms,
             retry_schedule_secs: self.retry.clone(),
             status: self.status(),
+            verification: self.verification(),
         }
     }
 }
@@ -357,7 +399,7 @@ impl Cli {
         let client = settings
             .connect("hookwire", InitialConnect::FailFast)
             .await
-            .context("cannot connect")?;
+            .map_err(|e| Failure::Unreachable(anyhow::Error::new(e).context("cannot connect")))?;
         let subjects = Subjects::new(&self.prefix).context("--prefix")?;
         let tenant = Tenant::new(&self.tenant).context("--tenant")?;
         let admin = AdminClient::new(
@@ -392,7 +434,7 @@ impl Cli {
     ) -> Result<(), Failure> {
         let reply: Value = admin.call(noun, verb, &request).await?;
         self.print(&reply, text);
-        Ok(())
+        passed(noun, verb, &reply)
     }
 
     async fn publish(
@@ -476,6 +518,11 @@ impl Cli {
                     .call("endpoints", "enable", &json!({"id": id}))
                     .await?
             }
+            EndpointCommand::Verify { id } => {
+                admin
+                    .call("endpoints", "verify", &json!({"id": id}))
+                    .await?
+            }
             EndpointCommand::RotateSecret {
                 id,
                 secret,
@@ -487,6 +534,10 @@ impl Cli {
         };
         self.print(&reply, |reply| match command {
             EndpointCommand::Delete { id } => println!("deleted {id}"),
+            EndpointCommand::Verify { id } => match reply["error"].as_str() {
+                None => println!("{id} verified"),
+                Some(error) => println!("{id} not verified: {error}"),
+            },
             EndpointCommand::RotateSecret { .. } => {
                 println!(
                     "new secret (shown only now): {}",
@@ -506,6 +557,9 @@ impl Cli {
             }
             _ => print_endpoints(reply),
         });
+        if matches!(command, EndpointCommand::Verify { .. }) {
+            return passed("endpoints", "verify", &reply);
+        }
         Ok(())
     }
 

@@ -13,7 +13,7 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(cli.json);
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(failure.exit_code())
         }
     }
 }

@@ -8,11 +8,36 @@ use serde_json::Value;
 pub(crate) enum Failure {
     /// Hookwire answered with a structured error.
     Api(hookwire_protocol::admin::ErrorBody),
+    /// NATS or hookwired could not be reached.
+    Unreachable(anyhow::Error),
+    /// The request worked, but what it checked did not pass (verification, health); the
+    /// reply was printed.
+    CheckFailed,
     /// Anything else.
     Other(anyhow::Error),
 }
 
 impl Failure {
+    /// The process exit code, one per kind of failure (documented in docs/cli.md; clap
+    /// uses 2 for usage errors).
+    pub(crate) fn exit_code(&self) -> u8 {
+        use hookwire_protocol::admin::ErrorCode;
+        match self {
+            Self::Other(_) => 1,
+            Self::Unreachable(_) => 3,
+            Self::Api(body) => match body.error.code {
+                ErrorCode::InvalidJson
+                | ErrorCode::InvalidRequest
+                | ErrorCode::InvalidSubject
+                | ErrorCode::PayloadTooLarge => 4,
+                ErrorCode::NotFound => 5,
+                ErrorCode::Conflict => 6,
+                ErrorCode::Internal | ErrorCode::Unavailable => 7,
+            },
+            Self::CheckFailed => 8,
+        }
+    }
+
     /// Prints the failure: the error body as JSON on stdout with `--json` (scripts parse
     /// stdout), else one line on stderr.
     pub(crate) fn report(&self, json: bool) {
@@ -33,7 +58,12 @@ impl Failure {
                     serde_json::json!({"error": {"code": "client", "message": format!("{e:#}")}});
                 println!("{body}");
             }
-            (Self::Other(e), false) => eprintln!("error: {e:#}"),
+            (Self::Unreachable(e), true) => {
+                let body = serde_json::json!({"error": {"code": "unreachable", "message": format!("{e:#}")}});
+                println!("{body}");
+            }
+            (Self::Other(e) | Self::Unreachable(e), false) => eprintln!("error: {e:#}"),
+            (Self::CheckFailed, _) => {}
         }
     }
 }
@@ -42,6 +72,9 @@ impl From<AdminClientError> for Failure {
     fn from(e: AdminClientError) -> Self {
         match e {
             AdminClientError::Api(body) => Self::Api(body),
+            e @ (AdminClientError::Timeout(_)
+            | AdminClientError::NoResponders(_)
+            | AdminClientError::Request(_)) => Self::Unreachable(e.into()),
             other => Self::Other(other.into()),
         }
     }

@@ -6,24 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
-use bytes::Bytes;
 use chrono::{DateTime, TimeZone as _, Utc};
 use futures_util::StreamExt as _;
 use hookwire_nats::streams::DELIVER_CONSUMER;
-use hookwire_protocol::EventEnvelope;
 use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome};
 use hookwire_protocol::endpoint::EndpointStatus;
-use hookwire_protocol::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
-use hookwire_protocol::signing::signature_header;
 use rand::Rng as _;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde_json::value::RawValue;
 use tokio::sync::watch;
 
 use super::http::{Sender, Sent};
 use super::outcome::{Verdict, classify_status};
+use super::request;
 use super::retry::{next_delay, tier_for};
 use crate::engine::Engine;
+use crate::held;
 use crate::registry::{self, LiveEndpoint};
 use crate::task::Task;
 
@@ -87,7 +83,9 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
         return;
     };
     let result = match &endpoint.endpoint.status {
-        EndpointStatus::Paused => park(engine, &task, engine.paused_recheck).await,
+        EndpointStatus::Paused | EndpointStatus::PendingVerification { .. } => {
+            held::hold(engine, &task).await
+        }
         EndpointStatus::Disabled { reason, .. } => {
             let record = skipped_record(&task, &endpoint, reason);
             finish(engine, &task, &endpoint, record, Next::Dead).await
@@ -123,8 +121,18 @@ async fn attempt(
     endpoint: &LiveEndpoint,
 ) -> Result<(), async_nats::Error> {
     let started = Utc::now();
-    let body = webhook_body(task);
-    let headers = request_headers(task, endpoint, started, &body);
+    let event_time = Utc
+        .timestamp_millis_opt(task.event_time_ms)
+        .single()
+        .unwrap_or(started);
+    let body = request::body(task.event_type.as_str(), event_time, &task.data);
+    let headers = request::signed_headers(
+        endpoint,
+        &task.event_id,
+        task.correlation_id.as_deref(),
+        started,
+        &body,
+    );
     let timeout = Duration::from_millis(u64::from(endpoint.endpoint.timeout_ms));
     let sent = sender
         .post(&endpoint.endpoint.url, headers.clone(), body, timeout)
@@ -169,7 +177,7 @@ async fn attempt(
     };
     let record = AttemptRecord {
         latency_ms: sent.latency.as_secs_f64() * 1000.0,
-        request_headers: recorded_headers(&headers, endpoint),
+        request_headers: request::recorded_headers(&headers, endpoint),
         response: sent.response,
         error,
         ..record_for(task, endpoint, started)
@@ -277,27 +285,6 @@ async fn finish(
     Ok(())
 }
 
-/// Sends a paused endpoint's task to wait in a retry tier without spending an attempt.
-async fn park(engine: &Engine, task: &Task, wait: Duration) -> Result<(), async_nats::Error> {
-    let due_ms =
-        Utc::now().timestamp_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-    let parked = Task {
-        due_ms: Some(due_ms),
-        ..task.clone()
-    };
-    let tier = engine.tiers[tier_for(&engine.tiers, wait)];
-    engine
-        .js
-        .publish_with_headers(
-            engine.topology.subjects.retry_tier(tier.as_secs()),
-            parked.headers(),
-            parked.data,
-        )
-        .await?
-        .await?;
-    Ok(())
-}
-
 /// Marks the endpoint disabled in the bucket and reports it.
 async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async_nats::Error> {
     let since = Utc::now();
@@ -356,77 +343,4 @@ fn skipped_record(task: &Task, endpoint: &LiveEndpoint, reason: &str) -> Attempt
         outcome: Outcome::Dead,
         ..record_for(task, endpoint, Utc::now())
     }
-}
-
-/// The request headers as recorded: an endpoint's custom header values often carry
-/// credentials, so only their names are kept.
-fn recorded_headers(
-    headers: &HeaderMap,
-    endpoint: &LiveEndpoint,
-) -> std::collections::BTreeMap<String, String> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if endpoint.endpoint.headers.contains_key(name.as_str()) {
-                "<redacted>".to_owned()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            (name.as_str().to_owned(), value)
-        })
-        .collect()
-}
-
-/// The `{"type","timestamp","data"}` body.
-fn webhook_body(task: &Task) -> Bytes {
-    let data = std::str::from_utf8(&task.data)
-        .ok()
-        .and_then(|text| RawValue::from_string(text.to_owned()).ok())
-        .unwrap_or_else(|| RawValue::from_string("null".to_owned()).expect("null is JSON"));
-    let envelope = EventEnvelope {
-        event_type: task.event_type.to_string(),
-        timestamp: Utc
-            .timestamp_millis_opt(task.event_time_ms)
-            .single()
-            .unwrap_or_else(Utc::now),
-        data,
-    };
-    Bytes::from(envelope.to_body())
-}
-
-fn request_headers(
-    task: &Task,
-    endpoint: &LiveEndpoint,
-    at: DateTime<Utc>,
-    body: &[u8],
-) -> HeaderMap {
-    let timestamp = at.timestamp();
-    let mut headers = HeaderMap::with_capacity(6 + endpoint.endpoint.headers.len());
-    for (name, value) in &endpoint.endpoint.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
-            headers.insert(name, value);
-        }
-    }
-    let signature = signature_header(
-        &endpoint.signing_secrets(at),
-        &task.event_id,
-        timestamp,
-        body,
-    );
-    let mut set = |name: &'static str, value: &str| {
-        if let Ok(value) = HeaderValue::try_from(value) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
-    };
-    set("content-type", "application/json");
-    set(WEBHOOK_ID, &task.event_id);
-    set(WEBHOOK_TIMESTAMP, &timestamp.to_string());
-    set(WEBHOOK_SIGNATURE, &signature);
-    if let Some(correlation) = &task.correlation_id {
-        set("hookwire-correlation-id", correlation);
-    }
-    headers
 }

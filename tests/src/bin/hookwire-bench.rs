@@ -57,6 +57,12 @@ impl Sink {
     }
 
     fn record(&self, body: &[u8]) {
+        if body
+            .windows(hookwire_protocol::verification::EVENT_TYPE.len())
+            .any(|w| w == hookwire_protocol::verification::EVENT_TYPE.as_bytes())
+        {
+            return; // a verification challenge, not a delivery
+        }
         let now = now_ns();
         let _ = self
             .first_ns
@@ -225,10 +231,23 @@ impl Bench {
         if spec.get("url").is_none() {
             spec["url"] = json!(self.sink_url);
         }
-        let _: Value = admin
+        // The sinks answer 2xx without echoing challenges.
+        spec["verification"] = json!("status");
+        let created: Value = admin
             .call("endpoints", "create", &spec)
             .await
             .expect("create endpoint");
+        let id = json!({"id": created["id"]});
+        loop {
+            let now: Value = admin
+                .call("endpoints", "get", &id)
+                .await
+                .expect("get endpoint");
+            if now["status"]["state"] == "active" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Publishes `n` events as fast as JetStream takes them (acks pipelined).

@@ -22,17 +22,17 @@ async fn endpoints_round_trip_through_the_api() {
         .call(
             "endpoints",
             "create",
-            &json!({"url": "https://example.com/hooks", "description": "billing", "event_types": ["orders.>"]}),
+            &json!({"url": "http://127.0.0.1:9/hooks", "description": "billing", "event_types": ["orders.>"]}),
         )
         .await
         .unwrap();
     let id = created["id"].as_str().unwrap().to_owned();
     assert!(id.starts_with("ep_"));
-    assert_eq!(created["status"]["state"], "active");
+    assert_eq!(created["status"]["state"], "pending_verification");
     assert_eq!(created["timeout_ms"], 15_000);
 
     let got = stack.get_endpoint(&id).await;
-    assert_eq!(got["url"], "https://example.com/hooks");
+    assert_eq!(got["url"], "http://127.0.0.1:9/hooks");
     assert!(
         got.get("secret").is_none(),
         "the secret is shown once, at create"
@@ -57,7 +57,7 @@ async fn endpoints_round_trip_through_the_api() {
             .call(
                 "endpoints",
                 "create",
-                &json!({"id": format!("more-{n}"), "url": "https://example.com/"}),
+                &json!({"id": format!("more-{n}"), "url": "http://127.0.0.1:9/"}),
             )
             .await
             .unwrap();
@@ -139,27 +139,27 @@ async fn bad_requests_get_structured_errors_and_change_nothing() {
         ),
         (
             "create",
-            br#"{"url": "https://example.com/", "colour": "red"}"#.to_vec(),
+            br#"{"url": "http://127.0.0.1:9/", "colour": "red"}"#.to_vec(),
             "invalid_request",
         ),
         (
             "create",
-            br#"{"url": "https://example.com/", "timeout_ms": 999999}"#.to_vec(),
+            br#"{"url": "http://127.0.0.1:9/", "timeout_ms": 999999}"#.to_vec(),
             "invalid_request",
         ),
         (
             "create",
-            br#"{"url": "https://example.com/", "event_types": ["a.>.b"]}"#.to_vec(),
+            br#"{"url": "http://127.0.0.1:9/", "event_types": ["a.>.b"]}"#.to_vec(),
             "invalid_request",
         ),
         (
             "create",
-            br#"{"url": "https://example.com/", "secret": "hunter2"}"#.to_vec(),
+            br#"{"url": "http://127.0.0.1:9/", "secret": "hunter2"}"#.to_vec(),
             "invalid_request",
         ),
         (
             "create",
-            br#"{"url": "https://example.com/", "id": "a.b"}"#.to_vec(),
+            br#"{"url": "http://127.0.0.1:9/", "id": "a.b"}"#.to_vec(),
             "invalid_request",
         ),
         ("create", oversize.into_bytes(), "payload_too_large"),
@@ -196,7 +196,7 @@ async fn bad_requests_get_structured_errors_and_change_nothing() {
         .call(
             "endpoints",
             "create",
-            &json!({"id": "keep", "url": "https://example.com/a"}),
+            &json!({"id": "keep", "url": "http://127.0.0.1:9/a"}),
         )
         .await
         .unwrap();
@@ -212,7 +212,7 @@ async fn bad_requests_get_structured_errors_and_change_nothing() {
                 .call(
                     "endpoints",
                     "create",
-                    &json!({"id": "keep", "url": "https://example.com/b"})
+                    &json!({"id": "keep", "url": "http://127.0.0.1:9/b"})
                 )
                 .await
         ),

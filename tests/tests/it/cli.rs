@@ -7,6 +7,12 @@ use crate::support::{Stack, WAIT};
 
 /// Runs `hookwire --json <args>` against the stack; returns (success, stdout as JSON).
 async fn hookwire(stack: &Stack, args: &[&str]) -> (bool, Value) {
+    let (code, value) = hookwire_exit(stack, args).await;
+    (code == 0, value)
+}
+
+/// Runs `hookwire --json <args>` against the stack; returns (exit code, stdout as JSON).
+async fn hookwire_exit(stack: &Stack, args: &[&str]) -> (i32, Value) {
     let output = tokio::process::Command::new(workspace_bin("hookwire"))
         .env("NATS_URL", stack.server.url())
         .arg("--json")
@@ -21,7 +27,7 @@ async fn hookwire(stack: &Stack, args: &[&str]) -> (bool, Value) {
             String::from_utf8_lossy(&output.stderr)
         )
     });
-    (output.status.success(), value)
+    (output.status.code().unwrap(), value)
 }
 
 #[tokio::test]
@@ -48,6 +54,8 @@ async fn scripts_manage_endpoints_and_publish_events() {
     assert!(ok, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     assert_eq!(created["retry_schedule_secs"], serde_json::json!([1, 2]));
+    assert_eq!(created["status"]["state"], "pending_verification");
+    stack.wait_for_state(&id, "active").await;
     receiver.set_secrets(vec![
         hookwire_protocol::Secret::parse(created["secret"].as_str().unwrap()).unwrap(),
     ]);
@@ -79,6 +87,12 @@ async fn scripts_manage_endpoints_and_publish_events() {
     let (ok, listed) = hookwire(&stack, &["endpoints", "list"]).await;
     assert!(ok);
     assert_eq!(listed["endpoints"][0]["id"], id.as_str());
+    let (code, verified) = hookwire_exit(&stack, &["endpoints", "verify", &id]).await;
+    assert_eq!((code, &verified["verified"]), (0, &Value::Bool(true)));
+    receiver.ignore_challenges();
+    let (code, refused) = hookwire_exit(&stack, &["endpoints", "verify", &id]).await;
+    assert_eq!(code, 8, "a failed check has its own exit code: {refused}");
+    assert_eq!(refused["verified"], false);
     let (ok, rotated) = hookwire(
         &stack,
         &["endpoints", "rotate-secret", &id, "--grace-secs", "60"],
@@ -103,11 +117,12 @@ async fn scripts_manage_endpoints_and_publish_events() {
     let (ok, _) = hookwire(&stack, &["endpoints", "delete", &id]).await;
     assert!(ok);
 
-    let (ok, missing) = hookwire(&stack, &["endpoints", "get", &id]).await;
-    assert!(!ok, "getting a deleted endpoint must fail");
+    let (code, missing) = hookwire_exit(&stack, &["endpoints", "get", &id]).await;
+    assert_eq!(code, 5, "not found has its own exit code");
     assert_eq!(missing["error"]["code"], "not_found");
-    let (ok, invalid) = hookwire(&stack, &["endpoints", "create", "--url", "ftp://nope"]).await;
-    assert!(!ok);
+    let (code, invalid) =
+        hookwire_exit(&stack, &["endpoints", "create", "--url", "ftp://nope"]).await;
+    assert_eq!(code, 4, "invalid input has its own exit code");
     assert_eq!(invalid["error"]["code"], "invalid_request");
     assert_eq!(invalid["error"]["field"], "url");
 }

@@ -9,10 +9,7 @@ use serde_json::{Value, json};
 use crate::support::{Stack, WAIT};
 
 /// Short schedules so retry paths finish in seconds; each delay has its own tier.
-const FAST: &[(&str, &str)] = &[
-    ("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 2, 3, 30]"),
-    ("HOOKWIRE__DELIVERY__PAUSED_RECHECK_SECS", "1"),
-];
+const FAST: &[(&str, &str)] = &[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 2, 3, 30]")];
 
 #[tokio::test]
 async fn delivers_a_signed_webhook_with_the_standard_envelope() {

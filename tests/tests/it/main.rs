@@ -15,3 +15,4 @@ mod operations;
 mod server_config;
 mod signing_interop;
 mod support;
+mod verification;

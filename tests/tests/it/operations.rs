@@ -9,10 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::{Stack, WAIT, error_code};
 
-const FAST: &[(&str, &str)] = &[
-    ("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 30]"),
-    ("HOOKWIRE__DELIVERY__PAUSED_RECHECK_SECS", "1"),
-];
+const FAST: &[(&str, &str)] = &[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 30]")];
 
 /// Verifies a recorded webhook against one secret only.
 fn verify_with(request: &Recorded, secret: &Secret) -> Result<(), VerifyError> {
@@ -266,10 +263,14 @@ async fn deliveries_get_shows_every_attempt_and_system_reports_state() {
             "HOOKWIRE_TASKS",
             "HOOKWIRE_RETRY",
             "HOOKWIRE_DEAD",
+            "HOOKWIRE_HELD",
             "HOOKWIRE_ATTEMPTS"
         ]
     );
-    assert_eq!(info["config"]["delivery"]["paused_recheck_secs"], 1);
+    assert_eq!(
+        info["config"]["delivery"]["retry_tiers_secs"],
+        json!([1, 30])
+    );
     assert!(info["config"]["nats"].get("password").is_none());
     let health: Value = stack
         .admin

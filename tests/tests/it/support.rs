@@ -35,14 +35,36 @@ impl Stack {
         }
     }
 
-    /// Creates an endpoint from `spec` and makes `receiver` verify with its secret.
+    /// Creates an endpoint from `spec` for `receiver`, makes the receiver check signatures
+    /// with its secret and, unless `spec` asks for `paused`, waits until it passed
+    /// verification.
     pub(crate) async fn endpoint(&self, receiver: &Receiver, spec: Value) -> Value {
         let mut spec = spec;
         spec["url"] = json!(receiver.url_for("/hook"));
         let created: Value = self.admin.call("endpoints", "create", &spec).await.unwrap();
         let secret = Secret::parse(created["secret"].as_str().unwrap()).unwrap();
         receiver.set_secrets(vec![secret]);
+        if spec["status"] != "paused" {
+            self.wait_for_state(created["id"].as_str().unwrap(), "active")
+                .await;
+        }
         created
+    }
+
+    /// Waits until endpoint `id`'s status is `state`; panics after [`WAIT`].
+    pub(crate) async fn wait_for_state(&self, id: &str, state: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let endpoint = self.get_endpoint(id).await;
+            if endpoint["status"]["state"] == state {
+                return endpoint;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "endpoint {id} never became {state}: {endpoint}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// An endpoint that receives Hookwire's operational events.

@@ -1,0 +1,150 @@
+//! Subscription verification: sends the signed challenge webhook to an endpoint's receiver,
+//! checks the answer ([`hookwire_protocol::verification::check_answer`]) and records the
+//! result on the endpoint. A pass activates a pending endpoint and releases what it held.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use hookwire_protocol::Tenant;
+use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::endpoint::Endpoint;
+use hookwire_protocol::verification::{self, Challenge};
+use rand::Rng as _;
+use serde::Serialize;
+
+use crate::delivery::http::Sender;
+use crate::delivery::request;
+use crate::engine::Engine;
+use crate::registry::{self, WriteError};
+
+/// The reply to `endpoints.verify`.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Whether the receiver passed.
+    pub verified: bool,
+    /// Why it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The receiver's answer status, if it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<u16>,
+    /// The endpoint after the result was recorded.
+    pub endpoint: Endpoint,
+}
+
+/// Verifies `id`'s receiver now and records the result.
+pub async fn verify(
+    engine: &Engine,
+    sender: &Sender,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Report, AdminError> {
+    let live = engine.registry.get(tenant, id).ok_or_else(|| {
+        AdminError::new(
+            ErrorCode::NotFound,
+            format!("no endpoint {id} in this tenant"),
+        )
+    })?;
+    let now = Utc::now();
+    let challenge = Challenge {
+        challenge: random_token("chl_"),
+        endpoint_id: id.to_owned(),
+    };
+    let data = serde_json::to_vec(&challenge)
+        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+    let body = request::body(verification::EVENT_TYPE, now, &data);
+    let headers = request::signed_headers(&live, &random_token("vrf_"), None, now, &body);
+    let timeout = Duration::from_millis(u64::from(live.endpoint.timeout_ms));
+    let sent = sender
+        .post(&live.endpoint.url, headers, body, timeout)
+        .await;
+    let result = match (&sent.response, &sent.error) {
+        (Some(response), _) => verification::check_answer(
+            live.endpoint.verification,
+            &challenge.challenge,
+            response.status,
+            response.body.as_bytes(),
+        )
+        .map_err(|e| e.to_string()),
+        (None, Some((_, message))) => Err(format!("no answer: {message}")),
+        (None, None) => Err("no answer".to_owned()),
+    };
+
+    let verified_url = live.endpoint.url.clone();
+    let recorded = result.clone();
+    let write = registry::modify(&engine.bucket, tenant, id, move |stored| {
+        // The URL changed while we asked: this result says nothing about the new one.
+        if stored.endpoint.url == verified_url {
+            stored
+                .endpoint
+                .record_verification(recorded.clone(), Utc::now());
+        }
+        Ok(())
+    })
+    .await;
+    let revision = match write {
+        Ok(revision) => revision,
+        Err(WriteError::NotFound(_)) => {
+            return Err(AdminError::new(
+                ErrorCode::NotFound,
+                format!("endpoint {id} was deleted during verification"),
+            ));
+        }
+        Err(e) => return Err(AdminError::new(ErrorCode::Unavailable, e.to_string())),
+    };
+    engine
+        .registry
+        .wait_for(revision, Duration::from_secs(5))
+        .await;
+    let (name, event) = match &result {
+        Ok(()) => {
+            engine.release_held.notify_one();
+            (
+                "endpoint.verified",
+                serde_json::json!({"endpoint_id": id, "url": live.endpoint.url}),
+            )
+        }
+        Err(reason) => (
+            "endpoint.verification_failed",
+            serde_json::json!({"endpoint_id": id, "url": live.endpoint.url, "reason": reason}),
+        ),
+    };
+    if let Err(e) = engine.publish_operational(tenant, name, &event).await {
+        tracing::warn!(error = %e, "verification recorded, but its operational event was not published");
+    }
+    let endpoint = engine
+        .registry
+        .get(tenant, id)
+        .map_or_else(|| live.endpoint.clone(), |now| now.endpoint.clone());
+    Ok(Report {
+        verified: result.is_ok(),
+        error: result.err(),
+        response_status: sent.response.map(|r| r.status),
+        endpoint,
+    })
+}
+
+/// Verifies in the background (after a create, a URL change or a resume); the result is
+/// recorded on the endpoint and in an operational event.
+pub fn spawn(engine: Arc<Engine>, sender: Sender, tenant: Tenant, id: String) {
+    tokio::spawn(async move {
+        match verify(&engine, &sender, &tenant, &id).await {
+            Ok(report) if report.verified => tracing::info!(%tenant, id, "endpoint verified"),
+            Ok(report) => {
+                tracing::info!(%tenant, id, error = report.error, "endpoint verification failed");
+            }
+            Err(e) => tracing::warn!(%tenant, id, error = %e.message, "cannot verify an endpoint"),
+        }
+    });
+}
+
+/// `prefix` and 24 random lowercase letters and digits.
+pub(crate) fn random_token(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let suffix: String = (0..24)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect();
+    format!("{prefix}{suffix}")
+}

@@ -18,21 +18,22 @@ use hookwire_protocol::endpoint::{
     CreateEndpoint, CreatedEndpoint, Endpoint, EndpointId, EndpointPage, EndpointStatus,
     ListEndpoints, RotateSecret, RotatedSecret, StatusChange, UpdateEndpoint,
 };
+use hookwire_protocol::replay::{ReplayId, StartReplay};
 use hookwire_protocol::rotation::{self, SecretEntry};
 use hookwire_protocol::{Secret, Tenant};
 use serde::Deserialize;
 
-use crate::dead_letters;
 use crate::delivery::http::Sender;
 use crate::engine::Engine;
 use crate::registry::{self, StoredEndpoint, WriteError};
 use crate::store::Store;
 use crate::verification;
+use crate::{dead_letters, replay};
 
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 17] = [
+const OPERATIONS: [(&str, &str); 20] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -48,6 +49,9 @@ const OPERATIONS: [(&str, &str); 17] = [
     ("dead-letters", "list"),
     ("dead-letters", "requeue"),
     ("dead-letters", "purge"),
+    ("replay", "start"),
+    ("replay", "get"),
+    ("replay", "list"),
     ("system", "info"),
     ("system", "health"),
 ];
@@ -216,6 +220,19 @@ impl Admin {
                 let purged =
                     dead_letters::purge(&self.engine, tenant, &AdminError::parse(body)?).await?;
                 json(&serde_json::json!({"purged": purged}))
+            }
+            ("replay", "start") => {
+                let request: StartReplay = AdminError::parse(body)?;
+                json(&replay::start(&self.engine, &self.store, tenant, &request).await?)
+            }
+            ("replay", "get") => {
+                let request: ReplayId = AdminError::parse(body)?;
+                json(&replay::get(&self.engine, tenant, &request.job_id).await?)
+            }
+            ("replay", "list") => {
+                let request: Page = AdminError::parse(body)?;
+                let jobs = replay::list(&self.engine, tenant, page_limit(request.limit)?).await?;
+                json(&serde_json::json!({ "jobs": jobs }))
             }
             ("system", "info") => {
                 let NoFields {} = AdminError::parse(body)?;
@@ -510,6 +527,14 @@ impl Admin {
 struct DeliveryId {
     endpoint_id: String,
     event_id: String,
+}
+
+/// A request that takes only a page size.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    #[serde(default)]
+    limit: Option<u32>,
 }
 
 /// A request that takes no fields (`{}` or an empty body).

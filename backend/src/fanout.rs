@@ -109,15 +109,7 @@ fn tasks_for(
             .and_then(|h| h.get(name))
             .map(|v| v.as_str().to_owned())
     };
-    let event_id = match header(NATS_MSG_ID) {
-        Some(id) if is_valid_event_id(&id) => id,
-        Some(_) => {
-            return Err(reject(format!(
-                "{NATS_MSG_ID} must be 1-{MAX_EVENT_ID_LEN} visible ASCII characters"
-            )));
-        }
-        None => format!("evt_{published_ns:x}{seq:x}"),
-    };
+    let event_id = event_id(header(NATS_MSG_ID), published_ns, seq).map_err(reject)?;
     if message.payload.len() > engine.max_event_bytes {
         return Err(reject(format!(
             "payload is {} bytes; the limit is {} (streams.max_event_bytes)",
@@ -150,12 +142,31 @@ fn tasks_for(
         .collect())
 }
 
+/// An event's id: its `Nats-Msg-Id` (`msg_id`) when it has one, else one derived from its
+/// publish time and stream sequence (the same every time the event is read).
+pub(crate) fn event_id(
+    msg_id: Option<String>,
+    published_ns: i128,
+    seq: u64,
+) -> Result<String, String> {
+    match msg_id {
+        Some(id) if is_valid_event_id(&id) => Ok(id),
+        Some(_) => Err(format!(
+            "{NATS_MSG_ID} must be 1-{MAX_EVENT_ID_LEN} visible ASCII characters"
+        )),
+        None => Ok(format!("evt_{published_ns:x}{seq:x}")),
+    }
+}
+
 fn is_valid_event_id(id: &str) -> bool {
     (1..=MAX_EVENT_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Publishes every task, pipelined, and waits for all acknowledgements.
-async fn publish_tasks(engine: &Engine, tasks: Vec<Task>) -> Result<usize, async_nats::Error> {
+pub(crate) async fn publish_tasks(
+    engine: &Engine,
+    tasks: Vec<Task>,
+) -> Result<usize, async_nats::Error> {
     let count = tasks.len();
     let mut acks = Vec::with_capacity(count);
     for task in tasks {

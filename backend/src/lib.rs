@@ -17,6 +17,7 @@ pub mod indexer;
 pub mod metrics;
 pub mod redeliver;
 pub mod registry;
+pub mod replay;
 pub mod store;
 pub mod task;
 pub mod tiers;

@@ -12,6 +12,7 @@ pub mod endpoint;
 pub mod envelope;
 pub mod filter;
 pub mod headers;
+pub mod replay;
 pub mod rotation;
 pub mod signing;
 pub mod subject;

@@ -15,7 +15,9 @@ use hookwire_protocol::endpoint::{
 use hookwire_protocol::{EventType, Subjects, Tenant};
 use serde_json::{Value, json};
 
-use crate::output::{Failure, print_dead_letters, print_delivery, print_endpoints};
+use crate::output::{
+    Failure, print_dead_letters, print_delivery, print_endpoints, print_replay_jobs,
+};
 
 /// Hookwire operator tool: webhooks for NATS.
 #[derive(Debug, Parser)]
@@ -62,9 +64,55 @@ enum Command {
     /// Deliveries that used up their attempts.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(DeadLetterCommand),
+    /// Re-delivers every event of a time window to one endpoint, as a job
+    /// (`hookwire replay --endpoint E --since 2h`); `get` and `list` show jobs.
+    Replay(ReplayArgs),
     /// The deployment's state.
     #[command(subcommand)]
     System(SystemCommand),
+    /// Prints a shell completion script (see docs/cli.md).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct ReplayArgs {
+    #[command(subcommand)]
+    command: Option<ReplayCommand>,
+    /// The endpoint to deliver to.
+    #[arg(long, required = true)]
+    endpoint: Option<String>,
+    /// The window's start: RFC 3339 (2026-11-22T08:00:00Z) or an age (90m, 2h, 7d).
+    #[arg(long, required = true, value_parser = parse_time)]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The window's end (default now), in the same forms.
+    #[arg(long, value_parser = parse_time)]
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only this event-type filter, repeatable.
+    #[arg(long = "type", value_name = "FILTER")]
+    types: Vec<String>,
+    /// Your own job id: running the same command again returns that job instead of
+    /// replaying twice.
+    #[arg(long)]
+    job_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ReplayCommand {
+    /// Shows a job's progress.
+    Get {
+        /// Job id.
+        job_id: String,
+    },
+    /// Lists the tenant's jobs, newest first.
+    List {
+        /// At most this many (1-500).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,6 +351,34 @@ impl DeadLetterCommand {
     }
 }
 
+impl ReplayArgs {
+    fn request(&self) -> Call {
+        match &self.command {
+            Some(ReplayCommand::Get { job_id }) => (
+                "replay",
+                "get",
+                json!({"job_id": job_id}),
+                print_replay_jobs,
+            ),
+            Some(ReplayCommand::List { limit }) => {
+                ("replay", "list", json!({"limit": limit}), print_replay_jobs)
+            }
+            None => (
+                "replay",
+                "start",
+                json!({
+                    "endpoint_id": self.endpoint,
+                    "since": self.since,
+                    "until": self.until,
+                    "event_types": (!self.types.is_empty()).then_some(&self.types),
+                    "job_id": self.job_id,
+                }),
+                print_replay_jobs,
+            ),
+        }
+    }
+}
+
 impl SystemCommand {
     fn request(&self) -> Call {
         let verb = match self {
@@ -328,6 +404,28 @@ fn passed(noun: &str, verb: &str, reply: &Value) -> Result<(), Failure> {
     } else {
         Ok(())
     }
+}
+
+/// An RFC 3339 time, or an age before now: `<n>s`, `<n>m`, `<n>h` or `<n>d`.
+fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&chrono::Utc));
+    }
+    let invalid = || format!("{text:?} is neither an RFC 3339 time nor an age like 90m, 2h, 7d");
+    let unit = text.chars().last().ok_or_else(invalid)?;
+    let amount: i64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .map_err(|_| invalid())?;
+    let age = match unit {
+        's' => chrono::TimeDelta::try_seconds(amount),
+        'm' => chrono::TimeDelta::try_minutes(amount),
+        'h' => chrono::TimeDelta::try_hours(amount),
+        'd' => chrono::TimeDelta::try_days(amount),
+        _ => None,
+    }
+    .filter(|age| *age >= chrono::TimeDelta::zero())
+    .ok_or_else(invalid)?;
+    Ok(chrono::Utc::now() - age)
 }
 
 fn parse_header(text: &str) -> Result<(String, String), String> {
@@ -392,6 +490,11 @@ impl EndpointFields {
 impl Cli {
     /// Runs the command.
     pub(crate) async fn run(&self) -> Result<(), Failure> {
+        if let Command::Completions { shell } = self.command {
+            let mut command = <Self as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "hookwire", &mut std::io::stdout());
+            return Ok(());
+        }
         let settings = self
             .nats
             .resolve_from_env()
@@ -414,6 +517,8 @@ impl Cli {
             Command::Deliveries(command) => self.call(&admin, command.request()).await,
             Command::DeadLetters(command) => self.call(&admin, command.request()).await,
             Command::System(command) => self.call(&admin, command.request()).await,
+            Command::Replay(args) => self.call(&admin, args.request()).await,
+            Command::Completions { .. } => Ok(()),
             Command::Events(EventCommand::Publish {
                 event_type,
                 data,
@@ -616,6 +721,24 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn times_are_rfc3339_or_an_age() {
+        let at = parse_time("2026-11-22T08:00:00Z").unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-11-22T08:00:00+00:00");
+        let two_hours = chrono::Utc::now() - parse_time("2h").unwrap();
+        assert!(
+            (two_hours - chrono::TimeDelta::hours(2))
+                .num_seconds()
+                .abs()
+                <= 1
+        );
+        assert!(parse_time("7d").is_ok());
+        assert!(parse_time("90m").is_ok());
+        for bad in ["", "h", "2x", "-2h", "yesterday", "2026-11-22"] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

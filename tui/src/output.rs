@@ -180,3 +180,34 @@ pub(crate) fn print_dead_letters(value: &Value) {
         println!("more: --cursor {cursor}");
     }
 }
+
+/// Prints a replay job (or a list of them) as text.
+pub(crate) fn print_replay_jobs(value: &Value) {
+    let jobs = value["jobs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| vec![value.clone()]);
+    println!(
+        "{:<28} {:<24} {:<10} {:>8} {:>8}  WINDOW",
+        "JOB", "ENDPOINT", "STATE", "SCANNED", "QUEUED"
+    );
+    for job in &jobs {
+        let text = |key: &str| job[key].as_str().unwrap_or("-").to_owned();
+        println!(
+            "{:<28} {:<24} {:<10} {:>8} {:>8}  {} .. {}",
+            text("id"),
+            text("endpoint_id"),
+            text("state"),
+            job["scanned"],
+            job["queued"],
+            text("since"),
+            text("until"),
+        );
+        if let Some(error) = job["error"].as_str() {
+            println!("  error: {error}");
+        }
+        if let Some(at) = job["truncated_to"].as_str() {
+            println!("  the stream keeps events from {at} only");
+        }
+    }
+}

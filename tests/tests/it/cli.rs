@@ -1,7 +1,7 @@
 //! The `hookwire` scripting commands, run as a user runs them.
 
-use hookwire_testkit::{Receiver, workspace_bin};
-use serde_json::Value;
+use hookwire_testkit::{Receiver, Reply, free_port, workspace_bin};
+use serde_json::{Value, json};
 
 use crate::support::{Stack, WAIT};
 
@@ -13,8 +13,13 @@ async fn hookwire(stack: &Stack, args: &[&str]) -> (bool, Value) {
 
 /// Runs `hookwire --json <args>` against the stack; returns (exit code, stdout as JSON).
 async fn hookwire_exit(stack: &Stack, args: &[&str]) -> (i32, Value) {
+    hookwire_at(&stack.server.url(), args).await
+}
+
+/// Runs `hookwire --json <args>` against the NATS server at `url`.
+async fn hookwire_at(url: &str, args: &[&str]) -> (i32, Value) {
     let output = tokio::process::Command::new(workspace_bin("hookwire"))
-        .env("NATS_URL", stack.server.url())
+        .env("NATS_URL", url)
         .arg("--json")
         .args(args)
         .output()
@@ -125,4 +130,146 @@ async fn scripts_manage_endpoints_and_publish_events() {
     assert_eq!(code, 4, "invalid input has its own exit code");
     assert_eq!(invalid["error"]["code"], "invalid_request");
     assert_eq!(invalid["error"]["field"], "url");
+}
+
+/// Waits until `hookwire <args>` prints JSON for which `done` holds.
+async fn until(stack: &Stack, args: &[&str], done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, value) = hookwire(stack, args).await;
+        if done(&value) {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{args:?}: {value}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn scripts_drive_deliveries_dead_letters_replay_and_system() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(&receiver, json!({"retry_schedule_secs": []}))
+        .await;
+    let id = endpoint["id"].as_str().unwrap();
+
+    // A failed delivery dies at once (no retries), then comes back by requeue.
+    receiver.script([Reply::status(500)]);
+    stack
+        .publish("a.b", &json!({"n": 1}), Some("cli-dead"))
+        .await;
+    let listed = until(&stack, &["dead-letters", "list", "--endpoint", id], |v| {
+        v["dead_letters"].as_array().is_some_and(|d| d.len() == 1)
+    })
+    .await;
+    let seq = listed["dead_letters"][0]["seq"].to_string();
+    let (ok, requeued) = hookwire(&stack, &["dead-letters", "requeue", "--seq", &seq]).await;
+    assert!(ok, "{requeued}");
+    assert_eq!(requeued["requeued"], 1);
+    receiver.wait_for(2, WAIT).await;
+    let delivery = until(
+        &stack,
+        &["deliveries", "get", "--endpoint", id, "--event", "cli-dead"],
+        |v| v["delivery"]["state"] == "succeeded",
+    )
+    .await;
+    assert_eq!(delivery["attempts"].as_array().unwrap().len(), 2);
+
+    let (ok, redelivered) = hookwire(
+        &stack,
+        &[
+            "deliveries",
+            "redeliver",
+            "--endpoint",
+            id,
+            "--event",
+            "cli-dead",
+        ],
+    )
+    .await;
+    assert!(ok, "{redelivered}");
+    assert_eq!(redelivered["attempt"], 3);
+    receiver.wait_for(3, WAIT).await;
+
+    let (ok, job) = hookwire(
+        &stack,
+        &[
+            "replay",
+            "--endpoint",
+            id,
+            "--since",
+            "1h",
+            "--job-id",
+            "cli-job",
+        ],
+    )
+    .await;
+    assert!(ok, "{job}");
+    assert_eq!(job["id"], "cli-job");
+    let job = until(&stack, &["replay", "get", "cli-job"], |v| {
+        v["state"] == "completed"
+    })
+    .await;
+    assert_eq!(job["queued"], 1);
+    receiver.wait_for(4, WAIT).await;
+    let (ok, jobs) = hookwire(&stack, &["replay", "list"]).await;
+    assert!(ok);
+    assert_eq!(jobs["jobs"][0]["id"], "cli-job");
+    let usage = tokio::process::Command::new(workspace_bin("hookwire"))
+        .args(["replay", "--endpoint", id])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "--since is required to start a replay"
+    );
+
+    receiver.script([Reply::status(500)]);
+    stack
+        .publish("a.b", &json!({"n": 2}), Some("cli-purged"))
+        .await;
+    until(&stack, &["dead-letters", "list", "--endpoint", id], |v| {
+        v["dead_letters"].as_array().is_some_and(|d| d.len() == 1)
+    })
+    .await;
+    let (ok, purged) = hookwire(&stack, &["dead-letters", "purge", "--endpoint", id]).await;
+    assert!(ok, "{purged}");
+    assert_eq!(purged["purged"], 1);
+
+    let (ok, info) = hookwire(&stack, &["system", "info"]).await;
+    assert!(ok, "{info}");
+    assert_eq!(info["version"], env!("CARGO_PKG_VERSION"));
+
+    let nobody = format!("nats://127.0.0.1:{}", free_port());
+    let (code, unreachable) = hookwire_at(&nobody, &["system", "health"]).await;
+    assert_eq!(
+        code, 3,
+        "an unreachable NATS has its own exit code: {unreachable}"
+    );
+    assert_eq!(unreachable["error"]["code"], "unreachable");
+}
+
+#[tokio::test]
+async fn shell_completions_cover_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let output = tokio::process::Command::new(workspace_bin("hookwire"))
+            .args(["completions", shell])
+            .output()
+            .await
+            .unwrap();
+        assert!(output.status.success(), "{shell}");
+        let script = String::from_utf8(output.stdout).unwrap();
+        for word in [
+            "endpoints",
+            "rotate-secret",
+            "dead-letters",
+            "replay",
+            "tenant",
+        ] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
 }

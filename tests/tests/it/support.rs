@@ -41,9 +41,12 @@ impl Stack {
     pub(crate) async fn endpoint(&self, receiver: &Receiver, spec: Value) -> Value {
         let mut spec = spec;
         spec["url"] = json!(receiver.url_for("/hook"));
+        // The verification challenge may arrive before the reply: the receiver knows the
+        // secret first.
+        let secret = Secret::generate();
+        receiver.set_secrets(vec![secret.clone()]);
+        spec["secret"] = json!(secret.expose());
         let created: Value = self.admin.call("endpoints", "create", &spec).await.unwrap();
-        let secret = Secret::parse(created["secret"].as_str().unwrap()).unwrap();
-        receiver.set_secrets(vec![secret]);
         if spec["status"] != "paused" {
             self.wait_for_state(created["id"].as_str().unwrap(), "active")
                 .await;

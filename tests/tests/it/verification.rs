@@ -14,16 +14,18 @@ const FAST: &[(&str, &str)] = &[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1]")]
 const HELD: usize = 20;
 
 async fn create(stack: &Stack, receiver: &Receiver, extra: Value) -> (String, Secret) {
+    // The challenge may arrive before the reply: the receiver knows the secret first.
+    let secret = Secret::generate();
+    receiver.set_secrets(vec![secret.clone()]);
     let mut spec = extra;
     spec["url"] = json!(receiver.url_for("/hook"));
+    spec["secret"] = json!(secret.expose());
     let created: Value = stack
         .admin
         .call("endpoints", "create", &spec)
         .await
         .unwrap();
     assert_eq!(created["status"]["state"], "pending_verification");
-    let secret = Secret::parse(created["secret"].as_str().unwrap()).unwrap();
-    receiver.set_secrets(vec![secret.clone()]);
     (created["id"].as_str().unwrap().to_owned(), secret)
 }
 

@@ -1,0 +1,422 @@
+//! Replay: every event of a time window delivered again to one endpoint, as a job.
+//!
+//! A job is a record in the configuration bucket (`replays.<tenant>.<job-id>`) that any
+//! instance can read; the instance that starts it reads the events stream from the
+//! window's start up to the stream's end at that moment (or the window's end), queues one
+//! task per event the endpoint takes, and writes its progress after every batch with
+//! compare-and-set. Starting an id again returns the job instead of replaying twice; a
+//! running job whose progress stopped for [`STALE_AFTER`] (its instance died) is resumed
+//! from its last recorded position.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, kv};
+use chrono::{DateTime, TimeZone as _, Utc};
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use hookwire_protocol::Tenant;
+use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::endpoint::EndpointStatus;
+use hookwire_protocol::filter::any_matches;
+use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID};
+use hookwire_protocol::replay::{ReplayJob, ReplayState, StartReplay};
+
+use crate::engine::Engine;
+use crate::fanout;
+use crate::store::Store;
+use crate::task::Task;
+use crate::verification::random_token;
+
+/// A running job whose progress is older than this is taken to be orphaned.
+const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+/// Events read per batch; progress is recorded after each.
+const BATCH: usize = 256;
+
+fn job_key(tenant: &Tenant, id: &str) -> String {
+    format!("replays.{tenant}.{id}")
+}
+
+fn failed(code: ErrorCode, message: impl Into<String>) -> AdminError {
+    AdminError::new(code, message)
+}
+
+/// `replay.start`: starts (or returns, or resumes) the job.
+pub async fn start(
+    engine: &Arc<Engine>,
+    store: &Store,
+    tenant: &Tenant,
+    request: &StartReplay,
+) -> Result<ReplayJob, AdminError> {
+    let now = Utc::now();
+    let (id, until, event_types) = request.validate(random_token("rpl_"), now)?;
+    let endpoint = engine
+        .registry
+        .get(tenant, &request.endpoint_id)
+        .ok_or_else(|| {
+            failed(
+                ErrorCode::NotFound,
+                format!("no endpoint {} in this tenant", request.endpoint_id),
+            )
+        })?;
+    if matches!(endpoint.endpoint.status, EndpointStatus::Disabled { .. }) {
+        return Err(failed(
+            ErrorCode::Conflict,
+            format!(
+                "endpoint {} is disabled; enable it before replaying to it",
+                request.endpoint_id
+            ),
+        ));
+    }
+    let key = job_key(tenant, &id);
+    if let Some((job, revision)) = read(engine, &key).await? {
+        return existing(engine, store, tenant, request, job, revision, now).await;
+    }
+
+    let mut stream = engine
+        .js
+        .get_stream(&engine.topology.events)
+        .await
+        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?;
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?
+        .state
+        .clone();
+    let oldest_kept = Utc
+        .timestamp_nanos(i64::try_from(state.first_timestamp.unix_timestamp_nanos()).unwrap_or(0));
+    let job = ReplayJob {
+        id,
+        endpoint_id: request.endpoint_id.clone(),
+        since: request.since,
+        until,
+        event_types,
+        state: ReplayState::Running,
+        scanned: 0,
+        queued: 0,
+        next_seq: 0,
+        last_seq: state.last_sequence,
+        truncated_to: (state.messages > 0 && oldest_kept > request.since).then_some(oldest_kept),
+        error: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let value = serde_json::to_vec(&job).map_err(|e| failed(ErrorCode::Internal, e.to_string()))?;
+    match engine.bucket.create(key.as_str(), value.into()).await {
+        Ok(revision) => {
+            spawn(engine, store, tenant, job.clone(), revision);
+            Ok(job)
+        }
+        // Started concurrently under the same id: that one is the job.
+        Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => read(engine, &key)
+            .await?
+            .map(|(job, _)| job)
+            .ok_or_else(|| failed(ErrorCode::Conflict, "the job changed concurrently; retry")),
+        Err(e) => Err(failed(ErrorCode::Unavailable, e.to_string())),
+    }
+}
+
+/// A start for an id that exists: the same job (resumed if orphaned), or a conflict when
+/// the id names a different replay.
+async fn existing(
+    engine: &Arc<Engine>,
+    store: &Store,
+    tenant: &Tenant,
+    request: &StartReplay,
+    job: ReplayJob,
+    revision: u64,
+    now: DateTime<Utc>,
+) -> Result<ReplayJob, AdminError> {
+    if job.endpoint_id != request.endpoint_id || job.since != request.since {
+        return Err(failed(
+            ErrorCode::Conflict,
+            format!(
+                "job {} is a replay of another endpoint or window; choose another job id",
+                job.id
+            ),
+        ));
+    }
+    if job.state != ReplayState::Running || now - job.updated_at < STALE_AFTER {
+        return Ok(job);
+    }
+    let resumed = ReplayJob {
+        updated_at: now,
+        ..job
+    };
+    match save(engine, tenant, &resumed, revision).await {
+        Ok(revision) => {
+            tracing::info!(%tenant, job = resumed.id, next_seq = resumed.next_seq, "resuming an orphaned replay job");
+            spawn(engine, store, tenant, resumed.clone(), revision);
+            Ok(resumed)
+        }
+        // Another instance resumed it first.
+        Err(_) => read(engine, &job_key(tenant, &resumed.id))
+            .await?
+            .map(|(job, _)| job)
+            .ok_or_else(|| failed(ErrorCode::NotFound, "the job was deleted")),
+    }
+}
+
+/// `replay.get`.
+pub async fn get(engine: &Engine, tenant: &Tenant, id: &str) -> Result<ReplayJob, AdminError> {
+    hookwire_protocol::replay::validate_job_id(id)?;
+    read(engine, &job_key(tenant, id))
+        .await?
+        .map(|(job, _)| job)
+        .ok_or_else(|| {
+            failed(
+                ErrorCode::NotFound,
+                format!("no replay job {id} in this tenant"),
+            )
+        })
+}
+
+/// `replay.list`: the tenant's jobs, newest first (at most `limit`).
+pub async fn list(
+    engine: &Engine,
+    tenant: &Tenant,
+    limit: usize,
+) -> Result<Vec<ReplayJob>, AdminError> {
+    let prefix = job_key(tenant, "");
+    let keys: Vec<String> = match engine.bucket.keys().await {
+        Ok(keys) => keys
+            .try_filter(|k| std::future::ready(k.starts_with(&prefix)))
+            .try_collect()
+            .await
+            .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?,
+        Err(e) => return Err(failed(ErrorCode::Unavailable, e.to_string())),
+    };
+    let mut jobs = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some((job, _)) = read(engine, &key).await? {
+            jobs.push(job);
+        }
+    }
+    jobs.sort_by_key(|job| std::cmp::Reverse(job.created_at));
+    jobs.truncate(limit);
+    Ok(jobs)
+}
+
+async fn read(engine: &Engine, key: &str) -> Result<Option<(ReplayJob, u64)>, AdminError> {
+    let entry = engine
+        .bucket
+        .entry(key)
+        .await
+        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?;
+    match entry {
+        Some(entry) if entry.operation == kv::Operation::Put => {
+            let job = serde_json::from_slice(&entry.value)
+                .map_err(|e| failed(ErrorCode::Internal, format!("unreadable job {key}: {e}")))?;
+            Ok(Some((job, entry.revision)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Writes `job` if it is still at `revision`; returns the new revision.
+async fn save(
+    engine: &Engine,
+    tenant: &Tenant,
+    job: &ReplayJob,
+    revision: u64,
+) -> Result<u64, async_nats::Error> {
+    let value = serde_json::to_vec(job)?;
+    Ok(engine
+        .bucket
+        .update(job_key(tenant, &job.id), value.into(), revision)
+        .await?)
+}
+
+fn spawn(engine: &Arc<Engine>, store: &Store, tenant: &Tenant, job: ReplayJob, revision: u64) {
+    let (engine, store, tenant) = (Arc::clone(engine), store.clone(), tenant.clone());
+    tokio::spawn(async move { run(&engine, &store, &tenant, job, revision).await });
+}
+
+async fn run(engine: &Engine, store: &Store, tenant: &Tenant, mut job: ReplayJob, revision: u64) {
+    let mut revision = revision;
+    let outcome = scan(engine, store, tenant, &mut job, &mut revision).await;
+    match outcome {
+        Ok(()) => job.state = ReplayState::Completed,
+        Err(Interrupted::TakenOver) => {
+            tracing::info!(%tenant, job = job.id, "replay job continued elsewhere");
+            return;
+        }
+        Err(Interrupted::Failed(e)) => {
+            tracing::warn!(%tenant, job = job.id, error = %e, "replay job failed");
+            job.state = ReplayState::Failed;
+            job.error = Some(e);
+        }
+    }
+    job.updated_at = Utc::now();
+    if let Err(e) = save(engine, tenant, &job, revision).await {
+        tracing::warn!(%tenant, job = job.id, error = %e, "cannot record the end of a replay job");
+    }
+}
+
+enum Interrupted {
+    /// Another instance wrote the job: it owns it now.
+    TakenOver,
+    /// The job cannot go on.
+    Failed(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Interrupted {
+    fn from(e: E) -> Self {
+        Self::Failed(e.to_string())
+    }
+}
+
+/// Reads the window batch by batch, queueing and recording progress after each batch.
+async fn scan(
+    engine: &Engine,
+    store: &Store,
+    tenant: &Tenant,
+    job: &mut ReplayJob,
+    revision: &mut u64,
+) -> Result<(), Interrupted> {
+    if job.last_seq == 0 || (job.next_seq > job.last_seq) {
+        return Ok(());
+    }
+    let deliver_policy = if job.next_seq == 0 {
+        let since_ns = job.since.timestamp_nanos_opt().unwrap_or(0);
+        consumer::DeliverPolicy::ByStartTime {
+            start_time: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(since_ns))?,
+        }
+    } else {
+        consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: job.next_seq,
+        }
+    };
+    let stream = engine.js.get_stream(&engine.topology.events).await?;
+    let reader = stream
+        .create_consumer(consumer::pull::Config {
+            filter_subject: engine.topology.subjects.tenant_events(tenant),
+            deliver_policy,
+            ack_policy: consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_mins(1),
+            ..Default::default()
+        })
+        .await?;
+    let until_ns = i128::from(job.until.timestamp_nanos_opt().unwrap_or(i64::MAX));
+    let mut done = false;
+    while !done {
+        let mut fetched = reader
+            .fetch()
+            .max_messages(BATCH)
+            .expires(Duration::from_secs(1))
+            .messages()
+            .await?;
+        let mut tasks = Vec::new();
+        let mut read = 0;
+        while let Some(message) = fetched.next().await {
+            let message = message?;
+            read += 1;
+            let info = message.info()?;
+            let (seq, published_ns) = (info.stream_sequence, info.published.unix_timestamp_nanos());
+            if seq > job.last_seq || published_ns >= until_ns {
+                done = true;
+                break;
+            }
+            job.scanned += 1;
+            job.next_seq = seq + 1;
+            if let Some(task) = task_for(engine, tenant, job, &message, seq, published_ns)? {
+                tasks.push(task);
+            }
+        }
+        if read == 0 {
+            // Nothing arrived in the wait: done once nothing is left to read.
+            let mut reader = reader.clone();
+            done = reader.info().await?.num_pending == 0;
+        }
+        job.queued += enqueue(engine, store, job, tasks).await?;
+        job.updated_at = Utc::now();
+        *revision = save(engine, tenant, job, *revision)
+            .await
+            .map_err(|_| Interrupted::TakenOver)?;
+    }
+    let _ = stream.delete_consumer(&reader.cached_info().name).await;
+    Ok(())
+}
+
+/// The task replaying `message`, if the endpoint and the job's filters take its type.
+fn task_for(
+    engine: &Engine,
+    tenant: &Tenant,
+    job: &ReplayJob,
+    message: &jetstream::Message,
+    seq: u64,
+    published_ns: i128,
+) -> Result<Option<Task>, Interrupted> {
+    let endpoint = engine
+        .registry
+        .get(tenant, &job.endpoint_id)
+        .ok_or_else(|| Interrupted::Failed(format!("endpoint {} was deleted", job.endpoint_id)))?;
+    let Ok((_, event_type)) = engine.topology.subjects.parse_event(&message.subject) else {
+        return Ok(None);
+    };
+    if !endpoint.wants(&event_type) || !any_matches(&job.event_types, &event_type) {
+        return Ok(None);
+    }
+    let header = |name: &str| {
+        message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(name))
+            .map(|v| v.as_str().to_owned())
+    };
+    // An event fan-out rejected (bad id) was never delivered; a replay does not either.
+    let Ok(event_id) = fanout::event_id(header(NATS_MSG_ID), published_ns, seq) else {
+        return Ok(None);
+    };
+    Ok(Some(Task {
+        tenant: tenant.clone(),
+        endpoint_id: job.endpoint_id.clone(),
+        event_id,
+        event_seq: seq,
+        event_type,
+        event_time_ms: i64::try_from(published_ns / 1_000_000).unwrap_or(0),
+        // Numbered after the delivery's earlier attempts by `enqueue`.
+        attempt: 1,
+        series_start: 1,
+        correlation_id: header(CORRELATION_ID),
+        // Due at once; fixed per job, so a resumed job's re-sent task has the same
+        // Nats-Msg-Id and JetStream drops the duplicate.
+        due_ms: Some(job.created_at.timestamp_millis()),
+        data: message.payload.clone(),
+    }))
+}
+
+/// Numbers each task after its delivery's earlier attempts (so a replay adds attempts to
+/// the delivery's history) and queues them all; returns how many.
+async fn enqueue(
+    engine: &Engine,
+    store: &Store,
+    job: &ReplayJob,
+    mut tasks: Vec<Task>,
+) -> Result<u64, Interrupted> {
+    if tasks.is_empty() {
+        return Ok(0);
+    }
+    let reader = store.clone();
+    let keys: Vec<(Tenant, String)> = tasks
+        .iter()
+        .map(|t| (t.tenant.clone(), t.event_id.clone()))
+        .collect();
+    let endpoint_id = job.endpoint_id.clone();
+    let earlier: Vec<u32> = tokio::task::spawn_blocking(move || {
+        keys.iter()
+            .map(|(tenant, event)| {
+                reader
+                    .delivery(tenant, &endpoint_id, event)
+                    .map(|d| d.map_or(0, |d| d.attempts))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await??;
+    for (task, earlier) in tasks.iter_mut().zip(earlier) {
+        task.attempt = earlier + 1;
+        task.series_start = earlier + 1;
+    }
+    let queued = fanout::publish_tasks(engine, tasks).await?;
+    Ok(u64::try_from(queued).unwrap_or(u64::MAX))
+}

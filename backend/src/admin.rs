@@ -13,7 +13,9 @@ use async_nats::service::{Request, Service};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::attempt::Outcome;
 use hookwire_protocol::dead_letter::ListDeadLetters;
+use hookwire_protocol::delivery::{ListDeliveries, RedeliverFailed};
 use hookwire_protocol::endpoint::{
     CreateEndpoint, CreatedEndpoint, Endpoint, EndpointId, EndpointPage, EndpointStatus,
     ListEndpoints, RotateSecret, RotatedSecret, StatusChange, UpdateEndpoint,
@@ -25,15 +27,19 @@ use serde::Deserialize;
 
 use crate::delivery::http::Sender;
 use crate::engine::Engine;
+use crate::events::{self, ListEvents};
 use crate::registry::{self, StoredEndpoint, WriteError};
+use crate::store::DeliveryCursor;
 use crate::store::Store;
 use crate::verification;
-use crate::{dead_letters, replay};
+use crate::{dead_letters, replay, test_send};
 
+/// The most deliveries one `redeliver-failed` sends.
+const MAX_REDELIVER: usize = 10_000;
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 20] = [
+const OPERATIONS: [(&str, &str); 26] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -44,8 +50,14 @@ const OPERATIONS: [(&str, &str); 20] = [
     ("endpoints", "enable"),
     ("endpoints", "rotate-secret"),
     ("endpoints", "verify"),
+    ("endpoints", "stats"),
+    ("endpoints", "test"),
     ("deliveries", "get"),
     ("deliveries", "redeliver"),
+    ("deliveries", "redeliver-failed"),
+    ("deliveries", "list"),
+    ("events", "get"),
+    ("events", "list"),
     ("dead-letters", "list"),
     ("dead-letters", "requeue"),
     ("dead-letters", "purge"),
@@ -155,20 +167,37 @@ impl Admin {
         verb: &str,
         body: &[u8],
     ) -> Result<Bytes, AdminError> {
-        match (noun, verb) {
-            ("endpoints", "create") => json(&self.create(tenant, AdminError::parse(body)?).await?),
-            ("endpoints", "get") => {
+        match noun {
+            "endpoints" => self.endpoints(tenant, verb, body).await,
+            "deliveries" => self.deliveries(tenant, verb, body).await,
+            "events" => self.events(tenant, verb, body).await,
+            "dead-letters" => self.dead_letters(tenant, verb, body).await,
+            "replay" => self.replay(tenant, verb, body).await,
+            "system" => self.system(verb, body).await,
+            _ => Err(unknown_operation(noun, verb)),
+        }
+    }
+
+    async fn endpoints(
+        &self,
+        tenant: &Tenant,
+        verb: &str,
+        body: &[u8],
+    ) -> Result<Bytes, AdminError> {
+        match verb {
+            "create" => json(&self.create(tenant, AdminError::parse(body)?).await?),
+            "get" => {
                 let request: EndpointId = AdminError::parse(body)?;
                 json(&self.lookup(tenant, &request.id)?)
             }
-            ("endpoints", "list") => json(&self.list(tenant, &AdminError::parse(body)?)?),
-            ("endpoints", "update") => json(&self.update(tenant, AdminError::parse(body)?).await?),
-            ("endpoints", "delete") => {
+            "list" => json(&self.list(tenant, &AdminError::parse(body)?)?),
+            "update" => json(&self.update(tenant, AdminError::parse(body)?).await?),
+            "delete" => {
                 let request: EndpointId = AdminError::parse(body)?;
                 self.delete(tenant, &request.id).await?;
                 json(&serde_json::json!({"deleted": request.id}))
             }
-            ("endpoints", "pause" | "resume" | "enable") => {
+            "pause" | "resume" | "enable" => {
                 let request: EndpointId = AdminError::parse(body)?;
                 let change = match verb {
                     "pause" => StatusChange::Pause,
@@ -177,17 +206,45 @@ impl Admin {
                 };
                 json(&self.set_status(tenant, &request.id, change).await?)
             }
-            ("endpoints", "verify") => {
+            "verify" => {
                 let request: EndpointId = AdminError::parse(body)?;
                 let report =
                     verification::verify(&self.engine, &self.sender, tenant, &request.id).await?;
                 json(&report)
             }
-            ("endpoints", "rotate-secret") => {
-                json(&self.rotate(tenant, AdminError::parse(body)?).await?)
+            "rotate-secret" => json(&self.rotate(tenant, AdminError::parse(body)?).await?),
+            "stats" => {
+                let request: EndpointId = AdminError::parse(body)?;
+                json(&self.stats(tenant, &request.id).await?)
             }
-            ("deliveries", "get") => json(&self.delivery(tenant, AdminError::parse(body)?).await?),
-            ("deliveries", "redeliver") => {
+            "test" => {
+                let record =
+                    test_send::send(&self.engine, &self.sender, tenant, AdminError::parse(body)?)
+                        .await?;
+                json(&record)
+            }
+            _ => Err(unknown_operation("endpoints", verb)),
+        }
+    }
+
+    async fn deliveries(
+        &self,
+        tenant: &Tenant,
+        verb: &str,
+        body: &[u8],
+    ) -> Result<Bytes, AdminError> {
+        match verb {
+            "list" => json(
+                &self
+                    .list_deliveries(tenant, &AdminError::parse(body)?)
+                    .await?,
+            ),
+            "redeliver-failed" => {
+                let request: RedeliverFailed = AdminError::parse(body)?;
+                json(&self.redeliver_failed(tenant, &request).await?)
+            }
+            "get" => json(&self.delivery(tenant, AdminError::parse(body)?).await?),
+            "redeliver" => {
                 let request: DeliveryId = AdminError::parse(body)?;
                 let attempt = crate::redeliver::redeliver(
                     &self.engine,
@@ -199,7 +256,32 @@ impl Admin {
                 .await?;
                 json(&serde_json::json!({"queued": true, "attempt": attempt}))
             }
-            ("dead-letters", "list") => {
+            _ => Err(unknown_operation("deliveries", verb)),
+        }
+    }
+
+    async fn events(&self, tenant: &Tenant, verb: &str, body: &[u8]) -> Result<Bytes, AdminError> {
+        match verb {
+            "get" => json(
+                &events::get(&self.engine, &self.store, tenant, AdminError::parse(body)?).await?,
+            ),
+            "list" => {
+                let request: ListEvents = AdminError::parse(body)?;
+                let limit = page_limit(request.limit)?;
+                json(&events::list(&self.engine, tenant, &request, limit).await?)
+            }
+            _ => Err(unknown_operation("events", verb)),
+        }
+    }
+
+    async fn dead_letters(
+        &self,
+        tenant: &Tenant,
+        verb: &str,
+        body: &[u8],
+    ) -> Result<Bytes, AdminError> {
+        match verb {
+            "list" => {
                 let request: ListDeadLetters = AdminError::parse(body)?;
                 let limit = page_limit(request.limit)?;
                 let page = dead_letters::list(
@@ -211,41 +293,50 @@ impl Admin {
                 );
                 json(&page.await?)
             }
-            ("dead-letters", "requeue") => {
+            "requeue" => {
                 let moved =
                     dead_letters::requeue(&self.engine, tenant, &AdminError::parse(body)?).await?;
                 json(&serde_json::json!({"requeued": moved}))
             }
-            ("dead-letters", "purge") => {
+            "purge" => {
                 let purged =
                     dead_letters::purge(&self.engine, tenant, &AdminError::parse(body)?).await?;
                 json(&serde_json::json!({"purged": purged}))
             }
-            ("replay", "start") => {
+            _ => Err(unknown_operation("dead-letters", verb)),
+        }
+    }
+
+    async fn replay(&self, tenant: &Tenant, verb: &str, body: &[u8]) -> Result<Bytes, AdminError> {
+        match verb {
+            "start" => {
                 let request: StartReplay = AdminError::parse(body)?;
                 json(&replay::start(&self.engine, &self.store, tenant, &request).await?)
             }
-            ("replay", "get") => {
+            "get" => {
                 let request: ReplayId = AdminError::parse(body)?;
                 json(&replay::get(&self.engine, tenant, &request.job_id).await?)
             }
-            ("replay", "list") => {
+            "list" => {
                 let request: Page = AdminError::parse(body)?;
                 let jobs = replay::list(&self.engine, tenant, page_limit(request.limit)?).await?;
                 json(&serde_json::json!({ "jobs": jobs }))
             }
-            ("system", "info") => {
+            _ => Err(unknown_operation("replay", verb)),
+        }
+    }
+
+    async fn system(&self, verb: &str, body: &[u8]) -> Result<Bytes, AdminError> {
+        match verb {
+            "info" => {
                 let NoFields {} = AdminError::parse(body)?;
                 json(&self.info().await?)
             }
-            ("system", "health") => {
+            "health" => {
                 let NoFields {} = AdminError::parse(body)?;
                 json(&self.health().await)
             }
-            _ => Err(AdminError::new(
-                ErrorCode::InvalidSubject,
-                format!("unknown operation {noun}.{verb}"),
-            )),
+            _ => Err(unknown_operation("system", verb)),
         }
     }
 
@@ -373,6 +464,104 @@ impl Admin {
             )
         })?;
         Ok(serde_json::json!({"delivery": delivery, "attempts": attempts}))
+    }
+
+    /// `endpoints.stats`: the last hour, day and week (in five-minute buckets).
+    async fn stats(&self, tenant: &Tenant, id: &str) -> Result<serde_json::Value, AdminError> {
+        self.lookup(tenant, id)?;
+        let now = chrono::Utc::now().timestamp();
+        let windows = [("1h", 3600), ("24h", 86_400), ("7d", 7 * 86_400)];
+        let ranges: Vec<(i64, i64)> = windows
+            .iter()
+            .map(|(_, secs)| (now - secs, now + 1))
+            .collect();
+        let (store, owner, endpoint) = (self.store.clone(), tenant.clone(), id.to_owned());
+        let sums = tokio::task::spawn_blocking(move || store.stats(&owner, &endpoint, &ranges))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        let summaries: serde_json::Map<String, serde_json::Value> = windows
+            .iter()
+            .zip(sums)
+            .map(|((name, _), sum)| ((*name).to_owned(), sum.summary()))
+            .collect();
+        Ok(serde_json::json!({"endpoint_id": id, "windows": summaries}))
+    }
+
+    /// `deliveries.list`.
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        request: &ListDeliveries,
+    ) -> Result<serde_json::Value, AdminError> {
+        let query = request.query()?;
+        let limit = page_limit(request.limit)?;
+        let cursor = request
+            .cursor
+            .as_deref()
+            .map(|c| {
+                DeliveryCursor::decode(c).ok_or_else(|| {
+                    AdminError::invalid("cursor", "not a cursor from a previous page")
+                })
+            })
+            .transpose()?;
+        let (store, owner) = (self.store.clone(), tenant.clone());
+        let (deliveries, next) = tokio::task::spawn_blocking(move || {
+            store.list_deliveries(&owner, &query, cursor.as_ref(), limit)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        Ok(serde_json::json!({
+            "deliveries": deliveries,
+            "next_cursor": next.map(|c| c.encode()),
+        }))
+    }
+
+    /// `deliveries.redeliver-failed`: every dead delivery of an endpoint since a time, sent
+    /// again now (at most [`MAX_REDELIVER`] per request).
+    async fn redeliver_failed(
+        &self,
+        tenant: &Tenant,
+        request: &RedeliverFailed,
+    ) -> Result<serde_json::Value, AdminError> {
+        self.lookup(tenant, &request.endpoint_id)?;
+        let query = ListDeliveries {
+            endpoint_id: Some(request.endpoint_id.clone()),
+            state: Some(Outcome::Dead),
+            since: Some(request.since),
+            ..ListDeliveries::default()
+        }
+        .query()?;
+        let (store, owner) = (self.store.clone(), tenant.clone());
+        let dead = tokio::task::spawn_blocking(move || {
+            let mut all = Vec::new();
+            let mut cursor = None;
+            loop {
+                let (page, next) = store.list_deliveries(&owner, &query, cursor.as_ref(), 500)?;
+                all.extend(page);
+                match next {
+                    Some(next) if all.len() < MAX_REDELIVER => cursor = Some(next),
+                    _ => return Ok::<_, crate::store::StoreError>(all),
+                }
+            }
+        })
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+        let mut redelivered = 0;
+        for delivery in dead.iter().take(MAX_REDELIVER) {
+            crate::redeliver::redeliver(
+                &self.engine,
+                &self.store,
+                tenant,
+                &delivery.endpoint_id,
+                &delivery.event_id,
+            )
+            .await?;
+            redelivered += 1;
+        }
+        Ok(serde_json::json!({"redelivered": redelivered, "more": dead.len() > MAX_REDELIVER}))
     }
 
     /// `system.info`: version, configuration and the state of every stream and consumer.
@@ -553,6 +742,13 @@ fn page_limit(limit: Option<u32>) -> Result<usize, AdminError> {
 /// A new endpoint id: `ep_` and 24 random lowercase letters and digits.
 fn new_endpoint_id() -> String {
     verification::random_token("ep_")
+}
+
+fn unknown_operation(noun: &str, verb: &str) -> AdminError {
+    AdminError::new(
+        ErrorCode::InvalidSubject,
+        format!("unknown operation {noun}.{verb}"),
+    )
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<Bytes, AdminError> {

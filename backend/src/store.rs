@@ -9,10 +9,12 @@
 //! | `endpoints` | `<tenant>/<id>` | the endpoint with its secrets (JSON) |
 //! | `deliveries` | `<tenant>/<endpoint>/<event>` | the delivery's state (JSON) |
 //! | `attempts` | (`<delivery key>`, attempt number) | the attempt record (JSON) |
-//! | `counters` | `<tenant>/<endpoint>` | per-endpoint counters (JSON) |
+//! | `delivery_times` | (tenant, last attempt ms, `<delivery key>`) | (): deliveries by time |
+//! | `event_deliveries` | (tenant, event id, endpoint id) | the event's stream sequence |
+//! | `stats` | (`<tenant>/<endpoint>`, bucket start) | five-minute statistics (JSON) |
 //! | `meta` | name | stream positions (`attempts_seq`, `config_revision`) |
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -24,10 +26,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::registry::StoredEndpoint;
 
+pub mod stats;
+
+use hookwire_protocol::delivery::DeliveryQuery;
+use stats::StatsBucket;
+
 const ENDPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("endpoints");
 const DELIVERIES: TableDefinition<&str, &[u8]> = TableDefinition::new("deliveries");
 const ATTEMPTS: TableDefinition<(&str, u32), &[u8]> = TableDefinition::new("attempts");
-const COUNTERS: TableDefinition<&str, &[u8]> = TableDefinition::new("counters");
+const DELIVERY_TIMES: TableDefinition<(&str, i64, &str), ()> =
+    TableDefinition::new("delivery_times");
+const EVENT_DELIVERIES: TableDefinition<(&str, &str, &str), u64> =
+    TableDefinition::new("event_deliveries");
+const STATS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("stats");
+/// Rows a listing looks at per request at most, so one request never scans a whole tenant.
+const MAX_SCAN: usize = 20_000;
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 const ATTEMPTS_SEQ: &str = "attempts_seq";
@@ -81,6 +94,9 @@ pub struct DeliveryRecord {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When the last attempt was made.
     pub updated_at: DateTime<Utc>,
+    /// A test send (`endpoints.test`), not a published event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 impl DeliveryRecord {
@@ -97,46 +113,7 @@ impl DeliveryRecord {
             last_error: record.error.as_ref().map(|e| e.kind),
             next_attempt_at: record.next_attempt_at,
             updated_at: record.at,
-        }
-    }
-}
-
-/// Running totals for one endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EndpointCounters {
-    /// Attempts made.
-    pub attempts: u64,
-    /// Deliveries that succeeded.
-    pub succeeded: u64,
-    /// Attempts that failed.
-    pub failed_attempts: u64,
-    /// Deliveries that died.
-    pub dead: u64,
-    /// Failed attempts by kind.
-    pub errors: BTreeMap<String, u64>,
-    /// Sum of attempt latencies, for the mean.
-    pub latency_ms_sum: f64,
-    /// When the last attempt was made.
-    pub last_attempt_at: Option<DateTime<Utc>>,
-}
-
-impl EndpointCounters {
-    fn add(&mut self, record: &AttemptRecord) {
-        self.attempts += 1;
-        self.latency_ms_sum += record.latency_ms;
-        self.last_attempt_at = Some(record.at);
-        match record.outcome {
-            Outcome::Succeeded => self.succeeded += 1,
-            Outcome::Dead => self.dead += 1,
-            Outcome::Retrying => {}
-        }
-        if let Some(error) = &record.error {
-            self.failed_attempts += 1;
-            let kind = serde_json::to_value(error.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| "unknown".to_owned());
-            *self.errors.entry(kind).or_default() += 1;
+            test: record.test,
         }
     }
 }
@@ -167,7 +144,9 @@ impl Store {
         txn.open_table(ENDPOINTS)?;
         txn.open_table(DELIVERIES)?;
         txn.open_table(ATTEMPTS)?;
-        txn.open_table(COUNTERS)?;
+        txn.open_table(DELIVERY_TIMES)?;
+        txn.open_table(EVENT_DELIVERIES)?;
+        txn.open_table(STATS)?;
         txn.open_table(META)?;
         txn.commit()?;
         Ok(Self { db: Arc::new(db) })
@@ -230,7 +209,7 @@ impl Store {
     }
 
     /// Indexes a batch of attempt records in one transaction (one fsync for the batch)
-    /// and moves the cursor to `last_seq`. Delivery states and counters are folded in
+    /// and moves the cursor to `last_seq`. Delivery states and statistics are folded in
     /// memory first, so each key is read and written once per batch.
     pub fn index_attempts(
         &self,
@@ -239,11 +218,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
         {
-            let mut deliveries = txn.open_table(DELIVERIES)?;
             let mut attempts = txn.open_table(ATTEMPTS)?;
-            let mut counters = txn.open_table(COUNTERS)?;
             let mut latest: HashMap<String, &AttemptRecord> = HashMap::new();
-            let mut totals: HashMap<String, EndpointCounters> = HashMap::new();
+            let mut buckets: HashMap<(String, i64), StatsBucket> = HashMap::new();
             for record in records {
                 let key = record.delivery_key();
                 attempts.insert(
@@ -254,34 +231,31 @@ impl Store {
                 if newest.attempt < record.attempt {
                     *newest = record;
                 }
-                let counter_key = endpoint_key(&record.tenant, &record.endpoint_id);
-                let counter = match totals.entry(counter_key) {
-                    std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(entry) => {
-                        let stored = counters
-                            .get(entry.key().as_str())?
-                            .map(|v| serde_json::from_slice(v.value()))
-                            .transpose()?
-                            .unwrap_or_default();
-                        entry.insert(stored)
-                    }
-                };
-                counter.add(record);
-            }
-            for (key, record) in latest {
-                let stored_attempts = deliveries
-                    .get(key.as_str())?
-                    .map(|v| serde_json::from_slice::<DeliveryRecord>(v.value()))
-                    .transpose()?
-                    .map(|d| d.attempts);
-                // An older attempt indexed late must not roll the state back.
-                if stored_attempts.is_none_or(|n| n <= record.attempt) {
-                    let delivery = DeliveryRecord::from_attempt(record);
-                    deliveries.insert(key.as_str(), serde_json::to_vec(&delivery)?.as_slice())?;
+                if record.test {
+                    // A test send says how the receiver answers, not how deliveries go.
+                    continue;
                 }
+                buckets
+                    .entry((
+                        endpoint_key(&record.tenant, &record.endpoint_id),
+                        stats::bucket_of(record.at),
+                    ))
+                    .or_default()
+                    .add(record);
             }
-            for (key, counter) in totals {
-                counters.insert(key.as_str(), serde_json::to_vec(&counter)?.as_slice())?;
+            index_deliveries(&txn, latest)?;
+            let mut table = txn.open_table(STATS)?;
+            for ((endpoint, bucket), counted) in buckets {
+                let mut stored: StatsBucket = table
+                    .get((endpoint.as_str(), bucket))?
+                    .map(|v| serde_json::from_slice(v.value()))
+                    .transpose()?
+                    .unwrap_or_default();
+                stored.merge(&counted);
+                table.insert(
+                    (endpoint.as_str(), bucket),
+                    serde_json::to_vec(&stored)?.as_slice(),
+                )?;
             }
             txn.open_table(META)?.insert(ATTEMPTS_SEQ, last_seq)?;
         }
@@ -324,27 +298,167 @@ impl Store {
             .collect()
     }
 
-    /// One endpoint's counters.
-    pub fn counters(
+    /// One endpoint's statistics summed per window (`(from, to)` in Unix seconds, to
+    /// exclusive), in one pass over its buckets.
+    pub fn stats(
         &self,
         tenant: &Tenant,
         endpoint_id: &str,
-    ) -> Result<EndpointCounters, StoreError> {
+        windows: &[(i64, i64)],
+    ) -> Result<Vec<StatsBucket>, StoreError> {
         let key = endpoint_key(tenant, endpoint_id);
+        let earliest = windows.iter().map(|w| w.0).min().unwrap_or(0);
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(COUNTERS)?;
-        Ok(table
-            .get(key.as_str())?
-            .map(|v| serde_json::from_slice(v.value()))
-            .transpose()?
-            .unwrap_or_default())
+        let table = txn.open_table(STATS)?;
+        let mut sums = vec![StatsBucket::default(); windows.len()];
+        for entry in table
+            .range((key.as_str(), stats::bucket_of_secs(earliest))..=(key.as_str(), i64::MAX))?
+        {
+            let (bucket_key, value) = entry?;
+            let start = bucket_key.value().1;
+            let bucket: StatsBucket = serde_json::from_slice(value.value())?;
+            for (sum, (from, to)) in sums.iter_mut().zip(windows) {
+                if start + stats::BUCKET_SECS > *from && start < *to {
+                    sum.merge(&bucket);
+                }
+            }
+        }
+        Ok(sums)
     }
+
+    /// A page of `tenant`'s deliveries matching `query`, newest first, continuing below
+    /// `cursor`; the next cursor is set while more may follow.
+    pub fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        query: &DeliveryQuery,
+        cursor: Option<&DeliveryCursor>,
+        limit: usize,
+    ) -> Result<(Vec<DeliveryRecord>, Option<DeliveryCursor>), StoreError> {
+        let txn = self.db.begin_read()?;
+        let times = txn.open_table(DELIVERY_TIMES)?;
+        let deliveries = txn.open_table(DELIVERIES)?;
+        let t = tenant.as_str();
+        let low = (t, query.since_ms.unwrap_or(i64::MIN), "");
+        let high = match cursor {
+            Some(c) => (t, c.at_ms, c.key.as_str()),
+            None => (t, query.until_ms.unwrap_or(i64::MAX), ""),
+        };
+        let mut page = Vec::new();
+        for (scanned, entry) in times.range(low..high)?.rev().enumerate() {
+            let entry = entry?.0;
+            let (_, at_ms, key) = entry.value();
+            if let Some(value) = deliveries.get(key)? {
+                let record: DeliveryRecord = serde_json::from_slice(value.value())?;
+                if query.matches(
+                    &record.endpoint_id,
+                    &record.event_type,
+                    record.state,
+                    &record.event_id,
+                ) {
+                    page.push(record);
+                }
+            }
+            if page.len() == limit || scanned + 1 == MAX_SCAN {
+                let next = DeliveryCursor {
+                    at_ms,
+                    key: key.to_owned(),
+                };
+                return Ok((page, Some(next)));
+            }
+        }
+        Ok((page, None))
+    }
+
+    /// The endpoints an event was delivered to, with its stream sequence.
+    pub fn event_deliveries(
+        &self,
+        tenant: &Tenant,
+        event_id: &str,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(EVENT_DELIVERIES)?;
+        let t = tenant.as_str();
+        table
+            .range((t, event_id, "")..=(t, event_id, "\u{10ffff}"))?
+            .map(|entry| {
+                let (key, seq) = entry?;
+                Ok((key.value().2.to_owned(), seq.value()))
+            })
+            .collect()
+    }
+}
+
+/// Where a delivery listing continues: below this (time, key) position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryCursor {
+    /// The last attempt time of the last delivery looked at.
+    pub at_ms: i64,
+    /// Its key.
+    pub key: String,
+}
+
+impl DeliveryCursor {
+    /// The cursor as the API shows it: `<ms>:<key>`.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        format!("{}:{}", self.at_ms, self.key)
+    }
+
+    /// A cursor from its API form.
+    #[must_use]
+    pub fn decode(text: &str) -> Option<Self> {
+        let (at, key) = text.split_once(':')?;
+        Some(Self {
+            at_ms: at.parse().ok()?,
+            key: key.to_owned(),
+        })
+    }
+}
+
+/// Writes the newest state of each delivery in a batch, keeping the time and event indexes
+/// in step.
+fn index_deliveries(
+    txn: &redb::WriteTransaction,
+    latest: HashMap<String, &AttemptRecord>,
+) -> Result<(), StoreError> {
+    let mut deliveries = txn.open_table(DELIVERIES)?;
+    let mut times = txn.open_table(DELIVERY_TIMES)?;
+    let mut events = txn.open_table(EVENT_DELIVERIES)?;
+    for (key, record) in latest {
+        let stored = deliveries
+            .get(key.as_str())?
+            .map(|v| serde_json::from_slice::<DeliveryRecord>(v.value()))
+            .transpose()?;
+        // An older attempt indexed late must not roll the state back.
+        if stored.as_ref().is_some_and(|d| d.attempts > record.attempt) {
+            continue;
+        }
+        let tenant = record.tenant.as_str();
+        if let Some(old) = &stored {
+            times.remove((tenant, old.updated_at.timestamp_millis(), key.as_str()))?;
+        } else {
+            events.insert(
+                (
+                    tenant,
+                    record.event_id.as_str(),
+                    record.endpoint_id.as_str(),
+                ),
+                record.event_seq,
+            )?;
+        }
+        let delivery = DeliveryRecord::from_attempt(record);
+        times.insert((tenant, record.at.timestamp_millis(), key.as_str()), ())?;
+        deliveries.insert(key.as_str(), serde_json::to_vec(&delivery)?.as_slice())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use hookwire_protocol::attempt::{ErrorRecord, ResponseRecord};
+    use std::collections::BTreeMap;
 
     const TEST_CACHE: usize = 1024 * 1024;
 
@@ -372,6 +486,7 @@ mod tests {
             outcome,
             next_attempt_at: None,
             correlation_id: None,
+            test: false,
         }
     }
 
@@ -399,16 +514,19 @@ mod tests {
             attempts.iter().map(|a| a.attempt).collect::<Vec<_>>(),
             [1, 2]
         );
-        let counters = store.counters(&t, "ep").unwrap();
+        let now = Utc::now().timestamp();
+        let windows = [(now - 3600, now + 1), (now + 600, now + 900)];
+        let stats = store.stats(&t, "ep", &windows).unwrap();
         assert_eq!(
-            (
-                counters.attempts,
-                counters.succeeded,
-                counters.failed_attempts
-            ),
+            (stats[0].attempts, stats[0].succeeded, stats[0].failed),
             (2, 1, 1)
         );
-        assert_eq!(counters.errors.get("status"), Some(&1));
+        assert_eq!(stats[0].errors.get("status"), Some(&1));
+        assert_eq!(stats[1].attempts, 0, "a window after the attempts");
+        assert_eq!(
+            store.event_deliveries(&t, "evt").unwrap(),
+            [("ep".to_owned(), 7)]
+        );
         assert_eq!(store.attempts_cursor().unwrap(), 12);
     }
 
@@ -446,6 +564,78 @@ mod tests {
                 .delivery(&Tenant::default(), "ep", "evt")
                 .unwrap()
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn deliveries_list_newest_first_with_filters_and_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
+        let base = Utc::now();
+        let records: Vec<AttemptRecord> = (0..10)
+            .map(|i| AttemptRecord {
+                event_id: format!("evt_{i}"),
+                at: base + chrono::TimeDelta::seconds(i),
+                endpoint_id: if i % 2 == 0 { "even" } else { "odd" }.into(),
+                ..record(1, Outcome::Succeeded, 200)
+            })
+            .collect();
+        store.index_attempts(&records, 10).unwrap();
+        // A later attempt moves a delivery to the top and to its new state.
+        let retried = AttemptRecord {
+            at: base + chrono::TimeDelta::seconds(60),
+            ..record(2, Outcome::Dead, 500)
+        };
+        let retried = AttemptRecord {
+            event_id: "evt_0".into(),
+            endpoint_id: "even".into(),
+            ..retried
+        };
+        store.index_attempts(&[retried], 11).unwrap();
+        let t = Tenant::default();
+        let ids =
+            |page: &[DeliveryRecord]| page.iter().map(|d| d.event_id.clone()).collect::<Vec<_>>();
+
+        let all = DeliveryQuery::default();
+        let (first, cursor) = store.list_deliveries(&t, &all, None, 4).unwrap();
+        assert_eq!(ids(&first), ["evt_0", "evt_9", "evt_8", "evt_7"]);
+        let cursor = DeliveryCursor::decode(&cursor.unwrap().encode()).unwrap();
+        let (second, _) = store.list_deliveries(&t, &all, Some(&cursor), 4).unwrap();
+        assert_eq!(ids(&second), ["evt_6", "evt_5", "evt_4", "evt_3"]);
+        let (rest, end) = store.list_deliveries(&t, &all, None, 100).unwrap();
+        assert_eq!(rest.len(), 10, "each delivery once, not once per attempt");
+        assert!(end.is_none());
+
+        let odd = DeliveryQuery {
+            endpoint_id: Some("odd".into()),
+            ..DeliveryQuery::default()
+        };
+        let (page, _) = store.list_deliveries(&t, &odd, None, 100).unwrap();
+        assert_eq!(ids(&page), ["evt_9", "evt_7", "evt_5", "evt_3", "evt_1"]);
+        let dead = DeliveryQuery {
+            state: Some(Outcome::Dead),
+            ..DeliveryQuery::default()
+        };
+        assert_eq!(
+            ids(&store.list_deliveries(&t, &dead, None, 100).unwrap().0),
+            ["evt_0"]
+        );
+        let window = DeliveryQuery {
+            since_ms: Some((base + chrono::TimeDelta::seconds(2)).timestamp_millis()),
+            until_ms: Some((base + chrono::TimeDelta::seconds(4)).timestamp_millis()),
+            ..DeliveryQuery::default()
+        };
+        assert_eq!(
+            ids(&store.list_deliveries(&t, &window, None, 100).unwrap().0),
+            ["evt_3", "evt_2"]
+        );
+        let other_tenant = Tenant::new("other").unwrap();
+        assert!(
+            store
+                .list_deliveries(&other_tenant, &all, None, 100)
+                .unwrap()
+                .0
+                .is_empty()
         );
     }
 }

@@ -102,6 +102,9 @@ pub struct AttemptRecord {
     /// The publisher's correlation id, if it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation_id: Option<String>,
+    /// A test send (`endpoints.test`), not a delivery of a published event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
 }
 
 impl AttemptRecord {

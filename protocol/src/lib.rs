@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod attempt;
 pub mod dead_letter;
+pub mod delivery;
 pub mod endpoint;
 pub mod envelope;
 pub mod filter;

@@ -267,6 +267,17 @@ impl Subjects {
         format!("{}.events.{tenant}.>", self.prefix)
     }
 
+    /// `<prefix>.events.<tenant>.<filter>`: one tenant's events of the types `filter` matches
+    /// (event-type filters are NATS wildcards).
+    #[must_use]
+    pub fn tenant_events_matching(
+        &self,
+        tenant: &Tenant,
+        filter: &crate::filter::EventTypeFilter,
+    ) -> String {
+        format!("{}.events.{tenant}.{}", self.prefix, filter.as_str())
+    }
+
     /// Takes an events subject apart into its tenant and event type.
     pub fn parse_event(&self, subject: &str) -> Result<(Tenant, EventType), SubjectError> {
         let wrong = || self.wrong_shape(subject, "events");

@@ -16,7 +16,8 @@ use hookwire_protocol::{EventType, Subjects, Tenant};
 use serde_json::{Value, json};
 
 use crate::output::{
-    Failure, print_dead_letters, print_delivery, print_endpoints, print_replay_jobs,
+    Failure, print_dead_letters, print_deliveries, print_delivery, print_endpoints, print_events,
+    print_json, print_replay_jobs, print_stats,
 };
 
 /// Hookwire operator tool: webhooks for NATS.
@@ -166,6 +167,49 @@ enum DeliveryCommand {
         #[arg(long)]
         event: String,
     },
+    /// Sends every dead delivery of an endpoint since a time again now.
+    RedeliverFailed {
+        /// Endpoint id.
+        #[arg(long)]
+        endpoint: String,
+        /// Deliveries that died since (RFC 3339 or an age: 90m, 2h, 7d).
+        #[arg(long, value_parser = parse_time)]
+        since: chrono::DateTime<chrono::Utc>,
+    },
+    /// Lists deliveries, newest first.
+    List {
+        /// Only this endpoint's.
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Only types matching this filter.
+        #[arg(long = "type", value_name = "FILTER")]
+        event_type: Option<String>,
+        /// Only this state.
+        #[arg(long)]
+        state: Option<StateArg>,
+        /// Last attempted since (RFC 3339 or an age).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Last attempted before (RFC 3339 or an age).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        /// Only event ids containing this text.
+        #[arg(long)]
+        event: Option<String>,
+        /// Page size (1-500).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Continue from the previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum StateArg {
+    Succeeded,
+    Retrying,
+    Dead,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +273,22 @@ enum EndpointCommand {
     Enable {
         /// Endpoint id.
         id: String,
+    },
+    /// Success rate, latency and failure reasons over 1 h, 24 h and 7 d.
+    Stats {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Sends a test event to this endpoint only (no event is published).
+    Test {
+        /// Endpoint id.
+        id: String,
+        /// Event type.
+        #[arg(long = "type")]
+        event_type: String,
+        /// The event's JSON.
+        #[arg(long)]
+        payload: Option<String>,
     },
     /// Sends the verification challenge now and shows the result.
     Verify {
@@ -303,10 +363,119 @@ enum EventCommand {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Shows one event with the deliveries it caused.
+    #[command(group = clap::ArgGroup::new("which").required(true))]
+    Get {
+        /// By stream sequence.
+        #[arg(long, group = "which")]
+        seq: Option<u64>,
+        /// By event id (events that caused a delivery).
+        #[arg(long, group = "which")]
+        id: Option<String>,
+    },
+    /// Lists events in stream order.
+    List {
+        /// Only types matching this filter.
+        #[arg(long = "type", value_name = "FILTER")]
+        event_type: Option<String>,
+        /// Published since (RFC 3339 or an age).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        /// Continue after this sequence (from the previous page).
+        #[arg(long)]
+        cursor: Option<u64>,
+        /// Page size (1-500).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
 }
 
 /// An admin request: noun, verb, body, and how to print the reply as text.
 type Call = (&'static str, &'static str, Value, fn(&Value));
+
+impl EndpointCommand {
+    fn request(&self) -> anyhow::Result<Call> {
+        let id_only =
+            |verb, id: &String, text: fn(&Value)| ("endpoints", verb, json!({"id": id}), text);
+        Ok(match self {
+            Self::Create { id, secret, fields } => (
+                "endpoints",
+                "create",
+                serde_json::to_value(fields.create(id.clone(), secret.clone())?)?,
+                |reply| {
+                    print_endpoints(reply);
+                    println!(
+                        "secret (shown only now): {}",
+                        reply["secret"].as_str().unwrap_or("?")
+                    );
+                },
+            ),
+            Self::Get { id } => id_only("get", id, print_endpoints),
+            Self::List { limit, cursor } => (
+                "endpoints",
+                "list",
+                json!({"limit": limit, "cursor": cursor}),
+                print_endpoints,
+            ),
+            Self::Update { id, fields } => (
+                "endpoints",
+                "update",
+                serde_json::to_value(fields.update(id.clone()))?,
+                print_endpoints,
+            ),
+            Self::Delete { id } => id_only("delete", id, |reply| {
+                println!("deleted {}", reply["deleted"].as_str().unwrap_or("?"));
+            }),
+            Self::Pause { id } => id_only("pause", id, print_endpoints),
+            Self::Resume { id } => id_only("resume", id, print_endpoints),
+            Self::Enable { id } => id_only("enable", id, print_endpoints),
+            Self::Verify { id } => id_only("verify", id, |reply| {
+                let id = reply["endpoint"]["id"].as_str().unwrap_or("?");
+                match reply["error"].as_str() {
+                    None => println!("{id} verified"),
+                    Some(error) => println!("{id} not verified: {error}"),
+                }
+            }),
+            Self::Stats { id } => id_only("stats", id, print_stats),
+            Self::Test {
+                id,
+                event_type,
+                payload,
+            } => {
+                let payload: Option<Value> = payload
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .context("--payload is not JSON")?;
+                (
+                    "endpoints",
+                    "test",
+                    json!({"id": id, "event_type": event_type, "payload": payload}),
+                    print_json,
+                )
+            }
+            Self::RotateSecret {
+                id,
+                secret,
+                grace_secs,
+            } => (
+                "endpoints",
+                "rotate-secret",
+                json!({"id": id, "secret": secret, "grace_secs": grace_secs}),
+                |reply| {
+                    println!(
+                        "new secret (shown only now): {}",
+                        reply["secret"].as_str().unwrap_or("?")
+                    );
+                    match reply["previous_expires_at"].as_str() {
+                        Some(at) => println!("the previous secret keeps signing until {at}"),
+                        None => println!("the previous secret no longer signs"),
+                    }
+                },
+            ),
+        })
+    }
+}
 
 impl DeliveryCommand {
     fn request(&self) -> Call {
@@ -322,6 +491,40 @@ impl DeliveryCommand {
                 "redeliver",
                 json!({"endpoint_id": endpoint, "event_id": event}),
                 |v| println!("queued as attempt {}", v["attempt"]),
+            ),
+            Self::RedeliverFailed { endpoint, since } => (
+                "deliveries",
+                "redeliver-failed",
+                json!({"endpoint_id": endpoint, "since": since}),
+                |v| println!("redelivered {}", v["redelivered"]),
+            ),
+            Self::List {
+                endpoint,
+                event_type,
+                state,
+                since,
+                until,
+                event,
+                limit,
+                cursor,
+            } => (
+                "deliveries",
+                "list",
+                json!({
+                    "endpoint_id": endpoint,
+                    "event_type": event_type,
+                    "state": state.map(|s| match s {
+                        StateArg::Succeeded => "succeeded",
+                        StateArg::Retrying => "retrying",
+                        StateArg::Dead => "dead",
+                    }),
+                    "since": since,
+                    "until": until,
+                    "event_id": event,
+                    "limit": limit,
+                    "cursor": cursor,
+                }),
+                print_deliveries,
             ),
         }
     }
@@ -385,9 +588,7 @@ impl SystemCommand {
             Self::Info => "info",
             Self::Health => "health",
         };
-        ("system", verb, json!({}), |v| {
-            println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-        })
+        ("system", verb, json!({}), print_json)
     }
 }
 
@@ -513,7 +714,7 @@ impl Cli {
         );
         match &self.command {
             Command::Ping => self.ping(&client, settings.timeout).await,
-            Command::Endpoints(command) => self.endpoints(&admin, command).await,
+            Command::Endpoints(command) => self.call(&admin, command.request()?).await,
             Command::Deliveries(command) => self.call(&admin, command.request()).await,
             Command::DeadLetters(command) => self.call(&admin, command.request()).await,
             Command::System(command) => self.call(&admin, command.request()).await,
@@ -527,6 +728,25 @@ impl Cli {
                 let subject =
                     subjects.event(&tenant, &EventType::new(event_type).context("event type")?);
                 self.publish(client, subject, data, id.as_deref()).await
+            }
+            Command::Events(EventCommand::Get { seq, id }) => {
+                let request = (
+                    "events",
+                    "get",
+                    json!({"seq": seq, "id": id}),
+                    print_json as fn(&Value),
+                );
+                self.call(&admin, request).await
+            }
+            Command::Events(EventCommand::List {
+                event_type,
+                since,
+                cursor,
+                limit,
+            }) => {
+                let body = json!({"event_type": event_type, "since": since, "cursor": cursor, "limit": limit});
+                self.call(&admin, ("events", "list", body, print_events))
+                    .await
             }
         }
     }
@@ -575,96 +795,6 @@ impl Cli {
             };
             println!("published as sequence {}{duplicate}", v["sequence"]);
         });
-        Ok(())
-    }
-
-    async fn endpoints(
-        &self,
-        admin: &AdminClient,
-        command: &EndpointCommand,
-    ) -> Result<(), Failure> {
-        let reply: Value = match command {
-            EndpointCommand::Create { id, secret, fields } => {
-                let request = fields.create(id.clone(), secret.clone())?;
-                admin.call("endpoints", "create", &request).await?
-            }
-            EndpointCommand::Get { id } => {
-                admin.call("endpoints", "get", &json!({"id": id})).await?
-            }
-            EndpointCommand::List { limit, cursor } => {
-                admin
-                    .call(
-                        "endpoints",
-                        "list",
-                        &json!({"limit": limit, "cursor": cursor}),
-                    )
-                    .await?
-            }
-            EndpointCommand::Update { id, fields } => {
-                admin
-                    .call("endpoints", "update", &fields.update(id.clone()))
-                    .await?
-            }
-            EndpointCommand::Delete { id } => {
-                admin
-                    .call("endpoints", "delete", &json!({"id": id}))
-                    .await?
-            }
-            EndpointCommand::Pause { id } => {
-                admin.call("endpoints", "pause", &json!({"id": id})).await?
-            }
-            EndpointCommand::Resume { id } => {
-                admin
-                    .call("endpoints", "resume", &json!({"id": id}))
-                    .await?
-            }
-            EndpointCommand::Enable { id } => {
-                admin
-                    .call("endpoints", "enable", &json!({"id": id}))
-                    .await?
-            }
-            EndpointCommand::Verify { id } => {
-                admin
-                    .call("endpoints", "verify", &json!({"id": id}))
-                    .await?
-            }
-            EndpointCommand::RotateSecret {
-                id,
-                secret,
-                grace_secs,
-            } => {
-                let request = json!({"id": id, "secret": secret, "grace_secs": grace_secs});
-                admin.call("endpoints", "rotate-secret", &request).await?
-            }
-        };
-        self.print(&reply, |reply| match command {
-            EndpointCommand::Delete { id } => println!("deleted {id}"),
-            EndpointCommand::Verify { id } => match reply["error"].as_str() {
-                None => println!("{id} verified"),
-                Some(error) => println!("{id} not verified: {error}"),
-            },
-            EndpointCommand::RotateSecret { .. } => {
-                println!(
-                    "new secret (shown only now): {}",
-                    reply["secret"].as_str().unwrap_or("?")
-                );
-                match reply["previous_expires_at"].as_str() {
-                    Some(at) => println!("the previous secret keeps signing until {at}"),
-                    None => println!("the previous secret no longer signs"),
-                }
-            }
-            EndpointCommand::Create { .. } => {
-                print_endpoints(reply);
-                println!(
-                    "secret (shown only now): {}",
-                    reply["secret"].as_str().unwrap_or("?")
-                );
-            }
-            _ => print_endpoints(reply),
-        });
-        if matches!(command, EndpointCommand::Verify { .. }) {
-            return passed("endpoints", "verify", &reply);
-        }
         Ok(())
     }
 

@@ -211,3 +211,91 @@ pub(crate) fn print_replay_jobs(value: &Value) {
         }
     }
 }
+
+/// Prints any reply as indented JSON.
+pub(crate) fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+/// Prints a page of deliveries as a table.
+pub(crate) fn print_deliveries(value: &Value) {
+    println!(
+        "{:<24} {:<24} {:<32} {:<9} {:>3} {:>6}  LAST ATTEMPT",
+        "EVENT", "ENDPOINT", "TYPE", "STATE", "#", "STATUS"
+    );
+    for d in value["deliveries"].as_array().into_iter().flatten() {
+        let text = |key: &str| d[key].as_str().unwrap_or("-").to_owned();
+        println!(
+            "{:<24} {:<24} {:<32} {:<9} {:>3} {:>6}  {}",
+            text("event_id"),
+            text("endpoint_id"),
+            text("event_type"),
+            text("state"),
+            d["attempts"],
+            d["last_status"]
+                .as_u64()
+                .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            text("updated_at"),
+        );
+    }
+    if let Some(cursor) = value["next_cursor"].as_str() {
+        println!("more: --cursor {cursor}");
+    }
+}
+
+/// Prints a page of events as a table.
+pub(crate) fn print_events(value: &Value) {
+    println!(
+        "{:>8} {:<32} {:<32} {:>7}  PUBLISHED",
+        "SEQ", "ID", "TYPE", "BYTES"
+    );
+    for e in value["events"].as_array().into_iter().flatten() {
+        println!(
+            "{:>8} {:<32} {:<32} {:>7}  {}",
+            e["seq"],
+            e["id"].as_str().unwrap_or("-"),
+            e["type"].as_str().unwrap_or("-"),
+            e["bytes"],
+            e["published_at"].as_str().unwrap_or("-"),
+        );
+    }
+    if let Some(cursor) = value["next_cursor"].as_u64() {
+        println!("more: --cursor {cursor}");
+    }
+}
+
+/// Prints an endpoint's statistics, one line per window.
+pub(crate) fn print_stats(value: &Value) {
+    println!(
+        "{:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  FAILURES",
+        "", "ATTEMPTS", "SUCCESS", "P50 MS", "P95 MS", "P99 MS"
+    );
+    for window in ["1h", "24h", "7d"] {
+        let w = &value["windows"][window];
+        let number = |v: &Value| {
+            v.as_f64()
+                .map_or_else(|| "-".to_owned(), |n| format!("{n:.1}"))
+        };
+        let success = w["success_rate"]
+            .as_f64()
+            .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+        let failures: Vec<String> = w["errors"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(kind, n)| format!("{kind} {n}"))
+            .collect();
+        println!(
+            "{window:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  {}",
+            w["attempts"],
+            success,
+            number(&w["latency_ms"]["p50"]),
+            number(&w["latency_ms"]["p95"]),
+            number(&w["latency_ms"]["p99"]),
+            failures.join(", ")
+        );
+    }
+}

@@ -330,6 +330,7 @@ fn record_for(task: &Task, endpoint: &LiveEndpoint, at: DateTime<Utc>) -> Attemp
         outcome: Outcome::Succeeded,
         next_attempt_at: None,
         correlation_id: task.correlation_id.clone(),
+        test: false,
     }
 }
 

@@ -273,3 +273,67 @@ async fn shell_completions_cover_the_commands() {
         }
     }
 }
+
+#[tokio::test]
+async fn scripts_query_history_and_send_tests() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(&receiver, json!({"retry_schedule_secs": []}))
+        .await;
+    let id = endpoint["id"].as_str().unwrap();
+    stack.publish("a.b", &json!({"n": 1}), Some("cli-ok")).await;
+    receiver.wait_for(1, WAIT).await;
+    receiver.script([Reply::status(500)]);
+    stack
+        .publish("a.c", &json!({"n": 2}), Some("cli-failed"))
+        .await;
+    receiver.wait_for(2, WAIT).await;
+
+    let dead = until(
+        &stack,
+        &["deliveries", "list", "--endpoint", id, "--state", "dead"],
+        |v| v["deliveries"].as_array().is_some_and(|d| !d.is_empty()),
+    )
+    .await;
+    assert_eq!(dead["deliveries"][0]["event_id"], "cli-failed");
+    let (ok, redone) = hookwire(
+        &stack,
+        &[
+            "deliveries",
+            "redeliver-failed",
+            "--endpoint",
+            id,
+            "--since",
+            "1h",
+        ],
+    )
+    .await;
+    assert!(ok, "{redone}");
+    assert_eq!(redone["redelivered"], 1);
+    let (ok, stats) = hookwire(&stack, &["endpoints", "stats", id]).await;
+    assert!(ok, "{stats}");
+    assert_eq!(stats["windows"]["1h"]["attempts"], 3);
+    let (ok, test) = hookwire(
+        &stack,
+        &[
+            "endpoints",
+            "test",
+            id,
+            "--type",
+            "a.b",
+            "--payload",
+            r#"{"x": 1}"#,
+        ],
+    )
+    .await;
+    assert!(ok, "{test}");
+    assert_eq!(test["test"], true);
+    let (ok, events) = hookwire(&stack, &["events", "list", "--type", "a.*"]).await;
+    assert!(ok, "{events}");
+    assert_eq!(events["events"].as_array().unwrap().len(), 2);
+    assert_eq!(events["events"][1]["id"], "cli-failed");
+    let (ok, event) = hookwire(&stack, &["events", "get", "--id", "cli-ok"]).await;
+    assert!(ok, "{event}");
+    assert_eq!(event["event"]["data"], json!({"n": 1}));
+}

@@ -12,6 +12,7 @@ mod daemon;
 mod delivery;
 mod kit;
 mod operations;
+mod queries;
 mod replay;
 mod server_config;
 mod signing_interop;

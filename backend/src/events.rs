@@ -1,0 +1,237 @@
+//! `events.get` and `events.list`: events read back from the events stream (bodies are
+//! never copied into redb), with the deliveries each caused from the index.
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer;
+use async_nats::jetstream::stream::DirectGetErrorKind;
+use chrono::{DateTime, TimeZone as _, Utc};
+use futures_util::StreamExt as _;
+use hookwire_protocol::Tenant;
+use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::filter::EventTypeFilter;
+use hookwire_protocol::headers::NATS_MSG_ID;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::engine::Engine;
+use crate::fanout;
+use crate::store::Store;
+
+/// `events.get`: one event by stream sequence or by id.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetEvent {
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// `events.list`: a tenant's events in stream order.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListEvents {
+    /// Only types matching this filter.
+    #[serde(default)]
+    event_type: Option<String>,
+    /// Only events published at or after this time.
+    #[serde(default)]
+    since: Option<DateTime<Utc>>,
+    /// Continue after this stream sequence (the previous page's `next_cursor`).
+    #[serde(default)]
+    cursor: Option<u64>,
+    /// Page size, 1–500 (default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> AdminError {
+    AdminError::new(ErrorCode::Unavailable, e.to_string())
+}
+
+fn internal(e: impl std::fmt::Display) -> AdminError {
+    AdminError::new(ErrorCode::Internal, e.to_string())
+}
+
+/// One event as the API shows it: `data` is the published JSON (or `null` for bodies that
+/// are not JSON: those were rejected).
+fn describe(
+    engine: &Engine,
+    subject: &str,
+    headers: Option<&async_nats::HeaderMap>,
+    seq: u64,
+    published_ns: i128,
+    payload: &[u8],
+    with_data: bool,
+) -> Option<(Tenant, Value)> {
+    let (tenant, event_type) = engine.topology.subjects.parse_event(subject).ok()?;
+    let msg_id = headers
+        .and_then(|h| h.get(NATS_MSG_ID))
+        .map(|v| v.as_str().to_owned());
+    let id = fanout::event_id(msg_id, published_ns, seq).ok();
+    let published_at = Utc.timestamp_nanos(i64::try_from(published_ns).unwrap_or(0));
+    let mut event = json!({
+        "seq": seq,
+        "id": id,
+        "type": event_type.as_str(),
+        "published_at": published_at,
+        "bytes": payload.len(),
+    });
+    if with_data {
+        event["data"] = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    }
+    Some((tenant, event))
+}
+
+/// `events.get`.
+pub async fn get(
+    engine: &Engine,
+    store: &Store,
+    tenant: &Tenant,
+    request: GetEvent,
+) -> Result<Value, AdminError> {
+    let seq = match (request.seq, &request.id) {
+        (Some(seq), None) => seq,
+        (None, Some(id)) => {
+            let (reader, owner, event) = (store.clone(), tenant.clone(), id.clone());
+            let found =
+                tokio::task::spawn_blocking(move || reader.event_deliveries(&owner, &event))
+                    .await
+                    .map_err(internal)?
+                    .map_err(internal)?;
+            found.first().map(|(_, seq)| *seq).ok_or_else(|| {
+                AdminError::new(
+                    ErrorCode::NotFound,
+                    format!("no delivery recorded for event {id}; events without deliveries are found by seq"),
+                )
+            })?
+        }
+        _ => return Err(AdminError::invalid("seq", "give exactly one of seq and id")),
+    };
+    let stream = engine
+        .js
+        .get_stream(&engine.topology.events)
+        .await
+        .map_err(unavailable)?;
+    let message = match stream.direct_get(seq).await {
+        Ok(message) => message,
+        Err(e) if e.kind() == DirectGetErrorKind::NotFound => {
+            return Err(AdminError::new(
+                ErrorCode::NotFound,
+                format!("no event {seq} in the events stream (never, or aged out)"),
+            ));
+        }
+        Err(e) => return Err(unavailable(e)),
+    };
+    let (owner, event) = describe(
+        engine,
+        &message.subject,
+        Some(&message.headers),
+        seq,
+        message.time.unix_timestamp_nanos(),
+        &message.payload,
+        true,
+    )
+    .filter(|(owner, _)| owner == tenant)
+    .ok_or_else(|| {
+        AdminError::new(
+            ErrorCode::NotFound,
+            format!("no event {seq} in this tenant"),
+        )
+    })?;
+    let event_id = event["id"].as_str().unwrap_or_default().to_owned();
+    let (reader, tenant) = (store.clone(), owner);
+    let deliveries = tokio::task::spawn_blocking(move || {
+        reader
+            .event_deliveries(&tenant, &event_id)?
+            .into_iter()
+            .filter_map(|(endpoint, _)| reader.delivery(&tenant, &endpoint, &event_id).transpose())
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(json!({"event": event, "deliveries": deliveries}))
+}
+
+/// `events.list`: up to `limit` events after the cursor (or from `since`, or the start).
+pub async fn list(
+    engine: &Engine,
+    tenant: &Tenant,
+    request: &ListEvents,
+    limit: usize,
+) -> Result<Value, AdminError> {
+    let filter_subject = match &request.event_type {
+        Some(filter) => {
+            let filter = EventTypeFilter::new(filter)
+                .map_err(|e| AdminError::invalid("event_type", e.to_string()))?;
+            engine
+                .topology
+                .subjects
+                .tenant_events_matching(tenant, &filter)
+        }
+        None => engine.topology.subjects.tenant_events(tenant),
+    };
+    let deliver_policy = match (request.cursor, request.since) {
+        (Some(cursor), _) => consumer::DeliverPolicy::ByStartSequence {
+            start_sequence: cursor + 1,
+        },
+        (None, Some(since)) => consumer::DeliverPolicy::ByStartTime {
+            start_time: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(
+                since.timestamp_nanos_opt().unwrap_or(0),
+            ))
+            .map_err(|e| AdminError::invalid("since", e.to_string()))?,
+        },
+        (None, None) => consumer::DeliverPolicy::All,
+    };
+    let stream = engine
+        .js
+        .get_stream(&engine.topology.events)
+        .await
+        .map_err(unavailable)?;
+    let mut reader = stream
+        .create_consumer(consumer::pull::Config {
+            filter_subject,
+            deliver_policy,
+            ack_policy: consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(30),
+            ..Default::default()
+        })
+        .await
+        .map_err(unavailable)?;
+    let pending = reader.info().await.map_err(unavailable)?.num_pending;
+    let wanted = usize::try_from(pending).unwrap_or(usize::MAX).min(limit);
+    let mut events = Vec::with_capacity(wanted);
+    if wanted > 0 {
+        let mut messages = reader
+            .fetch()
+            .max_messages(wanted)
+            .expires(Duration::from_secs(2))
+            .messages()
+            .await
+            .map_err(unavailable)?;
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(unavailable)?;
+            let info = message.info().map_err(internal)?;
+            let (seq, published_ns) = (info.stream_sequence, info.published.unix_timestamp_nanos());
+            if let Some((_, event)) = describe(
+                engine,
+                &message.subject,
+                message.headers.as_ref(),
+                seq,
+                published_ns,
+                &message.payload,
+                false,
+            ) {
+                events.push(event);
+            }
+        }
+    }
+    let name = reader.cached_info().name.clone();
+    let _ = stream.delete_consumer(&name).await;
+    let next_cursor = (events.len() == limit && u64::try_from(limit).unwrap_or(u64::MAX) < pending)
+        .then(|| events.last().and_then(|e| e["seq"].as_u64()))
+        .flatten();
+    Ok(json!({"events": events, "next_cursor": next_cursor}))
+}

@@ -1,0 +1,111 @@
+//! `endpoints.test`: one synthetic event sent to one endpoint now, signed like any webhook,
+//! without publishing an event. The attempt is recorded (and shown live) marked `test`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome};
+use hookwire_protocol::{EventType, Tenant};
+use serde::Deserialize;
+
+use crate::delivery::http::Sender;
+use crate::delivery::outcome::{Verdict, classify_status};
+use crate::delivery::request;
+use crate::engine::Engine;
+use crate::verification::random_token;
+
+/// `endpoints.test`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEndpoint {
+    /// The endpoint.
+    id: String,
+    /// The event type to send.
+    event_type: String,
+    /// The event's data.
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
+}
+
+/// Sends the test event and returns its attempt record.
+pub async fn send(
+    engine: &Engine,
+    sender: &Sender,
+    tenant: &Tenant,
+    request: TestEndpoint,
+) -> Result<AttemptRecord, AdminError> {
+    let event_type = EventType::new(&request.event_type)
+        .map_err(|e| AdminError::invalid("event_type", e.to_string()))?;
+    let live = engine.registry.get(tenant, &request.id).ok_or_else(|| {
+        AdminError::new(
+            ErrorCode::NotFound,
+            format!("no endpoint {} in this tenant", request.id),
+        )
+    })?;
+    let payload = request
+        .payload
+        .ok_or_else(|| AdminError::invalid("payload", "give the event's data to send"))?;
+    let data = serde_json::to_vec(&payload)
+        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+    let event_id = random_token("test_");
+    let at = Utc::now();
+    let body = request::body(event_type.as_str(), at, &data);
+    let headers = request::signed_headers(&live, &event_id, None, at, &body);
+    let timeout = Duration::from_millis(u64::from(live.endpoint.timeout_ms));
+    let sent = sender
+        .post(&live.endpoint.url, headers.clone(), body, timeout)
+        .await;
+    let error = match (&sent.response, sent.error) {
+        (_, Some((kind, message))) => Some(ErrorRecord { kind, message }),
+        (Some(response), None) => match classify_status(response.status, None, at) {
+            Verdict::Delivered => None,
+            Verdict::Disable => Some(ErrorRecord {
+                kind: ErrorKind::Gone,
+                message: "410 Gone (a test does not disable the endpoint)".into(),
+            }),
+            Verdict::Retry { kind, .. } => Some(ErrorRecord {
+                kind,
+                message: format!("status {}", response.status),
+            }),
+        },
+        (None, None) => None,
+    };
+    let record = AttemptRecord {
+        tenant: tenant.clone(),
+        endpoint_id: request.id,
+        event_id,
+        event_seq: 0,
+        event_type: event_type.to_string(),
+        attempt: 1,
+        at,
+        latency_ms: sent.latency.as_secs_f64() * 1000.0,
+        url: live.endpoint.url.clone(),
+        request_headers: request::recorded_headers(&headers, &live),
+        outcome: if error.is_none() {
+            Outcome::Succeeded
+        } else {
+            Outcome::Dead
+        },
+        response: sent.response,
+        error,
+        next_attempt_at: None,
+        correlation_id: None,
+        test: true,
+    };
+    let subject = engine
+        .topology
+        .subjects
+        .live(tenant, &record.endpoint_id)
+        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+    let published = serde_json::to_vec(&record)
+        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+    engine
+        .js
+        .publish(subject, published.into())
+        .await
+        .map_err(|e| AdminError::new(ErrorCode::Unavailable, e.to_string()))?
+        .await
+        .map_err(|e| AdminError::new(ErrorCode::Unavailable, e.to_string()))?;
+    Ok(record)
+}

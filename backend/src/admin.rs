@@ -14,6 +14,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::attempt::Outcome;
+use hookwire_protocol::catalog::{TypeName, validate_name};
 use hookwire_protocol::dead_letter::ListDeadLetters;
 use hookwire_protocol::delivery::{ListDeliveries, RedeliverFailed};
 use hookwire_protocol::endpoint::{
@@ -32,14 +33,14 @@ use crate::registry::{self, StoredEndpoint, WriteError};
 use crate::store::DeliveryCursor;
 use crate::store::Store;
 use crate::verification;
-use crate::{dead_letters, replay, test_send};
+use crate::{catalog, dead_letters, replay, test_send};
 
 /// The most deliveries one `redeliver-failed` sends.
 const MAX_REDELIVER: usize = 10_000;
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 26] = [
+const OPERATIONS: [(&str, &str); 32] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -64,6 +65,12 @@ const OPERATIONS: [(&str, &str); 26] = [
     ("replay", "start"),
     ("replay", "get"),
     ("replay", "list"),
+    ("types", "create"),
+    ("types", "get"),
+    ("types", "list"),
+    ("types", "update"),
+    ("types", "deprecate"),
+    ("types", "delete"),
     ("system", "info"),
     ("system", "health"),
 ];
@@ -174,6 +181,7 @@ impl Admin {
             "dead-letters" => self.dead_letters(tenant, verb, body).await,
             "replay" => self.replay(tenant, verb, body).await,
             "system" => self.system(verb, body).await,
+            "types" => self.types(tenant, verb, body).await,
             _ => Err(unknown_operation(noun, verb)),
         }
     }
@@ -326,6 +334,43 @@ impl Admin {
         }
     }
 
+    async fn types(&self, tenant: &Tenant, verb: &str, body: &[u8]) -> Result<Bytes, AdminError> {
+        let (bucket, catalog) = (&self.engine.bucket, &self.engine.catalog);
+        match verb {
+            "create" => {
+                json(&catalog::create(bucket, catalog, tenant, AdminError::parse(body)?).await?)
+            }
+            "update" => {
+                json(&catalog::update(bucket, catalog, tenant, AdminError::parse(body)?).await?)
+            }
+            "get" => {
+                let request: TypeName = AdminError::parse(body)?;
+                let name = validate_name(&request.name)?;
+                let def = catalog.get(tenant, &name).ok_or_else(|| {
+                    AdminError::new(
+                        ErrorCode::NotFound,
+                        format!("no type {name} in this tenant's catalog"),
+                    )
+                })?;
+                json(&def)
+            }
+            "list" => {
+                let NoFields {} = AdminError::parse(body)?;
+                json(&serde_json::json!({"types": catalog.list(tenant)}))
+            }
+            "deprecate" => {
+                let request: TypeName = AdminError::parse(body)?;
+                json(&catalog::deprecate(bucket, catalog, tenant, &request.name).await?)
+            }
+            "delete" => {
+                let request: TypeName = AdminError::parse(body)?;
+                catalog::delete(bucket, catalog, tenant, &request.name).await?;
+                json(&serde_json::json!({"deleted": request.name}))
+            }
+            _ => Err(unknown_operation("types", verb)),
+        }
+    }
+
     async fn system(&self, verb: &str, body: &[u8]) -> Result<Bytes, AdminError> {
         match verb {
             "info" => {
@@ -351,6 +396,9 @@ impl Admin {
             Secret::generate(),
             chrono::Utc::now(),
         )?;
+        self.engine
+            .catalog
+            .check_filters(tenant, &endpoint.event_types)?;
         let stored = StoredEndpoint {
             endpoint: endpoint.clone(),
             secrets: vec![SecretEntry::current(secret.expose())],
@@ -409,9 +457,15 @@ impl Admin {
     ) -> Result<hookwire_protocol::endpoint::Endpoint, AdminError> {
         let id = request.id.clone();
         let revision = registry::modify(&self.engine.bucket, tenant, &id, |stored| {
-            stored.endpoint = request
+            let next = request
                 .clone()
                 .apply(&stored.endpoint, chrono::Utc::now())?;
+            if request.event_types.is_some() {
+                self.engine
+                    .catalog
+                    .check_filters(tenant, &next.event_types)?;
+            }
+            stored.endpoint = next;
             Ok(())
         })
         .await

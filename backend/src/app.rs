@@ -12,6 +12,7 @@ use hookwire_protocol::Subjects;
 use tokio::sync::watch;
 
 use crate::admin::{self, Admin};
+use crate::catalog::{self, Catalog};
 use crate::config::Config;
 use crate::delivery::http::Sender;
 use crate::engine::Engine;
@@ -49,12 +50,24 @@ pub async fn run(
         tokio::task::spawn_blocking(move || Store::open(&path, cache)).await??
     };
     let (registry, bucket) = load_endpoints(&js, &topology, &store, &config).await?;
+    let catalog = Arc::new(Catalog::new(config.catalog.strict));
+    let bucket_seq = js
+        .get_stream(format!("KV_{}", topology.config_bucket))
+        .await?
+        .info()
+        .await?
+        .state
+        .last_sequence;
+    catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the event-types catalog: {e}"))?;
 
     let engine = Arc::new(Engine {
         client: client.clone(),
         js: js.clone(),
         topology: topology.clone(),
         registry: Arc::clone(&registry),
+        catalog,
         bucket: bucket.clone(),
         metrics: Arc::clone(&metrics),
         tiers: config.retry_tiers(),

@@ -63,6 +63,16 @@ pub struct Config {
     pub store: StoreConfig,
     /// The health and metrics listener.
     pub http: HttpConfig,
+    /// The event-types catalog.
+    pub catalog: CatalogConfig,
+}
+
+/// `[catalog]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Endpoint filters may name only types in the catalog.
+    pub strict: bool,
 }
 
 /// `[store]`.
@@ -131,6 +141,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             store: StoreConfig::default(),
             http: HttpConfig::default(),
+            catalog: CatalogConfig::default(),
         }
     }
 }

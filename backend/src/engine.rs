@@ -8,6 +8,7 @@ use async_nats::jetstream::kv;
 use hookwire_nats::streams::Topology;
 use hookwire_protocol::{EventType, Tenant};
 
+use crate::catalog::Catalog;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use crate::task::Task;
@@ -22,6 +23,8 @@ pub struct Engine {
     pub topology: Topology,
     /// Endpoints.
     pub registry: Arc<Registry>,
+    /// Event types.
+    pub catalog: Arc<Catalog>,
     /// The configuration bucket.
     pub bucket: kv::Store,
     /// Counters and gauges.

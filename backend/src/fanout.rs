@@ -120,6 +120,10 @@ fn tasks_for(
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&message.payload) {
         return Err(reject(format!("payload is not JSON: {e}")));
     }
+    engine
+        .catalog
+        .check_event(&tenant, &event_type, &message.payload)
+        .map_err(reject)?;
     let correlation_id = header(CORRELATION_ID).or_else(|| header(TRACEPARENT));
     let event_time_ms = i64::try_from(published_ns / 1_000_000).unwrap_or(i64::MAX);
     Ok(engine

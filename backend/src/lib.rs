@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod catalog;
 pub mod config;
 pub mod dead_letters;
 pub mod delivery;

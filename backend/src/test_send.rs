@@ -23,7 +23,7 @@ pub struct TestEndpoint {
     id: String,
     /// The event type to send.
     event_type: String,
-    /// The event's data.
+    /// The event's data; the catalog's example for the type when absent.
     #[serde(default)]
     payload: Option<serde_json::Value>,
 }
@@ -43,9 +43,18 @@ pub async fn send(
             format!("no endpoint {} in this tenant", request.id),
         )
     })?;
-    let payload = request
-        .payload
-        .ok_or_else(|| AdminError::invalid("payload", "give the event's data to send"))?;
+    let payload = match request.payload {
+        Some(payload) => payload,
+        None => engine
+            .catalog
+            .example(tenant, event_type.as_str())
+            .ok_or_else(|| {
+                AdminError::invalid(
+                    "payload",
+                    format!("the catalog has no example for {event_type}; give a payload"),
+                )
+            })?,
+    };
     let data = serde_json::to_vec(&payload)
         .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
     let event_id = random_token("test_");

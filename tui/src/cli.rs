@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::output::{
     Failure, print_dead_letters, print_deliveries, print_delivery, print_endpoints, print_events,
-    print_json, print_replay_jobs, print_stats,
+    print_json, print_replay_jobs, print_stats, print_types,
 };
 
 /// Hookwire operator tool: webhooks for NATS.
@@ -71,6 +71,9 @@ enum Command {
     /// The deployment's state.
     #[command(subcommand)]
     System(SystemCommand),
+    /// The event-types catalog.
+    #[command(subcommand)]
+    Types(TypeCommand),
     /// Prints a shell completion script (see docs/cli.md).
     Completions {
         /// The shell.
@@ -210,6 +213,95 @@ enum StateArg {
     Succeeded,
     Retrying,
     Dead,
+}
+
+#[derive(Debug, Subcommand)]
+enum TypeCommand {
+    /// Adds a type to the catalog.
+    Create {
+        /// The type, e.g. orders.paid.
+        name: String,
+        #[command(flatten)]
+        fields: TypeFields,
+    },
+    /// Shows one type with its schema and example.
+    Get {
+        /// The type.
+        name: String,
+    },
+    /// Lists the catalog.
+    List,
+    /// Changes a type; only the given fields change (a new schema bumps the version).
+    Update {
+        /// The type.
+        name: String,
+        #[command(flatten)]
+        fields: TypeFields,
+    },
+    /// Marks a type deprecated (still delivered).
+    Deprecate {
+        /// The type.
+        name: String,
+    },
+    /// Removes a type from the catalog.
+    Delete {
+        /// The type.
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct TypeFields {
+    /// What the type means.
+    #[arg(long)]
+    description: Option<String>,
+    /// JSON Schema of the data: JSON text, or @FILE.
+    #[arg(long, value_parser = parse_json_arg)]
+    schema: Option<Value>,
+    /// Example data: JSON text, or @FILE.
+    #[arg(long, value_parser = parse_json_arg)]
+    example: Option<Value>,
+    /// Check published events against the schema (true or false).
+    #[arg(long)]
+    validate: Option<bool>,
+}
+
+impl TypeCommand {
+    fn request(&self) -> Call {
+        let named = |verb, name: &String| {
+            (
+                "types",
+                verb,
+                json!({"name": name}),
+                print_json as fn(&Value),
+            )
+        };
+        match self {
+            Self::Create { name, fields } | Self::Update { name, fields } => {
+                let mut body = json!({"name": name});
+                for (key, value) in [
+                    ("description", fields.description.clone().map(Value::String)),
+                    ("schema", fields.schema.clone()),
+                    ("example", fields.example.clone()),
+                    ("validate", fields.validate.map(Value::Bool)),
+                ] {
+                    if let Some(value) = value {
+                        body[key] = value;
+                    }
+                }
+                let verb = if matches!(self, Self::Create { .. }) {
+                    "create"
+                } else {
+                    "update"
+                };
+                ("types", verb, body, print_json)
+            }
+            Self::Get { name } => named("get", name),
+            Self::List => ("types", "list", json!({}), print_types),
+            Self::Deprecate { name } => named("deprecate", name),
+            Self::Delete { name } => named("delete", name),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -607,6 +699,17 @@ fn passed(noun: &str, verb: &str, reply: &Value) -> Result<(), Failure> {
     }
 }
 
+/// JSON text, or `@FILE` to read it from a file.
+fn parse_json_arg(text: &str) -> Result<Value, String> {
+    let json = match text.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?
+        }
+        None => text.to_owned(),
+    };
+    serde_json::from_str(&json).map_err(|e| format!("not JSON: {e}"))
+}
+
 /// An RFC 3339 time, or an age before now: `<n>s`, `<n>m`, `<n>h` or `<n>d`.
 fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
@@ -719,6 +822,7 @@ impl Cli {
             Command::DeadLetters(command) => self.call(&admin, command.request()).await,
             Command::System(command) => self.call(&admin, command.request()).await,
             Command::Replay(args) => self.call(&admin, args.request()).await,
+            Command::Types(command) => self.call(&admin, command.request()).await,
             Command::Completions { .. } => Ok(()),
             Command::Events(EventCommand::Publish {
                 event_type,

@@ -299,3 +299,25 @@ pub(crate) fn print_stats(value: &Value) {
         );
     }
 }
+
+/// Prints the catalog as a table.
+pub(crate) fn print_types(value: &Value) {
+    println!(
+        "{:<40} {:>7} {:<9} {:<11}  DESCRIPTION",
+        "TYPE", "VERSION", "VALIDATE", "DEPRECATED"
+    );
+    for t in value["types"].as_array().into_iter().flatten() {
+        println!(
+            "{:<40} {:>7} {:<9} {:<11}  {}",
+            t["name"].as_str().unwrap_or("?"),
+            t["version"],
+            t["validate"],
+            if t["deprecated_at"].is_string() {
+                "yes"
+            } else {
+                ""
+            },
+            t["description"].as_str().unwrap_or(""),
+        );
+    }
+}

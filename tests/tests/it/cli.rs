@@ -311,9 +311,11 @@ async fn scripts_query_history_and_send_tests() {
     .await;
     assert!(ok, "{redone}");
     assert_eq!(redone["redelivered"], 1);
-    let (ok, stats) = hookwire(&stack, &["endpoints", "stats", id]).await;
-    assert!(ok, "{stats}");
-    assert_eq!(stats["windows"]["1h"]["attempts"], 3);
+    // The redelivery is attempted and indexed within moments.
+    until(&stack, &["endpoints", "stats", id], |stats| {
+        stats["windows"]["1h"]["attempts"] == 3
+    })
+    .await;
     let (ok, test) = hookwire(
         &stack,
         &[
@@ -336,4 +338,68 @@ async fn scripts_query_history_and_send_tests() {
     let (ok, event) = hookwire(&stack, &["events", "get", "--id", "cli-ok"]).await;
     assert!(ok, "{event}");
     assert_eq!(event["event"]["data"], json!({"n": 1}));
+}
+
+#[tokio::test]
+async fn scripts_manage_the_catalog() {
+    let stack = Stack::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("schema.json");
+    std::fs::write(&schema, r#"{"type": "object", "required": ["id"]}"#).unwrap();
+    let schema_arg = format!("@{}", schema.display());
+    let (ok, created) = hookwire(
+        &stack,
+        &[
+            "types",
+            "create",
+            "orders.paid",
+            "--schema",
+            &schema_arg,
+            "--example",
+            r#"{"id": "o_1"}"#,
+            "--validate",
+            "true",
+        ],
+    )
+    .await;
+    assert!(ok, "{created}");
+    assert_eq!(created["schema"]["required"], json!(["id"]));
+    let (ok, updated) = hookwire(
+        &stack,
+        &["types", "update", "orders.paid", "--description", "paid"],
+    )
+    .await;
+    assert!(ok, "{updated}");
+    assert_eq!(
+        (&updated["description"], &updated["version"]),
+        (&json!("paid"), &json!(1))
+    );
+    let (ok, listed) = hookwire(&stack, &["types", "list"]).await;
+    assert!(ok);
+    assert_eq!(listed["types"][0]["name"], "orders.paid");
+
+    let receiver = Receiver::start().await;
+    let endpoint = stack.endpoint(&receiver, json!({})).await;
+    let id = endpoint["id"].as_str().unwrap();
+    let (ok, test) = hookwire(&stack, &["endpoints", "test", id, "--type", "orders.paid"]).await;
+    assert!(ok, "{test}");
+    assert_eq!(
+        receiver.wait_for(1, WAIT).await[0].json()["data"],
+        json!({"id": "o_1"})
+    );
+
+    let (code, refused) = hookwire_exit(
+        &stack,
+        &["types", "create", "a.b", "--schema", r#"{"type": 12}"#],
+    )
+    .await;
+    assert_eq!(code, 4, "{refused}");
+    assert_eq!(refused["error"]["field"], "schema");
+    let (ok, deprecated) = hookwire(&stack, &["types", "deprecate", "orders.paid"]).await;
+    assert!(ok);
+    assert!(deprecated["deprecated_at"].is_string());
+    let (ok, _) = hookwire(&stack, &["types", "delete", "orders.paid"]).await;
+    assert!(ok);
+    let (code, _) = hookwire_exit(&stack, &["types", "get", "orders.paid"]).await;
+    assert_eq!(code, 5);
 }

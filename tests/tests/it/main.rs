@@ -6,6 +6,7 @@
 )]
 
 mod admin;
+mod catalog;
 mod cli;
 mod connect;
 mod daemon;

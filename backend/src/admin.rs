@@ -517,7 +517,11 @@ impl Admin {
                 "no such delivery (yet: attempts are indexed within moments)",
             )
         })?;
-        Ok(serde_json::json!({"delivery": delivery, "attempts": attempts}))
+        // The body every attempt sent wraps the event's data, read back from the stream.
+        let event_data = events::data(&self.engine, delivery.event_seq).await;
+        Ok(
+            serde_json::json!({"delivery": delivery, "attempts": attempts, "event_data": event_data}),
+        )
     }
 
     /// `endpoints.stats`: the last hour, day and week (in five-minute buckets).

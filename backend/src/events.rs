@@ -155,6 +155,16 @@ pub async fn get(
     Ok(json!({"event": event, "deliveries": deliveries}))
 }
 
+/// The data of event `seq`, if the stream still has it (`None` for sequence 0: test sends).
+pub async fn data(engine: &Engine, seq: u64) -> Option<Value> {
+    if seq == 0 {
+        return None;
+    }
+    let stream = engine.js.get_stream(&engine.topology.events).await.ok()?;
+    let message = stream.direct_get(seq).await.ok()?;
+    serde_json::from_slice(&message.payload).ok()
+}
+
 /// `events.list`: up to `limit` events after the cursor (or from `since`, or the start).
 pub async fn list(
     engine: &Engine,

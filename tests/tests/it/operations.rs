@@ -188,7 +188,9 @@ async fn deliveries_get_shows_every_attempt_and_system_reports_state() {
         .endpoint(&receiver, json!({"retry_schedule_secs": [1]}))
         .await;
     let id = endpoint["id"].as_str().unwrap();
-    stack.publish("a.b", &json!({}), Some("evt-inspect")).await;
+    stack
+        .publish("a.b", &json!({"order": 7}), Some("evt-inspect"))
+        .await;
     receiver.wait_for(2, WAIT).await;
 
     let request = json!({"endpoint_id": id, "event_id": "evt-inspect"});
@@ -211,6 +213,7 @@ async fn deliveries_get_shows_every_attempt_and_system_reports_state() {
         }
     };
     assert_eq!(found["delivery"]["state"], "succeeded");
+    assert_eq!(found["event_data"], json!({"order": 7}));
     let attempts = found["attempts"].as_array().unwrap();
     assert_eq!(attempts[0]["response"]["status"], 500);
     assert_eq!(attempts[0]["response"]["body"], "try later");

@@ -51,13 +51,7 @@ pub async fn run(
     };
     let (registry, bucket) = load_endpoints(&js, &topology, &store, &config).await?;
     let catalog = Arc::new(Catalog::new(config.catalog.strict));
-    let bucket_seq = js
-        .get_stream(format!("KV_{}", topology.config_bucket))
-        .await?
-        .info()
-        .await?
-        .state
-        .last_sequence;
+    let bucket_seq = bucket_sequence(&js, &topology).await?;
     catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the event-types catalog: {e}"))?;
@@ -152,14 +146,7 @@ async fn load_endpoints(
                 topology.config_bucket
             )
         })?;
-    // The bucket handle's own status is a snapshot from when it was opened; ask the stream.
-    let target = js
-        .get_stream(format!("KV_{}", topology.config_bucket))
-        .await?
-        .info()
-        .await?
-        .state
-        .last_sequence;
+    let target = bucket_sequence(js, topology).await?;
     tokio::spawn(keep_syncing(
         bucket.clone(),
         store.clone(),
@@ -173,6 +160,18 @@ async fn load_endpoints(
         );
     }
     Ok((registry, bucket))
+}
+
+/// The configuration bucket's latest revision. The bucket handle's own status is a snapshot
+/// from when it was opened; this asks the stream.
+async fn bucket_sequence(js: &jetstream::Context, topology: &Topology) -> anyhow::Result<u64> {
+    Ok(js
+        .get_stream(format!("KV_{}", topology.config_bucket))
+        .await?
+        .info()
+        .await?
+        .state
+        .last_sequence)
 }
 
 /// The tasks that run for the daemon's whole life: the indexer, the gauges, the tiers.

@@ -66,10 +66,7 @@ fn describe(
     with_data: bool,
 ) -> Option<(Tenant, Value)> {
     let (tenant, event_type) = engine.topology.subjects.parse_event(subject).ok()?;
-    let msg_id = headers
-        .and_then(|h| h.get(NATS_MSG_ID))
-        .map(|v| v.as_str().to_owned());
-    let id = fanout::event_id(msg_id, published_ns, seq).ok();
+    let id = fanout::event_id(fanout::header(headers, NATS_MSG_ID), published_ns, seq).ok();
     let published_at = Utc.timestamp_nanos(i64::try_from(published_ns).unwrap_or(0));
     let mut event = json!({
         "seq": seq,

@@ -102,13 +102,7 @@ fn tasks_for(
         tenant: Some(tenant.clone()),
         reason,
     };
-    let header = |name: &str| {
-        message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().to_owned())
-    };
+    let header = |name| header(message.headers.as_ref(), name);
     let event_id = event_id(header(NATS_MSG_ID), published_ns, seq).map_err(reject)?;
     if message.payload.len() > engine.max_event_bytes {
         return Err(reject(format!(
@@ -144,6 +138,13 @@ fn tasks_for(
             data: message.payload.clone(),
         })
         .collect())
+}
+
+/// A header's value as text.
+pub(crate) fn header(headers: Option<&async_nats::HeaderMap>, name: &str) -> Option<String> {
+    headers
+        .and_then(|h| h.get(name))
+        .map(|v| v.as_str().to_owned())
 }
 
 /// An event's id: its `Nats-Msg-Id` (`msg_id`) when it has one, else one derived from its

@@ -357,13 +357,7 @@ fn task_for(
     if !endpoint.wants(&event_type) || !any_matches(&job.event_types, &event_type) {
         return Ok(None);
     }
-    let header = |name: &str| {
-        message
-            .headers
-            .as_ref()
-            .and_then(|h| h.get(name))
-            .map(|v| v.as_str().to_owned())
-    };
+    let header = |name| fanout::header(message.headers.as_ref(), name);
     // An event fan-out rejected (bad id) was never delivered; a replay does not either.
     let Ok(event_id) = fanout::event_id(header(NATS_MSG_ID), published_ns, seq) else {
         return Ok(None);

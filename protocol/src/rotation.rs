@@ -16,12 +16,35 @@ pub const MAX_PREVIOUS: usize = 5;
 
 /// One stored secret: the current one has no expiry; previous ones expire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredSecret")]
 pub struct SecretEntry {
     /// `whsec_...`.
     pub secret: String,
     /// When it stops signing; `None` for the current secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A secret as stored by any version: state written before rotation existed holds plain
+/// `whsec_...` strings, read as current secrets.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredSecret {
+    Plain(String),
+    Entry {
+        secret: String,
+        #[serde(default)]
+        expires_at: Option<DateTime<Utc>>,
+    },
+}
+
+impl From<StoredSecret> for SecretEntry {
+    fn from(stored: StoredSecret) -> Self {
+        match stored {
+            StoredSecret::Plain(secret) => Self::current(secret),
+            StoredSecret::Entry { secret, expires_at } => Self { secret, expires_at },
+        }
+    }
 }
 
 impl SecretEntry {
@@ -168,5 +191,18 @@ mod tests {
     fn stored_form_is_compact() {
         let json = serde_json::to_string(&SecretEntry::current("whsec_x".into())).unwrap();
         assert_eq!(json, r#"{"secret":"whsec_x"}"#);
+    }
+
+    #[test]
+    fn secrets_stored_as_plain_strings_read_as_current() {
+        let stored: Vec<SecretEntry> = serde_json::from_str(
+            r#"["whsec_a", {"secret": "whsec_b", "expires_at": "2027-01-01T00:00:00Z"}]"#,
+        )
+        .unwrap();
+        assert_eq!(stored[0], SecretEntry::current("whsec_a".into()));
+        assert!(stored[1].expires_at.is_some());
+        let round_trip: Vec<SecretEntry> =
+            serde_json::from_str(&serde_json::to_string(&stored).unwrap()).unwrap();
+        assert_eq!(round_trip, stored);
     }
 }

@@ -45,12 +45,19 @@ pub(crate) struct Cli {
     /// Print JSON (errors too, as {"error": {...}}) instead of text.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// What to do; without one, the console opens.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Opens the operator console (also what `hookwire` alone does).
+    Console {
+        /// Hide and refuse every change.
+        #[arg(long)]
+        readonly: bool,
+    },
     /// Lists every running hookwired instance (NATS micro `$SRV.PING.hookwire`).
     Ping,
     /// Manage endpoints (subscriber URLs).
@@ -794,7 +801,9 @@ impl EndpointFields {
 impl Cli {
     /// Runs the command.
     pub(crate) async fn run(&self) -> Result<(), Failure> {
-        if let Command::Completions { shell } = self.command {
+        let console = Command::Console { readonly: false };
+        let command = self.command.as_ref().unwrap_or(&console);
+        if let Command::Completions { shell } = *command {
             let mut command = <Self as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "hookwire", &mut std::io::stdout());
             return Ok(());
@@ -803,19 +812,35 @@ impl Cli {
             .nats
             .resolve_from_env()
             .context("NATS connection options")?;
+        let subjects = Subjects::new(&self.prefix).context("--prefix")?;
+        let tenant = Tenant::new(&self.tenant).context("--tenant")?;
+        if let Command::Console { readonly } = *command {
+            // The console connects in the background and shows the connection state.
+            let client = settings
+                .connect("hookwire console", InitialConnect::Retry)
+                .await
+                .map_err(|e| Failure::Unreachable(anyhow::Error::new(e)))?;
+            let options = crate::console::Options {
+                client,
+                subjects,
+                tenant,
+                timeout: settings.timeout,
+                readonly,
+            };
+            return crate::console::run(options).await.map_err(Failure::Other);
+        }
         let client = settings
             .connect("hookwire", InitialConnect::FailFast)
             .await
             .map_err(|e| Failure::Unreachable(anyhow::Error::new(e).context("cannot connect")))?;
-        let subjects = Subjects::new(&self.prefix).context("--prefix")?;
-        let tenant = Tenant::new(&self.tenant).context("--tenant")?;
         let admin = AdminClient::new(
             client.clone(),
             subjects.clone(),
             tenant.clone(),
             settings.timeout,
         );
-        match &self.command {
+        match command {
+            Command::Console { .. } | Command::Completions { .. } => Ok(()),
             Command::Ping => self.ping(&client, settings.timeout).await,
             Command::Endpoints(command) => self.call(&admin, command.request()?).await,
             Command::Deliveries(command) => self.call(&admin, command.request()).await,
@@ -823,7 +848,6 @@ impl Cli {
             Command::System(command) => self.call(&admin, command.request()).await,
             Command::Replay(args) => self.call(&admin, args.request()).await,
             Command::Types(command) => self.call(&admin, command.request()).await,
-            Command::Completions { .. } => Ok(()),
             Command::Events(EventCommand::Publish {
                 event_type,
                 data,

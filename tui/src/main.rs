@@ -2,6 +2,7 @@
 //! `--json` for machine-readable output); the console joins them.
 
 mod cli;
+mod console;
 mod output;
 
 use clap::Parser as _;

@@ -799,7 +799,7 @@ fn page_limit(limit: Option<u32>) -> Result<usize, AdminError> {
 
 /// A new endpoint id: `ep_` and 24 random lowercase letters and digits.
 fn new_endpoint_id() -> String {
-    verification::random_token("ep_")
+    crate::ids::random("ep_")
 }
 
 fn unknown_operation(noun: &str, verb: &str) -> AdminError {

@@ -2,7 +2,7 @@
 //! `types.<tenant>.<name>`; every instance keeps them in memory with their schemas compiled,
 //! loaded at start and kept current by a watch, so fan-out checks events without I/O.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -19,9 +19,12 @@ struct Entry {
     validator: Option<jsonschema::Validator>,
 }
 
+/// One tenant's types, by name.
+type Types = BTreeMap<String, Arc<Entry>>;
+
 /// The catalog of every tenant.
 pub struct Catalog {
-    types: RwLock<HashMap<(Tenant, String), Arc<Entry>>>,
+    types: RwLock<HashMap<Tenant, Types>>,
     strict: bool,
 }
 
@@ -57,10 +60,16 @@ impl Catalog {
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(Tenant, String), Arc<Entry>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Tenant, Types>> {
         self.types
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// One type with its compiled schema; looked up without allocating (fan-out asks for
+    /// every event).
+    fn entry(&self, tenant: &Tenant, name: &str) -> Option<Arc<Entry>> {
+        self.read().get(tenant)?.get(name).cloned()
     }
 
     fn apply(&self, tenant: Tenant, name: String, def: Option<EventTypeDef>) {
@@ -75,31 +84,26 @@ impl Catalog {
             .types
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tenant_types = types.entry(tenant).or_default();
         match entry {
-            Some(entry) => types.insert((tenant, name), entry),
-            None => types.remove(&(tenant, name)),
+            Some(entry) => tenant_types.insert(name, entry),
+            None => tenant_types.remove(&name),
         };
     }
 
     /// One type.
     #[must_use]
     pub fn get(&self, tenant: &Tenant, name: &str) -> Option<EventTypeDef> {
-        self.read()
-            .get(&(tenant.clone(), name.to_owned()))
-            .map(|e| e.def.clone())
+        self.entry(tenant, name).map(|e| e.def.clone())
     }
 
     /// A tenant's types in name order.
     #[must_use]
     pub fn list(&self, tenant: &Tenant) -> Vec<EventTypeDef> {
-        let mut defs: Vec<EventTypeDef> = self
-            .read()
-            .iter()
-            .filter(|((owner, _), _)| owner == tenant)
-            .map(|(_, e)| e.def.clone())
-            .collect();
-        defs.sort_by(|a, b| a.name.cmp(&b.name));
-        defs
+        self.read()
+            .get(tenant)
+            .map(|types| types.values().map(|e| e.def.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// The example payload of a type, if it has one.
@@ -115,10 +119,7 @@ impl Catalog {
         event_type: &EventType,
         payload: &[u8],
     ) -> Result<(), String> {
-        let entry = self
-            .read()
-            .get(&(tenant.clone(), event_type.to_string()))
-            .cloned();
+        let entry = self.entry(tenant, event_type.as_str());
         let Some(entry) = entry.filter(|e| e.def.validate) else {
             return Ok(());
         };
@@ -154,9 +155,10 @@ impl Catalog {
         }
         let types = self.read();
         let known: Vec<EventType> = types
-            .keys()
-            .filter(|(owner, _)| owner == tenant)
-            .filter_map(|(_, name)| EventType::new(name).ok())
+            .get(tenant)
+            .into_iter()
+            .flat_map(BTreeMap::keys)
+            .filter_map(|name| EventType::new(name).ok())
             .collect();
         if filters.is_empty() {
             return Err(AdminError::invalid(

@@ -15,6 +15,7 @@ pub mod engine;
 pub mod events;
 pub mod fanout;
 pub mod held;
+mod ids;
 pub mod indexer;
 pub mod metrics;
 pub mod redeliver;

@@ -23,9 +23,9 @@ use hookwire_protocol::replay::{ReplayJob, ReplayState, StartReplay};
 
 use crate::engine::Engine;
 use crate::fanout;
+use crate::ids;
 use crate::store::Store;
 use crate::task::Task;
-use crate::verification::random_token;
 
 /// A running job whose progress is older than this is taken to be orphaned.
 const STALE_AFTER: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
@@ -48,7 +48,7 @@ pub async fn start(
     request: &StartReplay,
 ) -> Result<ReplayJob, AdminError> {
     let now = Utc::now();
-    let (id, until, event_types) = request.validate(random_token("rpl_"), now)?;
+    let (id, until, event_types) = request.validate(ids::random("rpl_"), now)?;
     let endpoint = engine
         .registry
         .get(tenant, &request.endpoint_id)
@@ -307,10 +307,10 @@ async fn scan(
             .messages()
             .await?;
         let mut tasks = Vec::new();
-        let mut read = 0;
+        let mut fetched_now = 0;
         while let Some(message) = fetched.next().await {
             let message = message?;
-            read += 1;
+            fetched_now += 1;
             let info = message.info()?;
             let (seq, published_ns) = (info.stream_sequence, info.published.unix_timestamp_nanos());
             if seq > job.last_seq || published_ns >= until_ns {
@@ -323,7 +323,7 @@ async fn scan(
                 tasks.push(task);
             }
         }
-        if read == 0 {
+        if fetched_now == 0 {
             // Nothing arrived in the wait: done once nothing is left to read.
             let mut reader = reader.clone();
             done = reader.info().await?.num_pending == 0;

@@ -5,15 +5,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
-use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome};
+use hookwire_protocol::attempt::{AttemptRecord, Outcome};
 use hookwire_protocol::{EventType, Tenant};
 use serde::Deserialize;
 
 use crate::delivery::http::Sender;
-use crate::delivery::outcome::{Verdict, classify_status};
+use crate::delivery::outcome::{error_record, verdict};
 use crate::delivery::request;
 use crate::engine::Engine;
-use crate::verification::random_token;
+use crate::ids;
 
 /// `endpoints.test`.
 #[derive(Debug, Deserialize)]
@@ -57,7 +57,7 @@ pub async fn send(
     };
     let data = serde_json::to_vec(&payload)
         .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
-    let event_id = random_token("test_");
+    let event_id = ids::random("test_");
     let at = Utc::now();
     let body = request::body(event_type.as_str(), at, &data);
     let headers = request::signed_headers(&live, &event_id, None, at, &body);
@@ -65,21 +65,8 @@ pub async fn send(
     let sent = sender
         .post(&live.endpoint.url, headers.clone(), body, timeout)
         .await;
-    let error = match (&sent.response, sent.error) {
-        (_, Some((kind, message))) => Some(ErrorRecord { kind, message }),
-        (Some(response), None) => match classify_status(response.status, None, at) {
-            Verdict::Delivered => None,
-            Verdict::Disable => Some(ErrorRecord {
-                kind: ErrorKind::Gone,
-                message: "410 Gone (a test does not disable the endpoint)".into(),
-            }),
-            Verdict::Retry { kind, .. } => Some(ErrorRecord {
-                kind,
-                message: format!("status {}", response.status),
-            }),
-        },
-        (None, None) => None,
-    };
+    // A test records a 410 like any failure; it never disables the endpoint.
+    let error = error_record(&sent, verdict(&sent, at));
     let record = AttemptRecord {
         tenant: tenant.clone(),
         endpoint_id: request.id,

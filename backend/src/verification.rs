@@ -10,12 +10,12 @@ use hookwire_protocol::Tenant;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::endpoint::Endpoint;
 use hookwire_protocol::verification::{self, Challenge};
-use rand::Rng as _;
 use serde::Serialize;
 
 use crate::delivery::http::Sender;
 use crate::delivery::request;
 use crate::engine::Engine;
+use crate::ids;
 use crate::registry::{self, WriteError};
 
 /// The reply to `endpoints.verify`.
@@ -48,13 +48,13 @@ pub async fn verify(
     })?;
     let now = Utc::now();
     let challenge = Challenge {
-        challenge: random_token("chl_"),
+        challenge: ids::random("chl_"),
         endpoint_id: id.to_owned(),
     };
     let data = serde_json::to_vec(&challenge)
         .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
     let body = request::body(verification::EVENT_TYPE, now, &data);
-    let headers = request::signed_headers(&live, &random_token("vrf_"), None, now, &body);
+    let headers = request::signed_headers(&live, &ids::random("vrf_"), None, now, &body);
     let timeout = Duration::from_millis(u64::from(live.endpoint.timeout_ms));
     let sent = sender
         .post(&live.endpoint.url, headers, body, timeout)
@@ -137,14 +137,4 @@ pub fn spawn(engine: Arc<Engine>, sender: Sender, tenant: Tenant, id: String) {
             Err(e) => tracing::warn!(%tenant, id, error = %e.message, "cannot verify an endpoint"),
         }
     });
-}
-
-/// `prefix` and 24 random lowercase letters and digits.
-pub(crate) fn random_token(prefix: &str) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let mut rng = rand::rng();
-    let suffix: String = (0..24)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect();
-    format!("{prefix}{suffix}")
 }

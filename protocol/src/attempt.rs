@@ -36,6 +36,24 @@ pub enum ErrorKind {
     EndpointDisabled,
 }
 
+impl ErrorKind {
+    /// The name on the wire (`timeout`, `endpoint_disabled`, ...).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Redirect => "redirect",
+            Self::Gone => "gone",
+            Self::Timeout => "timeout",
+            Self::Connect => "connect",
+            Self::Dns => "dns",
+            Self::Tls => "tls",
+            Self::Request => "request",
+            Self::EndpointDisabled => "endpoint_disabled",
+        }
+    }
+}
+
 /// Where a delivery stands after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -148,6 +166,23 @@ mod tests {
         assert!(excerpt.len() <= MAX_BODY_EXCERPT);
         assert!(excerpt.chars().all(|c| c == 'a' || c == '\u{fffd}'));
         assert_eq!(body_excerpt(&[0xff, 0xfe]), "\u{fffd}\u{fffd}");
+    }
+
+    #[test]
+    fn error_kind_names_are_the_wire_names() {
+        for kind in [
+            ErrorKind::Status,
+            ErrorKind::Redirect,
+            ErrorKind::Gone,
+            ErrorKind::Timeout,
+            ErrorKind::Connect,
+            ErrorKind::Dns,
+            ErrorKind::Tls,
+            ErrorKind::Request,
+            ErrorKind::EndpointDisabled,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use hookwire_protocol::attempt::ErrorKind;
+use hookwire_protocol::attempt::{ErrorKind, ErrorRecord};
+
+use super::http::Sent;
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,42 @@ pub fn classify_status(status: u16, retry_after: Option<&str>, now: DateTime<Utc
             kind: ErrorKind::Status,
             retry_after: None,
         },
+    }
+}
+
+/// What a request's result means: a response by its status, no response as a retry.
+#[must_use]
+pub fn verdict(sent: &Sent, now: DateTime<Utc>) -> Verdict {
+    match (&sent.response, &sent.error) {
+        (Some(response), _) => classify_status(response.status, sent.retry_after.as_deref(), now),
+        (None, Some((kind, _))) => Verdict::Retry {
+            kind: *kind,
+            retry_after: None,
+        },
+        (None, None) => Verdict::Retry {
+            kind: ErrorKind::Request,
+            retry_after: None,
+        },
+    }
+}
+
+/// The failure to record for a request with this `verdict`, if it failed.
+#[must_use]
+pub fn error_record(sent: &Sent, verdict: Verdict) -> Option<ErrorRecord> {
+    match (&sent.error, verdict) {
+        (Some((kind, message)), _) => Some(ErrorRecord {
+            kind: *kind,
+            message: message.clone(),
+        }),
+        (None, Verdict::Delivered) => None,
+        (None, Verdict::Disable) => Some(ErrorRecord {
+            kind: ErrorKind::Gone,
+            message: "the receiver answered 410 Gone".into(),
+        }),
+        (None, Verdict::Retry { kind, .. }) => Some(ErrorRecord {
+            kind,
+            message: format!("status {}", sent.response.as_ref().map_or(0, |r| r.status)),
+        }),
     }
 }
 

@@ -14,8 +14,8 @@ use hookwire_protocol::endpoint::EndpointStatus;
 use rand::Rng as _;
 use tokio::sync::watch;
 
-use super::http::{Sender, Sent};
-use super::outcome::{Verdict, classify_status};
+use super::http::Sender;
+use super::outcome::{Verdict, error_record, verdict};
 use super::request;
 use super::retry::{next_delay, tier_for};
 use crate::engine::Engine;
@@ -160,21 +160,7 @@ async fn attempt(
             }
         }
     };
-    let error = match (&sent.error, verdict) {
-        (Some((kind, message)), _) => Some(ErrorRecord {
-            kind: *kind,
-            message: message.clone(),
-        }),
-        (None, Verdict::Delivered) => None,
-        (None, Verdict::Disable) => Some(ErrorRecord {
-            kind: ErrorKind::Gone,
-            message: "410 Gone: endpoint disabled".into(),
-        }),
-        (None, Verdict::Retry { kind, .. }) => Some(ErrorRecord {
-            kind,
-            message: format!("status {}", sent.response.as_ref().map_or(0, |r| r.status)),
-        }),
-    };
+    let error = error_record(&sent, verdict);
     let record = AttemptRecord {
         latency_ms: sent.latency.as_secs_f64() * 1000.0,
         request_headers: request::recorded_headers(&headers, endpoint),
@@ -186,20 +172,6 @@ async fn attempt(
         disable(engine, task, "the receiver answered 410 Gone").await?;
     }
     finish(engine, task, endpoint, record, next).await
-}
-
-fn verdict(sent: &Sent, now: DateTime<Utc>) -> Verdict {
-    match (&sent.response, &sent.error) {
-        (Some(response), _) => classify_status(response.status, sent.retry_after.as_deref(), now),
-        (None, Some((kind, _))) => Verdict::Retry {
-            kind: *kind,
-            retry_after: None,
-        },
-        (None, None) => Verdict::Retry {
-            kind: ErrorKind::Request,
-            retry_after: None,
-        },
-    }
 }
 
 /// Publishes the attempt record and what follows it, all acknowledged before returning.

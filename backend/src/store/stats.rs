@@ -69,11 +69,10 @@ impl StatsBucket {
             self.dead += 1;
         }
         if let Some(error) = &record.error {
-            let kind = serde_json::to_value(error.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_else(|| "unknown".to_owned());
-            *self.errors.entry(kind).or_default() += 1;
+            *self
+                .errors
+                .entry(error.kind.as_str().to_owned())
+                .or_default() += 1;
         }
         if let Some(response) = &record.response {
             *self.statuses.entry(response.status).or_default() += 1;

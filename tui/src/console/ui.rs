@@ -154,9 +154,7 @@ fn draw_live(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             || {
                 a.error
                     .as_ref()
-                    .and_then(|e| serde_json::to_value(e.kind).ok())
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default()
+                    .map_or_else(String::new, |e| e.kind.as_str().to_owned())
             },
             |r| r.status.to_string(),
         );

@@ -33,14 +33,14 @@ use crate::registry::{self, StoredEndpoint, WriteError};
 use crate::store::DeliveryCursor;
 use crate::store::Store;
 use crate::verification;
-use crate::{catalog, dead_letters, replay, test_send};
+use crate::{catalog, dead_letters, overview, replay, test_send};
 
 /// The most deliveries one `redeliver-failed` sends.
 const MAX_REDELIVER: usize = 10_000;
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 32] = [
+const OPERATIONS: [(&str, &str); 34] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -63,6 +63,7 @@ const OPERATIONS: [(&str, &str); 32] = [
     ("dead-letters", "requeue"),
     ("dead-letters", "purge"),
     ("replay", "start"),
+    ("replay", "preview"),
     ("replay", "get"),
     ("replay", "list"),
     ("types", "create"),
@@ -71,6 +72,7 @@ const OPERATIONS: [(&str, &str); 32] = [
     ("types", "update"),
     ("types", "deprecate"),
     ("types", "delete"),
+    ("overview", "get"),
     ("system", "info"),
     ("system", "health"),
 ];
@@ -180,6 +182,10 @@ impl Admin {
             "events" => self.events(tenant, verb, body).await,
             "dead-letters" => self.dead_letters(tenant, verb, body).await,
             "replay" => self.replay(tenant, verb, body).await,
+            "overview" if verb == "get" => {
+                AdminError::parse::<NoFields>(body)?;
+                json(&overview::get(&self.engine, &self.store, tenant).await?)
+            }
             "system" => self.system(verb, body).await,
             "types" => self.types(tenant, verb, body).await,
             _ => Err(unknown_operation(noun, verb)),
@@ -320,6 +326,10 @@ impl Admin {
             "start" => {
                 let request: StartReplay = AdminError::parse(body)?;
                 json(&replay::start(&self.engine, &self.store, tenant, &request).await?)
+            }
+            "preview" => {
+                let request: StartReplay = AdminError::parse(body)?;
+                json(&replay::preview(&self.engine, tenant, &request).await?)
             }
             "get" => {
                 let request: ReplayId = AdminError::parse(body)?;

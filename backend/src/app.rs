@@ -97,6 +97,11 @@ pub async fn run(
         concurrency,
         stop_rx,
     ));
+    // Ready means the admin subjects answer: the server must have the subscriptions.
+    client
+        .flush()
+        .await
+        .context("cannot reach NATS to confirm the admin subscriptions")?;
     metrics.set_ready(true);
     tracing::info!(servers = %settings.servers, prefix = subjects.prefix(), state = %store_path.display(), %http_addr, "hookwired ready");
 

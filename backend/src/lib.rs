@@ -18,6 +18,7 @@ pub mod held;
 mod ids;
 pub mod indexer;
 pub mod metrics;
+pub mod overview;
 pub mod redeliver;
 pub mod registry;
 pub mod replay;

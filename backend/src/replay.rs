@@ -24,6 +24,7 @@ use hookwire_protocol::replay::{ReplayJob, ReplayState, StartReplay};
 use crate::engine::Engine;
 use crate::fanout;
 use crate::ids;
+use crate::registry::LiveEndpoint;
 use crate::store::Store;
 use crate::task::Task;
 
@@ -49,24 +50,7 @@ pub async fn start(
 ) -> Result<ReplayJob, AdminError> {
     let now = Utc::now();
     let (id, until, event_types) = request.validate(ids::random("rpl_"), now)?;
-    let endpoint = engine
-        .registry
-        .get(tenant, &request.endpoint_id)
-        .ok_or_else(|| {
-            failed(
-                ErrorCode::NotFound,
-                format!("no endpoint {} in this tenant", request.endpoint_id),
-            )
-        })?;
-    if matches!(endpoint.endpoint.status, EndpointStatus::Disabled { .. }) {
-        return Err(failed(
-            ErrorCode::Conflict,
-            format!(
-                "endpoint {} is disabled; enable it before replaying to it",
-                request.endpoint_id
-            ),
-        ));
-    }
+    replayable_endpoint(engine, tenant, &request.endpoint_id)?;
     let key = job_key(tenant, &id);
     if let Some((job, revision)) = read(engine, &key).await? {
         return existing(engine, store, tenant, request, job, revision, now).await;
@@ -114,6 +98,144 @@ pub async fn start(
             .ok_or_else(|| failed(ErrorCode::Conflict, "the job changed concurrently; retry")),
         Err(e) => Err(failed(ErrorCode::Unavailable, e.to_string())),
     }
+}
+
+/// The endpoint a replay goes to: it exists and is not disabled.
+fn replayable_endpoint(
+    engine: &Engine,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<Arc<LiveEndpoint>, AdminError> {
+    let endpoint = engine.registry.get(tenant, id).ok_or_else(|| {
+        failed(
+            ErrorCode::NotFound,
+            format!("no endpoint {id} in this tenant"),
+        )
+    })?;
+    if matches!(endpoint.endpoint.status, EndpointStatus::Disabled { .. }) {
+        return Err(failed(
+            ErrorCode::Conflict,
+            format!("endpoint {id} is disabled; enable it before replaying to it"),
+        ));
+    }
+    Ok(endpoint)
+}
+
+/// What [`preview`] found.
+#[derive(Debug, serde::Serialize)]
+pub struct Preview {
+    /// Events in the window the endpoint (and the request's type filters) take: what a
+    /// replay started now would queue.
+    pub events: u64,
+    /// Events of the tenant read in the window.
+    pub scanned: u64,
+    /// False when counting stopped at [`PREVIEW_BUDGET`]: `events` is then a lower bound.
+    pub complete: bool,
+    /// The window's end.
+    pub until: DateTime<Utc>,
+    /// Set when the stream no longer holds the window's start: the oldest event kept.
+    pub truncated_to: Option<DateTime<Utc>>,
+}
+
+/// How long a preview counts before answering with a lower bound.
+pub const PREVIEW_BUDGET: Duration = Duration::from_secs(5);
+
+/// `replay.preview`: counts what `replay.start` would queue for the same request, reading
+/// only the events' subjects, so an operator can confirm a replay knowing its size.
+pub async fn preview(
+    engine: &Engine,
+    tenant: &Tenant,
+    request: &StartReplay,
+) -> Result<Preview, AdminError> {
+    let now = Utc::now();
+    let (_, until, event_types) = request.validate(String::new(), now)?;
+    let endpoint = replayable_endpoint(engine, tenant, &request.endpoint_id)?;
+    let unavailable = |e: &dyn std::fmt::Display| failed(ErrorCode::Unavailable, e.to_string());
+    let mut stream = engine
+        .js
+        .get_stream(&engine.topology.events)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| unavailable(&e))?
+        .state
+        .clone();
+    let oldest_kept = Utc
+        .timestamp_nanos(i64::try_from(state.first_timestamp.unix_timestamp_nanos()).unwrap_or(0));
+    let mut preview = Preview {
+        events: 0,
+        scanned: 0,
+        complete: true,
+        until,
+        truncated_to: (state.messages > 0 && oldest_kept > request.since).then_some(oldest_kept),
+    };
+    if state.messages == 0 {
+        return Ok(preview);
+    }
+    let since_ns = request.since.timestamp_nanos_opt().unwrap_or(0);
+    let reader = stream
+        .create_consumer(consumer::pull::Config {
+            filter_subject: engine.topology.subjects.tenant_events(tenant),
+            deliver_policy: consumer::DeliverPolicy::ByStartTime {
+                start_time: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(since_ns))
+                    .map_err(|e| failed(ErrorCode::InvalidRequest, e.to_string()))?,
+            },
+            ack_policy: consumer::AckPolicy::None,
+            headers_only: true,
+            inactive_threshold: Duration::from_mins(1),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let until_ns = i128::from(until.timestamp_nanos_opt().unwrap_or(i64::MAX));
+    let deadline = tokio::time::Instant::now() + PREVIEW_BUDGET;
+    'reading: loop {
+        if tokio::time::Instant::now() >= deadline {
+            preview.complete = false;
+            break;
+        }
+        let mut fetched = reader
+            .fetch()
+            .max_messages(4 * BATCH)
+            .expires(Duration::from_millis(500))
+            .messages()
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut fetched_now = 0;
+        while let Some(message) = fetched.next().await {
+            let message = message.map_err(|e| unavailable(&e))?;
+            fetched_now += 1;
+            let info = message.info().map_err(|e| unavailable(&e))?;
+            if info.stream_sequence > state.last_sequence
+                || info.published.unix_timestamp_nanos() >= until_ns
+            {
+                break 'reading;
+            }
+            preview.scanned += 1;
+            if let Ok((_, event_type)) = engine.topology.subjects.parse_event(&message.subject)
+                && endpoint.wants(&event_type)
+                && any_matches(&event_types, &event_type)
+            {
+                preview.events += 1;
+            }
+        }
+        if fetched_now == 0 {
+            let mut reader = reader.clone();
+            if reader
+                .info()
+                .await
+                .map_err(|e| unavailable(&e))?
+                .num_pending
+                == 0
+            {
+                break;
+            }
+        }
+    }
+    let _ = stream.delete_consumer(&reader.cached_info().name).await;
+    Ok(preview)
 }
 
 /// A start for an id that exists: the same job (resumed if orphaned), or a conflict when

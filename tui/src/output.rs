@@ -212,6 +212,65 @@ pub(crate) fn print_replay_jobs(value: &Value) {
     }
 }
 
+/// Prints what a replay would deliver.
+pub(crate) fn print_replay_preview(value: &Value) {
+    let bound = if value["complete"] == true {
+        ""
+    } else {
+        "at least "
+    };
+    println!(
+        "{bound}{} events would be replayed ({} of the tenant's events scanned, window ends {})",
+        value["events"],
+        value["scanned"],
+        value["until"].as_str().unwrap_or("-")
+    );
+    if let Some(at) = value["truncated_to"].as_str() {
+        println!("the stream keeps events from {at} only");
+    }
+}
+
+/// Prints `overview.get`.
+pub(crate) fn print_overview(value: &Value) {
+    let e = &value["endpoints"];
+    println!(
+        "endpoints  {} total: {} active, {} paused, {} disabled, {} pending verification, {} failing",
+        e["total"],
+        e["active"],
+        e["paused"],
+        e["disabled"],
+        e["pending_verification"],
+        e["failing"]
+    );
+    for window in ["1h", "24h"] {
+        let w = &value["windows"][window];
+        println!(
+            "{window:<10} {} attempts, success {}, p50/p95/p99 {}/{}/{} ms",
+            w["attempts"],
+            percent(&w["success_rate"]),
+            decimal(&w["latency_ms"]["p50"]),
+            decimal(&w["latency_ms"]["p95"]),
+            decimal(&w["latency_ms"]["p99"]),
+        );
+    }
+    println!(
+        "waiting    {} dead letters, {} held, {} retries (all tenants)",
+        value["dead_letters"], value["held"], value["retries_waiting_all_tenants"]
+    );
+}
+
+/// A rate (0–1) as a percentage, `-` when absent.
+fn percent(rate: &Value) -> String {
+    rate.as_f64()
+        .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// A number with one decimal, `-` when absent.
+fn decimal(v: &Value) -> String {
+    v.as_f64()
+        .map_or_else(|| "-".to_owned(), |n| format!("{n:.1}"))
+}
+
 /// Prints any reply as indented JSON.
 pub(crate) fn print_json(value: &Value) {
     println!(
@@ -275,13 +334,7 @@ pub(crate) fn print_stats(value: &Value) {
     );
     for window in ["1h", "24h", "7d"] {
         let w = &value["windows"][window];
-        let number = |v: &Value| {
-            v.as_f64()
-                .map_or_else(|| "-".to_owned(), |n| format!("{n:.1}"))
-        };
-        let success = w["success_rate"]
-            .as_f64()
-            .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0));
+        let (number, success) = (decimal, percent(&w["success_rate"]));
         let failures: Vec<String> = w["errors"]
             .as_object()
             .into_iter()

@@ -54,6 +54,10 @@ pub struct StatsBucket {
     pub statuses: BTreeMap<u16, u64>,
     /// Attempts per latency bucket; trailing empty buckets are not stored.
     pub latency: Vec<u64>,
+    /// When the latest attempt counted was made (absent in buckets written before it
+    /// was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_at: Option<DateTime<Utc>>,
 }
 
 impl StatsBucket {
@@ -82,6 +86,7 @@ impl StatsBucket {
             self.latency.resize(k + 1, 0);
         }
         self.latency[k] += 1;
+        self.last_at = self.last_at.max(Some(record.at));
     }
 
     /// Adds `other`'s counts to this one.
@@ -102,6 +107,7 @@ impl StatsBucket {
         for (mine, theirs) in self.latency.iter_mut().zip(&other.latency) {
             *mine += theirs;
         }
+        self.last_at = self.last_at.max(other.last_at);
     }
 
     /// The latency at `quantile` (0–1): the upper bound of the bucket it falls in (at most
@@ -144,6 +150,7 @@ impl StatsBucket {
             },
             "errors": self.errors,
             "statuses": self.statuses,
+            "last_attempt_at": self.last_at,
         })
     }
 }
@@ -255,5 +262,22 @@ mod tests {
         let mut other_way = b;
         other_way.merge(&a);
         assert_eq!(other_way, sum);
+    }
+
+    #[test]
+    fn the_latest_attempt_time_survives_adding_and_merging() {
+        let mut early = attempt(Some(200), 1.0, Outcome::Succeeded);
+        early.at = Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let mut late = early.clone();
+        late.at = Utc.timestamp_opt(1_800_000_100, 0).unwrap();
+        let mut a = StatsBucket::default();
+        a.add(&late);
+        a.add(&early);
+        assert_eq!(a.last_at, Some(late.at));
+        let mut b = StatsBucket::default();
+        b.merge(&a);
+        b.merge(&StatsBucket::default());
+        assert_eq!(b.last_at, Some(late.at));
+        assert_eq!(b.summary()["last_attempt_at"], serde_json::json!(late.at));
     }
 }

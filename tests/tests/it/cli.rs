@@ -145,6 +145,28 @@ async fn until(stack: &Stack, args: &[&str], done: impl Fn(&Value) -> bool) -> V
     }
 }
 
+/// Runs `hookwire args` and expects clap's usage error (exit 2).
+async fn assert_usage_error(args: &[&str], why: &str) {
+    let usage = tokio::process::Command::new(workspace_bin("hookwire"))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2), "{why}");
+}
+
+/// `hookwire overview` after the script above.
+async fn check_overview(stack: &Stack) {
+    // Five attempts: two failed (one died and was requeued, one died and was purged),
+    // the requeue, the redelivery and the replay.
+    let overview = until(stack, &["overview"], |v| {
+        v["windows"]["1h"]["attempts"] == 5
+    })
+    .await;
+    assert_eq!(overview["endpoints"]["total"], 1);
+    assert_eq!(overview["windows"]["1h"]["failed"], 2, "{overview}");
+}
+
 #[tokio::test]
 async fn scripts_drive_deliveries_dead_letters_replay_and_system() {
     let stack = Stack::start(&[]).await;
@@ -192,6 +214,13 @@ async fn scripts_drive_deliveries_dead_letters_replay_and_system() {
     assert_eq!(redelivered["attempt"], 3);
     receiver.wait_for(3, WAIT).await;
 
+    let (ok, preview) = hookwire(
+        &stack,
+        &["replay", "--endpoint", id, "--since", "1h", "--dry-run"],
+    )
+    .await;
+    assert!(ok, "{preview}");
+    assert_eq!(preview["events"], 1, "{preview}");
     let (ok, job) = hookwire(
         &stack,
         &[
@@ -216,16 +245,11 @@ async fn scripts_drive_deliveries_dead_letters_replay_and_system() {
     let (ok, jobs) = hookwire(&stack, &["replay", "list"]).await;
     assert!(ok);
     assert_eq!(jobs["jobs"][0]["id"], "cli-job");
-    let usage = tokio::process::Command::new(workspace_bin("hookwire"))
-        .args(["replay", "--endpoint", id])
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(
-        usage.status.code(),
-        Some(2),
-        "--since is required to start a replay"
-    );
+    assert_usage_error(
+        &["replay", "--endpoint", id],
+        "--since is required to start a replay",
+    )
+    .await;
 
     receiver.script([Reply::status(500)]);
     stack
@@ -238,6 +262,8 @@ async fn scripts_drive_deliveries_dead_letters_replay_and_system() {
     let (ok, purged) = hookwire(&stack, &["dead-letters", "purge", "--endpoint", id]).await;
     assert!(ok, "{purged}");
     assert_eq!(purged["purged"], 1);
+
+    check_overview(&stack).await;
 
     let (ok, info) = hookwire(&stack, &["system", "info"]).await;
     assert!(ok, "{info}");

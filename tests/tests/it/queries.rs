@@ -59,7 +59,17 @@ async fn deliveries_list_filters_pages_and_failed_ones_are_redelivered() {
         .await;
 
     let all = listed(&stack, json!({}), 9).await;
-    assert_eq!(ids(&all[..1]), ["user-1"], "newest first");
+    // Newest activity first, to the millisecond (the endpoints' attempts interleave, so
+    // compare times rather than ids).
+    let times: Vec<i64> = all
+        .iter()
+        .map(|d| {
+            let at: chrono::DateTime<chrono::Utc> =
+                d["updated_at"].as_str().unwrap().parse().unwrap();
+            at.timestamp_millis()
+        })
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{all:?}");
     let dead = listed(&stack, json!({"endpoint_id": bad, "state": "dead"}), 4).await;
     assert!(dead.iter().all(|d| d["last_status"] == 503));
     let users = listed(&stack, json!({"event_type": "users.*"}), 1).await;
@@ -121,6 +131,47 @@ async fn deliveries_list_filters_pages_and_failed_ones_are_redelivered() {
     assert!((hour["success_rate"].as_f64().unwrap() - 0.5).abs() < 1e-9);
     assert!(hour["latency_ms"]["p99"].as_f64().unwrap() > 0.0);
     assert_eq!(stats["windows"]["7d"]["attempts"], 8);
+
+    overview_counts_both_endpoints(&stack, good, bad).await;
+}
+
+/// The overview after the test above: both endpoints summed, what waits counted.
+async fn overview_counts_both_endpoints(stack: &Stack, good: &str, bad: &str) {
+    // The overview sums every endpoint and counts what waits.
+    let overview = call(stack, "overview", "get", json!({})).await;
+    assert_eq!(overview["endpoints"]["total"], 2, "{overview}");
+    assert_eq!(overview["endpoints"]["active"], 2);
+    assert_eq!(overview["endpoints"]["failing"], 0, "bad delivers again");
+    let hour = &overview["windows"]["1h"];
+    assert_eq!(
+        (&hour["attempts"], &hour["succeeded"]),
+        (&json!(13), &json!(9))
+    );
+    let series: u64 = overview["series"]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(series, 13, "every attempt is in the hour's series");
+    assert_eq!(
+        overview["dead_letters"], 4,
+        "redeliver-failed leaves them listed"
+    );
+    let line = |id: &str| {
+        overview["per_endpoint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(line(bad)["dead_letters"], 4);
+    assert_eq!(line(good)["dead_letters"], 0);
+    assert_eq!(line(bad)["attempts_24h"], 8);
+    assert!(line(good)["last_attempt_at"].is_string());
+    assert!((line(bad)["success_rate_24h"].as_f64().unwrap() - 0.5).abs() < 1e-9);
 }
 
 #[tokio::test]
@@ -240,6 +291,7 @@ async fn query_requests_are_validated() {
             "not_found",
         ),
         ("endpoints", "stats", json!({"id": "nope"}), "not_found"),
+        ("overview", "get", json!({"tenant": "x"}), "invalid_request"),
         (
             "endpoints",
             "test",

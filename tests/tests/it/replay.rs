@@ -58,6 +58,30 @@ async fn a_window_is_replayed_exactly_once_per_job() {
 
     let start =
         json!({"endpoint_id": endpoint_id, "since": since, "until": until, "job_id": "job-1"});
+    // The preview counts what the job will queue, and queues nothing itself.
+    let preview: Value = stack.admin.call("replay", "preview", &start).await.unwrap();
+    assert_eq!(
+        (
+            &preview["events"],
+            &preview["scanned"],
+            &preview["complete"]
+        ),
+        (&json!(6), &json!(8), &json!(true)),
+        "{preview}"
+    );
+    let narrowed_preview: Value = stack
+        .admin
+        .call(
+            "replay",
+            "preview",
+            &json!({"endpoint_id": endpoint_id, "since": since, "event_types": ["users.>"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        narrowed_preview["events"], 0,
+        "the endpoint takes no users.*: {narrowed_preview}"
+    );
     let started: Value = stack.admin.call("replay", "start", &start).await.unwrap();
     assert_eq!(started["id"], "job-1");
     let job = wait_completed(&stack, "job-1").await;
@@ -144,6 +168,8 @@ async fn replay_requests_are_validated() {
     ];
     for (body, code) in cases {
         assert_eq!(error_code(call(body.clone()).await), code, "{body}");
+        let preview = admin.call::<_, Value>("replay", "preview", &body).await;
+        assert_eq!(error_code(preview), code, "preview of {body}");
     }
     let first = json!({"endpoint_id": id, "since": hour_ago, "job_id": "same"});
     let _: Value = call(first).await.unwrap();

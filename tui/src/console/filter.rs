@@ -1,7 +1,12 @@
-//! The live view's filter language, typed after `/`: space-separated terms, all of which
-//! must match. `status:failed|succeeded|retrying|dead`, `endpoint:ID`, `type:FILTER` (NATS
-//! wildcards), `code:5xx|404`, anything else is free text matched against the event id,
-//! endpoint id, type and error.
+//! The filter languages typed after `/`.
+//!
+//! Live view: space-separated terms, all of which must match.
+//! `status:failed|succeeded|retrying|dead`, `endpoint:ID`, `type:FILTER` (NATS wildcards),
+//! `code:5xx|404`, anything else is free text matched against the event id, endpoint id,
+//! type and error.
+//!
+//! Deliveries search: `endpoint:ID status:succeeded|retrying|dead type:FILTER since:WHEN
+//! until:WHEN` and free text the event id contains, turned into a `deliveries.list` request.
 
 use hookwire_protocol::attempt::{AttemptRecord, Outcome};
 use hookwire_protocol::{EventType, EventTypeFilter};
@@ -75,6 +80,45 @@ impl LiveFilter {
             .any(|field| field.to_lowercase().contains(text)),
         })
     }
+}
+
+/// Reads a deliveries search into a `deliveries.list` request body.
+pub(crate) fn deliveries_query(
+    text: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    limit: u32,
+) -> Result<serde_json::Value, String> {
+    let mut query = serde_json::Map::new();
+    query.insert("limit".into(), limit.into());
+    let mut words = Vec::new();
+    for word in text.split_whitespace() {
+        let (key, value) = match word.split_once(':') {
+            Some(("endpoint", id)) if !id.is_empty() => ("endpoint_id", id.into()),
+            Some(("status", state @ ("succeeded" | "retrying" | "dead"))) => {
+                ("state", state.into())
+            }
+            Some(("status", other)) => {
+                return Err(format!("status:{other}? use succeeded, retrying or dead"));
+            }
+            Some(("type", filter)) => {
+                EventTypeFilter::new(filter).map_err(|e| format!("type:{filter}: {e}"))?;
+                ("event_type", filter.into())
+            }
+            Some((key @ ("since" | "until"), when)) => {
+                let at = crate::when::parse(when, now).map_err(|e| format!("{key}: {e}"))?;
+                (key, serde_json::json!(at))
+            }
+            _ => {
+                words.push(word);
+                continue;
+            }
+        };
+        query.insert(key.into(), value);
+    }
+    if !words.is_empty() {
+        query.insert("event_id".into(), words.join(" ").into());
+    }
+    Ok(serde_json::Value::Object(query))
 }
 
 fn parse_code(code: &str) -> Result<Term, String> {
@@ -166,6 +210,32 @@ pub(crate) mod tests {
         assert!(keeps("EVT-EP_B", &failed));
         assert!(keeps("deleted", &failed));
         assert!(!keeps("orders", &failed));
+    }
+
+    #[test]
+    fn deliveries_searches_become_list_requests() {
+        use chrono::TimeZone as _;
+        let now = chrono::Utc.timestamp_opt(1_800_000_000, 0).unwrap();
+        let query = deliveries_query(
+            "endpoint:ep_1 status:dead type:orders.* since:2h order-7",
+            now,
+            50,
+        )
+        .unwrap();
+        assert_eq!(
+            query,
+            serde_json::json!({"limit": 50, "endpoint_id": "ep_1", "state": "dead",
+                "event_type": "orders.*", "since": now - chrono::TimeDelta::hours(2),
+                "event_id": "order-7"})
+        );
+        assert_eq!(
+            deliveries_query("", now, 10).unwrap(),
+            serde_json::json!({"limit": 10})
+        );
+        for bad in ["status:failed", "since:soon", "type:a.>.b"] {
+            let error = deliveries_query(bad, now, 10).unwrap_err();
+            assert!(error.contains(bad.split(':').next().unwrap()), "{error}");
+        }
     }
 
     #[test]

@@ -11,20 +11,57 @@ pub(crate) enum Key {
     Bottom,
     PageUp,
     PageDown,
+    Open,
     Back,
     Filter,
     Command,
     NextView,
+    PrevView,
     View(usize),
+    Mark,
+    Sort,
+    Copy,
     Freeze,
+    Refresh,
+    OpenEndpoint,
+    New,
+    Edit,
     Pause,
     Resume,
-    Delete,
+    Enable,
+    Verify,
+    Test,
     Rotate,
-    Refresh,
+    Delete,
+    DeleteAll,
+    Resend,
+    ResendAll,
+    Replay,
     Help,
     Quit,
     ForceQuit,
+}
+
+impl Key {
+    /// Whether the key changes something (hidden and refused in a read-only console).
+    pub(crate) fn mutates(self) -> bool {
+        matches!(
+            self,
+            Self::New
+                | Self::Edit
+                | Self::Pause
+                | Self::Resume
+                | Self::Enable
+                | Self::Verify
+                | Self::Test
+                | Self::Rotate
+                | Self::Delete
+                | Self::DeleteAll
+                | Self::Resend
+                | Self::ResendAll
+                | Self::Replay
+        )
+    }
 }
 
 struct Binding {
@@ -45,49 +82,104 @@ const fn bind(code: KeyCode, key: Key, label: &'static str, help: &'static str) 
     }
 }
 
+const fn char(c: char, key: Key, help: &'static str) -> Binding {
+    bind(KeyCode::Char(c), key, "", help)
+}
+
+/// A second key for the same thing: not listed again in the help.
+const fn also(code: KeyCode, key: Key) -> Binding {
+    bind(code, key, "", "")
+}
+
 const BINDINGS: &[Binding] = &[
-    bind(KeyCode::Char('j'), Key::Down, "j / ↓", "next row"),
-    bind(KeyCode::Down, Key::Down, "", ""),
+    bind(
+        KeyCode::Char('j'),
+        Key::Down,
+        "j / ↓",
+        "next row (scroll in details)",
+    ),
+    also(KeyCode::Down, Key::Down),
     bind(KeyCode::Char('k'), Key::Up, "k / ↑", "previous row"),
-    bind(KeyCode::Up, Key::Up, "", ""),
-    bind(KeyCode::Char('g'), Key::Top, "g", "first row"),
-    bind(KeyCode::Char('G'), Key::Bottom, "G", "last row"),
-    bind(KeyCode::PageUp, Key::PageUp, "PgUp", "page up"),
-    bind(KeyCode::PageDown, Key::PageDown, "PgDn", "page down"),
+    also(KeyCode::Up, Key::Up),
+    bind(KeyCode::Char('g'), Key::Top, "g / G", "first / last row"),
+    also(KeyCode::Char('G'), Key::Bottom),
+    bind(KeyCode::PageUp, Key::PageUp, "PgUp/PgDn", "page up / down"),
+    also(KeyCode::PageDown, Key::PageDown),
+    bind(
+        KeyCode::Enter,
+        Key::Open,
+        "enter",
+        "open (endpoint, delivery, type)",
+    ),
     bind(KeyCode::Esc, Key::Back, "esc", "back, cancel"),
-    bind(KeyCode::Char('/'), Key::Filter, "/", "filter"),
+    bind(
+        KeyCode::Char('/'),
+        Key::Filter,
+        "/",
+        "filter or search (see docs/console.md)",
+    ),
     bind(
         KeyCode::Char(':'),
         Key::Command,
         ":",
-        "command (:endpoints :live :tenant NAME :q)",
+        "command: :overview :endpoints :live :deliveries :dlq :types :replays :tenant NAME :q",
     ),
-    bind(KeyCode::Tab, Key::NextView, "tab", "next view"),
-    bind(KeyCode::Char('1'), Key::View(0), "1-2", "go to view"),
-    bind(KeyCode::Char('2'), Key::View(1), "", ""),
     bind(
-        KeyCode::Char('f'),
-        Key::Freeze,
-        "f",
-        "freeze / unfreeze the live tail",
+        KeyCode::Tab,
+        Key::NextView,
+        "tab",
+        "next view (shift-tab: previous)",
     ),
-    bind(KeyCode::Char('p'), Key::Pause, "p", "pause endpoint"),
-    bind(KeyCode::Char('r'), Key::Resume, "r", "resume endpoint"),
+    also(KeyCode::BackTab, Key::PrevView),
+    bind(KeyCode::Char('1'), Key::View(0), "1-7", "go to view"),
+    also(KeyCode::Char('2'), Key::View(1)),
+    also(KeyCode::Char('3'), Key::View(2)),
+    also(KeyCode::Char('4'), Key::View(3)),
+    also(KeyCode::Char('5'), Key::View(4)),
+    also(KeyCode::Char('6'), Key::View(5)),
+    also(KeyCode::Char('7'), Key::View(6)),
     bind(
-        KeyCode::Char('d'),
+        KeyCode::Char(' '),
+        Key::Mark,
+        "space",
+        "mark / unmark the row",
+    ),
+    char('s', Key::Sort, "sort endpoints by the next column"),
+    char('c', Key::Copy, "copy the selected id (OSC 52)"),
+    char('f', Key::Freeze, "freeze / follow the live tail"),
+    char('u', Key::Refresh, "reload"),
+    char('o', Key::OpenEndpoint, "open the endpoint of the row"),
+    char('n', Key::New, "new endpoint / event type"),
+    char('e', Key::Edit, "edit endpoint / event type"),
+    char('p', Key::Pause, "pause endpoint"),
+    char('r', Key::Resume, "resume endpoint"),
+    char('E', Key::Enable, "enable a disabled endpoint"),
+    char('v', Key::Verify, "verify endpoint (send the challenge)"),
+    char('t', Key::Test, "send a test event"),
+    char('R', Key::Rotate, "rotate secret (asks first)"),
+    char(
+        'd',
         Key::Delete,
-        "d",
-        "delete endpoint (asks first)",
+        "delete endpoint / type, purge dead letters (asks)",
     ),
-    bind(
-        KeyCode::Char('R'),
-        Key::Rotate,
-        "R",
-        "rotate secret (asks first)",
+    char(
+        'D',
+        Key::DeleteAll,
+        "purge all of the endpoint (dead letters), deprecate (types)",
     ),
-    bind(KeyCode::Char('u'), Key::Refresh, "u", "reload"),
-    bind(KeyCode::Char('?'), Key::Help, "?", "this help"),
-    bind(KeyCode::Char('q'), Key::Quit, "q", "quit"),
+    char('x', Key::Resend, "redeliver, requeue marked dead letters"),
+    char(
+        'X',
+        Key::ResendAll,
+        "requeue all dead letters of the endpoint (asks)",
+    ),
+    char(
+        'w',
+        Key::Replay,
+        "replay a time window to the endpoint (asks)",
+    ),
+    char('?', Key::Help, "this help"),
+    char('q', Key::Quit, "quit"),
     Binding {
         code: KeyCode::Char('c'),
         modifiers: KeyModifiers::CONTROL,
@@ -107,12 +199,19 @@ pub(crate) fn key_for(event: KeyEvent) -> Option<Key> {
         .map(|b| b.key)
 }
 
-/// The help lines: `(keys, what they do)`.
-pub(crate) fn help() -> impl Iterator<Item = (&'static str, &'static str)> {
+/// The help lines, `(keys, what they do)`; a read-only console leaves out the changes.
+pub(crate) fn help(readonly: bool) -> impl Iterator<Item = (String, &'static str)> {
     BINDINGS
         .iter()
-        .filter(|b| !b.label.is_empty())
-        .map(|b| (b.label, b.help))
+        .filter(|b| !b.help.is_empty())
+        .filter(move |b| !(readonly && b.key.mutates()))
+        .map(|b| {
+            let label = match (b.label, b.code) {
+                ("", KeyCode::Char(c)) => c.to_string(),
+                (label, _) => label.to_owned(),
+            };
+            (label, b.help)
+        })
 }
 
 #[cfg(test)]
@@ -139,18 +238,26 @@ mod tests {
             Some(Key::Rotate)
         );
         assert_eq!(
+            press(KeyCode::BackTab, KeyModifiers::SHIFT),
+            Some(Key::PrevView)
+        );
+        assert_eq!(
             press(KeyCode::Char('c'), KeyModifiers::CONTROL),
             Some(Key::ForceQuit)
         );
-        assert_eq!(press(KeyCode::Char('c'), KeyModifiers::NONE), None);
         assert_eq!(
-            press(KeyCode::Char('2'), KeyModifiers::NONE),
-            Some(Key::View(1))
+            press(KeyCode::Char('c'), KeyModifiers::NONE),
+            Some(Key::Copy)
         );
+        assert_eq!(
+            press(KeyCode::Char('7'), KeyModifiers::NONE),
+            Some(Key::View(6))
+        );
+        assert_eq!(press(KeyCode::Char('Z'), KeyModifiers::SHIFT), None);
     }
 
     #[test]
-    fn every_key_is_bound_once_and_help_lists_labelled_ones() {
+    fn every_key_is_bound_once_and_help_lists_each_meaning() {
         for (i, a) in BINDINGS.iter().enumerate() {
             for b in &BINDINGS[i + 1..] {
                 assert!(
@@ -160,7 +267,19 @@ mod tests {
                 );
             }
         }
-        assert!(help().any(|(keys, _)| keys == "?"));
-        assert!(help().all(|(_, what)| !what.is_empty()));
+        assert!(help(false).any(|(keys, _)| keys == "?"));
+        assert!(help(false).any(|(keys, _)| keys == "R"));
+        assert!(help(false).all(|(keys, what)| !keys.is_empty() && !what.is_empty()));
+    }
+
+    #[test]
+    fn read_only_help_leaves_out_every_change() {
+        let listed: Vec<String> = help(true).map(|(keys, _)| keys).collect();
+        for change in [
+            "n", "e", "p", "r", "E", "v", "t", "R", "d", "D", "x", "X", "w",
+        ] {
+            assert!(!listed.iter().any(|k| k == change), "{change} listed");
+        }
+        assert!(listed.iter().any(|k| k == "enter"));
     }
 }

@@ -5,22 +5,37 @@
 mod action;
 mod app;
 mod filter;
+mod form;
 mod keys;
+mod request;
 mod strings;
+mod table;
 mod ui;
 
+use std::io::Write as _;
 use std::time::Duration;
 
+use base64::Engine as _;
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt as _;
-use hookwire_nats::admin::AdminClient;
+use hookwire_nats::admin::{AdminClient, AdminClientError};
 use hookwire_protocol::attempt::AttemptRecord;
 use hookwire_protocol::{Subjects, Tenant};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use app::{App, Msg, Request};
+use app::{App, Msg};
+use request::{ApiError, Call, Request};
+
+/// The fewest milliseconds between two frames: a busy live tail is drawn at most 20
+/// times a second, however fast attempts arrive.
+const MIN_FRAME: Duration = Duration::from_millis(50);
+/// How often what changes on its own (overview, replay jobs, ages) is refreshed.
+const REFRESH: Duration = Duration::from_secs(5);
+/// How often the spinner turns while a request is out.
+const SPIN: Duration = Duration::from_millis(150);
 
 /// Where the console connects and what it may do.
 pub(crate) struct Options {
@@ -49,50 +64,77 @@ async fn run_on(terminal: &mut ratatui::DefaultTerminal, options: Options) -> an
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
     let watcher = tokio::spawn(watch_connection(backend.client.clone(), tx.clone()));
+    let mut refresh = tokio::time::interval_at(Instant::now() + REFRESH, REFRESH);
+    refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut spin = tokio::time::interval(SPIN);
     let mut dirty = true;
+    let mut last_frame = Instant::now() - MIN_FRAME;
     while !app.quit {
-        if dirty {
-            crossterm::execute!(
-                std::io::stdout(),
-                crossterm::terminal::BeginSynchronizedUpdate
-            )?;
-            terminal.draw(|frame| ui::draw(frame, &app, theme))?;
-            crossterm::execute!(
-                std::io::stdout(),
-                crossterm::terminal::EndSynchronizedUpdate
-            )?;
+        if dirty && last_frame.elapsed() >= MIN_FRAME {
+            draw(terminal, &app, theme)?;
+            last_frame = Instant::now();
+            dirty = false;
         }
-        dirty = true;
+        let next_frame = last_frame + MIN_FRAME;
+        let mut requests = Vec::new();
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => {
-                    let requests = app.on_key(keys::key_for(key), typed(key));
-                    backend.handle(requests);
+                    requests = app.on_key(keys::key_for(key), typed(key));
+                    dirty = true;
                 }
-                Some(Ok(Event::Resize(..))) => {}
-                Some(Ok(_)) => dirty = false,
+                Some(Ok(Event::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => app.quit = true,
             },
             Some(msg) = rx.recv() => {
-                let mut requests = app.on_msg(msg);
-                // Take in everything queued before drawing once: a busy live tail costs
-                // one frame per batch, not one per attempt.
+                requests = app.on_msg(msg);
+                // Take in everything queued before drawing once.
                 while let Ok(msg) = rx.try_recv() {
                     requests.extend(app.on_msg(msg));
                 }
-                backend.handle(requests);
+                dirty = true;
             }
+            _ = refresh.tick() => {
+                requests = app.on_msg(Msg::Tick);
+                dirty = true;
+            }
+            _ = spin.tick(), if app.pending > 0 => {
+                app.spinner = app.spinner.wrapping_add(1);
+                dirty = true;
+            }
+            () = tokio::time::sleep_until(next_frame), if dirty => {}
             _ = terminate.recv() => app.quit = true,
             _ = hangup.recv() => app.quit = true,
         }
+        backend.handle(requests);
     }
     watcher.abort();
     backend.stop();
     Ok(())
 }
 
-/// The character a key types, for filters, commands and confirmations.
+/// One frame, inside a synchronized update so the terminal shows it whole.
+fn draw(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &App,
+    theme: ui::Theme,
+) -> anyhow::Result<()> {
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::BeginSynchronizedUpdate
+    )?;
+    let now = chrono::Utc::now();
+    terminal.draw(|frame| ui::draw(frame, app, theme, now))?;
+    crossterm::execute!(
+        std::io::stdout(),
+        crossterm::terminal::EndSynchronizedUpdate
+    )?;
+    Ok(())
+}
+
+/// The character a key types, for filters, commands, forms and confirmations.
 fn typed(key: KeyEvent) -> Option<char> {
     match key.code {
         KeyCode::Char(c) => Some(c),
@@ -152,28 +194,14 @@ impl Backend {
     fn handle(&mut self, requests: Vec<Request>) {
         for request in requests {
             match request {
-                Request::LoadEndpoints => {
+                Request::Call(call) => {
                     let (admin, tx) = (self.admin.clone(), self.tx.clone());
                     tokio::spawn(async move {
-                        let reply = admin
-                            .call::<_, Value>("endpoints", "list", &json!({"limit": 500}))
-                            .await
-                            .map(|page| page["endpoints"].as_array().cloned().unwrap_or_default())
-                            .map_err(|e| e.to_string());
-                        let _ = tx.send(Msg::Endpoints(reply)).await;
+                        let reply = send(&admin, &call).await;
+                        let _ = tx.send(Msg::Reply(call.purpose, reply)).await;
                     });
                 }
-                Request::Perform(action) => {
-                    let (admin, tx) = (self.admin.clone(), self.tx.clone());
-                    tokio::spawn(async move {
-                        let (noun, verb, body) = action.request();
-                        let reply = admin
-                            .call::<_, Value>(noun, verb, &body)
-                            .await
-                            .map_err(|e| e.to_string());
-                        let _ = tx.send(Msg::Done(action, reply)).await;
-                    });
-                }
+                Request::Copy(text) => copy(&text),
                 Request::SwitchTenant(name) => match Tenant::new(&name) {
                     Ok(tenant) => {
                         self.live.abort();
@@ -191,8 +219,11 @@ impl Backend {
                     }
                     Err(e) => {
                         let tx = self.tx.clone();
+                        let purpose = request::Purpose::Load(request::Load::Endpoints);
                         tokio::spawn(async move {
-                            let _ = tx.send(Msg::Endpoints(Err(e.to_string()))).await;
+                            let _ = tx
+                                .send(Msg::Reply(purpose, Err(ApiError::new(e.to_string()))))
+                                .await;
                         });
                     }
                 },
@@ -203,6 +234,33 @@ impl Backend {
     fn stop(&self) {
         self.live.abort();
     }
+}
+
+/// Sends a call's requests in order; the first failure ends it.
+async fn send(admin: &AdminClient, call: &Call) -> Result<Vec<Value>, ApiError> {
+    let mut replies = Vec::with_capacity(call.requests.len());
+    for (noun, verb, body) in &call.requests {
+        match admin.call::<_, Value>(noun, verb, body).await {
+            Ok(reply) => replies.push(reply),
+            Err(AdminClientError::Api(body)) => {
+                return Err(ApiError {
+                    message: body.error.message,
+                    field: body.error.field,
+                });
+            }
+            Err(e) => return Err(ApiError::new(e.to_string())),
+        }
+    }
+    Ok(replies)
+}
+
+/// Puts `text` on the clipboard of the terminal the operator sits at (OSC 52), which
+/// works through SSH; terminals that do not support it ignore the sequence.
+fn copy(text: &str) {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut stdout = std::io::stdout();
+    let _ = write!(stdout, "\x1b]52;c;{encoded}\x07");
+    let _ = stdout.flush();
 }
 
 /// Forwards every attempt record of the tenant to the app, resubscribing after errors.

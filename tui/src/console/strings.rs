@@ -1,19 +1,43 @@
 //! Every text the console shows that is not data, in one place.
 
+use serde_json::Value;
+
 pub(crate) const TITLE: &str = "hookwire";
-pub(crate) const VIEWS: [&str; 2] = ["Endpoints", "Live"];
+pub(crate) const VIEWS: [&str; 7] = [
+    "Overview",
+    "Endpoints",
+    "Live",
+    "Deliveries",
+    "Dead",
+    "Types",
+    "Replays",
+];
 pub(crate) const CONNECTING: &str = "connecting…";
 pub(crate) const CONNECTED: &str = "connected";
 pub(crate) const DISCONNECTED: &str = "disconnected: retrying";
+pub(crate) const READONLY_BADGE: &str = "read-only";
 pub(crate) const LOADING: &str = "loading…";
-pub(crate) const NO_ENDPOINTS: &str =
-    "no endpoints in this tenant (create one: hookwire endpoints create)";
+pub(crate) const NO_ENDPOINTS: &str = "no endpoints in this tenant (n creates one)";
+pub(crate) const NO_ENDPOINTS_READONLY: &str = "no endpoints in this tenant";
 pub(crate) const NO_ATTEMPTS: &str = "waiting for attempts…";
+pub(crate) const NO_DELIVERIES: &str =
+    "no deliveries match (/ to search: endpoint:ID status:dead type:orders.* since:2h TEXT)";
+pub(crate) const NO_DEAD_LETTERS: &str =
+    "no dead letters: every delivery got through or is still trying";
+pub(crate) const NO_TYPES: &str = "no event types in the catalog";
+pub(crate) const NO_REPLAYS: &str = "no replay jobs (w on an endpoint starts one)";
+pub(crate) const MORE_ROWS: &str = "more rows exist than are shown: narrow the filter";
 pub(crate) const FROZEN: &str = "FROZEN (f to follow)";
 pub(crate) const READONLY: &str = "read-only: changes are disabled";
 pub(crate) const CONFIRM_HINT: &str = "y to confirm, n or esc to cancel";
+pub(crate) const FORM_HINT: &str = "tab/↓ next field  ↑ previous  enter send  esc cancel";
+pub(crate) const SENDING: &str = "sending…";
+pub(crate) const SECRET_HINT: &str =
+    "shown once; copied to the clipboard (c copies again); esc closes";
 pub(crate) const HELP_TITLE: &str = "keys (esc to close)";
-pub(crate) const HINT: &str = "? help  : command  / filter  q quit";
+pub(crate) const HINT: &str = "? help  : command  / filter  enter open  esc back  q quit";
+pub(crate) const NOT_INDEXED: &str =
+    "not recorded yet (the first attempt is indexed within moments; u reloads)";
 
 /// What a confirmation asks.
 pub(crate) fn confirm_delete(id: &str) -> String {
@@ -23,6 +47,56 @@ pub(crate) fn confirm_delete(id: &str) -> String {
 /// What a confirmation asks.
 pub(crate) fn confirm_rotate(id: &str) -> String {
     format!("Rotate the secret of {id}? The old one keeps signing for 24 h.")
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_requeue(n: usize) -> String {
+    format!("Requeue {n} dead letters? Each is delivered again with a fresh retry schedule.")
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_requeue_endpoint(id: &str) -> String {
+    format!("Requeue every dead letter of {id}? Each is delivered again.")
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_purge(n: usize) -> String {
+    format!("Purge {n} dead letter(s)? They are deleted and never delivered.")
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_purge_endpoint(id: &str) -> String {
+    format!("Purge every dead letter of {id}? They are deleted and never delivered.")
+}
+
+/// What a confirmation asks: the replay's size as `replay.preview` counted it.
+pub(crate) fn confirm_replay(request: &Value, events: u64, complete: bool) -> String {
+    let bound = if complete { "" } else { "at least " };
+    let types = request["event_types"]
+        .as_array()
+        .map(|t| {
+            let names: Vec<&str> = t.iter().filter_map(Value::as_str).collect();
+            format!(" of types {}", names.join(", "))
+        })
+        .unwrap_or_default();
+    format!(
+        "Replay {bound}{events} events{types} from {} to {} to {}?",
+        short_time(&request["since"]),
+        request["until"]
+            .as_str()
+            .map_or_else(|| "now".to_owned(), |_| short_time(&request["until"])),
+        request["endpoint_id"].as_str().unwrap_or("?")
+    )
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_deprecate(name: &str) -> String {
+    format!("Deprecate event type {name}? It is still delivered, marked as deprecated.")
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_delete_type(name: &str) -> String {
+    format!("Delete event type {name} from the catalog? Its schema and example are lost.")
 }
 
 /// The outcome of a finished action.
@@ -35,7 +109,58 @@ pub(crate) fn failed(what: &str, error: &str) -> String {
     format!("{what} failed: {error}")
 }
 
-/// A newly rotated secret, shown once.
-pub(crate) fn new_secret(id: &str, secret: &str) -> String {
-    format!("new secret of {id} (shown once, copied to the clipboard): {secret}")
+/// After a create.
+pub(crate) fn created(id: &str) -> String {
+    format!("created {id}")
+}
+
+/// After an edit.
+pub(crate) fn saved(id: &str) -> String {
+    format!("saved {id}")
+}
+
+/// After `c`.
+pub(crate) fn copied(text: &str) -> String {
+    format!("copied {text}")
+}
+
+/// A `:` command that does not exist.
+pub(crate) fn unknown_command(command: &str) -> String {
+    format!("unknown command :{command} (? lists them)")
+}
+
+/// The title of the new-secret box.
+pub(crate) fn new_secret(id: &str) -> String {
+    format!("new secret of {id}")
+}
+
+/// A test send's attempt record, in a line.
+pub(crate) fn test_result(id: &str, attempt: &Value) -> String {
+    let latency = attempt["latency_ms"].as_f64().unwrap_or(0.0);
+    match (
+        attempt["response"]["status"].as_u64(),
+        attempt["error"]["kind"].as_str(),
+    ) {
+        (Some(status), None) => format!("test to {id}: {status} in {latency:.0} ms"),
+        (status, kind) => format!(
+            "test to {id} failed: {} {}",
+            kind.unwrap_or("error"),
+            status.map(|s| s.to_string()).unwrap_or_default()
+        ),
+    }
+}
+
+/// An RFC 3339 time as `MM-DD HH:MM:SS` (UTC), or `-`.
+pub(crate) fn short_time(value: &Value) -> String {
+    value
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map_or_else(
+            || "-".to_owned(),
+            |t| {
+                t.with_timezone(&chrono::Utc)
+                    .format("%m-%d %H:%M:%S")
+                    .to_string()
+            },
+        )
 }

@@ -1,0 +1,444 @@
+//! The console's behaviour, key by key and reply by reply.
+
+use serde_json::json;
+
+use super::*;
+use crate::console::filter::tests::attempt;
+
+fn endpoints(ids: &[&str]) -> Msg {
+    let rows: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"id": id, "url": format!("http://127.0.0.1/{id}"), "status": {"state": "active"}}))
+        .collect();
+    Msg::Reply(
+        Purpose::Load(Load::Endpoints),
+        Ok(vec![json!({"endpoints": rows})]),
+    )
+}
+
+fn console() -> App {
+    let mut app = App::new("default".into(), false);
+    app.on_msg(endpoints(&["ep_a", "ep_b", "ep_c"]));
+    app
+}
+
+fn press(app: &mut App, key: Key) -> Vec<Request> {
+    app.on_key(Some(key), None)
+}
+
+fn type_text(app: &mut App, text: &str) -> Vec<Request> {
+    let mut requests = Vec::new();
+    for c in text.chars() {
+        requests = app.on_key(None, Some(c));
+    }
+    requests
+}
+
+/// The calls among `requests`.
+fn calls(requests: &[Request]) -> Vec<&Call> {
+    requests
+        .iter()
+        .filter_map(|r| match r {
+            Request::Call(call) => Some(call),
+            _ => None,
+        })
+        .collect()
+}
+
+fn performs(requests: &[Request]) -> Vec<Action> {
+    calls(requests)
+        .into_iter()
+        .filter_map(|c| match &c.purpose {
+            Purpose::Perform(action) => Some(action.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn loads(requests: &[Request]) -> Vec<Load> {
+    calls(requests)
+        .into_iter()
+        .filter_map(|c| match &c.purpose {
+            Purpose::Load(load) => Some(load.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn views_switch_by_number_tab_and_command_and_load_their_data() {
+    let mut app = console();
+    assert_eq!(loads(&press(&mut app, Key::View(0))), [Load::Overview]);
+    assert_eq!(app.view, View::Overview);
+    assert_eq!(
+        loads(&press(&mut app, Key::NextView)),
+        [Load::Endpoints, Load::Overview]
+    );
+    assert_eq!(app.view, View::Endpoints);
+    press(&mut app, Key::PrevView);
+    assert_eq!(app.view, View::Overview);
+    for (command, view, load) in [
+        ("dlq", View::DeadLetters, Some(Load::DeadLetters)),
+        ("types", View::Types, Some(Load::Types)),
+        ("replays", View::Replays, Some(Load::Replays)),
+        ("live", View::Live, None),
+        (
+            "deliveries",
+            View::Deliveries,
+            Some(Load::Deliveries(json!({"limit": PAGE_LIMIT}))),
+        ),
+    ] {
+        press(&mut app, Key::Command);
+        let requests = type_text(&mut app, &format!("{command}\n"));
+        assert_eq!(app.view, view, "{command}");
+        assert_eq!(loads(&requests), load.into_iter().collect::<Vec<_>>());
+    }
+    press(&mut app, Key::Command);
+    type_text(&mut app, "nonsense\n");
+    assert!(app.status.as_deref().unwrap().contains("nonsense"));
+}
+
+#[test]
+fn the_selection_follows_ids_and_enter_opens_the_endpoint() {
+    let mut app = console();
+    press(&mut app, Key::Down);
+    assert_eq!(app.endpoints.selected_id().as_deref(), Some("ep_b"));
+    app.on_msg(endpoints(&["ep_0", "ep_a", "ep_b", "ep_c"]));
+    assert_eq!(app.endpoints.selected_id().as_deref(), Some("ep_b"));
+    let requests = press(&mut app, Key::Open);
+    assert_eq!(
+        loads(&requests),
+        [
+            Load::Endpoint("ep_b".into()),
+            Load::EndpointStats("ep_b".into()),
+            Load::EndpointDeliveries("ep_b".into())
+        ]
+    );
+    assert!(matches!(app.pages.last(), Some(Page::Endpoint { id, .. }) if id == "ep_b"));
+    // The page's actions target its endpoint.
+    assert_eq!(
+        performs(&press(&mut app, Key::Pause)),
+        [Action::Pause("ep_b".into())]
+    );
+    press(&mut app, Key::Back);
+    assert!(app.pages.is_empty());
+}
+
+#[test]
+fn destructive_actions_wait_for_confirmation() {
+    let mut app = console();
+    press(&mut app, Key::Down);
+    assert!(press(&mut app, Key::Delete).is_empty());
+    assert_eq!(app.mode, Mode::Confirm(Action::Delete("ep_b".into())));
+    assert!(press(&mut app, Key::Back).is_empty(), "esc cancels");
+    assert_eq!(app.mode, Mode::Normal);
+    press(&mut app, Key::Rotate);
+    let sent = app.on_key(Some(Key::Freeze), Some('y'));
+    assert_eq!(performs(&sent), [Action::RotateSecret("ep_b".into())]);
+    assert_eq!(app.pending, 1);
+    // Pausing, enabling and verifying are not destructive: they go at once.
+    for (key, action) in [
+        (Key::Pause, Action::Pause("ep_b".into())),
+        (Key::Enable, Action::Enable("ep_b".into())),
+        (Key::Verify, Action::Verify("ep_b".into())),
+    ] {
+        assert_eq!(performs(&press(&mut app, key)), [action]);
+    }
+}
+
+#[test]
+fn a_rotated_secret_is_shown_once_and_copied() {
+    let mut app = console();
+    let reply = Msg::Reply(
+        Purpose::Perform(Action::RotateSecret("ep_a".into())),
+        Ok(vec![json!({"id": "ep_a", "secret": "whsec_new"})]),
+    );
+    let requests = app.on_msg(reply);
+    assert!(requests.contains(&Request::Copy("whsec_new".into())));
+    assert_eq!(
+        app.mode,
+        Mode::Secret {
+            id: "ep_a".into(),
+            secret: "whsec_new".into()
+        }
+    );
+    assert_eq!(
+        press(&mut app, Key::Copy),
+        [Request::Copy("whsec_new".into())]
+    );
+    press(&mut app, Key::Back);
+    assert_eq!(app.mode, Mode::Normal, "gone once closed");
+}
+
+#[test]
+fn read_only_consoles_refuse_every_change_and_open_no_form() {
+    let mut app = App::new("default".into(), true);
+    app.on_msg(endpoints(&["ep_a"]));
+    for key in [
+        Key::Pause,
+        Key::Resume,
+        Key::Enable,
+        Key::Verify,
+        Key::Delete,
+        Key::Rotate,
+        Key::New,
+        Key::Edit,
+        Key::Test,
+        Key::Replay,
+        Key::Resend,
+    ] {
+        assert!(press(&mut app, key).is_empty(), "{key:?}");
+        assert_eq!(app.mode, Mode::Normal, "{key:?}");
+    }
+    assert_eq!(app.status.as_deref(), Some(strings::READONLY));
+    // Looking stays possible.
+    assert!(!press(&mut app, Key::Open).is_empty());
+}
+
+#[test]
+fn a_create_form_sends_and_shows_the_api_error_in_place() {
+    let mut app = console();
+    press(&mut app, Key::New);
+    assert!(matches!(&app.mode, Mode::Form(f) if f.kind == FormKind::CreateEndpoint));
+    assert!(type_text(&mut app, "\n").is_empty(), "the url is missing");
+    // `j` is typed, not a key, while a form is open.
+    type_text(&mut app, "https://j.example/in");
+    press(&mut app, Key::NextView);
+    type_text(&mut app, "orders.>.x");
+    let requests = type_text(&mut app, "\n");
+    let call = calls(&requests)[0].clone();
+    assert_eq!(call.purpose, Purpose::Submit(FormKind::CreateEndpoint));
+    assert_eq!(call.requests[0].0, "endpoints");
+    assert_eq!(call.requests[0].1, "create");
+    assert_eq!(call.requests[0].2["url"], "https://j.example/in");
+    app.on_msg(Msg::Reply(
+        call.purpose.clone(),
+        Err(ApiError {
+            message: "event_types: not a filter".into(),
+            field: Some("event_types".into()),
+        }),
+    ));
+    let Mode::Form(form) = &app.mode else {
+        panic!("the form stays open: {:?}", app.mode);
+    };
+    assert_eq!(form.fields[form.focus].key, "event_types");
+    assert!(form.fields[form.focus].error.is_some());
+    // Fixed and sent again: created, the secret shown once, the list reloaded.
+    for _ in 0..4 {
+        type_text(&mut app, "\u{8}");
+    }
+    let requests = type_text(&mut app, "\n");
+    let purpose = calls(&requests)[0].purpose.clone();
+    let requests = app.on_msg(Msg::Reply(
+        purpose,
+        Ok(vec![json!({"id": "ep_new", "secret": "whsec_x"})]),
+    ));
+    assert!(matches!(&app.mode, Mode::Secret { id, .. } if id == "ep_new"));
+    assert!(requests.contains(&Request::Copy("whsec_x".into())));
+    assert!(loads(&requests).contains(&Load::Endpoints));
+}
+
+#[test]
+fn a_replay_is_previewed_then_confirmed_with_its_count() {
+    let mut app = console();
+    press(&mut app, Key::Replay);
+    let requests = type_text(&mut app, "\n");
+    let call = calls(&requests)[0].clone();
+    let Purpose::PreviewReplay(body) = &call.purpose else {
+        panic!("{call:?}");
+    };
+    assert_eq!(call.requests[0].1, "preview");
+    assert_eq!(body["endpoint_id"], "ep_a");
+    app.on_msg(Msg::Reply(
+        call.purpose.clone(),
+        Ok(vec![json!({"events": 1834, "complete": true})]),
+    ));
+    let Mode::Confirm(action) = app.mode.clone() else {
+        panic!("{:?}", app.mode);
+    };
+    assert!(action.confirmation().unwrap().contains("1834 events"));
+    let started = app.on_key(None, Some('y'));
+    assert_eq!(calls(&started)[0].requests[0].1, "start");
+}
+
+#[test]
+fn dead_letters_are_marked_and_requeued_or_purged_together() {
+    let mut app = console();
+    press(&mut app, Key::View(4));
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::DeadLetters),
+        Ok(vec![json!({"dead_letters": [
+            {"seq": 4, "endpoint_id": "ep_a", "event_id": "e4"},
+            {"seq": 7, "endpoint_id": "ep_a", "event_id": "e7"},
+            {"seq": 9, "endpoint_id": "ep_b", "event_id": "e9"},
+        ]})]),
+    ));
+    // One, unmarked: requeued at once.
+    assert_eq!(
+        performs(&press(&mut app, Key::Resend)),
+        [Action::Requeue(vec![4])]
+    );
+    press(&mut app, Key::Mark);
+    press(&mut app, Key::Mark);
+    assert!(press(&mut app, Key::Resend).is_empty(), "bulk asks first");
+    assert_eq!(app.mode, Mode::Confirm(Action::Requeue(vec![4, 7])));
+    press(&mut app, Key::Back);
+    press(&mut app, Key::Delete);
+    assert_eq!(app.mode, Mode::Confirm(Action::Purge(vec![4, 7])));
+    press(&mut app, Key::Back);
+    press(&mut app, Key::ResendAll);
+    assert_eq!(
+        app.mode,
+        Mode::Confirm(Action::RequeueEndpoint("ep_b".into()))
+    );
+    press(&mut app, Key::Back);
+    press(&mut app, Key::DeleteAll);
+    assert_eq!(
+        app.mode,
+        Mode::Confirm(Action::PurgeEndpoint("ep_b".into()))
+    );
+}
+
+#[test]
+fn live_attempts_open_their_delivery_and_endpoint_and_redeliver() {
+    let mut app = console();
+    press(&mut app, Key::View(2));
+    for (i, endpoint) in ["ep_a", "ep_b"].iter().enumerate() {
+        let mut record = attempt(endpoint, "a.b", Some(200));
+        record.event_id = format!("evt-{i}");
+        app.on_msg(Msg::Attempt(Box::new(record)));
+    }
+    press(&mut app, Key::Down);
+    // A new attempt arrives: the selection stays on the same attempt.
+    app.on_msg(Msg::Attempt(Box::new(attempt("ep_c", "a.b", Some(200)))));
+    assert_eq!(app.live_selected, 2);
+    assert_eq!(
+        performs(&press(&mut app, Key::Resend)),
+        [Action::Redeliver {
+            endpoint_id: "ep_a".into(),
+            event_id: "evt-0".into()
+        }]
+    );
+    let opened = press(&mut app, Key::Open);
+    assert_eq!(
+        loads(&opened),
+        [Load::Delivery {
+            endpoint_id: "ep_a".into(),
+            event_id: "evt-0".into()
+        }]
+    );
+    let endpoint = press(&mut app, Key::OpenEndpoint);
+    assert_eq!(loads(&endpoint)[0], Load::Endpoint("ep_a".into()));
+    assert_eq!(app.pages.len(), 2);
+    press(&mut app, Key::Back);
+    press(&mut app, Key::Back);
+    assert!(app.pages.is_empty());
+}
+
+#[test]
+fn the_live_tail_is_bounded_filtered_freezes_and_counts_per_second() {
+    let mut app = console();
+    let second = Utc::now();
+    for i in 0..LIVE_CAPACITY + 5 {
+        let mut record = attempt("ep_a", "a.b", Some(200));
+        record.event_id = format!("evt-{i}");
+        record.at = second;
+        app.on_msg(Msg::Attempt(Box::new(record)));
+    }
+    assert_eq!(app.live.len(), LIVE_CAPACITY);
+    assert_eq!(
+        app.visible_attempts()[0].event_id,
+        format!("evt-{}", LIVE_CAPACITY + 4)
+    );
+    let rate = app.rate_series(second);
+    assert_eq!(rate.len(), RATE_SECONDS);
+    assert_eq!(
+        *rate.last().unwrap(),
+        u64::try_from(LIVE_CAPACITY + 5).unwrap()
+    );
+    press(&mut app, Key::Freeze);
+    let failed = attempt("ep_b", "a.b", Some(500));
+    app.on_msg(Msg::Attempt(Box::new(failed.clone())));
+    assert_eq!(app.live.len(), LIVE_CAPACITY, "frozen: nothing added");
+    press(&mut app, Key::Freeze);
+    app.on_msg(Msg::Attempt(Box::new(failed)));
+    press(&mut app, Key::View(2));
+    press(&mut app, Key::Filter);
+    type_text(&mut app, "status:failed\n");
+    assert_eq!(app.visible_attempts().len(), 1);
+    press(&mut app, Key::Filter);
+    type_text(&mut app, "status:lost\n");
+    assert!(app.status.as_deref().unwrap().contains("status:lost"));
+}
+
+#[test]
+fn deliveries_are_searched_on_the_server() {
+    let mut app = console();
+    press(&mut app, Key::View(3));
+    press(&mut app, Key::Filter);
+    let requests = type_text(&mut app, "endpoint:ep_a status:dead order-1\n");
+    let Load::Deliveries(query) = loads(&requests)[0].clone() else {
+        panic!("{requests:?}");
+    };
+    assert_eq!(
+        (&query["endpoint_id"], &query["state"], &query["event_id"]),
+        (&json!("ep_a"), &json!("dead"), &json!("order-1"))
+    );
+    // The same event to two endpoints is two rows, each selectable.
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::Deliveries(query)),
+        Ok(vec![json!({"deliveries": [
+            {"endpoint_id": "ep_a", "event_id": "order-1"},
+            {"endpoint_id": "ep_b", "event_id": "order-1"},
+        ]})]),
+    ));
+    press(&mut app, Key::Down);
+    assert_eq!(
+        app.deliveries.selected_id().as_deref(),
+        Some("ep_b/order-1")
+    );
+}
+
+#[test]
+fn failures_and_ticks() {
+    let mut app = console();
+    app.pending = 1;
+    app.on_msg(Msg::Reply(
+        Purpose::Perform(Action::Pause("ep_a".into())),
+        Err(ApiError::new("no hookwired serves it")),
+    ));
+    assert_eq!(app.pending, 0);
+    assert!(app.status.as_deref().unwrap().contains("no hookwired"));
+    press(&mut app, Key::View(0));
+    app.pending = 0;
+    assert_eq!(
+        loads(&app.on_msg(Msg::Tick)),
+        [Load::Overview],
+        "the overview refreshes"
+    );
+    press(&mut app, Key::View(1));
+    assert!(
+        app.on_msg(Msg::Tick).is_empty(),
+        "the endpoints view does not poll"
+    );
+}
+
+#[test]
+fn switching_tenant_starts_afresh() {
+    let mut app = console();
+    app.on_msg(Msg::Attempt(Box::new(attempt("ep_a", "a.b", Some(200)))));
+    press(&mut app, Key::Command);
+    let requests = type_text(&mut app, "tenant acme\n");
+    assert_eq!(app.tenant, "acme");
+    assert_eq!(requests[0], Request::SwitchTenant("acme".into()));
+    assert!(app.live.is_empty() && app.endpoints.rows.is_none());
+    assert!(loads(&requests).contains(&Load::Endpoints));
+}
+
+#[test]
+fn ctrl_c_quits_from_any_mode() {
+    let mut app = console();
+    press(&mut app, Key::New);
+    press(&mut app, Key::ForceQuit);
+    assert!(app.quit);
+}

@@ -1,0 +1,274 @@
+//! Detail pages: an endpoint (configuration, statistics, recent deliveries), a delivery
+//! (the event and every attempt with headers and bodies) and an event type (schema and
+//! example).
+
+use chrono::{DateTime, Utc};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Color;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use serde_json::Value;
+
+use super::{BOLD, Theme, cell, millis, percent, views};
+use crate::console::app::Page;
+use crate::console::strings;
+
+/// Draws the page on top.
+pub(super) fn draw(frame: &mut Frame, area: Rect, page: &Page, theme: Theme, now: DateTime<Utc>) {
+    match page {
+        Page::Endpoint {
+            id,
+            endpoint,
+            stats,
+            deliveries,
+        } => {
+            let lines = endpoint_lines(endpoint.as_ref(), stats.as_ref(), theme);
+            let height = u16::try_from(lines.len())
+                .unwrap_or(u16::MAX)
+                .saturating_add(2);
+            let [top, bottom] =
+                Layout::vertical([Constraint::Length(height), Constraint::Min(3)]).areas(area);
+            let block = Block::default()
+                .borders(Borders::TOP | Borders::BOTTOM)
+                .title(format!("endpoint {id}"));
+            frame.render_widget(Paragraph::new(lines).block(block), top);
+            views::deliveries(frame, bottom, deliveries, theme, now);
+        }
+        Page::Delivery {
+            endpoint_id,
+            event_id,
+            data,
+            scroll,
+        } => {
+            let lines = data.as_ref().map_or_else(
+                || vec![Line::from(strings::LOADING)],
+                |d| delivery_lines(d, theme),
+            );
+            let title = format!("delivery of {event_id} to {endpoint_id}");
+            scrolled(frame, area, title, lines, *scroll);
+        }
+        Page::Type { name, data, scroll } => {
+            let lines = data
+                .as_ref()
+                .map_or_else(|| vec![Line::from(strings::LOADING)], type_lines);
+            scrolled(frame, area, format!("event type {name}"), lines, *scroll);
+        }
+    }
+}
+
+/// A page of lines scrolled down by `scroll` (clamped so the end stays on screen).
+fn scrolled(
+    frame: &mut Frame,
+    area: Rect,
+    title: String,
+    lines: Vec<Line<'static>>,
+    scroll: usize,
+) {
+    let visible = usize::from(area.height.saturating_sub(1));
+    let scroll = scroll.min(lines.len().saturating_sub(visible));
+    let block = Block::default().borders(Borders::TOP).title(title);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0)),
+        area,
+    );
+}
+
+fn label(name: &str) -> Span<'static> {
+    Span::styled(format!("{name:<13}"), BOLD)
+}
+
+fn field(name: &str, value: String) -> Line<'static> {
+    Line::from(vec![label(name), Span::raw(value)])
+}
+
+fn endpoint_lines(
+    endpoint: Option<&Value>,
+    stats: Option<&Value>,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let Some(e) = endpoint else {
+        return vec![Line::from(strings::LOADING)];
+    };
+    let endpoint_state = e["status"]["state"].as_str().unwrap_or("?").to_owned();
+    let detail = [&e["status"]["reason"], &e["status"]["last_error"]]
+        .iter()
+        .find_map(|v| v.as_str())
+        .map(|why| format!(": {why}"))
+        .unwrap_or_default();
+    let joined = |v: &Value| {
+        v.as_array()
+            .map(|items| items.iter().map(cell).collect::<Vec<_>>().join(", "))
+            .filter(|s| !s.is_empty())
+    };
+    let headers = e["headers"]
+        .as_object()
+        .map(|h| h.keys().cloned().collect::<Vec<_>>().join(", "))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "-".to_owned());
+    let mut lines = vec![
+        field("url", cell(&e["url"])),
+        Line::from(vec![
+            label("status"),
+            Span::styled(endpoint_state.clone(), theme.state(&endpoint_state)),
+            Span::raw(detail),
+        ]),
+        field(
+            "types",
+            joined(&e["event_types"]).unwrap_or_else(|| "* (all)".to_owned()),
+        ),
+        field(
+            "delivery",
+            format!(
+                "timeout {} ms, retries {}, verification {}, headers {headers}",
+                cell(&e["timeout_ms"]),
+                joined(&e["retry_schedule_secs"])
+                    .map_or_else(|| "default".to_owned(), |s| format!("{s} s")),
+                cell(&e["verification"]),
+            ),
+        ),
+    ];
+    if let Some(description) = e["description"].as_str().filter(|d| !d.is_empty()) {
+        lines.push(field("description", description.to_owned()));
+    }
+    lines.push(Line::styled(
+        format!(
+            "{:<13}{:>9} {:>8} {:>7} {:>7} {:>7}  FAILURES",
+            "", "ATTEMPTS", "OK", "P50", "P95", "P99"
+        ),
+        BOLD,
+    ));
+    for window in ["1h", "24h", "7d"] {
+        let text = stats.map_or_else(
+            || strings::LOADING.to_owned(),
+            |s| {
+                let w = &s["windows"][window];
+                let failures: Vec<String> = w["errors"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(kind, n)| format!("{kind} {n}"))
+                    .collect();
+                format!(
+                    "{:>9} {:>8} {:>7} {:>7} {:>7}  {}",
+                    cell(&w["attempts"]),
+                    percent(&w["success_rate"]),
+                    millis(&w["latency_ms"]["p50"]),
+                    millis(&w["latency_ms"]["p95"]),
+                    millis(&w["latency_ms"]["p99"]),
+                    failures.join(", ")
+                )
+            },
+        );
+        lines.push(field(window, text));
+    }
+    lines
+}
+
+/// JSON pretty-printed, or the text itself when it is not JSON.
+fn pretty(text: &str) -> Vec<Line<'static>> {
+    let pretty = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or_else(|| text.to_owned());
+    pretty
+        .lines()
+        .map(|l| Line::from(format!("    {l}")))
+        .collect()
+}
+
+fn pretty_value(value: &Value) -> Vec<Line<'static>> {
+    pretty(&value.to_string())
+}
+
+fn headers(title: &str, headers: &Value) -> Vec<Line<'static>> {
+    let mut lines = vec![Line::from(format!("  {title}"))];
+    lines.extend(
+        headers
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| Line::from(format!("    {k}: {}", cell(v)))),
+    );
+    lines
+}
+
+fn delivery_lines(data: &Value, theme: Theme) -> Vec<Line<'static>> {
+    let d = &data["delivery"];
+    let state = d["state"].as_str().unwrap_or("?").to_owned();
+    let mut lines = vec![
+        Line::from(vec![
+            label("state"),
+            Span::styled(state.clone(), theme.state(&state)),
+            Span::raw(format!(
+                " after {} attempt(s); next {}",
+                cell(&d["attempts"]),
+                strings::short_time(&d["next_attempt_at"])
+            )),
+        ]),
+        field(
+            "event",
+            format!(
+                "{} (type {}, stream seq {})",
+                cell(&d["event_id"]),
+                cell(&d["event_type"]),
+                cell(&d["event_seq"])
+            ),
+        ),
+        Line::styled("event data", BOLD),
+    ];
+    lines.extend(if data["event_data"].is_null() {
+        vec![Line::from("    (aged out of the events stream)")]
+    } else {
+        pretty_value(&data["event_data"])
+    });
+    for a in data["attempts"].as_array().into_iter().flatten() {
+        let outcome = a["outcome"].as_str().unwrap_or("?").to_owned();
+        let result = match (&a["response"]["status"], &a["error"]) {
+            (Value::Number(status), Value::Null) => format!("{status}"),
+            (status, error) => format!(
+                "{} {} {}",
+                cell(status),
+                cell(&error["kind"]),
+                error["message"].as_str().unwrap_or_default()
+            ),
+        };
+        lines.push(Line::from(""));
+        lines.push(Line::from(vec![
+            Span::styled(format!("attempt {}", cell(&a["attempt"])), BOLD),
+            Span::raw(format!(
+                "  {}  {} ms  ",
+                strings::short_time(&a["at"]),
+                millis(&a["latency_ms"])
+            )),
+            Span::styled(result, theme.state(&outcome)),
+            Span::raw(format!("  → {}", cell(&a["url"]))),
+        ]));
+        lines.extend(headers("request headers", &a["request_headers"]));
+        if !a["response"].is_null() {
+            lines.extend(headers("response headers", &a["response"]["headers"]));
+            lines.push(Line::from("  response body"));
+            lines.extend(pretty(a["response"]["body"].as_str().unwrap_or_default()));
+        }
+    }
+    if data["attempts"].as_array().is_none_or(Vec::is_empty) {
+        lines.push(Line::styled(strings::NOT_INDEXED, theme.fg(Color::Yellow)));
+    }
+    lines
+}
+
+fn type_lines(t: &Value) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        field("version", cell(&t["version"])),
+        field("validate", cell(&t["validate"])),
+        field("deprecated", cell(&t["deprecated_at"])),
+        field("description", cell(&t["description"])),
+        Line::styled("schema", BOLD),
+    ];
+    lines.extend(pretty_value(&t["schema"]));
+    lines.push(Line::styled("example", BOLD));
+    lines.extend(pretty_value(&t["example"]));
+    lines
+}

@@ -8,13 +8,17 @@
 //! - [`Hookwired`]: the real daemon as a process, killable with SIGKILL and restartable.
 //! - [`Receiver`]: a programmable HTTP receiver that records every request, answers from a
 //!   script and verifies Standard Webhooks signatures.
+//! - [`Console`]: the `hookwire` console in a pseudo-terminal, read through a terminal
+//!   emulator.
 
 mod cluster;
+pub mod console;
 mod hookwired;
 mod nats_server;
 mod receiver;
 
 pub use cluster::NatsCluster;
+pub use console::Console;
 pub use hookwired::{Hookwired, workspace_bin};
 pub use nats_server::NatsServer;
 pub use receiver::{Receiver, Recorded, Reply};

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use hookwire_testkit::{Hookwired, NatsServer, free_port, http_client};
+use hookwire_testkit::{Console, Hookwired, NatsServer, free_port, http_client};
 use http_body_util::{BodyExt as _, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -481,6 +481,58 @@ async fn tenants(rate: u64, seconds: u64) -> Value {
     json!({"events_per_sec": rate, "tenants": 100, "endpoints_per_tenant": 5, "seconds": seconds, "complete": done, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99})
 }
 
+/// The operator console's own cost: its live view open while `rate` deliveries/s flow,
+/// measured on the `hookwire` process (CPU share, peak RSS, idle CPU, and how soon a
+/// delivery shows on screen).
+async fn console(rate: u64, seconds: u64) -> Value {
+    let bench = Bench::start(false).await;
+    bench.endpoint("default", json!({})).await;
+    let mut console = Console::start(&bench.server.url(), &[], 120, 40);
+    let limit = Duration::from_secs(20);
+    console.wait_for("connected", limit).await;
+    console.press("3");
+    console.wait_for("waiting for attempts", limit).await;
+    let pid = console.pid().expect("the console runs");
+    let idle_window = Duration::from_secs(5);
+    let (idle_before, _) = process_usage(pid);
+    tokio::time::sleep(idle_window).await;
+    let (idle_after, _) = process_usage(pid);
+
+    let (before, _) = process_usage(pid);
+    let started = Instant::now();
+    let subject = "hookwire.events.default.bench.console".to_owned();
+    let total = bench
+        .paced(std::slice::from_ref(&subject), rate, seconds)
+        .await;
+    let done = bench.sink.wait_for(total, Duration::from_mins(1)).await;
+    // One more, by id: how long from its delivery until the live view shows it.
+    let js = async_nats::jetstream::new(bench.client.clone());
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Nats-Msg-Id", "bench-console-last");
+    let sent = Instant::now();
+    js.publish_with_headers(subject, headers, "{}".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    bench.sink.wait_for(total + 1, limit).await;
+    let delivered = sent.elapsed();
+    console.wait_for("bench-console-last", limit).await;
+    let on_screen = sent.elapsed();
+    let wall = started.elapsed().as_secs_f64();
+    let (after, rss) = process_usage(pid);
+    console.press("q");
+    json!({
+        "rate": rate,
+        "seconds": seconds,
+        "complete": done,
+        "console_cpu_percent": (after - before) / wall * 100.0,
+        "idle_cpu_percent": (idle_after - idle_before) / idle_window.as_secs_f64() * 100.0,
+        "console_peak_rss_mb": rss / (1024 * 1024),
+        "screen_after_delivery_ms": (on_screen.saturating_sub(delivered)).as_secs_f64() * 1000.0,
+    })
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -491,6 +543,7 @@ async fn main() {
         "noisy",
         "durable",
         "tenants",
+        "console",
     ];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
@@ -510,6 +563,7 @@ async fn main() {
             "noisy" => noisy(100_000, 1000, seconds).await,
             "durable" => throughput(true, 20_000).await,
             "tenants" => tenants(1000, seconds).await,
+            "console" => console(50, seconds).await,
             other => {
                 eprintln!("unknown scenario {other}; choose from {all:?}");
                 std::process::exit(2);

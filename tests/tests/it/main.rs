@@ -9,6 +9,7 @@ mod admin;
 mod catalog;
 mod cli;
 mod connect;
+mod console;
 mod daemon;
 mod delivery;
 mod kit;

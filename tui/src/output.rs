@@ -259,8 +259,19 @@ pub(crate) fn print_overview(value: &Value) {
     );
 }
 
+/// A statistics window's failures by kind: `timeout 3, status 12`.
+pub(crate) fn failures(window: &Value) -> String {
+    let failures: Vec<String> = window["errors"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    failures.join(", ")
+}
+
 /// A rate (0–1) as a percentage, `-` when absent.
-fn percent(rate: &Value) -> String {
+pub(crate) fn percent(rate: &Value) -> String {
     rate.as_f64()
         .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }
@@ -335,12 +346,6 @@ pub(crate) fn print_stats(value: &Value) {
     for window in ["1h", "24h", "7d"] {
         let w = &value["windows"][window];
         let (number, success) = (decimal, percent(&w["success_rate"]));
-        let failures: Vec<String> = w["errors"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(kind, n)| format!("{kind} {n}"))
-            .collect();
         println!(
             "{window:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  {}",
             w["attempts"],
@@ -348,7 +353,7 @@ pub(crate) fn print_stats(value: &Value) {
             number(&w["latency_ms"]["p50"]),
             number(&w["latency_ms"]["p95"]),
             number(&w["latency_ms"]["p99"]),
-            failures.join(", ")
+            failures(w)
         );
     }
 }

@@ -17,6 +17,7 @@ use serde_json::Value;
 use super::app::{App, Mode, VIEWS};
 use super::form::Form;
 use super::{keys, strings};
+use crate::output::percent;
 
 /// Whether colours are used.
 #[derive(Debug, Clone, Copy)]
@@ -273,13 +274,6 @@ fn cell(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-/// A rate (0–1) as a percentage, `-` when absent.
-fn percent(value: &Value) -> String {
-    value
-        .as_f64()
-        .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }
 
 /// Milliseconds without decimals, `-` when absent.

@@ -145,12 +145,6 @@ fn endpoint_lines(
             || strings::LOADING.to_owned(),
             |s| {
                 let w = &s["windows"][window];
-                let failures: Vec<String> = w["errors"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(kind, n)| format!("{kind} {n}"))
-                    .collect();
                 format!(
                     "{:>9} {:>8} {:>7} {:>7} {:>7}  {}",
                     cell(&w["attempts"]),
@@ -158,7 +152,7 @@ fn endpoint_lines(
                     millis(&w["latency_ms"]["p50"]),
                     millis(&w["latency_ms"]["p95"]),
                     millis(&w["latency_ms"]["p99"]),
-                    failures.join(", ")
+                    crate::output::failures(w)
                 )
             },
         );

@@ -84,15 +84,25 @@ impl Console {
             .contents()
     }
 
-    /// Whether the program switched back from the alternate screen (it restored the terminal).
-    #[must_use]
-    pub fn on_main_screen(&self) -> bool {
-        !self
-            .parser
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .screen()
-            .alternate_screen()
+    /// Whether the program switched back from the alternate screen (it restored the
+    /// terminal), waiting up to `timeout` for its last output to be read.
+    pub async fn restored(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let alternate = self
+                .parser
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .screen()
+                .alternate_screen();
+            if !alternate {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     /// Types `keys`.

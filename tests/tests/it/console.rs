@@ -18,6 +18,14 @@ fn secret_on(screen: &str) -> Secret {
     Secret::parse(&text).unwrap_or_else(|e| panic!("{text:?} is not a secret: {e}"))
 }
 
+/// Waits until the overlay showing `title` is gone, so the next key is not read as part
+/// of an escape sequence.
+async fn closed(console: &Console, title: &str) {
+    console
+        .wait_until("the overlay closed", WAIT, |screen| !screen.contains(title))
+        .await;
+}
+
 async fn only_endpoint(stack: &Stack) -> Value {
     let listed: Value = stack
         .admin
@@ -48,6 +56,7 @@ async fn an_operator_creates_watches_redelivers_and_rotates_from_the_console() {
     let screen = console.wait_for("new secret of ep_", WAIT).await;
     let first_secret = secret_on(&screen);
     console.press(ESC);
+    closed(&console, "new secret of").await;
     let endpoint = only_endpoint(&stack).await;
     let id = endpoint["id"].as_str().unwrap().to_owned();
     assert_eq!(endpoint["url"], receiver.url_for("/hook"));
@@ -97,6 +106,7 @@ async fn an_operator_creates_watches_redelivers_and_rotates_from_the_console() {
     let screen = console.wait_for("new secret of", WAIT).await;
     let second_secret = secret_on(&screen);
     console.press(ESC);
+    closed(&console, "new secret of").await;
     // The backend signs with the new secret: a receiver that knows only it verifies.
     receiver.set_secrets(vec![second_secret]);
     stack
@@ -108,7 +118,7 @@ async fn an_operator_creates_watches_redelivers_and_rotates_from_the_console() {
 
     console.press("q");
     assert_eq!(console.wait_exit(WAIT).await, 0);
-    assert!(console.on_main_screen(), "the terminal is restored");
+    assert!(console.restored(WAIT).await, "the terminal is restored");
 }
 
 #[tokio::test]
@@ -127,6 +137,7 @@ async fn a_read_only_console_shows_but_does_not_change() {
     let help = console.wait_for("keys (esc to close)", WAIT).await;
     assert!(!help.contains("pause endpoint"), "{help}");
     console.press(ESC);
+    closed(&console, "keys (esc to close)").await;
     assert_eq!(stack.get_endpoint(id).await["status"]["state"], "active");
     console.press("q");
     assert_eq!(console.wait_exit(WAIT).await, 0);

@@ -830,7 +830,8 @@ fn not_found(id: &str) -> AdminError {
     )
 }
 
-fn internal(e: impl std::fmt::Display) -> AdminError {
+/// A failure inside Hookwire, with what failed.
+pub(crate) fn internal(e: impl std::fmt::Display) -> AdminError {
     AdminError::new(ErrorCode::Internal, e.to_string())
 }
 

@@ -10,6 +10,7 @@ use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::endpoint::EndpointStatus;
 use serde_json::{Value, json};
 
+use crate::admin::internal;
 use crate::engine::Engine;
 use crate::store::Store;
 use crate::store::stats::{BUCKET_SECS, StatsBucket, bucket_of_secs};
@@ -144,10 +145,6 @@ async fn per_endpoint_counts(
 async fn stream_messages(engine: &Engine, stream: &str) -> Result<u64, AdminError> {
     let mut stream = engine.js.get_stream(stream).await.map_err(unavailable)?;
     Ok(stream.info().await.map_err(unavailable)?.state.messages)
-}
-
-fn internal(e: impl std::fmt::Display) -> AdminError {
-    AdminError::new(ErrorCode::Internal, e.to_string())
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AdminError {

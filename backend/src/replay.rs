@@ -56,19 +56,7 @@ pub async fn start(
         return existing(engine, store, tenant, request, job, revision, now).await;
     }
 
-    let mut stream = engine
-        .js
-        .get_stream(&engine.topology.events)
-        .await
-        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?;
-    let state = stream
-        .info()
-        .await
-        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?
-        .state
-        .clone();
-    let oldest_kept = Utc
-        .timestamp_nanos(i64::try_from(state.first_timestamp.unix_timestamp_nanos()).unwrap_or(0));
+    let (_, state) = events_stream(engine).await?;
     let job = ReplayJob {
         id,
         endpoint_id: request.endpoint_id.clone(),
@@ -80,7 +68,7 @@ pub async fn start(
         queued: 0,
         next_seq: 0,
         last_seq: state.last_sequence,
-        truncated_to: (state.messages > 0 && oldest_kept > request.since).then_some(oldest_kept),
+        truncated_to: truncated_to(&state, request.since),
         error: None,
         created_at: now,
         updated_at: now,
@@ -98,6 +86,32 @@ pub async fn start(
             .ok_or_else(|| failed(ErrorCode::Conflict, "the job changed concurrently; retry")),
         Err(e) => Err(failed(ErrorCode::Unavailable, e.to_string())),
     }
+}
+
+/// The events stream and its state now (its end bounds a replay).
+async fn events_stream(
+    engine: &Engine,
+) -> Result<(jetstream::stream::Stream, jetstream::stream::State), AdminError> {
+    let unavailable = |e: &dyn std::fmt::Display| failed(ErrorCode::Unavailable, e.to_string());
+    let mut stream = engine
+        .js
+        .get_stream(&engine.topology.events)
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| unavailable(&e))?
+        .state
+        .clone();
+    Ok((stream, state))
+}
+
+/// Where the stream starts, when its retention already dropped the window's start.
+fn truncated_to(state: &jetstream::stream::State, since: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let oldest_kept = Utc
+        .timestamp_nanos(i64::try_from(state.first_timestamp.unix_timestamp_nanos()).unwrap_or(0));
+    (state.messages > 0 && oldest_kept > since).then_some(oldest_kept)
 }
 
 /// The endpoint a replay goes to: it exists and is not disabled.
@@ -151,25 +165,13 @@ pub async fn preview(
     let (_, until, event_types) = request.validate(String::new(), now)?;
     let endpoint = replayable_endpoint(engine, tenant, &request.endpoint_id)?;
     let unavailable = |e: &dyn std::fmt::Display| failed(ErrorCode::Unavailable, e.to_string());
-    let mut stream = engine
-        .js
-        .get_stream(&engine.topology.events)
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let state = stream
-        .info()
-        .await
-        .map_err(|e| unavailable(&e))?
-        .state
-        .clone();
-    let oldest_kept = Utc
-        .timestamp_nanos(i64::try_from(state.first_timestamp.unix_timestamp_nanos()).unwrap_or(0));
+    let (stream, state) = events_stream(engine).await?;
     let mut preview = Preview {
         events: 0,
         scanned: 0,
         complete: true,
         until,
-        truncated_to: (state.messages > 0 && oldest_kept > request.since).then_some(oldest_kept),
+        truncated_to: truncated_to(&state, request.since),
     };
     if state.messages == 0 {
         return Ok(preview);

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use chrono::{DateTime, Utc};
+use hookwire_protocol::Tenant;
 use hookwire_protocol::attempt::AttemptRecord;
 use serde_json::Value;
 
@@ -552,6 +553,13 @@ impl App {
     }
 
     fn switch_tenant(&mut self, name: &str) -> Vec<Request> {
+        let tenant = match Tenant::new(name) {
+            Ok(tenant) => tenant,
+            Err(e) => {
+                self.status = Some(e.to_string());
+                return Vec::new();
+            }
+        };
         let readonly = self.readonly;
         let view = self.view;
         *self = Self {
@@ -559,7 +567,7 @@ impl App {
             ..Self::new(name.to_owned(), readonly)
         };
         self.view = view;
-        let mut requests = vec![Request::SwitchTenant(name.to_owned())];
+        let mut requests = vec![Request::SwitchTenant(tenant)];
         requests.extend(self.reload());
         requests
     }
@@ -942,20 +950,17 @@ impl App {
     }
 
     fn on_reply(&mut self, purpose: Purpose, reply: Result<Vec<Value>, ApiError>) -> Vec<Request> {
-        let reply = match (purpose, reply) {
+        match (purpose, reply) {
             (Purpose::Load(load), Ok(replies)) => {
                 if let Some(value) = replies.into_iter().next() {
                     self.loaded(load, value);
                 }
-                return Vec::new();
+                Vec::new()
             }
             (Purpose::Load(_), Err(e)) => {
                 self.status = Some(e.message);
-                return Vec::new();
+                Vec::new()
             }
-            (purpose, reply) => (purpose, reply),
-        };
-        match reply {
             (Purpose::Perform(action), Ok(replies)) => self.performed(&action, &replies),
             (Purpose::Perform(action), Err(e)) => {
                 self.status = Some(strings::failed(&action.describe(), &e.message));
@@ -981,7 +986,6 @@ impl App {
                 }
                 Vec::new()
             }
-            (Purpose::Load(_), _) => Vec::new(),
         }
     }
 

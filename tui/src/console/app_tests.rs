@@ -430,9 +430,17 @@ fn switching_tenant_starts_afresh() {
     press(&mut app, Key::Command);
     let requests = type_text(&mut app, "tenant acme\n");
     assert_eq!(app.tenant, "acme");
-    assert_eq!(requests[0], Request::SwitchTenant("acme".into()));
+    assert_eq!(
+        requests[0],
+        Request::SwitchTenant(Tenant::new("acme").unwrap())
+    );
     assert!(app.live.is_empty() && app.endpoints.rows.is_none());
     assert!(loads(&requests).contains(&Load::Endpoints));
+    // A name that is not a tenant changes nothing.
+    press(&mut app, Key::Command);
+    assert!(type_text(&mut app, "tenant a.b\n").is_empty());
+    assert_eq!(app.tenant, "acme");
+    assert!(app.status.is_some());
 }
 
 #[test]

@@ -202,31 +202,20 @@ impl Backend {
                     });
                 }
                 Request::Copy(text) => copy(&text),
-                Request::SwitchTenant(name) => match Tenant::new(&name) {
-                    Ok(tenant) => {
-                        self.live.abort();
-                        self.live = tokio::spawn(follow_live(
-                            self.client.clone(),
-                            self.subjects.tenant_live(&tenant),
-                            self.tx.clone(),
-                        ));
-                        self.admin = AdminClient::new(
-                            self.client.clone(),
-                            self.subjects.clone(),
-                            tenant,
-                            self.timeout,
-                        );
-                    }
-                    Err(e) => {
-                        let tx = self.tx.clone();
-                        let purpose = request::Purpose::Load(request::Load::Endpoints);
-                        tokio::spawn(async move {
-                            let _ = tx
-                                .send(Msg::Reply(purpose, Err(ApiError::new(e.to_string()))))
-                                .await;
-                        });
-                    }
-                },
+                Request::SwitchTenant(tenant) => {
+                    self.live.abort();
+                    self.live = tokio::spawn(follow_live(
+                        self.client.clone(),
+                        self.subjects.tenant_live(&tenant),
+                        self.tx.clone(),
+                    ));
+                    self.admin = AdminClient::new(
+                        self.client.clone(),
+                        self.subjects.clone(),
+                        tenant,
+                        self.timeout,
+                    );
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! loop's backend sends each [`Call`]'s requests in order and answers with one
 //! [`Msg::Reply`](super::app::Msg) naming the call's [`Purpose`].
 
+use hookwire_protocol::Tenant;
 use serde_json::{Value, json};
 
 use super::action::Action;
@@ -120,7 +121,7 @@ impl std::fmt::Display for ApiError {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Request {
     Call(Call),
-    SwitchTenant(String),
+    SwitchTenant(Tenant),
     /// Puts text on the operator's clipboard (OSC 52: works over SSH).
     Copy(String),
 }

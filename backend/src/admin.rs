@@ -395,6 +395,14 @@ impl Admin {
         }
     }
 
+    /// Refuses a URL no delivery could reach: `http://` under `https_only`, or an address
+    /// literal the network rules block (names are checked when they resolve, at delivery).
+    fn check_destination(&self, endpoint: &Endpoint) -> Result<(), AdminError> {
+        self.sender
+            .check_url(&endpoint.url, &endpoint.network)
+            .map_err(|blocked| AdminError::invalid("url", blocked.message))
+    }
+
     async fn create(
         &self,
         tenant: &Tenant,
@@ -409,6 +417,7 @@ impl Admin {
         self.engine
             .catalog
             .check_filters(tenant, &endpoint.event_types)?;
+        self.check_destination(&endpoint)?;
         let stored = StoredEndpoint {
             endpoint: endpoint.clone(),
             secrets: vec![SecretEntry::current(secret.expose())],
@@ -475,6 +484,7 @@ impl Admin {
                     .catalog
                     .check_filters(tenant, &next.event_types)?;
             }
+            self.check_destination(&next)?;
             stored.endpoint = next;
             Ok(())
         })

@@ -77,7 +77,7 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the {SERVICE_NAME} service: {e}"))?;
     let config_view = serde_json::to_value(&config).unwrap_or_default();
-    let sender = Sender::new().context("cannot build the HTTP client")?;
+    let sender = Sender::new(config.outbound.load()?).context("cannot build the HTTP client")?;
     let admin = Arc::new(Admin::new(
         Arc::clone(&engine),
         sender.clone(),

@@ -6,11 +6,16 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hookwire_nats::ConnectArgs;
 use hookwire_nats::streams::StreamLimits;
+use hookwire_protocol::network::NetworkRules;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+
+use crate::delivery::http::Outbound;
 
 /// The prefix of environment variables that override configuration keys.
 pub const ENV_PREFIX: &str = "HOOKWIRE__";
@@ -65,6 +70,84 @@ pub struct Config {
     pub http: HttpConfig,
     /// The event-types catalog.
     pub catalog: CatalogConfig,
+    /// Where webhooks may go and how they connect.
+    pub outbound: OutboundConfig,
+}
+
+/// `[outbound]`: the SSRF guard and TLS settings of every webhook, verification and test send.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OutboundConfig {
+    /// Networks reachable although special-purpose (e.g. `10.0.0.0/8` for a private
+    /// deployment, `127.0.0.0/8` for tests).
+    pub allow_networks: Vec<IpNet>,
+    /// Networks never reached; wins over `allow_networks`.
+    pub deny_networks: Vec<IpNet>,
+    /// Refuse `http://` endpoints at create and at delivery.
+    pub https_only: bool,
+    /// A PEM file of CA certificates trusted besides the system's roots.
+    pub ca_file: Option<PathBuf>,
+    /// The lowest TLS version offered: `"1.2"` or `"1.3"`.
+    pub min_tls_version: String,
+}
+
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            allow_networks: Vec::new(),
+            deny_networks: Vec::new(),
+            https_only: false,
+            ca_file: None,
+            min_tls_version: "1.2".to_owned(),
+        }
+    }
+}
+
+impl OutboundConfig {
+    /// The settings the HTTP clients take, with the CA file read.
+    pub fn load(&self) -> Result<Outbound, ConfigError> {
+        let extra_roots = match &self.ca_file {
+            None => Vec::new(),
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    invalid(None, format!("outbound.ca_file {}: {e}", path.display()))
+                })?;
+                if roots.is_empty() {
+                    return Err(invalid(
+                        None,
+                        format!(
+                            "outbound.ca_file {}: no PEM certificate in it",
+                            path.display()
+                        ),
+                    ));
+                }
+                roots
+            }
+        };
+        Ok(Outbound {
+            rules: Arc::new(NetworkRules {
+                allow_networks: self.allow_networks.clone(),
+                deny_networks: self.deny_networks.clone(),
+            }),
+            https_only: self.https_only,
+            extra_roots,
+            min_tls: Some(min_tls(&self.min_tls_version).map_err(|m| invalid(None, m))?),
+        })
+    }
+}
+
+fn min_tls(text: &str) -> Result<reqwest::tls::Version, String> {
+    match text {
+        "1.2" => Ok(reqwest::tls::Version::TLS_1_2),
+        "1.3" => Ok(reqwest::tls::Version::TLS_1_3),
+        other => Err(format!(
+            "outbound.min_tls_version: {other:?} is not supported; use \"1.2\" or \"1.3\""
+        )),
+    }
 }
 
 /// `[catalog]`.
@@ -142,6 +225,7 @@ impl Default for Config {
             store: StoreConfig::default(),
             http: HttpConfig::default(),
             catalog: CatalogConfig::default(),
+            outbound: OutboundConfig::default(),
         }
     }
 }
@@ -251,6 +335,7 @@ impl Config {
         if !matches!(s.replicas, 1 | 3 | 5) {
             return Err("streams.replicas: must be 1, 3 or 5".into());
         }
+        min_tls(&self.outbound.min_tls_version)?;
         Ok(())
     }
 

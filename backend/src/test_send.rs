@@ -63,7 +63,13 @@ pub async fn send(
     let headers = request::signed_headers(&live, &event_id, None, at, &body);
     let timeout = Duration::from_millis(u64::from(live.endpoint.timeout_ms));
     let sent = sender
-        .post(&live.endpoint.url, headers.clone(), body, timeout)
+        .post(
+            &live.endpoint.url,
+            &live.endpoint.network,
+            headers.clone(),
+            body,
+            timeout,
+        )
         .await;
     // A test records a 410 like any failure; it never disables the endpoint.
     let error = error_record(&sent, verdict(&sent, at));

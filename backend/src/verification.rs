@@ -57,7 +57,13 @@ pub async fn verify(
     let headers = request::signed_headers(&live, &ids::random("vrf_"), None, now, &body);
     let timeout = Duration::from_millis(u64::from(live.endpoint.timeout_ms));
     let sent = sender
-        .post(&live.endpoint.url, headers, body, timeout)
+        .post(
+            &live.endpoint.url,
+            &live.endpoint.network,
+            headers,
+            body,
+            timeout,
+        )
         .await;
     let result = match (&sent.response, &sent.error) {
         (Some(response), _) => verification::check_answer(

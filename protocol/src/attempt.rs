@@ -34,6 +34,8 @@ pub enum ErrorKind {
     Request,
     /// The endpoint was disabled before the attempt; nothing was sent.
     EndpointDisabled,
+    /// The URL's address is one webhooks may not reach (the SSRF guard); nothing was sent.
+    BlockedDestination,
 }
 
 impl ErrorKind {
@@ -50,6 +52,7 @@ impl ErrorKind {
             Self::Tls => "tls",
             Self::Request => "request",
             Self::EndpointDisabled => "endpoint_disabled",
+            Self::BlockedDestination => "blocked_destination",
         }
     }
 }
@@ -180,6 +183,7 @@ mod tests {
             ErrorKind::Tls,
             ErrorKind::Request,
             ErrorKind::EndpointDisabled,
+            ErrorKind::BlockedDestination,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminError;
 use crate::filter::EventTypeFilter;
+use crate::network::{NetworkRules, parse_networks};
 use crate::signing::Secret;
 use crate::subject::{Tenant, validate_token};
 
@@ -125,6 +126,10 @@ pub struct Endpoint {
     /// When the receiver last passed verification at this URL; `None` until it does.
     #[serde(default)]
     pub verified_at: Option<DateTime<Utc>>,
+    /// Networks its deliveries may reach, narrowing the deployment's (`allow_networks`,
+    /// `deny_networks`).
+    #[serde(flatten)]
+    pub network: NetworkRules,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -164,6 +169,12 @@ pub struct CreateEndpoint {
     /// `whsec_...`; generated when absent.
     #[serde(default)]
     pub secret: Option<String>,
+    /// The only networks deliveries may reach (CIDRs); all the deployment allows when absent.
+    #[serde(default)]
+    pub allow_networks: Option<Vec<String>>,
+    /// Networks deliveries never reach (CIDRs).
+    #[serde(default)]
+    pub deny_networks: Option<Vec<String>>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -196,6 +207,12 @@ pub struct UpdateEndpoint {
     /// `echo` or `status`.
     #[serde(default)]
     pub verification: Option<VerificationMode>,
+    /// New allowed networks (replaces all; empty removes the narrowing).
+    #[serde(default)]
+    pub allow_networks: Option<Vec<String>>,
+    /// New denied networks (replaces all).
+    #[serde(default)]
+    pub deny_networks: Option<Vec<String>>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -301,6 +318,16 @@ impl CreateEndpoint {
             },
             verification: self.verification.unwrap_or_default(),
             verified_at: None,
+            network: NetworkRules {
+                allow_networks: parse_networks(
+                    "allow_networks",
+                    &self.allow_networks.unwrap_or_default(),
+                )?,
+                deny_networks: parse_networks(
+                    "deny_networks",
+                    &self.deny_networks.unwrap_or_default(),
+                )?,
+            },
             created_at: now,
             updated_at: now,
         };
@@ -339,6 +366,12 @@ impl UpdateEndpoint {
         }
         if let Some(schedule) = self.retry_schedule_secs {
             next.retry_schedule_secs = Some(validate_schedule(schedule)?);
+        }
+        if let Some(allow) = self.allow_networks {
+            next.network.allow_networks = parse_networks("allow_networks", &allow)?;
+        }
+        if let Some(deny) = self.deny_networks {
+            next.network.deny_networks = parse_networks("deny_networks", &deny)?;
         }
         if let Some(status) = self.status {
             next.status = match status {
@@ -625,9 +658,16 @@ mod tests {
             status: Some(RequestedStatus::Paused),
             verification: Some(VerificationMode::Status),
             secret: Some(given.expose()),
+            allow_networks: Some(vec!["10.1.0.0/16".into()]),
+            deny_networks: Some(vec!["10.1.2.3".into()]),
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
+        assert_eq!(
+            endpoint.network.allow_networks[0].to_string(),
+            "10.1.0.0/16"
+        );
+        assert_eq!(endpoint.network.deny_networks[0].to_string(), "10.1.2.3/32");
         assert_eq!(
             endpoint
                 .event_types

@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod envelope;
 pub mod filter;
 pub mod headers;
+pub mod network;
 pub mod replay;
 pub mod rotation;
 pub mod signing;

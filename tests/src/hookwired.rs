@@ -136,8 +136,11 @@ impl Hookwired {
         // A config file in the kit's temp folder also puts that folder on the command line,
         // where scripts/test looks for leftover processes.
         let config = self.dir.path().join("hookwired.toml");
+        // Receivers listen on loopback, which the SSRF guard blocks unless allowed; the
+        // guard's own tests take the allowance away with HOOKWIRE__OUTBOUND__ALLOW_NETWORKS.
         let toml = format!(
-            "data_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n",
+            "data_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n\
+             [outbound]\nallow_networks = [\"127.0.0.0/8\"]\n",
             self.data_dir().display(),
             self.http_port
         );

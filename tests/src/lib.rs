@@ -16,12 +16,14 @@ pub mod console;
 mod hookwired;
 mod nats_server;
 mod receiver;
+mod tls;
 
 pub use cluster::NatsCluster;
 pub use console::Console;
 pub use hookwired::{Hookwired, workspace_bin};
 pub use nats_server::NatsServer;
 pub use receiver::{Receiver, Recorded, Reply};
+pub use tls::{ServerTls, TestCa};
 
 use std::net::TcpListener;
 use std::path::PathBuf;

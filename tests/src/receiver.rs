@@ -159,6 +159,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Dropping the receiver closes its listener and every open connection.
 pub struct Receiver {
     addr: SocketAddr,
+    scheme: &'static str,
     shared: Arc<Shared>,
     task: JoinHandle<()>,
 }
@@ -166,6 +167,15 @@ pub struct Receiver {
 impl Receiver {
     /// Starts a receiver on a free loopback port.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// Starts an HTTPS receiver (`https://127.0.0.1:<port>`, also valid as `localhost`).
+    pub async fn start_tls(config: Arc<rustls::ServerConfig>) -> Self {
+        Self::start_with(Some(tokio_rustls::TlsAcceptor::from(config))).await
+    }
+
+    async fn start_with(tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("the loopback interface accepts a bind to port 0");
@@ -180,20 +190,26 @@ impl Receiver {
             secrets: Mutex::new(Vec::new()),
             arrived: Notify::new(),
         });
-        let task = tokio::spawn(serve(listener, Arc::clone(&shared)));
-        Self { addr, shared, task }
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let task = tokio::spawn(serve(listener, tls, Arc::clone(&shared)));
+        Self {
+            addr,
+            scheme,
+            shared,
+            task,
+        }
     }
 
-    /// The receiver's base URL, `http://127.0.0.1:<port>`.
+    /// The receiver's base URL, `http://127.0.0.1:<port>` (`https` when it serves TLS).
     #[must_use]
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The receiver's URL with `path` (which starts with `/`).
     #[must_use]
     pub fn url_for(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     /// The secrets to verify signatures with; a request verifies when any of them matches.
@@ -264,19 +280,31 @@ impl Drop for Receiver {
 }
 
 /// Accepts connections until aborted; aborting drops the set, which closes every connection.
-async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+async fn serve(listener: TcpListener, tls: Option<tokio_rustls::TlsAcceptor>, shared: Arc<Shared>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let shared = Arc::clone(&shared);
+                let tls = tls.clone();
                 connections.spawn(async move {
                     let service = service_fn(move |request| handle(request, Arc::clone(&shared)));
-                    // An error here is a dropped connection: scripted, or the client's doing.
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    // An error here is a dropped connection or a failed handshake: scripted,
+                    // or the client's doing.
+                    let builder = http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = builder
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
+                            }
+                        }
+                    }
                 });
             }
             Some(_) = connections.join_next() => {}

@@ -452,6 +452,13 @@ struct EndpointFields {
     /// How the receiver proves itself before the first delivery.
     #[arg(long)]
     verification: Option<VerificationArg>,
+    /// The only networks deliveries may reach, comma-separated CIDRs (narrows the
+    /// deployment's rules; given with no value, removes the narrowing).
+    #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "CIDR")]
+    allow_networks: Option<Vec<String>>,
+    /// Networks deliveries never reach, comma-separated CIDRs.
+    #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "CIDR")]
+    deny_networks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -772,6 +779,8 @@ impl EndpointFields {
             status: self.status(),
             verification: self.verification(),
             secret,
+            allow_networks: self.allow_networks.clone(),
+            deny_networks: self.deny_networks.clone(),
         })
     }
 
@@ -786,6 +795,8 @@ impl EndpointFields {
             retry_schedule_secs: self.retry.clone(),
             status: self.status(),
             verification: self.verification(),
+            allow_networks: self.allow_networks.clone(),
+            deny_networks: self.deny_networks.clone(),
         }
     }
 }

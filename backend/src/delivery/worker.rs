@@ -135,7 +135,13 @@ async fn attempt(
     );
     let timeout = Duration::from_millis(u64::from(endpoint.endpoint.timeout_ms));
     let sent = sender
-        .post(&endpoint.endpoint.url, headers.clone(), body, timeout)
+        .post(
+            &endpoint.endpoint.url,
+            &endpoint.endpoint.network,
+            headers.clone(),
+            body,
+            timeout,
+        )
         .await;
     let verdict = verdict(&sent, started);
     engine

@@ -18,5 +18,7 @@ mod queries;
 mod replay;
 mod server_config;
 mod signing_interop;
+mod ssrf;
 mod support;
+mod tls;
 mod verification;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::admin::AdminError;
 use crate::filter::EventTypeFilter;
 use crate::network::{NetworkRules, parse_networks};
+use crate::schemes::{GITHUB_HEADER, SignatureScheme};
 use crate::signing::Secret;
 use crate::subject::{Tenant, validate_token};
 
@@ -34,6 +35,7 @@ const RESERVED_HEADERS: &[&str] = &[
     "webhook-id",
     "webhook-timestamp",
     "webhook-signature",
+    GITHUB_HEADER,
     "content-type",
     "content-length",
     "host",
@@ -130,6 +132,9 @@ pub struct Endpoint {
     /// `deny_networks`).
     #[serde(flatten)]
     pub network: NetworkRules,
+    /// How its webhooks are signed.
+    #[serde(default)]
+    pub signature: SignatureScheme,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -175,6 +180,10 @@ pub struct CreateEndpoint {
     /// Networks deliveries never reach (CIDRs).
     #[serde(default)]
     pub deny_networks: Option<Vec<String>>,
+    /// `{"scheme": "standard"}` (default), `{"scheme": "stripe", "header": "..."}` or
+    /// `{"scheme": "github"}`.
+    #[serde(default)]
+    pub signature: Option<SignatureScheme>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -213,6 +222,9 @@ pub struct UpdateEndpoint {
     /// New denied networks (replaces all).
     #[serde(default)]
     pub deny_networks: Option<Vec<String>>,
+    /// New signature scheme.
+    #[serde(default)]
+    pub signature: Option<SignatureScheme>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -328,9 +340,14 @@ impl CreateEndpoint {
                     &self.deny_networks.unwrap_or_default(),
                 )?,
             },
+            signature: self
+                .signature
+                .unwrap_or_default()
+                .validate(RESERVED_HEADERS)?,
             created_at: now,
             updated_at: now,
         };
+        check_signature_header(&endpoint)?;
         Ok((endpoint, secret))
     }
 }
@@ -373,6 +390,10 @@ impl UpdateEndpoint {
         if let Some(deny) = self.deny_networks {
             next.network.deny_networks = parse_networks("deny_networks", &deny)?;
         }
+        if let Some(scheme) = self.signature {
+            next.signature = scheme.validate(RESERVED_HEADERS)?;
+        }
+        check_signature_header(&next)?;
         if let Some(status) = self.status {
             next.status = match status {
                 RequestedStatus::Active => next.delivering_status(),
@@ -449,6 +470,18 @@ impl Endpoint {
         }
         self.updated_at = now;
     }
+}
+
+/// The signature header must not be one of the endpoint's own headers.
+fn check_signature_header(endpoint: &Endpoint) -> Result<(), AdminError> {
+    let header = endpoint.signature.header();
+    if endpoint.headers.contains_key(header) {
+        return Err(AdminError::invalid(
+            "headers",
+            format!("{header} carries the signature; remove it from the endpoint's headers"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a caller-chosen endpoint id.
@@ -660,6 +693,9 @@ mod tests {
             secret: Some(given.expose()),
             allow_networks: Some(vec!["10.1.0.0/16".into()]),
             deny_networks: Some(vec!["10.1.2.3".into()]),
+            signature: Some(SignatureScheme::Stripe {
+                header: "X-PT-Signature".into(),
+            }),
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
@@ -668,6 +704,7 @@ mod tests {
             "10.1.0.0/16"
         );
         assert_eq!(endpoint.network.deny_networks[0].to_string(), "10.1.2.3/32");
+        assert_eq!(endpoint.signature.header(), "x-pt-signature");
         assert_eq!(
             endpoint
                 .event_types

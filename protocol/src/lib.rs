@@ -17,6 +17,7 @@ pub mod headers;
 pub mod network;
 pub mod replay;
 pub mod rotation;
+pub mod schemes;
 pub mod signing;
 pub mod subject;
 pub mod verification;

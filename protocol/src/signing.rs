@@ -19,7 +19,8 @@ use sha2::Sha256;
 
 use crate::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
 
-type HmacSha256 = Hmac<Sha256>;
+/// HMAC-SHA256, the MAC of every signature scheme.
+pub type HmacSha256 = Hmac<Sha256>;
 
 /// The prefix of a secret in its text form: `whsec_<base64>`.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -57,6 +58,8 @@ pub struct Secret {
     key: Vec<u8>,
     /// The HMAC already keyed with `key`: cloning it is cheaper than keying again per message.
     keyed: HmacSha256,
+    /// The HMAC keyed with the text form `whsec_...`, as the Stripe and GitHub styles key it.
+    text_keyed: HmacSha256,
 }
 
 impl Secret {
@@ -121,9 +124,23 @@ impl Secret {
         mac
     }
 
+    /// An HMAC-SHA256 keyed with the secret's text form (the bytes of `whsec_...`), the way
+    /// receivers of the Stripe and GitHub styles key theirs with the string they were given.
+    #[must_use]
+    pub fn text_mac(&self) -> HmacSha256 {
+        self.text_keyed.clone()
+    }
+
     fn from_key(key: Vec<u8>) -> Self {
         let keyed = HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length");
-        Self { key, keyed }
+        let text = format!("{SECRET_PREFIX}{}", BASE64.encode(&key));
+        let text_keyed =
+            HmacSha256::new_from_slice(text.as_bytes()).expect("HMAC accepts keys of any length");
+        Self {
+            key,
+            keyed,
+            text_keyed,
+        }
     }
 }
 
@@ -235,20 +252,7 @@ pub fn verify(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), VerifyError> {
-    let timestamp = parse_timestamp(headers.timestamp)?;
-    let age = now.saturating_sub(timestamp);
-    if age > tolerance_secs {
-        return Err(VerifyError::TimestampTooOld {
-            age_secs: age,
-            tolerance_secs,
-        });
-    }
-    if -age > tolerance_secs {
-        return Err(VerifyError::TimestampTooNew {
-            ahead_secs: -age,
-            tolerance_secs,
-        });
-    }
+    let timestamp = check_timestamp(headers.timestamp, now, tolerance_secs)?;
 
     let mut candidates = headers
         .signature
@@ -271,6 +275,29 @@ pub fn verify(
     } else {
         Err(VerifyError::NoMatchingSignature)
     }
+}
+
+/// Reads a Unix-seconds timestamp and checks it is within `tolerance_secs` of `now`.
+pub(crate) fn check_timestamp(
+    text: &str,
+    now: i64,
+    tolerance_secs: i64,
+) -> Result<i64, VerifyError> {
+    let timestamp = parse_timestamp(text)?;
+    let age = now.saturating_sub(timestamp);
+    if age > tolerance_secs {
+        return Err(VerifyError::TimestampTooOld {
+            age_secs: age,
+            tolerance_secs,
+        });
+    }
+    if -age > tolerance_secs {
+        return Err(VerifyError::TimestampTooNew {
+            ahead_secs: -age,
+            tolerance_secs,
+        });
+    }
+    Ok(timestamp)
 }
 
 fn parse_timestamp(text: &str) -> Result<i64, VerifyError> {

@@ -12,6 +12,7 @@ use hookwire_nats::connect::InitialConnect;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, RequestedStatus, UpdateEndpoint, VerificationMode,
 };
+use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
 use hookwire_protocol::{EventType, Subjects, Tenant};
 use serde_json::{Value, json};
 
@@ -459,6 +460,19 @@ struct EndpointFields {
     /// Networks deliveries never reach, comma-separated CIDRs.
     #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "CIDR")]
     deny_networks: Option<Vec<String>>,
+    /// How webhooks are signed: standard (Standard Webhooks), stripe or github.
+    #[arg(long)]
+    signature: Option<SignatureArg>,
+    /// The Stripe-style signature header (default Stripe-Signature).
+    #[arg(long, value_name = "NAME", requires = "signature")]
+    signature_header: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SignatureArg {
+    Standard,
+    Stripe,
+    Github,
 }
 
 #[derive(Debug, Subcommand)]
@@ -781,6 +795,7 @@ impl EndpointFields {
             secret,
             allow_networks: self.allow_networks.clone(),
             deny_networks: self.deny_networks.clone(),
+            signature: self.signature(),
         })
     }
 
@@ -797,7 +812,21 @@ impl EndpointFields {
             verification: self.verification(),
             allow_networks: self.allow_networks.clone(),
             deny_networks: self.deny_networks.clone(),
+            signature: self.signature(),
         }
+    }
+
+    fn signature(&self) -> Option<SignatureScheme> {
+        self.signature.map(|scheme| match scheme {
+            SignatureArg::Standard => SignatureScheme::Standard,
+            SignatureArg::Stripe => SignatureScheme::Stripe {
+                header: self
+                    .signature_header
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_STRIPE_HEADER.to_owned()),
+            },
+            SignatureArg::Github => SignatureScheme::Github,
+        })
     }
 }
 

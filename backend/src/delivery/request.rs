@@ -7,6 +7,9 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hookwire_protocol::EventEnvelope;
 use hookwire_protocol::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use hookwire_protocol::schemes::{
+    GITHUB_HEADER, SignatureScheme, github_signature, stripe_signature,
+};
 use hookwire_protocol::signing::signature_header;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::value::RawValue;
@@ -48,7 +51,7 @@ pub fn signed_headers(
             headers.insert(name, value);
         }
     }
-    let signature = signature_header(&endpoint.signing_secrets(at), webhook_id, timestamp, body);
+    let secrets = endpoint.signing_secrets(at);
     let mut set = |name: &'static str, value: &str| {
         if let Ok(value) = HeaderValue::try_from(value) {
             headers.insert(HeaderName::from_static(name), value);
@@ -57,9 +60,32 @@ pub fn signed_headers(
     set("content-type", "application/json");
     set(WEBHOOK_ID, webhook_id);
     set(WEBHOOK_TIMESTAMP, &timestamp.to_string());
-    set(WEBHOOK_SIGNATURE, &signature);
     if let Some(correlation) = correlation_id {
         set("hookwire-correlation-id", correlation);
+    }
+    match &endpoint.endpoint.signature {
+        SignatureScheme::Standard => {
+            set(
+                WEBHOOK_SIGNATURE,
+                &signature_header(&secrets, webhook_id, timestamp, body),
+            );
+        }
+        SignatureScheme::Stripe { header } => {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(header.as_str()),
+                HeaderValue::try_from(stripe_signature(&secrets, timestamp, body)),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        SignatureScheme::Github => {
+            // One line per live secret: during a rotation, receivers holding either verify.
+            for secret in secrets.iter() {
+                if let Ok(value) = HeaderValue::try_from(github_signature(secret, body)) {
+                    headers.append(HeaderName::from_static(GITHUB_HEADER), value);
+                }
+            }
+        }
     }
     headers
 }

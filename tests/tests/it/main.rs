@@ -16,6 +16,7 @@ mod kit;
 mod operations;
 mod queries;
 mod replay;
+mod schemes;
 mod server_config;
 mod signing_interop;
 mod ssrf;

@@ -1,44 +1,16 @@
 //! Our signatures against the official Standard Webhooks library (the `standardwebhooks` package from PyPI),
 //! driven through `tests/interop/standardwebhooks_check.py`.
 
-use std::process::Stdio;
-
 use hookwire_protocol::signing::{
     self, DEFAULT_TOLERANCE_SECS, Secret, VerifyError, WebhookHeaders, signature_header,
 };
-use hookwire_testkit::workspace_root;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt as _;
 
-/// Runs the Python helper with one request and returns its answer.
+use crate::support::interop;
+
+/// Runs the official library's helper with one request and returns its answer.
 async fn official(request: Value) -> Value {
-    let root = workspace_root();
-    let python = root.join(".tools/venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/install-deps",
-        python.display()
-    );
-    let mut child = tokio::process::Command::new(python)
-        .arg(root.join("tests/interop/standardwebhooks_check.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(request.to_string().as_bytes())
-        .await
-        .unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
-    assert!(
-        output.status.success(),
-        "the official library failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    interop("standardwebhooks_check.py", &request).await
 }
 
 async fn official_verify(

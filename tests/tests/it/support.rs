@@ -158,3 +158,37 @@ pub(crate) fn error_code(result: Result<Value, AdminClientError>) -> String {
         other => panic!("expected an API error, got {other:?}"),
     }
 }
+
+/// Runs the Python helper `tests/interop/<script>` (in the virtualenv `scripts/install-deps`
+/// made) with one JSON request on stdin and returns its JSON answer.
+pub(crate) async fn interop(script: &str, request: &Value) -> Value {
+    use tokio::io::AsyncWriteExt as _;
+
+    let root = hookwire_testkit::workspace_root();
+    let python = root.join(".tools/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/install-deps",
+        python.display()
+    );
+    let mut child = tokio::process::Command::new(python)
+        .arg(root.join("tests/interop").join(script))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(request.to_string().as_bytes())
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    assert!(
+        output.status.success(),
+        "{script} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}

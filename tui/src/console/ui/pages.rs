@@ -84,6 +84,31 @@ fn field(name: &str, value: String) -> Line<'static> {
     Line::from(vec![label(name), Span::raw(value)])
 }
 
+/// A JSON array's items joined with commas; `None` when absent or empty.
+fn joined(v: &Value) -> Option<String> {
+    v.as_array()
+        .map(|items| items.iter().map(cell).collect::<Vec<_>>().join(", "))
+        .filter(|s| !s.is_empty())
+}
+
+/// Signature scheme and network narrowing, on one line.
+fn security_summary(e: &Value) -> String {
+    let mut text = match e["signature"]["scheme"].as_str() {
+        Some("stripe") => format!("signature stripe ({})", cell(&e["signature"]["header"])),
+        Some(scheme) => format!("signature {scheme}"),
+        None => "signature standard".to_owned(),
+    };
+    if let Some(allow) = joined(&e["allow_networks"]) {
+        text.push_str(", only to ");
+        text.push_str(&allow);
+    }
+    if let Some(deny) = joined(&e["deny_networks"]) {
+        text.push_str(", never to ");
+        text.push_str(&deny);
+    }
+    text
+}
+
 fn endpoint_lines(
     endpoint: Option<&Value>,
     stats: Option<&Value>,
@@ -98,11 +123,6 @@ fn endpoint_lines(
         .find_map(|v| v.as_str())
         .map(|why| format!(": {why}"))
         .unwrap_or_default();
-    let joined = |v: &Value| {
-        v.as_array()
-            .map(|items| items.iter().map(cell).collect::<Vec<_>>().join(", "))
-            .filter(|s| !s.is_empty())
-    };
     let headers = e["headers"]
         .as_object()
         .map(|h| h.keys().cloned().collect::<Vec<_>>().join(", "))
@@ -130,6 +150,7 @@ fn endpoint_lines(
             ),
         ),
     ];
+    lines.push(field("security", security_summary(e)));
     if let Some(description) = e["description"].as_str().filter(|d| !d.is_empty()) {
         lines.push(field("description", description.to_owned()));
     }

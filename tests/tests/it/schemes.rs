@@ -1,0 +1,178 @@
+//! Stripe-style and GitHub-style signatures on real deliveries, checked by independent
+//! implementations (Stripe's official library; GitHub's documented computation in Python),
+//! before and during a secret rotation.
+
+use hookwire_testkit::{Receiver, Recorded};
+use serde_json::{Value, json};
+
+use crate::support::{Stack, WAIT, interop};
+
+/// Publishes one event and returns the webhook the receiver got for it.
+async fn deliver(stack: &Stack, receiver: &Receiver, event_id: &str) -> Recorded {
+    let before = receiver.count();
+    stack
+        .publish(
+            "orders.paid",
+            &json!({"id": event_id, "text": "héllo"}),
+            Some(event_id),
+        )
+        .await;
+    let requests = receiver.wait_for(before + 1, WAIT).await;
+    requests
+        .into_iter()
+        .find(|r| r.header("webhook-id") == Some(event_id))
+        .expect("the event's webhook")
+}
+
+async fn rotate(stack: &Stack, id: &Value) -> String {
+    let rotated: Value = stack
+        .admin
+        .call("endpoints", "rotate-secret", &json!({"id": id}))
+        .await
+        .unwrap();
+    rotated["secret"].as_str().unwrap().to_owned()
+}
+
+async fn stripe_check(secret: &str, header: &str, body: &str) -> Value {
+    interop(
+        "schemes_check.py",
+        &json!({"scheme": "stripe", "secret": secret, "header": header, "body": body}),
+    )
+    .await
+}
+
+async fn github_check(secret: &str, values: &[String], body: &str) -> Value {
+    interop(
+        "schemes_check.py",
+        &json!({"scheme": "github", "secret": secret, "values": values, "body": body}),
+    )
+    .await
+}
+
+fn body_text(request: &Recorded) -> String {
+    String::from_utf8(request.body.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn stripe_style_verifies_with_stripes_library_through_a_rotation() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(
+            &receiver,
+            json!({"signature": {"scheme": "stripe", "header": "X-PT-Signature"}}),
+        )
+        .await;
+    assert_eq!(
+        endpoint["signature"],
+        json!({"scheme": "stripe", "header": "x-pt-signature"})
+    );
+    let old_secret = endpoint["secret"].as_str().unwrap().to_owned();
+
+    let first = deliver(&stack, &receiver, "evt-stripe-1").await;
+    let header = first
+        .header("x-pt-signature")
+        .expect("the signature header")
+        .to_owned();
+    assert!(first.header("webhook-signature").is_none());
+    assert_eq!(header.matches("v1=").count(), 1, "{header}");
+    let body = body_text(&first);
+    assert_eq!(
+        stripe_check(&old_secret, &header, &body).await,
+        json!({"ok": true})
+    );
+    let tampered = body.replace("héllo", "hello");
+    assert_eq!(
+        stripe_check(&old_secret, &header, &tampered).await["ok"],
+        false
+    );
+    let stranger = hookwire_protocol::Secret::generate().expose();
+    assert_eq!(stripe_check(&stranger, &header, &body).await["ok"], false);
+
+    // During the grace period both secrets sign: one v1= each, either verifies.
+    let new_secret = rotate(&stack, &endpoint["id"]).await;
+    let second = deliver(&stack, &receiver, "evt-stripe-2").await;
+    let header = second.header("x-pt-signature").unwrap().to_owned();
+    assert_eq!(header.matches("v1=").count(), 2, "{header}");
+    let body = body_text(&second);
+    for secret in [&old_secret, &new_secret] {
+        assert_eq!(
+            stripe_check(secret, &header, &body).await,
+            json!({"ok": true})
+        );
+    }
+}
+
+#[tokio::test]
+async fn github_style_verifies_as_github_documents_through_a_rotation() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(&receiver, json!({"signature": {"scheme": "github"}}))
+        .await;
+    let old_secret = endpoint["secret"].as_str().unwrap().to_owned();
+    let values = |request: &Recorded| -> Vec<String> {
+        request
+            .headers
+            .get_all("x-hub-signature-256")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let first = deliver(&stack, &receiver, "evt-gh-1").await;
+    let signatures = values(&first);
+    assert_eq!(signatures.len(), 1);
+    assert!(signatures[0].starts_with("sha256="));
+    let body = body_text(&first);
+    assert_eq!(
+        github_check(&old_secret, &signatures, &body).await,
+        json!({"ok": true})
+    );
+    assert_eq!(
+        github_check(&old_secret, &signatures, "{}").await["ok"],
+        false
+    );
+
+    let new_secret = rotate(&stack, &endpoint["id"]).await;
+    let second = deliver(&stack, &receiver, "evt-gh-2").await;
+    let signatures = values(&second);
+    assert_eq!(signatures.len(), 2, "one line per live secret");
+    let body = body_text(&second);
+    for secret in [&old_secret, &new_secret] {
+        assert_eq!(
+            github_check(secret, &signatures, &body).await,
+            json!({"ok": true})
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_signature_header_that_clashes_is_refused() {
+    let stack = Stack::start(&[]).await;
+    for (spec, field) in [
+        (
+            json!({"url": "http://127.0.0.1:9/", "signature": {"scheme": "stripe", "header": "webhook-id"}}),
+            "signature",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/", "signature": {"scheme": "stripe", "header": "X-Sig"}, "headers": {"X-Sig": "1"}}),
+            "headers",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/", "signature": {"scheme": "sha1"}}),
+            "",
+        ),
+    ] {
+        let refused = stack
+            .admin
+            .call::<_, Value>("endpoints", "create", &spec)
+            .await;
+        let Err(hookwire_nats::admin::AdminClientError::Api(body)) = refused else {
+            panic!("accepted: {spec}");
+        };
+        if !field.is_empty() {
+            assert_eq!(body.error.field.as_deref(), Some(field), "{spec}");
+        }
+    }
+}

@@ -708,9 +708,14 @@ impl Admin {
     ) -> Result<Endpoint, AdminError> {
         let revision = registry::modify(&self.engine.bucket, tenant, id, |stored| {
             let next = stored.endpoint.status_after(change)?;
-            if stored.endpoint.status != next {
+            // Enabling is the operator's word that the receiver is fixed: a fresh start.
+            let reset_circuit = change == StatusChange::Enable && stored.endpoint.circuit.is_some();
+            if stored.endpoint.status != next || reset_circuit {
                 stored.endpoint.status = next;
                 stored.endpoint.updated_at = chrono::Utc::now();
+                if change == StatusChange::Enable {
+                    stored.endpoint.circuit = None;
+                }
             }
             Ok(())
         })

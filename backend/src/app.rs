@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::admin::{self, Admin};
 use crate::catalog::{self, Catalog};
 use crate::config::Config;
+use crate::delivery::gates::Gates;
 use crate::delivery::http::Sender;
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
@@ -68,6 +69,7 @@ pub async fn run(
         max_retry_after: Duration::from_secs(u64::from(config.delivery.max_retry_after_secs)),
         release_held: Arc::new(tokio::sync::Notify::new()),
         max_event_bytes: usize::try_from(config.streams.max_event_bytes).unwrap_or(usize::MAX),
+        gates: Gates::new(config.breaker.settings(), config.delivery.concurrency),
     });
 
     let service = client

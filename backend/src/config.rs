@@ -15,6 +15,7 @@ use hookwire_protocol::network::NetworkRules;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
+use crate::delivery::circuit::BreakerSettings;
 use crate::delivery::http::Outbound;
 
 /// The prefix of environment variables that override configuration keys.
@@ -72,6 +73,55 @@ pub struct Config {
     pub catalog: CatalogConfig,
     /// Where webhooks may go and how they connect.
     pub outbound: OutboundConfig,
+    /// The per-endpoint circuit breaker and auto-disable.
+    pub breaker: BreakerConfig,
+}
+
+/// `[breaker]`: when an endpoint's circuit opens, how long it waits, when it is disabled.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerConfig {
+    /// Consecutive failed attempts that open the circuit.
+    pub consecutive_failures: u32,
+    /// Share of failed attempts within `window_secs` that opens it (0.0–1.0).
+    pub failure_ratio: f64,
+    /// The window for `failure_ratio`, in seconds.
+    pub window_secs: u32,
+    /// Fewest attempts in a window before `failure_ratio` applies.
+    pub min_attempts: u32,
+    /// How long an open circuit waits before one probe, in seconds.
+    pub cooldown_secs: u32,
+    /// Disable an endpoint whose every attempt failed for this long, in seconds (0: never).
+    pub auto_disable_after_secs: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        let d = BreakerSettings::default();
+        Self {
+            consecutive_failures: d.consecutive_failures,
+            failure_ratio: d.failure_ratio,
+            window_secs: u32::try_from(d.window_secs).unwrap_or(60),
+            min_attempts: d.min_attempts,
+            cooldown_secs: u32::try_from(d.cooldown_secs).unwrap_or(300),
+            auto_disable_after_secs: u32::try_from(d.auto_disable_after_secs).unwrap_or(432_000),
+        }
+    }
+}
+
+impl BreakerConfig {
+    /// The settings the gates apply.
+    #[must_use]
+    pub fn settings(&self) -> BreakerSettings {
+        BreakerSettings {
+            consecutive_failures: self.consecutive_failures,
+            failure_ratio: self.failure_ratio,
+            window_secs: i64::from(self.window_secs),
+            min_attempts: self.min_attempts,
+            cooldown_secs: i64::from(self.cooldown_secs),
+            auto_disable_after_secs: i64::from(self.auto_disable_after_secs),
+        }
+    }
 }
 
 /// `[outbound]`: the SSRF guard and TLS settings of every webhook, verification and test send.
@@ -226,6 +276,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             catalog: CatalogConfig::default(),
             outbound: OutboundConfig::default(),
+            breaker: BreakerConfig::default(),
         }
     }
 }
@@ -336,6 +387,18 @@ impl Config {
             return Err("streams.replicas: must be 1, 3 or 5".into());
         }
         min_tls(&self.outbound.min_tls_version)?;
+        let b = &self.breaker;
+        if b.consecutive_failures == 0 {
+            return Err("breaker.consecutive_failures: must be positive".into());
+        }
+        if !(b.failure_ratio > 0.0 && b.failure_ratio <= 1.0) {
+            return Err("breaker.failure_ratio: must be above 0 and at most 1".into());
+        }
+        if b.window_secs == 0 || b.cooldown_secs == 0 || b.min_attempts == 0 {
+            return Err(
+                "breaker.window_secs, cooldown_secs and min_attempts: must be positive".into(),
+            );
+        }
         Ok(())
     }
 

@@ -37,6 +37,8 @@ pub struct Engine {
     pub release_held: Arc<tokio::sync::Notify>,
     /// Largest accepted event payload.
     pub max_event_bytes: usize,
+    /// Per-endpoint circuit breakers, rate limits and in-flight limits on this instance.
+    pub gates: crate::delivery::gates::Gates,
 }
 
 /// An operational event failed to publish.

@@ -135,6 +135,7 @@ fn tasks_for(
             series_start: 1,
             correlation_id: correlation_id.clone(),
             due_ms: None,
+            paced: false,
             data: message.payload.clone(),
         })
         .collect())

@@ -1,6 +1,7 @@
-//! Held deliveries: the tasks of an endpoint that is paused or waiting for verification
-//! wait on `<prefix>.held.<tenant>.<endpoint-id>`, spending no attempt and costing no
-//! polling, and go back to the tasks stream once the endpoint delivers again.
+//! Held deliveries: the tasks of an endpoint that is paused, waiting for verification or
+//! behind an open circuit wait on `<prefix>.held.<tenant>.<endpoint-id>`, spending no
+//! attempt and costing no polling, and go back to the tasks stream once the endpoint
+//! delivers again. When an open circuit's cooldown is over, one of them goes as its probe.
 //!
 //! Any instance may release: the releaser runs when this instance activates an endpoint
 //! and every few seconds (for changes made elsewhere). A released task is enqueued before
@@ -14,7 +15,13 @@ use async_nats::jetstream::{self, consumer};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use tokio::sync::Notify;
 
+use chrono::Utc;
+use hookwire_protocol::Tenant;
+use hookwire_protocol::endpoint::EndpointStatus;
+
+use crate::delivery::circuit;
 use crate::engine::Engine;
+use crate::registry;
 use crate::task::Task;
 
 /// How often held subjects are looked at without being woken.
@@ -67,19 +74,61 @@ async fn sweep(engine: &Engine) -> Result<(), async_nats::Error> {
                 tracing::debug!(%tenant, endpoint_id, "endpoint deleted; dropping its held tasks");
                 stream.purge().filter(&subject).await?;
             }
-            Some(endpoint) if endpoint.endpoint.holds_deliveries() => {}
-            Some(_) => release(engine, &stream, &subject).await?,
+            Some(endpoint) => match endpoint.endpoint.circuit.as_ref() {
+                Some(circuit)
+                    if endpoint.endpoint.status == EndpointStatus::Active
+                        && circuit::probe_due(circuit, Utc::now()) =>
+                {
+                    probe(engine, &stream, &subject, &tenant, &endpoint_id).await?;
+                }
+                _ if endpoint.endpoint.holds_deliveries() => {}
+                _ => {
+                    release(engine, &stream, &subject, usize::MAX).await?;
+                }
+            },
         }
     }
     Ok(())
 }
 
-/// Moves every task held under `subject` back to the tasks stream, due now.
+/// Half-opens an endpoint's circuit and lets one held task through as its probe. The
+/// circuit is stored first (and seen by this instance's registry) so the probe is admitted.
+async fn probe(
+    engine: &Engine,
+    stream: &jetstream::stream::Stream,
+    subject: &str,
+    tenant: &Tenant,
+    endpoint_id: &str,
+) -> Result<(), async_nats::Error> {
+    let settings = *engine.gates.breaker();
+    let now = Utc::now();
+    let revision = registry::modify(&engine.bucket, tenant, endpoint_id, |stored| {
+        if let Some(circuit) = stored.endpoint.circuit.as_mut()
+            && circuit::probe_due(circuit, now)
+        {
+            *circuit = circuit::half_open(circuit, &settings, now);
+        }
+        Ok(())
+    })
+    .await?;
+    engine
+        .registry
+        .wait_for(revision, Duration::from_secs(5))
+        .await;
+    if release(engine, stream, subject, 1).await? > 0 {
+        tracing::info!(%tenant, endpoint_id, "circuit half open: one probe released");
+    }
+    Ok(())
+}
+
+/// Moves up to `limit` tasks held under `subject` back to the tasks stream, due now;
+/// returns how many.
 async fn release(
     engine: &Engine,
     stream: &jetstream::stream::Stream,
     subject: &str,
-) -> Result<(), async_nats::Error> {
+    limit: usize,
+) -> Result<usize, async_nats::Error> {
     let reader = stream
         .create_consumer(consumer::pull::Config {
             filter_subject: subject.to_owned(),
@@ -89,10 +138,10 @@ async fn release(
         })
         .await?;
     let mut released = 0_usize;
-    loop {
+    while released < limit {
         let mut batch = reader
             .fetch()
-            .max_messages(BATCH)
+            .max_messages(BATCH.min(limit - released))
             .expires(Duration::from_millis(250))
             .messages()
             .await?;
@@ -112,6 +161,7 @@ async fn release(
                     // releasing this held copy, so concurrent releases enqueue it once.
                     let task = Task {
                         due_ms: Some(held_ms),
+                        paced: false,
                         ..task
                     };
                     engine.enqueue(&task).await?;
@@ -130,5 +180,5 @@ async fn release(
     if released > 0 {
         tracing::info!(subject, released, "released held deliveries");
     }
-    Ok(())
+    Ok(released)
 }

@@ -25,6 +25,8 @@ pub struct Deliveries {
     pub retrying: Counter,
     /// Deliveries that died.
     pub dead: Counter,
+    /// Deliveries put off by a rate or in-flight limit (no attempt spent).
+    pub deferred: Counter,
 }
 
 /// Everything `/metrics` reports.
@@ -86,6 +88,11 @@ impl Metrics {
             d.retrying.clone(),
         );
         registry.register("deliveries_dead", "Deliveries that died", d.dead.clone());
+        registry.register(
+            "deliveries_deferred",
+            "Deliveries put off by an endpoint's rate or in-flight limit",
+            d.deferred.clone(),
+        );
         registry.register(
             "attempt_duration_seconds",
             "Attempt latency",

@@ -88,6 +88,7 @@ pub async fn redeliver(
             .get(CORRELATION_ID)
             .map(|v| v.as_str().to_owned()),
         due_ms: Some(Utc::now().timestamp_millis()),
+        paced: false,
         data: message.payload,
     };
     engine

@@ -500,6 +500,7 @@ fn task_for(
         // Due at once; fixed per job, so a resumed job's re-sent task has the same
         // Nats-Msg-Id and JetStream drops the duplicate.
         due_ms: Some(job.created_at.timestamp_millis()),
+        paced: false,
         data: message.payload.clone(),
     }))
 }

@@ -17,6 +17,7 @@ const CORRELATION: &str = hookwire_protocol::headers::CORRELATION_ID;
 const DUE: &str = "Hookwire-Due";
 const LAST_ERROR: &str = "Hookwire-Last-Error";
 const SERIES_START: &str = "Hookwire-Series-Start";
+const PACED: &str = "Hookwire-Paced";
 
 /// A task message that could not be read; it is dead-lettered rather than retried forever.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +48,8 @@ pub struct Task {
     pub correlation_id: Option<String>,
     /// Unix milliseconds before which the attempt must not run (in a retry tier).
     pub due_ms: Option<i64>,
+    /// It waited for a rate-limit slot that is now its own.
+    pub paced: bool,
     /// The event's JSON, as published.
     pub data: Bytes,
 }
@@ -89,6 +92,9 @@ impl Task {
         }
         if let Some(due) = self.due_ms {
             headers.insert(DUE, due.to_string().as_str());
+        }
+        if self.paced {
+            headers.insert(PACED, "1");
         }
         headers
     }
@@ -154,6 +160,7 @@ impl Task {
             },
             correlation_id: headers.get(CORRELATION).map(|v| v.as_str().to_owned()),
             due_ms: headers.get(DUE).map(|_| number(DUE)).transpose()?,
+            paced: headers.get(PACED).is_some(),
             data,
         })
     }
@@ -175,6 +182,7 @@ mod tests {
             series_start: 2,
             correlation_id: Some("corr-9".into()),
             due_ms: Some(1_700_000_005_000),
+            paced: false,
             data: Bytes::from_static(br#"{"a":1}"#),
         }
     }

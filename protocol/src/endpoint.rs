@@ -29,6 +29,10 @@ const MAX_FILTERS: usize = 64;
 const MAX_HEADERS: usize = 32;
 const MAX_HEADER_BYTES: usize = 8 * 1024;
 const MAX_ID_LEN: usize = 64;
+/// The highest per-endpoint rate limit.
+pub const MAX_RATE_PER_SEC: u32 = 10_000;
+/// The highest per-endpoint concurrency limit.
+pub const MAX_IN_FLIGHT: u32 = 1_000;
 
 /// Headers Hookwire sets itself; an endpoint may not override them.
 const RESERVED_HEADERS: &[&str] = &[
@@ -66,6 +70,33 @@ pub enum EndpointStatus {
         /// When.
         since: DateTime<Utc>,
     },
+}
+
+/// An endpoint's circuit breaker when it is not closed. While open, deliveries wait (held,
+/// no attempt spent); at `probe_at` one delivery is let through as a probe (half open); a
+/// success closes the circuit, a failure opens it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Circuit {
+    /// `open` or `half_open`.
+    pub state: CircuitState,
+    /// Why it opened, for operators.
+    pub reason: String,
+    /// When it (first) opened.
+    pub opened_at: DateTime<Utc>,
+    /// Since when every attempt has failed; auto-disable counts from here.
+    pub failing_since: DateTime<Utc>,
+    /// Open: when the probe goes. Half open: when another probe goes if this one never reports.
+    pub probe_at: DateTime<Utc>,
+}
+
+/// Whether an open circuit is waiting or probing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitState {
+    /// Deliveries wait.
+    Open,
+    /// One probe is on its way.
+    HalfOpen,
 }
 
 /// How a receiver proves it wants webhooks before its first delivery.
@@ -135,6 +166,15 @@ pub struct Endpoint {
     /// How its webhooks are signed.
     #[serde(default)]
     pub signature: SignatureScheme,
+    /// Most deliveries per second (token bucket); unlimited when absent.
+    #[serde(default)]
+    pub rate_limit_per_sec: Option<u32>,
+    /// Most attempts in flight at once per `hookwired` instance; adaptive when absent.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
+    /// The circuit breaker when open or half open; absent when closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit: Option<Circuit>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -184,6 +224,12 @@ pub struct CreateEndpoint {
     /// `{"scheme": "github"}`.
     #[serde(default)]
     pub signature: Option<SignatureScheme>,
+    /// Most deliveries per second, 1–10000; unlimited when absent.
+    #[serde(default)]
+    pub rate_limit_per_sec: Option<u32>,
+    /// Most attempts in flight per instance, 1–1000; adaptive when absent.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -225,6 +271,12 @@ pub struct UpdateEndpoint {
     /// New signature scheme.
     #[serde(default)]
     pub signature: Option<SignatureScheme>,
+    /// New rate limit; `0` removes it.
+    #[serde(default)]
+    pub rate_limit_per_sec: Option<u32>,
+    /// New concurrency limit; `0` removes it.
+    #[serde(default)]
+    pub max_in_flight: Option<u32>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -344,6 +396,15 @@ impl CreateEndpoint {
                 .signature
                 .unwrap_or_default()
                 .validate(RESERVED_HEADERS)?,
+            rate_limit_per_sec: self
+                .rate_limit_per_sec
+                .map(|n| validate_limit("rate_limit_per_sec", n, MAX_RATE_PER_SEC))
+                .transpose()?,
+            max_in_flight: self
+                .max_in_flight
+                .map(|n| validate_limit("max_in_flight", n, MAX_IN_FLIGHT))
+                .transpose()?,
+            circuit: None,
             created_at: now,
             updated_at: now,
         };
@@ -359,8 +420,10 @@ impl UpdateEndpoint {
         if let Some(url) = self.url {
             next.url = validate_url(&url)?;
             if next.url != current.url {
-                // A new receiver must prove itself like a new endpoint.
+                // A new receiver must prove itself like a new endpoint, and owes nothing
+                // for the old one's failures.
                 next.verified_at = None;
+                next.circuit = None;
                 if next.status == EndpointStatus::Active {
                     next.status = next.delivering_status();
                 }
@@ -393,6 +456,16 @@ impl UpdateEndpoint {
         if let Some(scheme) = self.signature {
             next.signature = scheme.validate(RESERVED_HEADERS)?;
         }
+        if let Some(rate) = self.rate_limit_per_sec {
+            next.rate_limit_per_sec = (rate > 0)
+                .then(|| validate_limit("rate_limit_per_sec", rate, MAX_RATE_PER_SEC))
+                .transpose()?;
+        }
+        if let Some(limit) = self.max_in_flight {
+            next.max_in_flight = (limit > 0)
+                .then(|| validate_limit("max_in_flight", limit, MAX_IN_FLIGHT))
+                .transpose()?;
+        }
         check_signature_header(&next)?;
         if let Some(status) = self.status {
             next.status = match status {
@@ -417,13 +490,15 @@ impl Endpoint {
         }
     }
 
-    /// Whether deliveries wait (paused, or pending verification) instead of being attempted.
+    /// Whether deliveries wait (paused, pending verification, or an open circuit) instead of
+    /// being attempted.
     #[must_use]
     pub fn holds_deliveries(&self) -> bool {
-        matches!(
-            self.status,
-            EndpointStatus::Paused | EndpointStatus::PendingVerification { .. }
-        )
+        match self.status {
+            EndpointStatus::Paused | EndpointStatus::PendingVerification { .. } => true,
+            EndpointStatus::Active => self.circuit.is_some(),
+            EndpointStatus::Disabled { .. } => false,
+        }
     }
 
     /// The status after `change`. Each change is idempotent on its target and refuses the
@@ -469,6 +544,14 @@ impl Endpoint {
             }
         }
         self.updated_at = now;
+    }
+}
+
+fn validate_limit(field: &str, value: u32, max: u32) -> Result<u32, AdminError> {
+    if (1..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(AdminError::invalid(field, format!("must be 1 to {max}")))
     }
 }
 
@@ -696,6 +779,8 @@ mod tests {
             signature: Some(SignatureScheme::Stripe {
                 header: "X-PT-Signature".into(),
             }),
+            rate_limit_per_sec: Some(50),
+            max_in_flight: Some(4),
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
@@ -705,6 +790,8 @@ mod tests {
         );
         assert_eq!(endpoint.network.deny_networks[0].to_string(), "10.1.2.3/32");
         assert_eq!(endpoint.signature.header(), "x-pt-signature");
+        assert_eq!(endpoint.rate_limit_per_sec, Some(50));
+        assert_eq!(endpoint.max_in_flight, Some(4));
         assert_eq!(
             endpoint
                 .event_types

@@ -134,7 +134,13 @@ async fn nothing_is_lost_through_three_kills_and_a_broker_restart() {
 async fn a_dead_endpoints_retry_backlog_does_not_hold_up_a_healthy_one() {
     const BACKLOG: usize = 3000;
     const FRESH: usize = 500;
-    let stack = Stack::start(&[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 600]")]).await;
+    // The circuit breaker would hold the backlog instead; this is about retry tiers.
+    let stack = Stack::start(&[
+        ("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 600]"),
+        ("HOOKWIRE__BREAKER__CONSECUTIVE_FAILURES", "1000000"),
+        ("HOOKWIRE__BREAKER__MIN_ATTEMPTS", "1000000"),
+    ])
+    .await;
     // The receiver passes verification, then goes away: every attempt fails at once
     // (connection refused) and waits 10 minutes.
     let gone = Receiver::start().await;

@@ -466,6 +466,12 @@ struct EndpointFields {
     /// The Stripe-style signature header (default Stripe-Signature).
     #[arg(long, value_name = "NAME", requires = "signature")]
     signature_header: Option<String>,
+    /// Most deliveries per second (1-10000; 0 on update removes the limit).
+    #[arg(long, value_name = "N")]
+    rate_limit_per_sec: Option<u32>,
+    /// Most attempts in flight at once per instance (1-1000; 0 on update: adaptive).
+    #[arg(long, value_name = "N")]
+    max_in_flight: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -796,6 +802,8 @@ impl EndpointFields {
             allow_networks: self.allow_networks.clone(),
             deny_networks: self.deny_networks.clone(),
             signature: self.signature(),
+            rate_limit_per_sec: self.rate_limit_per_sec,
+            max_in_flight: self.max_in_flight,
         })
     }
 
@@ -813,6 +821,8 @@ impl EndpointFields {
             allow_networks: self.allow_networks.clone(),
             deny_networks: self.deny_networks.clone(),
             signature: self.signature(),
+            rate_limit_per_sec: self.rate_limit_per_sec,
+            max_in_flight: self.max_in_flight,
         }
     }
 

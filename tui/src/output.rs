@@ -112,13 +112,23 @@ pub(crate) fn print_endpoints(value: &Value) {
         println!(
             "{:<24} {:<9} {:<40} {}",
             endpoint["id"].as_str().unwrap_or("?"),
-            endpoint["status"]["state"].as_str().unwrap_or("?"),
+            delivery_state(endpoint),
             endpoint["url"].as_str().unwrap_or("?"),
             types
         );
     }
     if let Some(cursor) = value["next_cursor"].as_str() {
         println!("more: --cursor {cursor}");
+    }
+}
+
+/// An endpoint's state as operators read it: its status, or its circuit when an active
+/// endpoint's circuit is open (`open`) or probing (`half_open`).
+pub(crate) fn delivery_state(endpoint: &Value) -> &str {
+    let status = endpoint["status"]["state"].as_str().unwrap_or("?");
+    match endpoint["circuit"]["state"].as_str() {
+        Some(circuit) if status == "active" => circuit,
+        _ => status,
     }
 }
 

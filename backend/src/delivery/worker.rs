@@ -3,19 +3,22 @@
 //! acked before what must survive is acknowledged by JetStream.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use chrono::{DateTime, TimeZone as _, Utc};
 use futures_util::StreamExt as _;
 use hookwire_nats::streams::DELIVER_CONSUMER;
 use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome};
-use hookwire_protocol::endpoint::EndpointStatus;
+use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
 use rand::Rng as _;
 use tokio::sync::watch;
 
-use super::http::Sender;
+use super::circuit::Change;
+use super::gates::Admission;
+use super::http::{Sender, Sent};
 use super::outcome::{Verdict, error_record, verdict};
+use super::pacing::Load;
 use super::request;
 use super::retry::{next_delay, tier_for};
 use crate::engine::Engine;
@@ -90,7 +93,21 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
             let record = skipped_record(&task, &endpoint, reason);
             finish(engine, &task, &endpoint, record, Next::Dead).await
         }
-        EndpointStatus::Active => attempt(engine, sender, &task, &endpoint).await,
+        EndpointStatus::Active => {
+            match engine
+                .gates
+                .admit(&endpoint.endpoint, task.paced, Instant::now())
+            {
+                Admission::Hold => held::hold(engine, &task).await,
+                Admission::Defer { delay, paced } => defer(engine, &task, delay, paced).await,
+                Admission::Go { wait } => {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    attempt(engine, sender, &task, &endpoint).await
+                }
+            }
+        }
     };
     match result {
         Ok(()) => {
@@ -144,6 +161,13 @@ async fn attempt(
         )
         .await;
     let verdict = verdict(&sent, started);
+    let change = engine.gates.finish(
+        &endpoint.endpoint,
+        load(&sent),
+        verdict == Verdict::Delivered,
+        Instant::now(),
+        Utc::now(),
+    );
     engine
         .metrics
         .attempt_latency
@@ -176,8 +200,112 @@ async fn attempt(
     };
     if verdict == Verdict::Disable {
         disable(engine, task, "the receiver answered 410 Gone").await?;
+    } else {
+        apply_circuit(engine, task, &endpoint.endpoint, change).await?;
     }
     finish(engine, task, endpoint, record, next).await
+}
+
+/// What an attempt says about the receiver's load, for the adaptive in-flight limit.
+fn load(sent: &Sent) -> Load {
+    match &sent.response {
+        Some(response) if matches!(response.status, 429 | 503) => Load::Overloaded,
+        Some(_) => Load::Answered {
+            latency: sent.latency,
+        },
+        None => Load::Unknown,
+    }
+}
+
+/// Sends `task` back through a retry tier to be tried after `delay`, as the same attempt.
+async fn defer(
+    engine: &Engine,
+    task: &Task,
+    delay: Duration,
+    paced: bool,
+) -> Result<(), async_nats::Error> {
+    let due_ms = Utc::now().timestamp_millis() + i64::try_from(delay.as_millis()).unwrap_or(0);
+    let later = Task {
+        due_ms: Some(due_ms),
+        paced,
+        ..task.clone()
+    };
+    let tier = engine.tiers[tier_for(&engine.tiers, delay)];
+    engine
+        .js
+        .publish_with_headers(
+            engine.topology.subjects.retry_tier(tier.as_secs()),
+            later.headers(),
+            later.data.clone(),
+        )
+        .await?
+        .await?;
+    engine.metrics.deliveries.deferred.inc();
+    Ok(())
+}
+
+/// Stores and announces what an attempt did to the endpoint's circuit.
+async fn apply_circuit(
+    engine: &Engine,
+    task: &Task,
+    before: &Endpoint,
+    change: Change,
+) -> Result<(), async_nats::Error> {
+    let next = match change {
+        Change::Keep => return Ok(()),
+        Change::Disable(reason) => return disable(engine, task, &reason).await,
+        Change::Open(circuit) => Some(circuit),
+        Change::Close => None,
+    };
+    let stored = next.clone();
+    let written = registry::modify(&engine.bucket, &task.tenant, &task.endpoint_id, |e| {
+        // Only an active endpoint has a circuit; a pause or disable meanwhile wins.
+        if e.endpoint.status == EndpointStatus::Active {
+            e.endpoint.circuit.clone_from(&stored);
+        }
+        Ok(())
+    })
+    .await;
+    match written {
+        Ok(_) | Err(registry::WriteError::NotFound(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(circuit) = next {
+        schedule_probe(engine, circuit.probe_at);
+        if before.circuit.is_none() {
+            tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, reason = circuit.reason, "circuit opened");
+            let data = serde_json::json!({
+                "endpoint_id": task.endpoint_id,
+                "reason": circuit.reason,
+                "failing_since": circuit.failing_since,
+                "probe_at": circuit.probe_at,
+            });
+            engine
+                .publish_operational(&task.tenant, "endpoint.circuit_opened", &data)
+                .await?;
+        }
+    } else {
+        tracing::info!(tenant = %task.tenant, endpoint = task.endpoint_id, "circuit closed");
+        engine.release_held.notify_one();
+        let data = serde_json::json!({
+            "endpoint_id": task.endpoint_id,
+            "opened_at": before.circuit.as_ref().map(|c| c.opened_at),
+        });
+        engine
+            .publish_operational(&task.tenant, "endpoint.circuit_closed", &data)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Wakes the releaser of held deliveries when the probe is due.
+fn schedule_probe(engine: &Engine, at: DateTime<Utc>) {
+    let wait = (at - Utc::now()).to_std().unwrap_or_default() + Duration::from_millis(50);
+    let wake = Arc::clone(&engine.release_held);
+    tokio::spawn(async move {
+        tokio::time::sleep(wait).await;
+        wake.notify_one();
+    });
 }
 
 /// Publishes the attempt record and what follows it, all acknowledged before returning.
@@ -203,6 +331,7 @@ async fn finish(
             let retry = Task {
                 attempt: task.attempt + 1,
                 due_ms: Some(due_ms),
+                paced: false,
                 ..task.clone()
             };
             let tier = engine.tiers[tier_for(&engine.tiers, delay)];
@@ -271,6 +400,7 @@ async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async
             reason: reason.to_owned(),
             since,
         };
+        stored.endpoint.circuit = None;
         stored.endpoint.updated_at = since;
         Ok(())
     })

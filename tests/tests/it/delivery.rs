@@ -6,7 +6,7 @@ use hookwire_protocol::signing::VerifyError;
 use hookwire_testkit::{Receiver, Reply};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, WAIT};
+use crate::support::{Stack, WAIT, wait_for_type};
 
 /// Short schedules so retry paths finish in seconds; each delay has its own tier.
 const FAST: &[(&str, &str)] = &[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 2, 3, 30]")];
@@ -227,26 +227,4 @@ async fn a_wrong_secret_fails_verification_at_the_receiver() {
         request.verification,
         Some(Err(VerifyError::NoMatchingSignature))
     );
-}
-
-/// Waits until `receiver` has `n` webhooks of `event_type` and returns their bodies.
-async fn wait_for_type(receiver: &Receiver, event_type: &str, n: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let matching: Vec<Value> = receiver
-            .requests()
-            .iter()
-            .map(hookwire_testkit::Recorded::json)
-            .filter(|body| body["type"] == event_type)
-            .collect();
-        if matching.len() >= n {
-            return matching;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "got {} of {n} {event_type} webhooks",
-            matching.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

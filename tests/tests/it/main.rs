@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod connect;
 mod console;
+mod controls;
 mod daemon;
 mod delivery;
 mod kit;

@@ -192,3 +192,25 @@ pub(crate) async fn interop(script: &str, request: &Value) -> Value {
     );
     serde_json::from_slice(&output.stdout).unwrap()
 }
+
+/// Waits until `receiver` got `n` webhooks of `event_type`; returns their bodies.
+pub(crate) async fn wait_for_type(receiver: &Receiver, event_type: &str, n: usize) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let matching: Vec<Value> = receiver
+            .requests()
+            .iter()
+            .map(hookwire_testkit::Recorded::json)
+            .filter(|body| body["type"] == event_type)
+            .collect();
+        if matching.len() >= n {
+            return matching;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "got {} of {n} {event_type} webhooks",
+            matching.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -164,3 +164,19 @@ pub(crate) fn short_time(value: &Value) -> String {
             },
         )
 }
+
+/// When an open circuit's probe goes: "probe in 4m", or "probing" once due.
+pub(crate) fn probe_in(at: &serde_json::Value, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Some(at) = at
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    else {
+        return "probe pending".to_owned();
+    };
+    let secs = (at.with_timezone(&chrono::Utc) - now).num_seconds();
+    match secs {
+        ..=0 => "probing".to_owned(),
+        1..60 => format!("probe in {secs}s"),
+        _ => format!("probe in {}m", secs / 60),
+    }
+}

@@ -53,8 +53,10 @@ impl Theme {
     fn state(self, state: &str) -> Style {
         match state {
             "succeeded" | "active" | "completed" => self.fg(Color::Green),
-            "retrying" | "paused" | "pending_verification" | "running" => self.fg(Color::Yellow),
-            "dead" | "disabled" | "failed" => self.fg(Color::Red),
+            "retrying" | "paused" | "pending_verification" | "running" | "half_open" => {
+                self.fg(Color::Yellow)
+            }
+            "dead" | "disabled" | "failed" | "open" => self.fg(Color::Red),
             _ => Style::new(),
         }
     }

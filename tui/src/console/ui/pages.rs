@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use serde_json::Value;
 
-use super::{BOLD, Theme, cell, millis, percent, views};
+use super::{BOLD, Theme, ago, cell, millis, percent, views};
 use crate::console::app::Page;
 use crate::console::strings;
 
@@ -23,7 +23,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, page: &Page, theme: Theme, now
             stats,
             deliveries,
         } => {
-            let lines = endpoint_lines(endpoint.as_ref(), stats.as_ref(), theme);
+            let lines = endpoint_lines(endpoint.as_ref(), stats.as_ref(), theme, now);
             let height = u16::try_from(lines.len())
                 .unwrap_or(u16::MAX)
                 .saturating_add(2);
@@ -113,11 +113,13 @@ fn endpoint_lines(
     endpoint: Option<&Value>,
     stats: Option<&Value>,
     theme: Theme,
+    now: DateTime<Utc>,
 ) -> Vec<Line<'static>> {
     let Some(e) = endpoint else {
         return vec![Line::from(strings::LOADING)];
     };
     let endpoint_state = e["status"]["state"].as_str().unwrap_or("?").to_owned();
+    let circuit = &e["circuit"];
     let detail = [&e["status"]["reason"], &e["status"]["last_error"]]
         .iter()
         .find_map(|v| v.as_str())
@@ -151,6 +153,18 @@ fn endpoint_lines(
         ),
     ];
     lines.push(field("security", security_summary(e)));
+    if let Some(state) = circuit["state"].as_str() {
+        lines.push(Line::from(vec![
+            label("circuit"),
+            Span::styled(state.to_owned(), theme.state(state)),
+            Span::raw(format!(
+                ", {}, failing for {}: {}",
+                strings::probe_in(&circuit["probe_at"], now),
+                ago(&circuit["failing_since"], now),
+                cell(&circuit["reason"]),
+            )),
+        ]));
+    }
     if let Some(description) = e["description"].as_str().filter(|d| !d.is_empty()) {
         lines.push(field("description", description.to_owned()));
     }

@@ -215,9 +215,12 @@ fn endpoint_page() {
     );
     let window = json!({"attempts": 120, "success_rate": 0.75,
         "latency_ms": {"p50": 3.0, "p95": 9.5, "p99": 19.0}, "errors": {"status": 30}});
+    let mut billing = endpoint("ep_billing", "active", &["orders.>"]);
+    billing["circuit"] = json!({"state": "open", "reason": "5 consecutive failures",
+        "opened_at": at(4), "failing_since": at(5), "probe_at": "2026-11-22T12:05:00Z"});
     app.pages.push(Page::Endpoint {
         id: "ep_billing".into(),
-        endpoint: Some(endpoint("ep_billing", "active", &["orders.>"])),
+        endpoint: Some(billing),
         stats: Some(json!({"windows": {"1h": window, "24h": window, "7d": window}})),
         deliveries,
     });

@@ -12,6 +12,7 @@ use super::{BOLD, SELECTED, Theme, ago, cell, millis, percent};
 use crate::console::app::{App, EndpointSort, RATE_SECONDS, View};
 use crate::console::strings;
 use crate::console::table;
+use crate::output::delivery_state;
 
 /// Draws the current view.
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTime<Utc>) {
@@ -246,7 +247,7 @@ fn endpoints(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTi
         .map(|e| {
             let id = e["id"].as_str().unwrap_or_default();
             let line = app.endpoint_line(id).cloned().unwrap_or_default();
-            let state = e["status"]["state"].as_str().unwrap_or("?").to_owned();
+            let state = delivery_state(e).to_owned();
             let types = e["event_types"]
                 .as_array()
                 .map(|t| {
@@ -301,6 +302,7 @@ fn endpoints(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTi
 fn short_state(state: &str) -> &str {
     match state {
         "pending_verification" => "unverif.",
+        "half_open" => "probing",
         other => other,
     }
 }

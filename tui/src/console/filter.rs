@@ -251,3 +251,36 @@ pub(crate) mod tests {
         }
     }
 }
+
+/// Fuzz targets for both filter languages (see `protocol/tests/fuzz.rs` for the approach).
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::tests::attempt;
+    use super::*;
+
+    fn texty() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "((status|endpoint|type|code|since|until):[a-z0-9.*>-]{0,12} ?){0,5}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_live_filter_parses_or_refuses_and_never_panics_matching(text in texty()) {
+            if let Ok(filter) = LiveFilter::parse(&text) {
+                let _ = filter.matches(&attempt("ep_1", "orders.paid", Some(500)));
+                let _ = filter.matches(&attempt("ep_2", "a.b", None));
+            }
+        }
+
+        #[test]
+        fn the_deliveries_search_reads_or_refuses(text in texty(), limit in any::<u32>()) {
+            if let Ok(query) = deliveries_query(&text, chrono::Utc::now(), limit) {
+                prop_assert!(query.is_object());
+            }
+        }
+    }
+}

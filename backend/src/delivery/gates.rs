@@ -3,12 +3,13 @@
 //! before it is made and [`Gates::finish`] after.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use hookwire_protocol::Tenant;
 use hookwire_protocol::endpoint::{CircuitState, Endpoint};
+use tokio::sync::Notify;
 
 use super::circuit::{self, BreakerSettings, Change, Counts};
 use super::pacing::{Concurrency, Load, Pacer};
@@ -18,7 +19,7 @@ use super::pacing::{Concurrency, Load, Pacer};
 const MAX_INLINE_WAIT: Duration = Duration::from_millis(25);
 
 /// What to do with a delivery now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Admission {
     /// Attempt it after `wait`.
     Go {
@@ -35,6 +36,11 @@ pub enum Admission {
     },
     /// The circuit is open: hold it until the circuit closes.
     Hold,
+    /// Every place is taken: wait for `freed` (briefly), then ask again.
+    Wait {
+        /// Notified when an attempt to the endpoint finishes.
+        freed: Arc<Notify>,
+    },
 }
 
 #[derive(Debug)]
@@ -43,6 +49,9 @@ struct Gate {
     pacer: Pacer,
     concurrency: Concurrency,
     probing: bool,
+    /// Workers waiting for a place.
+    waiting: u32,
+    freed: Arc<Notify>,
 }
 
 /// The gates of every endpoint this instance delivers to.
@@ -87,6 +96,8 @@ impl Gates {
                 pacer: Pacer::default(),
                 concurrency: Concurrency::new(self.max_in_flight(endpoint)),
                 probing: false,
+                waiting: 0,
+                freed: Arc::new(Notify::new()),
             });
         f(gate)
     }
@@ -111,6 +122,14 @@ impl Gates {
                 None => {}
             }
             if !gate.concurrency.try_acquire(max) {
+                // Waiting in a worker is cheap while other endpoints keep most workers;
+                // beyond that, deliveries go back to a retry tier for a moment.
+                if gate.waiting < self.default_max_in_flight / 2 {
+                    gate.waiting += 1;
+                    return Admission::Wait {
+                        freed: Arc::clone(&gate.freed),
+                    };
+                }
                 return Admission::Defer {
                     delay: gate.concurrency.backoff(),
                     paced,
@@ -131,6 +150,13 @@ impl Gates {
         })
     }
 
+    /// Ends a wait that [`Admission::Wait`] started.
+    pub fn stop_waiting(&self, endpoint: &Endpoint) {
+        self.with_gate(endpoint, |gate| {
+            gate.waiting = gate.waiting.saturating_sub(1);
+        });
+    }
+
     /// Records an admitted attempt's result. `endpoint` is the endpoint as it was when the
     /// attempt was admitted; the returned change is for the caller to store and announce.
     pub fn finish(
@@ -144,6 +170,7 @@ impl Gates {
         let max = self.max_in_flight(endpoint);
         self.with_gate(endpoint, |gate| {
             gate.concurrency.release(load, max, now);
+            gate.freed.notify_one();
             if endpoint
                 .circuit
                 .as_ref()
@@ -159,5 +186,110 @@ impl Gates {
                 wall,
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hookwire_protocol::endpoint::{Circuit, CreateEndpoint};
+    use hookwire_protocol::{Secret, Tenant};
+
+    use super::*;
+
+    fn endpoint(max_in_flight: Option<u32>, rate: Option<u32>) -> Endpoint {
+        let request = CreateEndpoint {
+            url: "https://a.example/".into(),
+            max_in_flight,
+            rate_limit_per_sec: rate,
+            ..CreateEndpoint::default()
+        };
+        request
+            .into_endpoint(
+                Tenant::default(),
+                "ep".into(),
+                Secret::generate(),
+                Utc::now(),
+            )
+            .expect("a valid endpoint")
+            .0
+    }
+
+    #[test]
+    fn a_full_endpoint_makes_a_few_wait_and_defers_the_rest() {
+        let gates = Gates::new(BreakerSettings::default(), 4);
+        let e = endpoint(Some(1), None);
+        let now = Instant::now();
+        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+        // Half the deployment's places may wait for this endpoint...
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Wait { .. }
+        ));
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Wait { .. }
+        ));
+        // ... the rest go back to a retry tier, keeping workers for other endpoints.
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Defer { paced: false, .. }
+        ));
+        gates.stop_waiting(&e);
+        gates.finish(&e, Load::Unknown, true, now, Utc::now());
+        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+    }
+
+    #[test]
+    fn rate_limited_deliveries_keep_their_slot_when_deferred() {
+        let gates = Gates::new(BreakerSettings::default(), 100);
+        let e = endpoint(None, Some(1));
+        let now = Instant::now();
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Go { wait } if wait.is_zero()
+        ));
+        gates.finish(&e, Load::Unknown, true, now, Utc::now());
+        let Admission::Defer { delay, paced } = gates.admit(&e, false, now) else {
+            panic!("the second delivery in the same second waits");
+        };
+        assert!(paced);
+        assert_eq!(delay, Duration::from_secs(1));
+        // Back with its slot, it goes at once.
+        assert!(matches!(gates.admit(&e, true, now), Admission::Go { .. }));
+    }
+
+    #[test]
+    fn an_open_circuit_holds_and_a_half_open_one_lets_one_probe_through() {
+        let gates = Gates::new(BreakerSettings::default(), 100);
+        let mut e = endpoint(None, None);
+        let now = Utc::now();
+        e.circuit = Some(Circuit {
+            state: CircuitState::Open,
+            reason: "test".into(),
+            opened_at: now,
+            failing_since: now,
+            probe_at: now,
+        });
+        assert!(matches!(
+            gates.admit(&e, false, Instant::now()),
+            Admission::Hold
+        ));
+        if let Some(circuit) = e.circuit.as_mut() {
+            circuit.state = CircuitState::HalfOpen;
+        }
+        assert!(matches!(
+            gates.admit(&e, false, Instant::now()),
+            Admission::Go { .. }
+        ));
+        assert!(matches!(
+            gates.admit(&e, false, Instant::now()),
+            Admission::Hold
+        ));
+        let change = gates.finish(&e, Load::Unknown, true, Instant::now(), now);
+        assert_eq!(change, Change::Close);
+        assert!(matches!(
+            gates.admit(&e, false, Instant::now()),
+            Admission::Go { .. }
+        ));
     }
 }

@@ -93,21 +93,7 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
             let record = skipped_record(&task, &endpoint, reason);
             finish(engine, &task, &endpoint, record, Next::Dead).await
         }
-        EndpointStatus::Active => {
-            match engine
-                .gates
-                .admit(&endpoint.endpoint, task.paced, Instant::now())
-            {
-                Admission::Hold => held::hold(engine, &task).await,
-                Admission::Defer { delay, paced } => defer(engine, &task, delay, paced).await,
-                Admission::Go { wait } => {
-                    if !wait.is_zero() {
-                        tokio::time::sleep(wait).await;
-                    }
-                    attempt(engine, sender, &task, &endpoint).await
-                }
-            }
-        }
+        EndpointStatus::Active => admitted(engine, sender, &task, &endpoint).await,
     };
     match result {
         Ok(()) => {
@@ -123,6 +109,38 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
         }
     }
 }
+
+/// Passes the endpoint's gates (circuit, in-flight and rate limits), then attempts, holds
+/// or defers.
+async fn admitted(
+    engine: &Engine,
+    sender: &Sender,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+) -> Result<(), async_nats::Error> {
+    loop {
+        match engine
+            .gates
+            .admit(&endpoint.endpoint, task.paced, Instant::now())
+        {
+            Admission::Hold => return held::hold(engine, task).await,
+            Admission::Defer { delay, paced } => return defer(engine, task, delay, paced).await,
+            Admission::Wait { freed } => {
+                let _ = tokio::time::timeout(MAX_PLACE_WAIT, freed.notified()).await;
+                engine.gates.stop_waiting(&endpoint.endpoint);
+            }
+            Admission::Go { wait } => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                return attempt(engine, sender, task, endpoint).await;
+            }
+        }
+    }
+}
+
+/// How long a worker waits for a free place before asking the gates again.
+const MAX_PLACE_WAIT: Duration = Duration::from_secs(1);
 
 /// What follows an attempt.
 enum Next {

@@ -642,11 +642,7 @@ fn validate_headers(
     let mut normalized = BTreeMap::new();
     for (name, value) in headers {
         let lower = name.to_ascii_lowercase();
-        let is_token = !lower.is_empty()
-            && lower
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !is_token {
+        if !crate::headers::is_token(&lower) {
             return Err(AdminError::invalid(
                 "headers",
                 format!("{name:?} is not a valid HTTP header name"),

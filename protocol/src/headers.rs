@@ -16,3 +16,12 @@ pub const CORRELATION_ID: &str = "Hookwire-Correlation-Id";
 pub const TRACEPARENT: &str = "traceparent";
 /// JetStream's de-duplication header; Hookwire uses it as the event id when present.
 pub const NATS_MSG_ID: &str = "Nats-Msg-Id";
+
+/// Whether `name` is an HTTP header name (an RFC 9110 token).
+#[must_use]
+pub fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}

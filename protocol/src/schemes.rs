@@ -17,7 +17,8 @@ use hmac::Mac as _;
 use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminError;
-use crate::signing::{Secret, VerifyError, check_timestamp};
+use crate::headers::is_token;
+use crate::signing::{HmacSha256, Secret, VerifyError, check_timestamp};
 
 /// The Stripe-style header when the endpoint names none.
 pub const DEFAULT_STRIPE_HEADER: &str = "stripe-signature";
@@ -63,12 +64,7 @@ impl SignatureScheme {
             return Ok(self);
         };
         let lower = header.to_ascii_lowercase();
-        let is_token = !lower.is_empty()
-            && lower.len() <= 64
-            && lower
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !is_token {
+        if lower.len() > 64 || !is_token(&lower) {
             return Err(AdminError::invalid(
                 "signature",
                 format!("{header:?} is not a valid HTTP header name"),
@@ -91,17 +87,49 @@ pub fn stripe_signature(secrets: &[Secret], timestamp: i64, body: &[u8]) -> Stri
     let mut value = format!("t={t}");
     for secret in secrets {
         value.push_str(",v1=");
-        value.push_str(&hex::encode(stripe_mac(secret, &t, body)));
+        value.push_str(&hex::encode(
+            stripe_mac(secret, &t, body).finalize().into_bytes(),
+        ));
     }
     value
 }
 
-fn stripe_mac(secret: &Secret, timestamp: &str, body: &[u8]) -> [u8; 32] {
+/// The Stripe style's MAC of `"<t>.<body>"`, not yet finalized.
+fn stripe_mac(secret: &Secret, timestamp: &str, body: &[u8]) -> HmacSha256 {
     let mut mac = secret.text_mac();
     mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);
-    mac.finalize().into_bytes().into()
+    mac
+}
+
+/// The GitHub style's MAC of the body, not yet finalized.
+fn github_mac(secret: &Secret, body: &[u8]) -> HmacSha256 {
+    let mut mac = secret.text_mac();
+    mac.update(body);
+    mac
+}
+
+/// Whether any of `signatures` is `mac`'s result for any of `secrets` (constant-time).
+fn any_verifies(
+    secrets: &[Secret],
+    signatures: &[Vec<u8>],
+    mac: impl Fn(&Secret) -> HmacSha256,
+) -> Result<(), VerifyError> {
+    if signatures.is_empty() {
+        return Err(VerifyError::MalformedSignature);
+    }
+    let matches = secrets.iter().any(|secret| {
+        let keyed = mac(secret);
+        signatures
+            .iter()
+            .any(|signature| keyed.clone().verify_slice(signature).is_ok())
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(VerifyError::NoMatchingSignature)
+    }
 }
 
 /// Verifies a Stripe-style header against every secret the receiver holds, with the
@@ -124,31 +152,16 @@ pub fn verify_stripe(
     }
     let timestamp = timestamp.ok_or(VerifyError::MissingHeader("t= in the signature header"))?;
     check_timestamp(timestamp, now, tolerance_secs)?;
-    if signatures.is_empty() {
-        return Err(VerifyError::MalformedSignature);
-    }
-    let matches = secrets.iter().any(|secret| {
-        signatures.iter().any(|signature| {
-            let mut mac = secret.text_mac();
-            mac.update(timestamp.as_bytes());
-            mac.update(b".");
-            mac.update(body);
-            mac.verify_slice(signature).is_ok()
-        })
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(VerifyError::NoMatchingSignature)
-    }
+    any_verifies(secrets, &signatures, |secret| {
+        stripe_mac(secret, timestamp, body)
+    })
 }
 
 /// The GitHub-style header value for one secret: `sha256=<hex>`.
 #[must_use]
 pub fn github_signature(secret: &Secret, body: &[u8]) -> String {
-    let mut mac = secret.text_mac();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    let mac = github_mac(secret, body).finalize().into_bytes();
+    format!("sha256={}", hex::encode(mac))
 }
 
 /// Verifies GitHub-style header values (one per line received) against every secret.
@@ -158,21 +171,7 @@ pub fn verify_github(secrets: &[Secret], values: &[&str], body: &[u8]) -> Result
         .filter_map(|value| value.trim().strip_prefix("sha256="))
         .filter_map(|encoded| hex::decode(encoded).ok())
         .collect();
-    if signatures.is_empty() {
-        return Err(VerifyError::MalformedSignature);
-    }
-    let matches = secrets.iter().any(|secret| {
-        signatures.iter().any(|signature| {
-            let mut mac = secret.text_mac();
-            mac.update(body);
-            mac.verify_slice(signature).is_ok()
-        })
-    });
-    if matches {
-        Ok(())
-    } else {
-        Err(VerifyError::NoMatchingSignature)
-    }
+    any_verifies(secrets, &signatures, |secret| github_mac(secret, body))
 }
 
 #[cfg(test)]
@@ -180,7 +179,7 @@ mod tests {
     use hmac::Mac as _;
 
     use super::*;
-    use crate::signing::{DEFAULT_TOLERANCE_SECS, HmacSha256};
+    use crate::signing::DEFAULT_TOLERANCE_SECS;
 
     const BODY: &[u8] = br#"{"type":"orders.paid","data":{"id":"o_1"}}"#;
     const NOW: i64 = 1_795_000_000;

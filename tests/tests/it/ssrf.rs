@@ -7,7 +7,7 @@ use hookwire_protocol::admin::ErrorCode;
 use hookwire_testkit::{Receiver, Reply};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, WAIT, error_code};
+use crate::support::{Stack, WAIT, error_code, test_send};
 
 /// The kit allows loopback for its receivers; these tests take that away.
 const NOTHING_ALLOWED: &[(&str, &str)] = &[("HOOKWIRE__OUTBOUND__ALLOW_NETWORKS", "[]")];
@@ -103,15 +103,7 @@ async fn a_name_resolving_to_a_blocked_address_is_never_contacted() {
     assert!(pending.contains("localhost resolves to"), "{pending}");
 
     // ... and so is a test send, recorded with its error kind.
-    let attempt: Value = stack
-        .admin
-        .call(
-            "endpoints",
-            "test",
-            &json!({"id": id, "event_type": "a.b", "payload": {}}),
-        )
-        .await
-        .unwrap();
+    let attempt = test_send(&stack, &json!(id)).await;
     assert_eq!(attempt["error"]["kind"], "blocked_destination", "{attempt}");
     assert_eq!(receiver.count(), 0, "the receiver was contacted");
 }
@@ -185,15 +177,7 @@ async fn a_redirect_to_the_metadata_address_is_not_followed() {
         302,
         "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
     ));
-    let attempt: Value = stack
-        .admin
-        .call(
-            "endpoints",
-            "test",
-            &json!({"id": endpoint["id"], "event_type": "a.b", "payload": {}}),
-        )
-        .await
-        .unwrap();
+    let attempt = test_send(&stack, &endpoint["id"]).await;
     assert_eq!(attempt["error"]["kind"], "redirect", "{attempt}");
     assert_eq!(attempt["response"]["status"], 302);
 }

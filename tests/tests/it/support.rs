@@ -214,3 +214,16 @@ pub(crate) async fn wait_for_type(receiver: &Receiver, event_type: &str, n: usiz
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Sends a test webhook (`endpoints.test`, type `a.b`, `{}`) to endpoint `id`; returns the attempt record.
+pub(crate) async fn test_send(stack: &Stack, id: &Value) -> Value {
+    stack
+        .admin
+        .call(
+            "endpoints",
+            "test",
+            &json!({"id": id, "event_type": "a.b", "payload": {}}),
+        )
+        .await
+        .unwrap()
+}

@@ -5,7 +5,7 @@ use hookwire_protocol::admin::ErrorCode;
 use hookwire_testkit::{Receiver, ServerTls, TestCa};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, WAIT};
+use crate::support::{Stack, WAIT, test_send};
 
 /// Writes the CA's certificate where hookwired can read it.
 fn ca_file(ca: &TestCa) -> (tempfile::TempDir, String) {
@@ -14,18 +14,6 @@ fn ca_file(ca: &TestCa) -> (tempfile::TempDir, String) {
     std::fs::write(&path, ca.ca_pem()).unwrap();
     let path = path.display().to_string();
     (dir, path)
-}
-
-async fn test_send(stack: &Stack, id: &Value) -> Value {
-    stack
-        .admin
-        .call(
-            "endpoints",
-            "test",
-            &json!({"id": id, "event_type": "a.b", "payload": {}}),
-        )
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

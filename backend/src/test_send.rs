@@ -1,8 +1,6 @@
 //! `endpoints.test`: one synthetic event sent to one endpoint now, signed like any webhook,
 //! without publishing an event. The attempt is recorded (and shown live) marked `test`.
 
-use std::time::Duration;
-
 use chrono::Utc;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::attempt::{AttemptRecord, Outcome};
@@ -61,16 +59,7 @@ pub async fn send(
     let at = Utc::now();
     let body = request::body(event_type.as_str(), at, &data);
     let headers = request::signed_headers(&live, &event_id, None, at, &body);
-    let timeout = Duration::from_millis(u64::from(live.endpoint.timeout_ms));
-    let sent = sender
-        .post(
-            &live.endpoint.url,
-            &live.endpoint.network,
-            headers.clone(),
-            body,
-            timeout,
-        )
-        .await;
+    let sent = sender.post(&live.endpoint, headers.clone(), body).await;
     // A test records a 410 like any failure; it never disables the endpoint.
     let error = error_record(&sent, verdict(&sent, at));
     let record = AttemptRecord {

@@ -55,16 +55,7 @@ pub async fn verify(
         .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
     let body = request::body(verification::EVENT_TYPE, now, &data);
     let headers = request::signed_headers(&live, &ids::random("vrf_"), None, now, &body);
-    let timeout = Duration::from_millis(u64::from(live.endpoint.timeout_ms));
-    let sent = sender
-        .post(
-            &live.endpoint.url,
-            &live.endpoint.network,
-            headers,
-            body,
-            timeout,
-        )
-        .await;
+    let sent = sender.post(&live.endpoint, headers, body).await;
     let result = match (&sent.response, &sent.error) {
         (Some(response), _) => verification::check_answer(
             live.endpoint.verification,

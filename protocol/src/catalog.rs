@@ -6,9 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminError;
+use crate::endpoint::validate_description;
 use crate::subject::EventType;
-
-const MAX_DESCRIPTION_LEN: usize = 1024;
 
 /// One event type as the catalog shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,16 +136,6 @@ pub fn validate_name(name: &str) -> Result<String, AdminError> {
         ));
     }
     Ok(event_type.to_string())
-}
-
-fn validate_description(text: String) -> Result<String, AdminError> {
-    if text.chars().count() > MAX_DESCRIPTION_LEN {
-        return Err(AdminError::invalid(
-            "description",
-            "must be at most 1024 characters",
-        ));
-    }
-    Ok(text)
 }
 
 fn check_consistent(def: &EventTypeDef) -> Result<(), AdminError> {

@@ -598,7 +598,8 @@ fn validate_url(text: &str) -> Result<String, AdminError> {
     Ok(url.to_string())
 }
 
-fn validate_description(text: String) -> Result<String, AdminError> {
+/// Checks a free-text description (endpoints, event types): at most 1024 characters.
+pub(crate) fn validate_description(text: String) -> Result<String, AdminError> {
     if text.chars().count() > MAX_DESCRIPTION_LEN {
         return Err(AdminError::invalid(
             "description",

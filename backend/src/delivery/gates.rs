@@ -57,7 +57,7 @@ struct Gate {
 /// The gates of every endpoint this instance delivers to.
 #[derive(Debug)]
 pub struct Gates {
-    by_endpoint: Mutex<HashMap<(Tenant, String), Gate>>,
+    by_endpoint: Mutex<HashMap<Tenant, HashMap<String, Gate>>>,
     breaker: BreakerSettings,
     default_max_in_flight: u32,
 }
@@ -89,17 +89,27 @@ impl Gates {
             .by_endpoint
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let gate = gates
-            .entry((endpoint.tenant.clone(), endpoint.id.clone()))
-            .or_insert_with(|| Gate {
+        // Looked up by reference: keys are allocated only for an endpoint's first attempt.
+        if !gates.contains_key(&endpoint.tenant) {
+            gates.insert(endpoint.tenant.clone(), HashMap::new());
+        }
+        let of_tenant = gates
+            .get_mut(&endpoint.tenant)
+            .expect("inserted just above");
+        if !of_tenant.contains_key(endpoint.id.as_str()) {
+            let gate = Gate {
                 counts: Counts::default(),
                 pacer: Pacer::default(),
                 concurrency: Concurrency::new(self.max_in_flight(endpoint)),
                 probing: false,
                 waiting: 0,
                 freed: Arc::new(Notify::new()),
-            });
-        f(gate)
+            };
+            of_tenant.insert(endpoint.id.clone(), gate);
+        }
+        f(of_tenant
+            .get_mut(endpoint.id.as_str())
+            .expect("inserted just above"))
     }
 
     /// Whether a delivery to `endpoint` (active) may be attempted now. `paced` when the

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hookwire_protocol::attempt::{ErrorKind, MAX_BODY_EXCERPT, ResponseRecord, body_excerpt};
+use hookwire_protocol::endpoint::Endpoint;
 use hookwire_protocol::network::NetworkRules;
 
 use super::destination::{BlockedDestination, GuardedResolver, Rules, find_blocked};
@@ -110,21 +111,21 @@ impl Sender {
         Ok(client)
     }
 
-    /// POSTs `body` to `url` with `headers` under the endpoint's network rules, giving up
-    /// after `timeout`.
+    /// POSTs `body` with `headers` to the endpoint's URL under its network rules, giving up
+    /// after its timeout.
     pub async fn post(
         &self,
-        url: &str,
-        endpoint: &NetworkRules,
+        endpoint: &Endpoint,
         headers: reqwest::header::HeaderMap,
         body: Bytes,
-        timeout: Duration,
     ) -> Sent {
         let started = Instant::now();
+        let (url, network) = (endpoint.url.as_str(), &endpoint.network);
+        let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms));
         let client = match self
-            .check_url(url, endpoint)
+            .check_url(url, network)
             .map_err(|blocked| (ErrorKind::BlockedDestination, blocked.message))
-            .and_then(|()| self.client_for(endpoint).map_err(|e| classify(&e)))
+            .and_then(|()| self.client_for(network).map_err(|e| classify(&e)))
         {
             Ok(client) => client,
             Err(error) => {

@@ -168,16 +168,7 @@ async fn attempt(
         started,
         &body,
     );
-    let timeout = Duration::from_millis(u64::from(endpoint.endpoint.timeout_ms));
-    let sent = sender
-        .post(
-            &endpoint.endpoint.url,
-            &endpoint.endpoint.network,
-            headers.clone(),
-            body,
-            timeout,
-        )
-        .await;
+    let sent = sender.post(&endpoint.endpoint, headers.clone(), body).await;
     let verdict = verdict(&sent, started);
     let change = engine.gates.finish(
         &endpoint.endpoint,

@@ -276,7 +276,15 @@ async fn apply_circuit(
     })
     .await;
     match written {
-        Ok(_) | Err(registry::WriteError::NotFound(_)) => {}
+        // This instance holds (or releases) by its own view of the bucket: let the change
+        // reach it before the next delivery is admitted and before it is announced.
+        Ok(revision) => {
+            engine
+                .registry
+                .wait_for(revision, Duration::from_secs(5))
+                .await;
+        }
+        Err(registry::WriteError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
     if let Some(circuit) = next {

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::attempt::Outcome;
+use hookwire_protocol::auth::{Auth, Credentials};
 use hookwire_protocol::catalog::{TypeName, validate_name};
 use hookwire_protocol::dead_letter::ListDeadLetters;
 use hookwire_protocol::delivery::{ListDeliveries, RedeliverFailed};
@@ -26,10 +27,10 @@ use hookwire_protocol::rotation::{self, SecretEntry};
 use hookwire_protocol::{Secret, Tenant};
 use serde::Deserialize;
 
-use crate::delivery::http::Sender;
+use crate::delivery::http::{self, Sender};
 use crate::engine::Engine;
 use crate::events::{self, ListEvents};
-use crate::registry::{self, StoredEndpoint, WriteError};
+use crate::registry::{self, EndpointRecord, WriteError};
 use crate::store::DeliveryCursor;
 use crate::store::Store;
 use crate::verification;
@@ -396,11 +397,28 @@ impl Admin {
     }
 
     /// Refuses a URL no delivery could reach: `http://` under `https_only`, or an address
-    /// literal the network rules block (names are checked when they resolve, at delivery).
-    fn check_destination(&self, endpoint: &Endpoint) -> Result<(), AdminError> {
+    /// literal the network rules block (names are checked when they resolve, at delivery);
+    /// the same for an OAuth 2.0 token URL; and a client certificate that does not load.
+    fn check_destination(
+        &self,
+        endpoint: &Endpoint,
+        credentials: &Credentials,
+    ) -> Result<(), AdminError> {
         self.sender
             .check_url(&endpoint.url, &endpoint.network)
-            .map_err(|blocked| AdminError::invalid("url", blocked.message))
+            .map_err(|blocked| AdminError::invalid("url", blocked.message))?;
+        if let Some(Auth::Oauth2 { token_url, .. }) = &credentials.auth {
+            self.sender
+                .check_url(token_url, &endpoint.network)
+                .map_err(|blocked| {
+                    AdminError::invalid("auth", format!("token_url: {}", blocked.message))
+                })?;
+        }
+        if let Some(certificate) = &credentials.client_certificate {
+            http::check_identity(certificate)
+                .map_err(|e| AdminError::invalid("client_certificate", e))?;
+        }
+        Ok(())
     }
 
     async fn create(
@@ -408,7 +426,7 @@ impl Admin {
         tenant: &Tenant,
         request: CreateEndpoint,
     ) -> Result<CreatedEndpoint, AdminError> {
-        let (endpoint, secret) = request.into_endpoint(
+        let (endpoint, secret, credentials) = request.into_endpoint(
             tenant.clone(),
             new_endpoint_id(),
             Secret::generate(),
@@ -417,12 +435,16 @@ impl Admin {
         self.engine
             .catalog
             .check_filters(tenant, &endpoint.event_types)?;
-        self.check_destination(&endpoint)?;
-        let stored = StoredEndpoint {
+        self.check_destination(&endpoint, &credentials)?;
+        let record = EndpointRecord {
             endpoint: endpoint.clone(),
             secrets: vec![SecretEntry::current(secret.expose())],
+            credentials,
         };
         let key = registry::endpoint_key(tenant, &endpoint.id);
+        let stored = record
+            .seal(self.engine.registry.keyring())
+            .map_err(internal)?;
         let value = serde_json::to_vec(&stored).map_err(internal)?;
         let revision = match self.engine.bucket.create(key.as_str(), value.into()).await {
             Ok(revision) => revision,
@@ -475,17 +497,20 @@ impl Admin {
         request: UpdateEndpoint,
     ) -> Result<hookwire_protocol::endpoint::Endpoint, AdminError> {
         let id = request.id.clone();
-        let revision = registry::modify(&self.engine.bucket, tenant, &id, |stored| {
-            let next = request
-                .clone()
-                .apply(&stored.endpoint, chrono::Utc::now())?;
+        let keyring = self.engine.registry.keyring();
+        let revision = registry::modify(&self.engine.bucket, keyring, tenant, &id, |record| {
+            let (next, credentials) =
+                request
+                    .clone()
+                    .apply(&record.endpoint, &record.credentials, chrono::Utc::now())?;
             if request.event_types.is_some() {
                 self.engine
                     .catalog
                     .check_filters(tenant, &next.event_types)?;
             }
-            self.check_destination(&next)?;
-            stored.endpoint = next;
+            self.check_destination(&next, &credentials)?;
+            record.endpoint = next;
+            record.credentials = credentials;
             Ok(())
         })
         .await
@@ -706,19 +731,26 @@ impl Admin {
         id: &str,
         change: StatusChange,
     ) -> Result<Endpoint, AdminError> {
-        let revision = registry::modify(&self.engine.bucket, tenant, id, |stored| {
-            let next = stored.endpoint.status_after(change)?;
-            // Enabling is the operator's word that the receiver is fixed: a fresh start.
-            let reset_circuit = change == StatusChange::Enable && stored.endpoint.circuit.is_some();
-            if stored.endpoint.status != next || reset_circuit {
-                stored.endpoint.status = next;
-                stored.endpoint.updated_at = chrono::Utc::now();
-                if change == StatusChange::Enable {
-                    stored.endpoint.circuit = None;
+        let revision = registry::modify(
+            &self.engine.bucket,
+            self.engine.registry.keyring(),
+            tenant,
+            id,
+            |stored| {
+                let next = stored.endpoint.status_after(change)?;
+                // Enabling is the operator's word that the receiver is fixed: a fresh start.
+                let reset_circuit =
+                    change == StatusChange::Enable && stored.endpoint.circuit.is_some();
+                if stored.endpoint.status != next || reset_circuit {
+                    stored.endpoint.status = next;
+                    stored.endpoint.updated_at = chrono::Utc::now();
+                    if change == StatusChange::Enable {
+                        stored.endpoint.circuit = None;
+                    }
                 }
-            }
-            Ok(())
-        })
+                Ok(())
+            },
+        )
         .await
         .map_err(write_error)?;
         self.applied(revision).await;
@@ -758,12 +790,18 @@ impl Admin {
             chrono::TimeDelta::seconds(i64::from(s))
         });
         let now = chrono::Utc::now();
-        let revision = registry::modify(&self.engine.bucket, tenant, &request.id, |stored| {
-            stored.secrets = rotation::rotate_secret(&stored.secrets, new.expose(), now, grace)
-                .map_err(|e| AdminError::invalid("grace_secs", e.to_string()))?;
-            stored.endpoint.updated_at = now;
-            Ok(())
-        })
+        let revision = registry::modify(
+            &self.engine.bucket,
+            self.engine.registry.keyring(),
+            tenant,
+            &request.id,
+            |stored| {
+                stored.secrets = rotation::rotate_secret(&stored.secrets, new.expose(), now, grace)
+                    .map_err(|e| AdminError::invalid("grace_secs", e.to_string()))?;
+                stored.endpoint.updated_at = now;
+                Ok(())
+            },
+        )
         .await
         .map_err(write_error)?;
         self.applied(revision).await;
@@ -863,6 +901,7 @@ fn write_error(error: WriteError) -> AdminError {
         WriteError::Refused(e) => e,
         WriteError::Contended(_) => AdminError::new(ErrorCode::Conflict, error.to_string()),
         WriteError::Bucket(_) => AdminError::new(ErrorCode::Unavailable, error.to_string()),
+        WriteError::Vault(_) => internal(error),
     }
 }
 

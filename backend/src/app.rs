@@ -16,10 +16,12 @@ use crate::catalog::{self, Catalog};
 use crate::config::Config;
 use crate::delivery::gates::Gates;
 use crate::delivery::http::Sender;
+use crate::delivery::request::Recording;
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::registry::{self, Registry};
 use crate::store::Store;
+use crate::vault::Keyring;
 use crate::{delivery, fanout, held, indexer, tiers};
 
 /// The NATS micro service name every instance registers under.
@@ -27,12 +29,19 @@ pub const SERVICE_NAME: &str = "hookwire";
 /// Extra ack wait beyond the longest attempt timeout, before JetStream redelivers a task.
 const ACK_WAIT_MARGIN: Duration = Duration::from_secs(30);
 
+/// How often endpoints sealed under a previous key are looked for.
+const RESEAL_INTERVAL: Duration = Duration::from_mins(5);
+
+/// How often the state file is pruned to the attempt-log retention.
+const PRUNE_INTERVAL: Duration = Duration::from_mins(10);
+
 /// Runs the daemon until `shutdown` resolves, then drains.
 pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let keyring = load_keyring(&config)?;
     let subjects = Subjects::new(&config.prefix).context("prefix")?;
     let topology = Topology::new(subjects.clone());
     let metrics = Arc::new(Metrics::new());
@@ -50,7 +59,7 @@ pub async fn run(
         let cache = usize::try_from(config.store.cache_mb).unwrap_or(256) * 1024 * 1024;
         tokio::task::spawn_blocking(move || Store::open(&path, cache)).await??
     };
-    let (registry, bucket) = load_endpoints(&js, &topology, &store, &config).await?;
+    let (registry, bucket) = load_endpoints(&js, &topology, &store, &config, keyring).await?;
     let catalog = Arc::new(Catalog::new(config.catalog.strict));
     let bucket_seq = bucket_sequence(&js, &topology).await?;
     catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
@@ -70,6 +79,7 @@ pub async fn run(
         release_held: Arc::new(tokio::sync::Notify::new()),
         max_event_bytes: usize::try_from(config.streams.max_event_bytes).unwrap_or(usize::MAX),
         gates: Gates::new(config.breaker.settings(), config.delivery.concurrency),
+        recording: Recording::new(&config.privacy.redact_headers),
     });
 
     let service = client
@@ -87,7 +97,8 @@ pub async fn run(
         config_view,
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let mut background = spawn_background(&engine, &store);
+    let retention = Duration::from_secs(config.streams.attempts_max_age_secs);
+    let mut background = spawn_background(&engine, &store, retention);
     let mut admin_tasks = admin::start(&service, admin)
         .await
         .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
@@ -134,6 +145,14 @@ pub async fn run(
     Ok(())
 }
 
+fn load_keyring(config: &Config) -> anyhow::Result<Arc<Keyring>> {
+    let (keyring, warning) = config.secrets.load(&config.data_dir)?;
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    Ok(Arc::new(keyring))
+}
+
 /// Loads the endpoints redb has, then waits until the bucket's current state is applied:
 /// fan-out must see every endpoint that exists, or an event could miss one.
 async fn load_endpoints(
@@ -141,8 +160,9 @@ async fn load_endpoints(
     topology: &Topology,
     store: &Store,
     config: &Config,
+    keyring: Arc<Keyring>,
 ) -> anyhow::Result<(Arc<Registry>, jetstream::kv::Store)> {
-    let registry = Arc::new(Registry::new(config.retry_schedule()));
+    let registry = Arc::new(Registry::new(config.retry_schedule(), keyring));
     registry::load(store, &registry).await?;
     let bucket = js
         .get_key_value(&topology.config_bucket)
@@ -166,6 +186,14 @@ async fn load_endpoints(
             "waiting for the endpoint configuration to load"
         );
     }
+    // Serving without an endpoint whose secrets do not open would drop its events.
+    let unopened = registry.unopened();
+    if let Some(first) = unopened.first() {
+        anyhow::bail!(
+            "{} endpoint(s) cannot be served because their secrets do not open; first: {first}",
+            unopened.len()
+        );
+    }
     Ok((registry, bucket))
 }
 
@@ -182,7 +210,11 @@ async fn bucket_sequence(js: &jetstream::Context, topology: &Topology) -> anyhow
 }
 
 /// The tasks that run for the daemon's whole life: the indexer, the gauges, the tiers.
-fn spawn_background(engine: &Arc<Engine>, store: &Store) -> tokio::task::JoinSet<()> {
+fn spawn_background(
+    engine: &Arc<Engine>,
+    store: &Store,
+    retention: Duration,
+) -> tokio::task::JoinSet<()> {
     let topology = &engine.topology;
     let mut background = tokio::task::JoinSet::new();
     background.spawn(indexer::run(
@@ -207,7 +239,76 @@ fn spawn_background(engine: &Arc<Engine>, store: &Store) -> tokio::task::JoinSet
     for tier in engine.tiers.clone() {
         background.spawn(tiers::run(Arc::clone(engine), tier));
     }
+    background.spawn(reseal(Arc::clone(engine)));
+    background.spawn(prune(store.clone(), retention));
     background
+}
+
+/// Keeps the state file to the attempt-log retention: deliveries whose last attempt is older
+/// than `retention` (the attempts stream's max age) are forgotten, a batch per transaction.
+async fn prune(store: Store, retention: Duration) {
+    const BATCH: usize = 10_000;
+    let mut every = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        every.tick().await;
+        let Ok(retention) = chrono::TimeDelta::from_std(retention) else {
+            return;
+        };
+        let before = chrono::Utc::now() - retention;
+        let mut pruned = 0;
+        loop {
+            let store = store.clone();
+            match tokio::task::spawn_blocking(move || store.prune(before, BATCH)).await {
+                Ok(Ok(n)) => {
+                    pruned += n;
+                    if n < BATCH {
+                        break;
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "cannot prune the state file");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the pruning task failed");
+                    break;
+                }
+            }
+        }
+        if pruned > 0 {
+            tracing::info!(pruned, %before, "forgot deliveries older than the attempt-log retention");
+        }
+    }
+}
+
+/// Reseals under the current key every endpoint found sealed under a previous one (after
+/// a key rotation), shortly after start and then every few minutes; each write is a
+/// compare-and-set, so instances doing it at once do not clash.
+async fn reseal(engine: Arc<Engine>) {
+    let mut every = tokio::time::interval(RESEAL_INTERVAL);
+    every.tick().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    loop {
+        let stale = engine.registry.stale_seals();
+        let mut resealed = 0_usize;
+        for (tenant, id) in &stale {
+            let keyring = engine.registry.keyring();
+            match registry::modify(&engine.bucket, keyring, tenant, id, |_| Ok(())).await {
+                Ok(_) => resealed += 1,
+                Err(e) => {
+                    tracing::warn!(%tenant, id, error = %e, "cannot reseal an endpoint's secrets");
+                }
+            }
+        }
+        if resealed > 0 {
+            tracing::info!(
+                resealed,
+                key = engine.registry.keyring().current_id(),
+                "resealed endpoint secrets under the current key"
+            );
+        }
+        every.tick().await;
+    }
 }
 
 /// Provisions, retrying while JetStream is unreachable; an incompatible stream is fatal.

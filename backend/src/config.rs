@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::delivery::circuit::BreakerSettings;
 use crate::delivery::http::Outbound;
+use crate::vault::{KEY_LEN, Keyring};
 
 /// The prefix of environment variables that override configuration keys.
 pub const ENV_PREFIX: &str = "HOOKWIRE__";
@@ -75,6 +76,112 @@ pub struct Config {
     pub outbound: OutboundConfig,
     /// The per-endpoint circuit breaker and auto-disable.
     pub breaker: BreakerConfig,
+    /// The key sealing secrets at rest.
+    pub secrets: SecretsConfig,
+    /// What attempt records keep.
+    pub privacy: PrivacyConfig,
+}
+
+/// `[privacy]`: what attempt records keep of requests and responses.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Header names whose values are recorded as `<redacted>`, besides `authorization`,
+    /// `proxy-authorization`, `cookie`, `set-cookie` and each endpoint's custom headers.
+    pub redact_headers: Vec<String>,
+}
+
+/// `[secrets]`: the key that seals endpoint secrets and credentials in the configuration
+/// bucket and the state file. Every instance sharing a bucket needs the same key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// A file holding the key (32 random bytes, base64).
+    pub key_file: Option<PathBuf>,
+    /// The key itself, base64 (for `HOOKWIRE__SECRETS__KEY`); never printed.
+    #[serde(skip_serializing)]
+    pub key: Option<String>,
+    /// Files of keys rotated out: they still open what they sealed until it is resealed.
+    pub previous_key_files: Vec<PathBuf>,
+    /// Rotated-out keys themselves, base64; never printed.
+    #[serde(skip_serializing)]
+    pub previous_keys: Vec<String>,
+}
+
+/// The file a key is generated into when none is configured.
+pub const GENERATED_KEY_FILE: &str = "secrets.key";
+
+impl SecretsConfig {
+    /// The keyring, and a warning to log when the key was generated (or is the generated
+    /// one): without a configured key, one is created in `data_dir` on first start.
+    pub fn load(&self, data_dir: &Path) -> Result<(Keyring, Option<String>), ConfigError> {
+        let bad = |origin: &str, e: crate::vault::VaultError| invalid(Some(origin), e.to_string());
+        let mut warning = None;
+        let current = match (&self.key, &self.key_file) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(None, "secrets: give key or key_file, not both"));
+            }
+            (Some(text), None) => Keyring::parse_key(text).map_err(|e| bad("secrets.key", e))?,
+            (None, Some(path)) => read_key(path)?,
+            (None, None) => {
+                let path = data_dir.join(GENERATED_KEY_FILE);
+                let generated = !path.exists();
+                if generated {
+                    write_new_key(&path)?;
+                }
+                warning = Some(format!(
+                    "{} the secrets key {}: secrets at rest are only as safe as that file; \
+                     back it up, and give every instance the same key via [secrets] key_file",
+                    if generated {
+                        "generated"
+                    } else {
+                        "using the generated"
+                    },
+                    path.display()
+                ));
+                read_key(&path)?
+            }
+        };
+        let mut previous = self
+            .previous_key_files
+            .iter()
+            .map(|path| read_key(path))
+            .collect::<Result<Vec<_>, _>>()?;
+        for text in &self.previous_keys {
+            previous.push(Keyring::parse_key(text).map_err(|e| bad("secrets.previous_keys", e))?);
+        }
+        Ok((Keyring::new(&current, &previous), warning))
+    }
+}
+
+fn read_key(path: &Path) -> Result<[u8; KEY_LEN], ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Keyring::parse_key(&text).map_err(|e| invalid(Some(&path.display().to_string()), e.to_string()))
+}
+
+/// Creates `path` readable by its owner only, with a new key, synced to disk.
+fn write_new_key(path: &Path) -> Result<(), ConfigError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let failed = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(failed)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    file.write_all(format!("{}\n", Keyring::generate_key()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(failed)
 }
 
 /// `[breaker]`: when an endpoint's circuit opens, how long it waits, when it is disabled.
@@ -277,6 +384,8 @@ impl Default for Config {
             catalog: CatalogConfig::default(),
             outbound: OutboundConfig::default(),
             breaker: BreakerConfig::default(),
+            secrets: SecretsConfig::default(),
+            privacy: PrivacyConfig::default(),
         }
     }
 }
@@ -398,6 +507,16 @@ impl Config {
             return Err(
                 "breaker.window_secs, cooldown_secs and min_attempts: must be positive".into(),
             );
+        }
+        if let Some(name) = self
+            .privacy
+            .redact_headers
+            .iter()
+            .find(|n| !hookwire_protocol::headers::is_token(n))
+        {
+            return Err(format!(
+                "privacy.redact_headers: {name:?} is not an HTTP header name"
+            ));
         }
         Ok(())
     }
@@ -557,11 +676,80 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_key_is_generated_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = SecretsConfig::default();
+        let (first, warning) = secrets.load(dir.path()).unwrap();
+        assert!(warning.unwrap().starts_with("generated the secrets key"));
+        let path = dir.path().join(GENERATED_KEY_FILE);
+        let mode = std::os::unix::fs::PermissionsExt::mode(&path.metadata().unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600);
+        let (again, warning) = secrets.load(dir.path()).unwrap();
+        assert!(warning.unwrap().starts_with("using the generated"));
+        assert_eq!(first.current_id(), again.current_id());
+    }
+
+    #[test]
+    fn configured_keys_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = Keyring::generate_key();
+        let (_key_dir, path) = file(&key);
+        let from_file = SecretsConfig {
+            key_file: Some(path.clone()),
+            ..SecretsConfig::default()
+        };
+        let (ring, warning) = from_file.load(dir.path()).unwrap();
+        assert!(warning.is_none());
+        let from_text = SecretsConfig {
+            key: Some(key.clone()),
+            previous_keys: vec![Keyring::generate_key()],
+            ..SecretsConfig::default()
+        };
+        assert_eq!(
+            from_text.load(dir.path()).unwrap().0.current_id(),
+            ring.current_id()
+        );
+        let both = SecretsConfig {
+            key: Some(key),
+            key_file: Some(path),
+            ..SecretsConfig::default()
+        };
+        assert!(
+            both.load(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("not both")
+        );
+        let short = SecretsConfig {
+            previous_keys: vec!["c2hvcnQ=".into()],
+            ..from_file
+        };
+        let error = short.load(dir.path()).unwrap_err().to_string();
+        assert!(
+            error.contains("secrets.previous_keys") && error.contains("5 bytes"),
+            "{error}"
+        );
+        assert!(!dir.path().join(GENERATED_KEY_FILE).exists());
+    }
+
+    #[test]
     fn printed_config_reads_back_without_secrets() {
-        let config = Config::load(None, env(&[("HOOKWIRE__NATS__PASSWORD", "hunter2")])).unwrap();
+        let config = Config::load(
+            None,
+            env(&[
+                ("HOOKWIRE__NATS__PASSWORD", "hunter2"),
+                (
+                    "HOOKWIRE__SECRETS__KEY",
+                    "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
+                ),
+            ]),
+        )
+        .unwrap();
         assert_eq!(config.nats.password.as_deref(), Some("hunter2"));
+        assert!(config.secrets.key.is_some());
         let printed = config.to_toml();
         assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(!printed.contains("a2V5a2V5"), "{printed}");
         let (_dir, path) = file(&printed);
         let again = Config::load(Some(&path), env(&[])).unwrap();
         assert_eq!(

@@ -4,6 +4,7 @@ pub mod circuit;
 pub mod destination;
 pub mod gates;
 pub mod http;
+pub mod oauth;
 pub mod outcome;
 pub mod pacing;
 pub mod request;

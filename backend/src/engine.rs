@@ -39,6 +39,8 @@ pub struct Engine {
     pub max_event_bytes: usize,
     /// Per-endpoint circuit breakers, rate limits and in-flight limits on this instance.
     pub gates: crate::delivery::gates::Gates,
+    /// What attempt records keep of requests and responses.
+    pub recording: crate::delivery::request::Recording,
 }
 
 /// An operational event failed to publish.

@@ -102,14 +102,20 @@ async fn probe(
 ) -> Result<(), async_nats::Error> {
     let settings = *engine.gates.breaker();
     let now = Utc::now();
-    let revision = registry::modify(&engine.bucket, tenant, endpoint_id, |stored| {
-        if let Some(circuit) = stored.endpoint.circuit.as_mut()
-            && circuit::probe_due(circuit, now)
-        {
-            *circuit = circuit::half_open(circuit, &settings, now);
-        }
-        Ok(())
-    })
+    let revision = registry::modify(
+        &engine.bucket,
+        engine.registry.keyring(),
+        tenant,
+        endpoint_id,
+        |stored| {
+            if let Some(circuit) = stored.endpoint.circuit.as_mut()
+                && circuit::probe_due(circuit, now)
+            {
+                *circuit = circuit::half_open(circuit, &settings, now);
+            }
+            Ok(())
+        },
+    )
     .await?;
     engine
         .registry

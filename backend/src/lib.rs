@@ -26,4 +26,5 @@ pub mod store;
 pub mod task;
 pub mod test_send;
 pub mod tiers;
+pub mod vault;
 pub mod verification;

@@ -2,12 +2,13 @@
 //! shares), applied by a watcher to the redb state and to an in-memory registry that
 //! fan-out and delivery read without I/O.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_nats::jetstream::kv;
 use futures_util::StreamExt as _;
+use hookwire_protocol::auth::Credentials;
 use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
 use hookwire_protocol::filter::EventTypeFilter;
 use hookwire_protocol::rotation::SecretEntry;
@@ -17,17 +18,69 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::store::Store;
+use crate::vault::{Keyring, Sealed, VaultError};
 
 /// Configuration changes applied to redb in one transaction at most.
 const MAX_CONFIG_BATCH: usize = 500;
 
-/// An endpoint as kept in the bucket and in redb: its public view and its secrets.
+/// An endpoint as kept in the bucket and in redb: its public view and, sealed, its
+/// secrets and credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredEndpoint {
     /// What the admin API shows.
     pub endpoint: Endpoint,
+    /// [`EndpointSecrets`], sealed.
+    pub sealed: Sealed,
+}
+
+/// An endpoint opened for reading or changing its secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointRecord {
+    /// What the admin API shows.
+    pub endpoint: Endpoint,
     /// Signing secrets, newest first; previous ones carry their expiry.
     pub secrets: Vec<SecretEntry>,
+    /// Outgoing authentication.
+    pub credentials: Credentials,
+}
+
+/// What is sealed.
+#[derive(Serialize, Deserialize)]
+struct EndpointSecrets {
+    secrets: Vec<SecretEntry>,
+    #[serde(default)]
+    credentials: Credentials,
+}
+
+/// What sealed secrets are bound to: a record moved to another endpoint does not open.
+fn owner(endpoint: &Endpoint) -> String {
+    format!("endpoint:{}/{}", endpoint.tenant, endpoint.id)
+}
+
+impl EndpointRecord {
+    /// Seals the secrets and credentials under the current key.
+    pub fn seal(&self, keyring: &Keyring) -> Result<StoredEndpoint, VaultError> {
+        let secrets = EndpointSecrets {
+            secrets: self.secrets.clone(),
+            credentials: self.credentials.clone(),
+        };
+        Ok(StoredEndpoint {
+            endpoint: self.endpoint.clone(),
+            sealed: keyring.seal(&secrets, &owner(&self.endpoint))?,
+        })
+    }
+}
+
+impl StoredEndpoint {
+    /// Opens the secrets and credentials.
+    pub fn open(&self, keyring: &Keyring) -> Result<EndpointRecord, VaultError> {
+        let opened: EndpointSecrets = keyring.open(&self.sealed, &owner(&self.endpoint))?;
+        Ok(EndpointRecord {
+            endpoint: self.endpoint.clone(),
+            secrets: opened.secrets,
+            credentials: opened.credentials,
+        })
+    }
 }
 
 /// The bucket key of an endpoint.
@@ -47,6 +100,8 @@ pub struct LiveEndpoint {
     expiries: Vec<Option<chrono::DateTime<chrono::Utc>>>,
     /// Delays between attempts.
     pub schedule: Vec<Duration>,
+    /// Outgoing authentication.
+    pub credentials: Credentials,
 }
 
 impl LiveEndpoint {
@@ -98,24 +153,62 @@ fn explicitly_operational(filter: &EventTypeFilter) -> bool {
 struct Inner {
     by_key: HashMap<(Tenant, String), Arc<LiveEndpoint>>,
     by_tenant: HashMap<Tenant, Vec<Arc<LiveEndpoint>>>,
+    /// Endpoints sealed under a previous key, to be resealed.
+    stale: HashSet<(Tenant, String)>,
+    /// Endpoints whose secrets do not open here, with the reason.
+    unopened: HashMap<(Tenant, String), String>,
 }
 
 /// The in-memory endpoints, shared by fan-out, delivery and the admin API.
 pub struct Registry {
     inner: RwLock<Inner>,
     default_schedule: Vec<Duration>,
+    keyring: Arc<Keyring>,
     revision: watch::Sender<u64>,
 }
 
 impl Registry {
-    /// An empty registry; endpoints without a schedule use `default_schedule`.
+    /// An empty registry opening secrets with `keyring`; endpoints without a schedule use
+    /// `default_schedule`.
     #[must_use]
-    pub fn new(default_schedule: Vec<Duration>) -> Self {
+    pub fn new(default_schedule: Vec<Duration>, keyring: Arc<Keyring>) -> Self {
         Self {
             inner: RwLock::new(Inner::default()),
             default_schedule,
+            keyring,
             revision: watch::Sender::new(0),
         }
+    }
+
+    /// The keys secrets are sealed with.
+    #[must_use]
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    /// Endpoints whose secrets are sealed under a previous key.
+    #[must_use]
+    pub fn stale_seals(&self) -> Vec<(Tenant, String)> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.stale.iter().cloned().collect()
+    }
+
+    /// Why endpoints stored in the bucket are not served here (their secrets do not open),
+    /// one line per endpoint.
+    #[must_use]
+    pub fn unopened(&self) -> Vec<String> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner
+            .unopened
+            .iter()
+            .map(|((tenant, id), reason)| format!("{tenant}/{id}: {reason}"))
+            .collect()
     }
 
     /// One endpoint.
@@ -215,12 +308,26 @@ impl Registry {
             for (tenant, id, change) in changes {
                 let key = (tenant.clone(), id.clone());
                 let live = change.as_ref().and_then(|stored| {
-                    let live = self.live(stored);
-                    if live.is_none() {
-                        tracing::error!(%tenant, id, "stored endpoint has an unreadable secret; ignoring it");
+                    if self.keyring.is_current(&stored.sealed) {
+                        inner.stale.remove(&key);
+                    } else {
+                        inner.stale.insert(key.clone());
                     }
-                    live
+                    match self.live(stored) {
+                        Ok(live) => Some(live),
+                        Err(e) => {
+                            tracing::error!(%tenant, id, error = %e, "endpoint not served: its secrets do not open");
+                            inner.unopened.insert(key.clone(), e.to_string());
+                            None
+                        }
+                    }
                 });
+                if live.is_some() || change.is_none() {
+                    inner.unopened.remove(&key);
+                }
+                if change.is_none() {
+                    inner.stale.remove(&key);
+                }
                 match live {
                     Some(live) => inner.by_key.insert(key, Arc::new(live)),
                     None => inner.by_key.remove(&key),
@@ -245,14 +352,15 @@ impl Registry {
         });
     }
 
-    fn live(&self, stored: &StoredEndpoint) -> Option<LiveEndpoint> {
-        let secrets = stored
+    fn live(&self, stored: &StoredEndpoint) -> Result<LiveEndpoint, VaultError> {
+        let record = stored.open(&self.keyring)?;
+        let secrets = record
             .secrets
             .iter()
             .map(|s| Secret::parse(&s.secret))
             .collect::<Result<Vec<_>, _>>()
-            .ok()?;
-        let expiries = stored.secrets.iter().map(|s| s.expires_at).collect();
+            .map_err(|e| VaultError::Malformed(e.to_string()))?;
+        let expiries = record.secrets.iter().map(|s| s.expires_at).collect();
         let schedule = stored.endpoint.retry_schedule_secs.as_ref().map_or_else(
             || self.default_schedule.clone(),
             |secs| {
@@ -261,11 +369,12 @@ impl Registry {
                     .collect()
             },
         );
-        Some(LiveEndpoint {
-            endpoint: stored.endpoint.clone(),
+        Ok(LiveEndpoint {
+            endpoint: record.endpoint,
             secrets,
             expiries,
             schedule,
+            credentials: record.credentials,
         })
     }
 }
@@ -285,15 +394,20 @@ pub enum WriteError {
     /// The bucket failed.
     #[error("configuration bucket: {0}")]
     Bucket(String),
+    /// The endpoint's secrets could not be opened or sealed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
-/// Changes one stored endpoint with optimistic concurrency: read, `change`, write if
-/// nobody wrote in between, else read again. Returns the new bucket revision.
+/// Changes one stored endpoint with optimistic concurrency: read, open, `change`, seal
+/// under the current key, write if nobody wrote in between, else read again. Returns the
+/// new bucket revision.
 pub async fn modify(
     bucket: &kv::Store,
+    keyring: &Keyring,
     tenant: &Tenant,
     id: &str,
-    change: impl Fn(&mut StoredEndpoint) -> Result<(), hookwire_protocol::admin::AdminError>,
+    change: impl Fn(&mut EndpointRecord) -> Result<(), hookwire_protocol::admin::AdminError>,
 ) -> Result<u64, WriteError> {
     let key = endpoint_key(tenant, id);
     for _ in 0..5 {
@@ -303,10 +417,12 @@ pub async fn modify(
             .map_err(|e| WriteError::Bucket(e.to_string()))?
             .filter(|e| e.operation == kv::Operation::Put)
             .ok_or_else(|| WriteError::NotFound(id.to_owned()))?;
-        let mut stored: StoredEndpoint =
+        let stored: StoredEndpoint =
             serde_json::from_slice(&entry.value).map_err(|e| WriteError::Bucket(e.to_string()))?;
-        change(&mut stored)?;
-        let value = serde_json::to_vec(&stored).map_err(|e| WriteError::Bucket(e.to_string()))?;
+        let mut record = stored.open(keyring)?;
+        change(&mut record)?;
+        let value = serde_json::to_vec(&record.seal(keyring)?)
+            .map_err(|e| WriteError::Bucket(e.to_string()))?;
         match bucket
             .update(key.as_str(), value.into(), entry.revision)
             .await
@@ -405,7 +521,7 @@ mod tests {
     use hookwire_protocol::endpoint::CreateEndpoint;
 
     fn stored(id: &str, filters: &[&str], status: EndpointStatus) -> StoredEndpoint {
-        let (mut endpoint, secret) = CreateEndpoint {
+        let (mut endpoint, secret, _) = CreateEndpoint {
             id: Some(id.into()),
             url: "https://example.com/".into(),
             event_types: Some(filters.iter().map(|f| (*f).to_owned()).collect()),
@@ -419,14 +535,21 @@ mod tests {
         )
         .unwrap();
         endpoint.status = status;
-        StoredEndpoint {
+        EndpointRecord {
             endpoint,
             secrets: vec![SecretEntry::current(secret.expose())],
+            credentials: Credentials::default(),
         }
+        .seal(&keyring())
+        .unwrap()
+    }
+
+    fn keyring() -> Keyring {
+        Keyring::new(&[7; crate::vault::KEY_LEN], &[])
     }
 
     fn registry_with(endpoints: Vec<StoredEndpoint>) -> Registry {
-        let registry = Registry::new(vec![Duration::from_secs(1)]);
+        let registry = Registry::new(vec![Duration::from_secs(1)], Arc::new(keyring()));
         let changes: Vec<_> = endpoints
             .into_iter()
             .map(|s| (s.endpoint.tenant.clone(), s.endpoint.id.clone(), Some(s)))
@@ -505,5 +628,34 @@ mod tests {
         assert_eq!(registry.revision(), 5);
         registry.apply(&[], 3);
         assert_eq!(registry.revision(), 5);
+    }
+
+    #[test]
+    fn records_under_a_previous_key_are_served_and_marked_stale_unknown_keys_are_not_served() {
+        let old = stored("old", &[], EndpointStatus::Active);
+        let rotated = Arc::new(Keyring::new(
+            &[8; crate::vault::KEY_LEN],
+            &[[7; crate::vault::KEY_LEN]],
+        ));
+        let registry = Registry::new(vec![], Arc::clone(&rotated));
+        let t = Tenant::default();
+        registry.apply(&[(t.clone(), "old".into(), Some(old.clone()))], 1);
+        assert!(registry.get(&t, "old").is_some());
+        assert_eq!(registry.stale_seals(), [(t.clone(), "old".to_owned())]);
+        let resealed = old.open(&rotated).unwrap().seal(&rotated).unwrap();
+        registry.apply(&[(t.clone(), "old".into(), Some(resealed))], 2);
+        assert!(registry.stale_seals().is_empty());
+
+        let stranger = Registry::new(vec![], Arc::new(Keyring::new(&[9; 32], &[])));
+        stranger.apply(&[(t.clone(), "old".into(), Some(old))], 1);
+        assert!(stranger.get(&t, "old").is_none());
+        let reasons = stranger.unopened();
+        assert_eq!(reasons.len(), 1);
+        assert!(
+            reasons[0].contains("default/old: sealed under secrets key"),
+            "{reasons:?}"
+        );
+        stranger.apply(&[(t, "old".into(), None)], 2);
+        assert!(stranger.unopened().is_empty());
     }
 }

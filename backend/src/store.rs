@@ -6,7 +6,7 @@
 //!
 //! | table | key | value |
 //! | --- | --- | --- |
-//! | `endpoints` | `<tenant>/<id>` | the endpoint with its secrets (JSON) |
+//! | `endpoints` | `<tenant>/<id>` | the endpoint, its secrets sealed (JSON) |
 //! | `deliveries` | `<tenant>/<endpoint>/<event>` | the delivery's state (JSON) |
 //! | `attempts` | (`<delivery key>`, attempt number) | the attempt record (JSON) |
 //! | `delivery_times` | (tenant, last attempt ms, `<delivery key>`) | (): deliveries by time |
@@ -263,6 +263,44 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets deliveries whose last attempt was before `before` (the delivery, its
+    /// attempts and its place in the time and event indexes) and statistics older than it,
+    /// at most `batch` deliveries per call. Returns how many deliveries went.
+    pub fn prune(&self, before: DateTime<Utc>, batch: usize) -> Result<usize, StoreError> {
+        let cutoff = before.timestamp_millis();
+        let txn = self.db.begin_write()?;
+        let old = {
+            let times = txn.open_table(DELIVERY_TIMES)?;
+            old_deliveries(&times, cutoff, batch)?
+        };
+        {
+            let mut times = txn.open_table(DELIVERY_TIMES)?;
+            let mut deliveries = txn.open_table(DELIVERIES)?;
+            let mut attempts = txn.open_table(ATTEMPTS)?;
+            let mut events = txn.open_table(EVENT_DELIVERIES)?;
+            for (tenant, at, key) in &old {
+                times.remove((tenant.as_str(), *at, key.as_str()))?;
+                let removed = deliveries
+                    .remove(key.as_str())?
+                    .map(|v| serde_json::from_slice::<DeliveryRecord>(v.value()))
+                    .transpose()?;
+                if let Some(delivery) = removed {
+                    events.remove((
+                        tenant.as_str(),
+                        delivery.event_id.as_str(),
+                        delivery.endpoint_id.as_str(),
+                    ))?;
+                }
+                attempts.retain_in((key.as_str(), 0)..=(key.as_str(), u32::MAX), |_, _| false)?;
+            }
+            let bucket_cutoff = stats::bucket_of(before);
+            txn.open_table(STATS)?
+                .retain(|(_, bucket), _| bucket >= bucket_cutoff)?;
+        }
+        txn.commit()?;
+        Ok(old.len())
+    }
+
     /// One delivery's state.
     pub fn delivery(
         &self,
@@ -414,6 +452,39 @@ impl DeliveryCursor {
             key: key.to_owned(),
         })
     }
+}
+
+/// Up to `batch` (tenant, time, delivery key) entries older than `cutoff` ms, tenant by
+/// tenant: the time index is ordered by tenant first, so each tenant's old entries are one
+/// range from its start.
+fn old_deliveries(
+    times: &redb::Table<'_, (&str, i64, &str), ()>,
+    cutoff: i64,
+    batch: usize,
+) -> Result<Vec<(String, i64, String)>, StoreError> {
+    let mut old = Vec::new();
+    let mut next_tenant = String::new();
+    while old.len() < batch {
+        let Some(first) = times
+            .range((next_tenant.as_str(), i64::MIN, "")..)?
+            .next()
+            .transpose()?
+        else {
+            break;
+        };
+        let tenant = first.0.value().0.to_owned();
+        for entry in times.range((tenant.as_str(), i64::MIN, "")..(tenant.as_str(), cutoff, ""))? {
+            let (key, ()) = entry.map(|(k, _)| (k, ()))?;
+            let (_, at, delivery) = key.value();
+            old.push((tenant.clone(), at, delivery.to_owned()));
+            if old.len() >= batch {
+                break;
+            }
+        }
+        // Tenant names never hold NUL: this is the first name after this tenant's.
+        next_tenant = format!("{tenant}\0");
+    }
+    Ok(old)
 }
 
 /// Writes the newest state of each delivery in a batch, keeping the time and event indexes
@@ -637,5 +708,60 @@ mod tests {
                 .0
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn pruning_forgets_old_deliveries_of_every_tenant_and_keeps_recent_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
+        let now = Utc::now();
+        let at = |tenant: &str, event: &str, age_hours: i64, attempt: u32| AttemptRecord {
+            tenant: Tenant::new(tenant).unwrap(),
+            event_id: event.into(),
+            at: now - chrono::TimeDelta::hours(age_hours),
+            ..record(attempt, Outcome::Succeeded, 200)
+        };
+        store
+            .index_attempts(
+                &[
+                    at("alpha", "old", 50, 1),
+                    at("alpha", "old", 49, 2),
+                    at("alpha", "new", 1, 1),
+                    at("beta", "old", 60, 1),
+                    at("beta", "new", 2, 1),
+                    at("gamma", "old2", 70, 1),
+                ],
+                6,
+            )
+            .unwrap();
+        let before = now - chrono::TimeDelta::hours(24);
+        assert_eq!(store.prune(before, 2).unwrap(), 2, "a batch at most");
+        assert_eq!(store.prune(before, 100).unwrap(), 1);
+        assert_eq!(store.prune(before, 100).unwrap(), 0);
+        for (tenant, event, kept) in [
+            ("alpha", "old", false),
+            ("alpha", "new", true),
+            ("beta", "old", false),
+            ("beta", "new", true),
+            ("gamma", "old2", false),
+        ] {
+            let t = Tenant::new(tenant).unwrap();
+            assert_eq!(
+                store.delivery(&t, "ep", event).unwrap().is_some(),
+                kept,
+                "{tenant}/{event}"
+            );
+            assert_eq!(!store.attempts(&t, "ep", event).unwrap().is_empty(), kept);
+            assert_eq!(!store.event_deliveries(&t, event).unwrap().is_empty(), kept);
+        }
+        let (listed, _) = store
+            .list_deliveries(
+                &Tenant::new("alpha").unwrap(),
+                &DeliveryQuery::default(),
+                None,
+                10,
+            )
+            .unwrap();
+        assert_eq!(listed.len(), 1);
     }
 }

@@ -59,7 +59,7 @@ pub async fn send(
     let at = Utc::now();
     let body = request::body(event_type.as_str(), at, &data);
     let headers = request::signed_headers(&live, &event_id, None, at, &body);
-    let sent = sender.post(&live.endpoint, headers.clone(), body).await;
+    let sent = sender.post(&live, headers, body).await;
     // A test records a 410 like any failure; it never disables the endpoint.
     let error = error_record(&sent, verdict(&sent, at));
     let record = AttemptRecord {
@@ -72,13 +72,15 @@ pub async fn send(
         at,
         latency_ms: sent.latency.as_secs_f64() * 1000.0,
         url: live.endpoint.url.clone(),
-        request_headers: request::recorded_headers(&headers, &live),
+        request_headers: engine
+            .recording
+            .request_headers(&sent.request_headers, &live.endpoint),
         outcome: if error.is_none() {
             Outcome::Succeeded
         } else {
             Outcome::Dead
         },
-        response: sent.response,
+        response: engine.recording.response(sent.response, &live.endpoint),
         error,
         next_attempt_at: None,
         correlation_id: None,

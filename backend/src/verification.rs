@@ -55,7 +55,7 @@ pub async fn verify(
         .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
     let body = request::body(verification::EVENT_TYPE, now, &data);
     let headers = request::signed_headers(&live, &ids::random("vrf_"), None, now, &body);
-    let sent = sender.post(&live.endpoint, headers, body).await;
+    let sent = sender.post(&live, headers, body).await;
     let result = match (&sent.response, &sent.error) {
         (Some(response), _) => verification::check_answer(
             live.endpoint.verification,
@@ -70,15 +70,21 @@ pub async fn verify(
 
     let verified_url = live.endpoint.url.clone();
     let recorded = result.clone();
-    let write = registry::modify(&engine.bucket, tenant, id, move |stored| {
-        // The URL changed while we asked: this result says nothing about the new one.
-        if stored.endpoint.url == verified_url {
-            stored
-                .endpoint
-                .record_verification(recorded.clone(), Utc::now());
-        }
-        Ok(())
-    })
+    let write = registry::modify(
+        &engine.bucket,
+        engine.registry.keyring(),
+        tenant,
+        id,
+        move |stored| {
+            // The URL changed while we asked: this result says nothing about the new one.
+            if stored.endpoint.url == verified_url {
+                stored
+                    .endpoint
+                    .record_verification(recorded.clone(), Utc::now());
+            }
+            Ok(())
+        },
+    )
     .await;
     let revision = match write {
         Ok(revision) => revision,

@@ -36,6 +36,9 @@ pub enum ErrorKind {
     EndpointDisabled,
     /// The URL's address is one webhooks may not reach (the SSRF guard); nothing was sent.
     BlockedDestination,
+    /// The credentials the receiver needs could not be obtained (the OAuth 2.0 token
+    /// endpoint failed or refused); nothing was sent to the receiver.
+    Auth,
 }
 
 impl ErrorKind {
@@ -53,6 +56,7 @@ impl ErrorKind {
             Self::Request => "request",
             Self::EndpointDisabled => "endpoint_disabled",
             Self::BlockedDestination => "blocked_destination",
+            Self::Auth => "auth",
         }
     }
 }
@@ -184,6 +188,7 @@ mod tests {
             ErrorKind::Request,
             ErrorKind::EndpointDisabled,
             ErrorKind::BlockedDestination,
+            ErrorKind::Auth,
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }

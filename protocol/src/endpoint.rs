@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminError;
+use crate::attempt::MAX_BODY_EXCERPT;
+use crate::auth::{Auth, AuthView, CertificateView, ClientCertificate, Credentials};
 use crate::filter::EventTypeFilter;
 use crate::network::{NetworkRules, parse_networks};
 use crate::schemes::{GITHUB_HEADER, SignatureScheme};
@@ -175,6 +177,16 @@ pub struct Endpoint {
     /// The circuit breaker when open or half open; absent when closed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit: Option<Circuit>,
+    /// How much of each response body attempt records keep (0: none); all of the excerpt
+    /// (16 KiB) when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_body_bytes: Option<u32>,
+    /// The authentication sent besides the signature (its secret parts never shown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthView>,
+    /// The mutual-TLS client certificate, by fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_certificate: Option<CertificateView>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -230,6 +242,15 @@ pub struct CreateEndpoint {
     /// Most attempts in flight per instance, 1–1000; adaptive when absent.
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+    /// How much of each response body attempt records keep, 0–16384 bytes (0: none).
+    #[serde(default)]
+    pub response_body_bytes: Option<u32>,
+    /// Bearer, basic or OAuth 2.0 client-credentials authentication.
+    #[serde(default)]
+    pub auth: Option<Auth>,
+    /// A client certificate for mutual TLS.
+    #[serde(default)]
+    pub client_certificate: Option<ClientCertificate>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -277,6 +298,23 @@ pub struct UpdateEndpoint {
     /// New concurrency limit; `0` removes it.
     #[serde(default)]
     pub max_in_flight: Option<u32>,
+    /// New share of response bodies kept, 0–16384 bytes.
+    #[serde(default)]
+    pub response_body_bytes: Option<u32>,
+    /// New authentication; `null` removes it.
+    #[serde(
+        default,
+        deserialize_with = "crate::auth::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub auth: Option<Option<Auth>>,
+    /// New client certificate; `null` removes it.
+    #[serde(
+        default,
+        deserialize_with = "crate::auth::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_certificate: Option<Option<ClientCertificate>>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -346,14 +384,15 @@ pub struct CreatedEndpoint {
 
 impl CreateEndpoint {
     /// Validates the request into a new endpoint with id `generated_id` (used when the
-    /// request names none) and its secret (`generated_secret` when the request gives none).
+    /// request names none), its secret (`generated_secret` when the request gives none) and
+    /// its outgoing credentials.
     pub fn into_endpoint(
         self,
         tenant: Tenant,
         generated_id: String,
         generated_secret: Secret,
         now: DateTime<Utc>,
-    ) -> Result<(Endpoint, Secret), AdminError> {
+    ) -> Result<(Endpoint, Secret, Credentials), AdminError> {
         let id = match self.id {
             Some(id) => validate_id(&id).map(|()| id)?,
             None => generated_id,
@@ -405,18 +444,45 @@ impl CreateEndpoint {
                 .map(|n| validate_limit("max_in_flight", n, MAX_IN_FLIGHT))
                 .transpose()?,
             circuit: None,
+            response_body_bytes: self
+                .response_body_bytes
+                .map(validate_body_bytes)
+                .transpose()?,
+            auth: None,
+            client_certificate: None,
             created_at: now,
             updated_at: now,
         };
         check_signature_header(&endpoint)?;
-        Ok((endpoint, secret))
+        let credentials = Credentials {
+            auth: self.auth.map(Auth::validate).transpose()?,
+            client_certificate: self
+                .client_certificate
+                .map(ClientCertificate::validate)
+                .transpose()?,
+        };
+        let endpoint = endpoint.showing(&credentials);
+        Ok((endpoint, secret, credentials))
     }
 }
 
 impl UpdateEndpoint {
-    /// The endpoint with this request's changes, validated.
-    pub fn apply(self, current: &Endpoint, now: DateTime<Utc>) -> Result<Endpoint, AdminError> {
+    /// The endpoint and its credentials with this request's changes, validated.
+    pub fn apply(
+        self,
+        current: &Endpoint,
+        credentials: &Credentials,
+        now: DateTime<Utc>,
+    ) -> Result<(Endpoint, Credentials), AdminError> {
         let mut next = current.clone();
+        let mut credentials = credentials.clone();
+        if let Some(auth) = self.auth {
+            credentials.auth = auth.map(Auth::validate).transpose()?;
+        }
+        if let Some(certificate) = self.client_certificate {
+            credentials.client_certificate =
+                certificate.map(ClientCertificate::validate).transpose()?;
+        }
         if let Some(url) = self.url {
             next.url = validate_url(&url)?;
             if next.url != current.url {
@@ -466,6 +532,9 @@ impl UpdateEndpoint {
                 .then(|| validate_limit("max_in_flight", limit, MAX_IN_FLIGHT))
                 .transpose()?;
         }
+        if let Some(bytes) = self.response_body_bytes {
+            next.response_body_bytes = Some(validate_body_bytes(bytes)?);
+        }
         check_signature_header(&next)?;
         if let Some(status) = self.status {
             next.status = match status {
@@ -474,11 +543,22 @@ impl UpdateEndpoint {
             };
         }
         next.updated_at = now;
-        Ok(next)
+        Ok((next.showing(&credentials), credentials))
     }
 }
 
 impl Endpoint {
+    /// The endpoint with the view of `credentials`.
+    #[must_use]
+    pub fn showing(mut self, credentials: &Credentials) -> Self {
+        self.auth = credentials.auth.as_ref().map(Auth::view);
+        self.client_certificate = credentials
+            .client_certificate
+            .as_ref()
+            .map(ClientCertificate::view);
+        self
+    }
+
     /// The status an endpoint takes when it should deliver: active once its receiver is
     /// verified, pending verification until then.
     #[must_use]
@@ -671,6 +751,17 @@ fn validate_headers(
     Ok(normalized)
 }
 
+fn validate_body_bytes(bytes: u32) -> Result<u32, AdminError> {
+    if usize::try_from(bytes).is_ok_and(|b| b <= MAX_BODY_EXCERPT) {
+        Ok(bytes)
+    } else {
+        Err(AdminError::invalid(
+            "response_body_bytes",
+            format!("must be 0 to {MAX_BODY_EXCERPT}"),
+        ))
+    }
+}
+
 fn validate_timeout(timeout_ms: u32) -> Result<u32, AdminError> {
     if (MIN_TIMEOUT_MS..=MAX_TIMEOUT_MS).contains(&timeout_ms) {
         Ok(timeout_ms)
@@ -712,12 +803,14 @@ mod tests {
     }
 
     fn create(request: CreateEndpoint) -> Result<(Endpoint, Secret), AdminError> {
-        request.into_endpoint(
-            Tenant::default(),
-            "ep_gen".into(),
-            Secret::generate(),
-            now(),
-        )
+        request
+            .into_endpoint(
+                Tenant::default(),
+                "ep_gen".into(),
+                Secret::generate(),
+                now(),
+            )
+            .map(|(endpoint, secret, _)| (endpoint, secret))
     }
 
     fn with_url(url: &str) -> CreateEndpoint {
@@ -736,7 +829,7 @@ mod tests {
     #[test]
     fn minimal_create_takes_defaults() {
         let generated = Secret::generate();
-        let (endpoint, secret) = with_url("https://example.com/hooks")
+        let (endpoint, secret, _) = with_url("https://example.com/hooks")
             .into_endpoint(Tenant::default(), "ep_gen".into(), generated.clone(), now())
             .unwrap();
         assert_eq!(endpoint.id, "ep_gen");
@@ -778,9 +871,21 @@ mod tests {
             }),
             rate_limit_per_sec: Some(50),
             max_in_flight: Some(4),
+            response_body_bytes: Some(0),
+            auth: Some(Auth::Basic {
+                username: "hooks".into(),
+                password: "pa55".into(),
+            }),
+            client_certificate: None,
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
+        assert_eq!(
+            endpoint.auth,
+            Some(AuthView::Basic {
+                username: "hooks".into()
+            })
+        );
         assert_eq!(
             endpoint.network.allow_networks[0].to_string(),
             "10.1.0.0/16"
@@ -789,6 +894,7 @@ mod tests {
         assert_eq!(endpoint.signature.header(), "x-pt-signature");
         assert_eq!(endpoint.rate_limit_per_sec, Some(50));
         assert_eq!(endpoint.max_in_flight, Some(4));
+        assert_eq!(endpoint.response_body_bytes, Some(0));
         assert_eq!(
             endpoint
                 .event_types
@@ -937,6 +1043,44 @@ mod tests {
     }
 
     #[test]
+    fn update_sets_keeps_and_removes_credentials() {
+        let (endpoint, _) = create(with_url("https://example.com/")).unwrap();
+        let bearer = Credentials {
+            auth: Some(Auth::Bearer {
+                token: "t0k".into(),
+            }),
+            client_certificate: None,
+        };
+        let request = |json: &str| serde_json::from_str::<UpdateEndpoint>(json).unwrap();
+        let (set, credentials) = request(r#"{"id":"x","auth":{"type":"bearer","token":"t0k"}}"#)
+            .apply(&endpoint, &Credentials::default(), now())
+            .unwrap();
+        assert_eq!(credentials, bearer);
+        assert_eq!(set.auth, Some(AuthView::Bearer));
+        let (kept, credentials) = request(r#"{"id":"x","timeout_ms":2000}"#)
+            .apply(&set, &bearer, now())
+            .unwrap();
+        assert_eq!(
+            (kept.auth.clone(), &credentials),
+            (Some(AuthView::Bearer), &bearer)
+        );
+        let (removed, credentials) = request(r#"{"id":"x","auth":null}"#)
+            .apply(&kept, &bearer, now())
+            .unwrap();
+        assert_eq!((removed.auth, credentials), (None, Credentials::default()));
+        let refused = request(r#"{"id":"x","auth":{"type":"bearer","token":""}}"#)
+            .apply(&kept, &bearer, now())
+            .unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("auth"));
+        let shown = serde_json::to_string(&UpdateEndpoint {
+            id: "x".into(),
+            ..UpdateEndpoint::default()
+        })
+        .unwrap();
+        assert!(!shown.contains("auth"), "absent stays absent: {shown}");
+    }
+
+    #[test]
     fn update_changes_only_what_is_given() {
         let (endpoint, _) = create(with_url("https://example.com/")).unwrap();
         let later = now() + chrono::TimeDelta::seconds(60);
@@ -946,7 +1090,8 @@ mod tests {
             status: Some(RequestedStatus::Paused),
             ..UpdateEndpoint::default()
         }
-        .apply(&endpoint, later)
+        .apply(&endpoint, &Credentials::default(), later)
+        .map(|(e, _)| e)
         .unwrap();
         assert_eq!(updated.url, endpoint.url);
         assert_eq!(updated.timeout_ms, 2000);
@@ -959,7 +1104,8 @@ mod tests {
             url: Some("gopher://x".into()),
             ..UpdateEndpoint::default()
         }
-        .apply(&endpoint, later)
+        .apply(&endpoint, &Credentials::default(), later)
+        .map(|(e, _)| e)
         .unwrap_err();
         assert_eq!(refused.field.as_deref(), Some("url"));
     }
@@ -1039,12 +1185,14 @@ mod tests {
             ..UpdateEndpoint::default()
         };
         let same = change("https://example.com/")
-            .apply(&endpoint, now())
+            .apply(&endpoint, &Credentials::default(), now())
+            .map(|(e, _)| e)
             .unwrap();
         assert_eq!(same.status, EndpointStatus::Active);
         assert!(same.verified_at.is_some());
         let moved = change("https://other.example/")
-            .apply(&endpoint, now())
+            .apply(&endpoint, &Credentials::default(), now())
+            .map(|(e, _)| e)
             .unwrap();
         assert_eq!(
             moved.status,
@@ -1056,7 +1204,8 @@ mod tests {
             url: Some("https://other.example/".into()),
             ..change("https://x/")
         }
-        .apply(&paused, now())
+        .apply(&paused, &Credentials::default(), now())
+        .map(|(e, _)| e)
         .unwrap();
         assert_eq!(moved.status, EndpointStatus::Paused);
         assert_eq!(moved.verified_at, None);

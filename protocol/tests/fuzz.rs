@@ -13,6 +13,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use hookwire_protocol::admin::AdminError;
+use hookwire_protocol::auth::Credentials;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, Endpoint, EndpointStatus, StatusChange, UpdateEndpoint,
 };
@@ -167,7 +168,7 @@ fn apply(endpoint: &Endpoint, op: &Op, now: DateTime<Utc>) -> Result<Endpoint, A
                 rate_limit_per_sec: *rate,
                 ..UpdateEndpoint::default()
             };
-            next = request.apply(endpoint, now)?;
+            next = request.apply(endpoint, &Credentials::default(), now)?.0;
         }
         Op::Status(which) => {
             let change = [
@@ -200,7 +201,7 @@ proptest! {
     fn random_admin_sequences_keep_an_endpoint_consistent(ops in prop::collection::vec(op(), 1..40)) {
         let start = DateTime::from_timestamp(1_795_000_000, 0).unwrap();
         let create = CreateEndpoint { url: "https://a.example/hook".into(), ..CreateEndpoint::default() };
-        let (mut endpoint, _) = create
+        let (mut endpoint, _, _) = create
             .into_endpoint(Tenant::default(), "ep_1".into(), Secret::generate(), start)
             .unwrap();
         for (i, op) in ops.iter().enumerate() {

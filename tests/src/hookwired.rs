@@ -124,8 +124,21 @@ impl Hookwired {
         false
     }
 
+    /// Sets (or replaces) an environment variable for the next start.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_owned(), value.to_owned()));
+    }
+
     /// Starts it again with the same state folder and port, and waits until ready.
     pub async fn start_again(&mut self) {
+        if let Err(log) = self.try_start_again().await {
+            panic!("hookwired exited before it was ready; its log:\n{log}");
+        }
+    }
+
+    /// Like [`Hookwired::start_again`], but a start that fails returns its log.
+    pub async fn try_start_again(&mut self) -> Result<(), String> {
         assert!(self.child.is_none(), "start_again on a running hookwired");
         let log = File::options()
             .create(true)
@@ -157,10 +170,10 @@ impl Hookwired {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", hookwired_bin().display()));
         self.child = Some(child);
-        self.wait_ready().await;
+        self.wait_ready().await
     }
 
-    async fn wait_ready(&mut self) {
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let url = format!("{}/readyz", self.http_url());
         let client = crate::http_client().build().expect("an HTTP client builds");
         let deadline = Instant::now() + READY_TIMEOUT;
@@ -169,7 +182,7 @@ impl Hookwired {
                 && let Ok(Some(status)) = child.try_wait()
             {
                 self.child = None;
-                panic!("hookwired exited with {status}; its log:\n{}", self.log());
+                return Err(format!("exited with {status}\n{}", self.log()));
             }
             let ready = client
                 .get(&url)
@@ -178,7 +191,7 @@ impl Hookwired {
                 .await
                 .is_ok_and(|r| r.status().is_success());
             if ready {
-                return;
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -9,6 +9,7 @@ use futures_util::StreamExt as _;
 use hookwire_nats::ConnectArgs;
 use hookwire_nats::admin::AdminClient;
 use hookwire_nats::connect::InitialConnect;
+use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::endpoint::{
     CreateEndpoint, RequestedStatus, UpdateEndpoint, VerificationMode,
 };
@@ -63,7 +64,7 @@ enum Command {
     Ping,
     /// Manage endpoints (subscriber URLs).
     #[command(subcommand)]
-    Endpoints(EndpointCommand),
+    Endpoints(Box<EndpointCommand>),
     /// Publish events.
     #[command(subcommand)]
     Events(EventCommand),
@@ -472,6 +473,22 @@ struct EndpointFields {
     /// Most attempts in flight at once per instance (1-1000; 0 on update: adaptive).
     #[arg(long, value_name = "N")]
     max_in_flight: Option<u32>,
+    /// How much of each response body attempt records keep, 0-16384 bytes (0: none).
+    #[arg(long, value_name = "BYTES")]
+    response_body_bytes: Option<u32>,
+    /// Outgoing authentication as JSON or @FILE (keeps credentials out of the process
+    /// list), e.g. {"type":"bearer","token":"..."}; `none` on update removes it.
+    #[arg(long, value_name = "JSON|@FILE|none")]
+    auth: Option<String>,
+    /// A PEM client certificate (chain) for mutual TLS; needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
+    /// On update: stop presenting a client certificate.
+    #[arg(long, conflicts_with = "client_cert")]
+    no_client_cert: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -551,7 +568,7 @@ impl EndpointCommand {
             Self::Update { id, fields } => (
                 "endpoints",
                 "update",
-                serde_json::to_value(fields.update(id.clone()))?,
+                serde_json::to_value(fields.update(id.clone())?)?,
                 print_endpoints,
             ),
             Self::Delete { id } => id_only("delete", id, |reply| {
@@ -804,11 +821,47 @@ impl EndpointFields {
             signature: self.signature(),
             rate_limit_per_sec: self.rate_limit_per_sec,
             max_in_flight: self.max_in_flight,
+            response_body_bytes: self.response_body_bytes,
+            auth: self.auth()?.flatten(),
+            client_certificate: self.client_certificate()?.flatten(),
         })
     }
 
-    fn update(&self, id: String) -> UpdateEndpoint {
-        UpdateEndpoint {
+    /// `--auth`: absent keeps, `none` removes, JSON sets.
+    #[expect(clippy::option_option, reason = "absent, none and a value differ")]
+    fn auth(&self) -> anyhow::Result<Option<Option<Auth>>> {
+        match self.auth.as_deref() {
+            None => Ok(None),
+            Some("none") => Ok(Some(None)),
+            Some(text) => {
+                let value = parse_json_arg(text).map_err(|e| anyhow::anyhow!("--auth: {e}"))?;
+                let auth = serde_json::from_value(value)
+                    .context("--auth: expected {\"type\":\"bearer\"|\"basic\"|\"oauth2\", ...}")?;
+                Ok(Some(Some(auth)))
+            }
+        }
+    }
+
+    /// `--client-cert`/`--client-key` set, `--no-client-cert` removes.
+    #[expect(clippy::option_option, reason = "absent, removed and a value differ")]
+    fn client_certificate(&self) -> anyhow::Result<Option<Option<ClientCertificate>>> {
+        if self.no_client_cert {
+            return Ok(Some(None));
+        }
+        let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) else {
+            return Ok(None);
+        };
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        };
+        Ok(Some(Some(ClientCertificate {
+            certificate: read(cert)?,
+            private_key: read(key)?,
+        })))
+    }
+
+    fn update(&self, id: String) -> anyhow::Result<UpdateEndpoint> {
+        Ok(UpdateEndpoint {
             id,
             url: self.url.clone(),
             description: self.description.clone(),
@@ -823,7 +876,10 @@ impl EndpointFields {
             signature: self.signature(),
             rate_limit_per_sec: self.rate_limit_per_sec,
             max_in_flight: self.max_in_flight,
-        }
+            response_body_bytes: self.response_body_bytes,
+            auth: self.auth()?,
+            client_certificate: self.client_certificate()?,
+        })
     }
 
     fn signature(&self) -> Option<SignatureScheme> {

@@ -7,10 +7,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hookwire_protocol::attempt::{ErrorKind, MAX_BODY_EXCERPT, ResponseRecord, body_excerpt};
-use hookwire_protocol::endpoint::Endpoint;
+use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::network::NetworkRules;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
 use super::destination::{BlockedDestination, GuardedResolver, Rules, find_blocked};
+use super::oauth::{ClientCredentials, Tokens};
+use crate::registry::LiveEndpoint;
 
 /// The `user-agent` of every webhook.
 pub const USER_AGENT: &str = concat!(
@@ -22,6 +25,8 @@ pub const USER_AGENT: &str = concat!(
 /// What one request produced.
 #[derive(Debug)]
 pub struct Sent {
+    /// The headers sent (with the authentication, if any).
+    pub request_headers: HeaderMap,
     /// The response, if one arrived.
     pub response: Option<ResponseRecord>,
     /// The raw `Retry-After` header, if any.
@@ -46,27 +51,62 @@ pub struct Outbound {
 }
 
 /// The HTTP clients: pooled keep-alive connections, HTTP/1.1 and h2, no redirects, every
-/// connection through the SSRF guard. Endpoints with network rules of their own get a
-/// client resolving under those rules (shared by endpoints with equal rules).
+/// connection through the SSRF guard. Endpoints with network rules or a client certificate
+/// of their own get a client of their own (shared by endpoints with equal ones).
 #[derive(Clone)]
 pub struct Sender {
     outbound: Arc<Outbound>,
     default: reqwest::Client,
-    narrowed: Arc<Mutex<HashMap<NetworkRules, reqwest::Client>>>,
+    special: Arc<Mutex<HashMap<ClientKey, reqwest::Client>>>,
+    tokens: Arc<Tokens>,
 }
 
-/// Clients kept for endpoint-specific rules before the cache starts over.
-const MAX_NARROWED_CLIENTS: usize = 1024;
+/// What makes an endpoint's client differ from the default one.
+#[derive(PartialEq, Eq, Hash)]
+struct ClientKey {
+    network: NetworkRules,
+    certificate: Option<ClientCertificate>,
+}
+
+/// Clients kept for endpoint-specific settings before the cache starts over.
+const MAX_SPECIAL_CLIENTS: usize = 1024;
+
+/// Checks that a client certificate chain and its key load and belong together.
+pub fn check_identity(certificate: &ClientCertificate) -> Result<(), String> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_slice_iter(certificate.certificate.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the certificate is not valid PEM: {e}"))?;
+    let key = PrivateKeyDer::from_pem_slice(certificate.private_key.as_bytes())
+        .map_err(|e| format!("the private key is not valid PEM: {e}"))?;
+    let provider = rustls::crypto::ring::default_provider();
+    rustls::sign::CertifiedKey::from_der(chain, key, &provider)
+        .map_err(|e| format!("the key does not load or does not match the certificate: {e}"))?;
+    identity(certificate).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Loads a client certificate and its key for mutual TLS.
+fn identity(certificate: &ClientCertificate) -> Result<reqwest::Identity, reqwest::Error> {
+    let pem = format!(
+        "{}\n{}",
+        certificate.certificate.trim_end(),
+        certificate.private_key
+    );
+    reqwest::Identity::from_pem(pem.as_bytes())
+}
 
 impl Sender {
     /// Clients obeying `outbound`.
     pub fn new(outbound: Outbound) -> Result<Self, reqwest::Error> {
         let outbound = Arc::new(outbound);
-        let default = build_client(&outbound, NetworkRules::default())?;
+        let default = build_client(&outbound, NetworkRules::default(), None)?;
         Ok(Self {
             outbound,
             default,
-            narrowed: Arc::default(),
+            special: Arc::default(),
+            tokens: Arc::default(),
         })
     }
 
@@ -92,44 +132,111 @@ impl Sender {
         }
     }
 
-    fn client_for(&self, endpoint: &NetworkRules) -> Result<reqwest::Client, reqwest::Error> {
-        if endpoint.is_empty() {
+    fn client_for(&self, endpoint: &LiveEndpoint) -> Result<reqwest::Client, reqwest::Error> {
+        let network = &endpoint.endpoint.network;
+        let certificate = endpoint.credentials.client_certificate.as_ref();
+        if network.is_empty() && certificate.is_none() {
             return Ok(self.default.clone());
         }
-        let mut narrowed = self
-            .narrowed
+        let key = ClientKey {
+            network: network.clone(),
+            certificate: certificate.cloned(),
+        };
+        let mut special = self
+            .special
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(client) = narrowed.get(endpoint) {
+        if let Some(client) = special.get(&key) {
             return Ok(client.clone());
         }
-        if narrowed.len() >= MAX_NARROWED_CLIENTS {
-            narrowed.clear();
+        if special.len() >= MAX_SPECIAL_CLIENTS {
+            special.clear();
         }
-        let client = build_client(&self.outbound, endpoint.clone())?;
-        narrowed.insert(endpoint.clone(), client.clone());
+        let client = build_client(&self.outbound, network.clone(), certificate)?;
+        special.insert(key, client.clone());
         Ok(client)
     }
 
-    /// POSTs `body` with `headers` to the endpoint's URL under its network rules, giving up
-    /// after its timeout.
-    pub async fn post(
+    /// The `Authorization` value the endpoint's credentials call for, if any.
+    async fn authorization(
         &self,
-        endpoint: &Endpoint,
-        headers: reqwest::header::HeaderMap,
-        body: Bytes,
-    ) -> Sent {
+        client: &reqwest::Client,
+        endpoint: &LiveEndpoint,
+        timeout: Duration,
+    ) -> Result<Option<HeaderValue>, (ErrorKind, String)> {
+        let text = match &endpoint.credentials.auth {
+            None => return Ok(None),
+            Some(Auth::Bearer { token }) => format!("Bearer {token}"),
+            Some(Auth::Basic { username, password }) => {
+                use base64::Engine as _;
+                let pair = format!("{username}:{password}");
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
+            }
+            Some(
+                auth @ Auth::Oauth2 {
+                    token_url,
+                    client_id,
+                    client_secret,
+                    scope,
+                    audience,
+                },
+            ) => {
+                self.check_url(token_url, &endpoint.endpoint.network)
+                    .map_err(|blocked| (ErrorKind::BlockedDestination, blocked.message))?;
+                let credentials = ClientCredentials {
+                    token_url,
+                    client_id,
+                    client_secret,
+                    scope: scope.as_deref(),
+                    audience: audience.as_deref(),
+                };
+                let token = self
+                    .tokens
+                    .access_token(client, auth, &credentials, timeout)
+                    .await?;
+                format!("Bearer {token}")
+            }
+        };
+        let mut value = HeaderValue::try_from(text).map_err(|_| {
+            (
+                ErrorKind::Auth,
+                "the credentials are not valid header text".to_owned(),
+            )
+        })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+
+    /// POSTs `body` with `headers` and the endpoint's authentication to its URL under its
+    /// network rules, giving up after its timeout.
+    pub async fn post(&self, endpoint: &LiveEndpoint, mut headers: HeaderMap, body: Bytes) -> Sent {
         let started = Instant::now();
-        let (url, network) = (endpoint.url.as_str(), &endpoint.network);
-        let timeout = Duration::from_millis(u64::from(endpoint.timeout_ms));
-        let client = match self
+        let (url, network) = (endpoint.endpoint.url.as_str(), &endpoint.endpoint.network);
+        let timeout = Duration::from_millis(u64::from(endpoint.endpoint.timeout_ms));
+        let prepared = match self
             .check_url(url, network)
             .map_err(|blocked| (ErrorKind::BlockedDestination, blocked.message))
-            .and_then(|()| self.client_for(network).map_err(|e| classify(&e)))
+            .and_then(|()| self.client_for(endpoint).map_err(|e| classify(&e)))
         {
-            Ok(client) => client,
+            Ok(client) => self
+                .authorization(&client, endpoint, timeout)
+                .await
+                .map(|auth| (client, auth)),
+            Err(error) => Err(error),
+        };
+        let client = match prepared {
+            Ok((client, auth)) => {
+                if let Some(value) = auth {
+                    headers.insert(AUTHORIZATION, value);
+                }
+                client
+            }
             Err(error) => {
                 return Sent {
+                    request_headers: headers,
                     response: None,
                     retry_after: None,
                     error: Some(error),
@@ -137,6 +244,7 @@ impl Sender {
                 };
             }
         };
+        let sent_headers = headers.clone();
         let result = tokio::time::timeout(timeout, async {
             let response = client.post(url).headers(headers).body(body).send().await?;
             let status = response.status().as_u16();
@@ -155,8 +263,15 @@ impl Sender {
         })
         .await;
         let latency = started.elapsed();
+        if let (Ok(Ok((401, _, _))), Some(auth @ Auth::Oauth2 { .. })) =
+            (&result, &endpoint.credentials.auth)
+        {
+            self.tokens.forget(auth);
+        }
+        let request_headers = sent_headers;
         match result {
             Ok(Ok((status, headers, body))) => Sent {
+                request_headers,
                 retry_after: headers.get("retry-after").cloned(),
                 response: Some(ResponseRecord {
                     status,
@@ -167,12 +282,14 @@ impl Sender {
                 latency,
             },
             Ok(Err(e)) => Sent {
+                request_headers,
                 response: None,
                 retry_after: None,
                 error: Some(classify(&e)),
                 latency,
             },
             Err(_) => Sent {
+                request_headers,
                 response: None,
                 retry_after: None,
                 error: Some((
@@ -188,6 +305,7 @@ impl Sender {
 fn build_client(
     outbound: &Outbound,
     endpoint: NetworkRules,
+    certificate: Option<&ClientCertificate>,
 ) -> Result<reqwest::Client, reqwest::Error> {
     let resolver = GuardedResolver::new(Rules {
         deployment: Arc::clone(&outbound.rules),
@@ -209,6 +327,9 @@ fn build_client(
     if let Some(version) = outbound.min_tls {
         builder = builder.tls_version_min(version);
     }
+    if let Some(certificate) = certificate {
+        builder = builder.identity(identity(certificate)?);
+    }
     builder.build()
 }
 
@@ -224,8 +345,8 @@ async fn read_excerpt(mut response: reqwest::Response) -> String {
     body_excerpt(&body)
 }
 
-/// Names a request failure from the error and its causes.
-fn classify(error: &reqwest::Error) -> (ErrorKind, String) {
+/// The error and its causes on one line.
+pub(super) fn describe(error: &reqwest::Error) -> String {
     let mut chain = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -233,6 +354,12 @@ fn classify(error: &reqwest::Error) -> (ErrorKind, String) {
         chain.push_str(&cause.to_string());
         source = cause.source();
     }
+    chain
+}
+
+/// Names a request failure from the error and its causes.
+fn classify(error: &reqwest::Error) -> (ErrorKind, String) {
+    let chain = describe(error);
     if let Some(blocked) = find_blocked(error) {
         return (ErrorKind::BlockedDestination, blocked.message.clone());
     }

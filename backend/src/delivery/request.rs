@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use hookwire_protocol::EventEnvelope;
+use hookwire_protocol::attempt::ResponseRecord;
+use hookwire_protocol::endpoint::Endpoint;
 use hookwire_protocol::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
 use hookwire_protocol::schemes::{
     GITHUB_HEADER, SignatureScheme, github_signature, stripe_signature,
@@ -90,19 +92,165 @@ pub fn signed_headers(
     headers
 }
 
-/// The request headers as recorded: an endpoint's custom header values often carry
-/// credentials, so only their names are kept.
-#[must_use]
-pub fn recorded_headers(headers: &HeaderMap, endpoint: &LiveEndpoint) -> BTreeMap<String, String> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let value = if endpoint.endpoint.headers.contains_key(name.as_str()) {
-                "<redacted>".to_owned()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            (name.as_str().to_owned(), value)
-        })
-        .collect()
+/// Headers whose values are never recorded: credentials and sessions.
+const ALWAYS_REDACTED: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+];
+
+/// What replaces a redacted header value.
+pub const REDACTED: &str = "<redacted>";
+
+/// What attempt records keep of a request and its response: header values that carry
+/// credentials are replaced by [`REDACTED`] (the built-in names, the deployment's
+/// `[privacy] redact_headers` and the endpoint's own custom headers), and the response body
+/// is cut to the endpoint's `response_body_bytes`.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    redacted: Vec<String>,
+}
+
+impl Recording {
+    /// Redacting the built-in names and `extra` (any case).
+    #[must_use]
+    pub fn new(extra: &[String]) -> Self {
+        let mut redacted: Vec<String> = ALWAYS_REDACTED.iter().map(|n| (*n).to_owned()).collect();
+        redacted.extend(extra.iter().map(|n| n.to_ascii_lowercase()));
+        redacted.sort();
+        redacted.dedup();
+        Self { redacted }
+    }
+
+    fn hides(&self, name: &str) -> bool {
+        self.redacted.iter().any(|n| n == name)
+    }
+
+    /// The request headers as recorded.
+    #[must_use]
+    pub fn request_headers(
+        &self,
+        headers: &HeaderMap,
+        endpoint: &Endpoint,
+    ) -> BTreeMap<String, String> {
+        headers
+            .iter()
+            .map(|(name, value)| {
+                let name = name.as_str();
+                let value = if self.hides(name) || endpoint.headers.contains_key(name) {
+                    REDACTED.to_owned()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.to_owned(), value)
+            })
+            .collect()
+    }
+
+    /// The response as recorded.
+    #[must_use]
+    pub fn response(
+        &self,
+        response: Option<ResponseRecord>,
+        endpoint: &Endpoint,
+    ) -> Option<ResponseRecord> {
+        let mut response = response?;
+        for (name, value) in &mut response.headers {
+            if self.hides(name) {
+                REDACTED.clone_into(value);
+            }
+        }
+        let keep = endpoint
+            .response_body_bytes
+            .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        if response.body.len() > keep {
+            response.body = body_excerpt_of(&response.body, keep);
+        }
+        Some(response)
+    }
+}
+
+/// The first `limit` bytes of `text`, cut on a character boundary.
+fn body_excerpt_of(text: &str, limit: usize) -> String {
+    let mut end = limit.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hookwire_protocol::Tenant;
+    use hookwire_protocol::endpoint::CreateEndpoint;
+
+    fn endpoint(body_bytes: Option<u32>) -> Endpoint {
+        let (mut endpoint, _, _) = CreateEndpoint {
+            url: "https://example.com/".into(),
+            headers: Some(BTreeMap::from([("X-Api-Key".into(), "k3y".into())])),
+            ..CreateEndpoint::default()
+        }
+        .into_endpoint(
+            Tenant::default(),
+            "ep".into(),
+            hookwire_protocol::Secret::generate(),
+            Utc::now(),
+        )
+        .expect("valid");
+        endpoint.response_body_bytes = body_bytes;
+        endpoint
+    }
+
+    #[test]
+    fn credentials_custom_and_configured_headers_are_redacted() {
+        let recording = Recording::new(&["X-Session".into()]);
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("authorization", "Bearer t"),
+            ("cookie", "a=b"),
+            ("x-api-key", "k3y"),
+            ("x-session", "s"),
+            ("webhook-id", "evt"),
+        ] {
+            headers.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let recorded = recording.request_headers(&headers, &endpoint(None));
+        for name in ["authorization", "cookie", "x-api-key", "x-session"] {
+            assert_eq!(recorded[name], REDACTED, "{name}");
+        }
+        assert_eq!(recorded["webhook-id"], "evt");
+    }
+
+    #[test]
+    fn responses_lose_session_headers_and_keep_the_endpoints_share_of_the_body() {
+        let recording = Recording::new(&[]);
+        let response = || ResponseRecord {
+            status: 200,
+            headers: BTreeMap::from([
+                ("set-cookie".to_owned(), "sid=1".to_owned()),
+                ("content-type".to_owned(), "text/plain".to_owned()),
+            ]),
+            body: "héllo world".to_owned(),
+        };
+        let kept = recording
+            .response(Some(response()), &endpoint(None))
+            .expect("a response");
+        assert_eq!(kept.headers["set-cookie"], REDACTED);
+        assert_eq!(kept.headers["content-type"], "text/plain");
+        assert_eq!(kept.body, "héllo world");
+        let cut = recording
+            .response(Some(response()), &endpoint(Some(2)))
+            .expect("a response");
+        assert_eq!(cut.body, "h", "cut on a character boundary");
+        let none = recording
+            .response(Some(response()), &endpoint(Some(0)))
+            .expect("a response");
+        assert_eq!((none.status, none.body.as_str()), (200, ""));
+        assert!(recording.response(None, &endpoint(None)).is_none());
+    }
 }

@@ -168,7 +168,7 @@ async fn attempt(
         started,
         &body,
     );
-    let sent = sender.post(&endpoint.endpoint, headers.clone(), body).await;
+    let sent = sender.post(endpoint, headers, body).await;
     let verdict = verdict(&sent, started);
     let change = engine.gates.finish(
         &endpoint.endpoint,
@@ -202,8 +202,10 @@ async fn attempt(
     let error = error_record(&sent, verdict);
     let record = AttemptRecord {
         latency_ms: sent.latency.as_secs_f64() * 1000.0,
-        request_headers: request::recorded_headers(&headers, endpoint),
-        response: sent.response,
+        request_headers: engine
+            .recording
+            .request_headers(&sent.request_headers, &endpoint.endpoint),
+        response: engine.recording.response(sent.response, &endpoint.endpoint),
         error,
         ..record_for(task, endpoint, started)
     };
@@ -267,13 +269,19 @@ async fn apply_circuit(
         Change::Close => None,
     };
     let stored = next.clone();
-    let written = registry::modify(&engine.bucket, &task.tenant, &task.endpoint_id, |e| {
-        // Only an active endpoint has a circuit; a pause or disable meanwhile wins.
-        if e.endpoint.status == EndpointStatus::Active {
-            e.endpoint.circuit.clone_from(&stored);
-        }
-        Ok(())
-    })
+    let written = registry::modify(
+        &engine.bucket,
+        engine.registry.keyring(),
+        &task.tenant,
+        &task.endpoint_id,
+        |e| {
+            // Only an active endpoint has a circuit; a pause or disable meanwhile wins.
+            if e.endpoint.status == EndpointStatus::Active {
+                e.endpoint.circuit.clone_from(&stored);
+            }
+            Ok(())
+        },
+    )
     .await;
     match written {
         // This instance holds (or releases) by its own view of the bucket: let the change
@@ -412,15 +420,21 @@ async fn finish(
 /// Marks the endpoint disabled in the bucket and reports it.
 async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async_nats::Error> {
     let since = Utc::now();
-    let changed = registry::modify(&engine.bucket, &task.tenant, &task.endpoint_id, |stored| {
-        stored.endpoint.status = EndpointStatus::Disabled {
-            reason: reason.to_owned(),
-            since,
-        };
-        stored.endpoint.circuit = None;
-        stored.endpoint.updated_at = since;
-        Ok(())
-    })
+    let changed = registry::modify(
+        &engine.bucket,
+        engine.registry.keyring(),
+        &task.tenant,
+        &task.endpoint_id,
+        |stored| {
+            stored.endpoint.status = EndpointStatus::Disabled {
+                reason: reason.to_owned(),
+                since,
+            };
+            stored.endpoint.circuit = None;
+            stored.endpoint.updated_at = since;
+            Ok(())
+        },
+    )
     .await;
     match changed {
         Ok(_) => {

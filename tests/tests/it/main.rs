@@ -6,6 +6,8 @@
 )]
 
 mod admin;
+mod at_rest;
+mod auth;
 mod catalog;
 mod cli;
 mod connect;
@@ -22,5 +24,6 @@ mod server_config;
 mod signing_interop;
 mod ssrf;
 mod support;
+mod tenants;
 mod tls;
 mod verification;

@@ -30,7 +30,7 @@ async fn shipped_server_configs_parse() {
         checked += 1;
     }
     assert_eq!(
-        checked, 2,
-        "expected quickstart.conf and production.example.conf"
+        checked, 3,
+        "expected quickstart.conf, production.example.conf and accounts.example.conf"
     );
 }

@@ -106,6 +106,17 @@ fn security_summary(e: &Value) -> String {
         text.push_str(", never to ");
         text.push_str(&deny);
     }
+    let auth = match e["auth"]["type"].as_str() {
+        Some("basic") => format!(", basic auth as {}", cell(&e["auth"]["username"])),
+        Some("oauth2") => format!(", oauth2 as {}", cell(&e["auth"]["client_id"])),
+        Some(kind) => format!(", {kind} auth"),
+        None => String::new(),
+    };
+    text.push_str(&auth);
+    if let Some(sha) = e["client_certificate"]["sha256"].as_str() {
+        text.push_str(", mTLS ");
+        text.push_str(&sha[..sha.len().min(12)]);
+    }
     text
 }
 

@@ -218,6 +218,8 @@ fn endpoint_page() {
     let mut billing = endpoint("ep_billing", "active", &["orders.>"]);
     billing["circuit"] = json!({"state": "open", "reason": "5 consecutive failures",
         "opened_at": at(4), "failing_since": at(5), "probe_at": "2026-11-22T12:05:00Z"});
+    billing["auth"] = json!({"type": "oauth2", "token_url": "https://auth.example/token",
+        "client_id": "billing"});
     app.pages.push(Page::Endpoint {
         id: "ep_billing".into(),
         endpoint: Some(billing),

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use futures_util::StreamExt as _;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::attempt::Outcome;
+use hookwire_protocol::audit::{self, AuditRecord, ListAudit, Requester};
 use hookwire_protocol::auth::{Auth, Credentials};
 use hookwire_protocol::catalog::{TypeName, validate_name};
 use hookwire_protocol::dead_letter::ListDeadLetters;
@@ -24,6 +25,7 @@ use hookwire_protocol::endpoint::{
 };
 use hookwire_protocol::replay::{ReplayId, StartReplay};
 use hookwire_protocol::rotation::{self, SecretEntry};
+use hookwire_protocol::subject::AdminSubject;
 use hookwire_protocol::{Secret, Tenant};
 use serde::Deserialize;
 
@@ -41,7 +43,7 @@ const MAX_REDELIVER: usize = 10_000;
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 34] = [
+const OPERATIONS: [(&str, &str); 35] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -76,6 +78,7 @@ const OPERATIONS: [(&str, &str); 34] = [
     ("overview", "get"),
     ("system", "info"),
     ("system", "health"),
+    ("audit", "list"),
 ];
 
 /// What the handlers share.
@@ -145,8 +148,13 @@ impl Admin {
         {
             Ok(subject) => {
                 let payload = &request.message.payload;
-                self.dispatch(&subject.tenant, &subject.noun, &subject.verb, payload)
-                    .await
+                let result = self
+                    .dispatch(&subject.tenant, &subject.noun, &subject.verb, payload)
+                    .await;
+                if audit::is_audited(&subject.noun, &subject.verb) {
+                    self.audit(&request, &subject, &result).await;
+                }
+                result
             }
             Err(e) => Err(AdminError::new(ErrorCode::InvalidSubject, e.to_string())),
         };
@@ -170,6 +178,47 @@ impl Admin {
         }
     }
 
+    /// Records an admin change (or attempt at one) before its reply goes out.
+    async fn audit(
+        &self,
+        request: &Request,
+        subject: &AdminSubject,
+        result: &Result<Bytes, AdminError>,
+    ) {
+        let header = |name: &str| {
+            request
+                .message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(name))
+                .map(async_nats::HeaderValue::as_str)
+        };
+        let (outcome, detail, reply) = match result {
+            Ok(reply) => ("ok".to_owned(), None, Some(reply.as_ref())),
+            Err(error) => (
+                serde_json::to_value(error.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                Some(error.message.clone()),
+                None,
+            ),
+        };
+        let record = AuditRecord {
+            at: chrono::Utc::now(),
+            tenant: subject.tenant.clone(),
+            action: format!("{}.{}", subject.noun, subject.verb),
+            target: audit::target_of(&request.message.payload, reply),
+            outcome,
+            detail,
+            requester: Requester::from_headers(
+                header(audit::REQUEST_INFO_HEADER),
+                header(audit::REQUESTER_HEADER),
+            ),
+        };
+        crate::audit::write(&self.engine, &record).await;
+    }
+
     async fn dispatch(
         &self,
         tenant: &Tenant,
@@ -189,6 +238,11 @@ impl Admin {
             }
             "system" => self.system(verb, body).await,
             "types" => self.types(tenant, verb, body).await,
+            "audit" if verb == "list" => {
+                let request: ListAudit = AdminError::parse(body)?;
+                let limit = page_limit(request.limit)?;
+                json(&crate::audit::list(&self.engine, tenant, &request, limit).await?)
+            }
             _ => Err(unknown_operation(noun, verb)),
         }
     }

@@ -339,6 +339,8 @@ pub struct StreamsConfig {
     pub attempts_max_age_secs: u64,
     /// How long dead letters stay, in seconds (default 30 days).
     pub dead_max_age_secs: u64,
+    /// How long audit records stay, in seconds (default 90 days).
+    pub audit_max_age_secs: u64,
     /// `Nats-Msg-Id` de-duplication window, in seconds (default 120).
     pub duplicate_window_secs: u64,
     /// Largest accepted event, in bytes (default 1 MiB).
@@ -397,6 +399,7 @@ impl Default for StreamsConfig {
             events_max_age_secs: limits.events_max_age.as_secs(),
             attempts_max_age_secs: limits.attempts_max_age.as_secs(),
             dead_max_age_secs: limits.dead_max_age.as_secs(),
+            audit_max_age_secs: limits.audit_max_age.as_secs(),
             duplicate_window_secs: limits.duplicate_window.as_secs(),
             max_event_bytes: 1024 * 1024,
             replicas: 1,
@@ -529,6 +532,7 @@ impl Config {
             events_max_age: Duration::from_secs(s.events_max_age_secs),
             attempts_max_age: Duration::from_secs(s.attempts_max_age_secs),
             dead_max_age: Duration::from_secs(s.dead_max_age_secs),
+            audit_max_age: Duration::from_secs(s.audit_max_age_secs),
             duplicate_window: Duration::from_secs(s.duplicate_window_secs),
             max_event_bytes: i32::try_from(s.max_event_bytes).unwrap_or(i32::MAX),
             replicas: usize::from(s.replicas),

@@ -1,12 +1,8 @@
 //! `events.get` and `events.list`: events read back from the events stream (bodies are
 //! never copied into redb), with the deliveries each caused from the index.
 
-use std::time::Duration;
-
-use async_nats::jetstream::consumer;
 use async_nats::jetstream::stream::DirectGetErrorKind;
 use chrono::{DateTime, TimeZone as _, Utc};
-use futures_util::StreamExt as _;
 use hookwire_protocol::Tenant;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::filter::EventTypeFilter;
@@ -17,6 +13,7 @@ use serde_json::{Value, json};
 use crate::engine::Engine;
 use crate::fanout;
 use crate::store::Store;
+use crate::stream_page::{self, Start};
 
 /// `events.get`: one event by stream sequence or by id.
 #[derive(Debug, Deserialize)]
@@ -180,64 +177,37 @@ pub async fn list(
         }
         None => engine.topology.subjects.tenant_events(tenant),
     };
-    let deliver_policy = match (request.cursor, request.since) {
-        (Some(cursor), _) => consumer::DeliverPolicy::ByStartSequence {
-            start_sequence: cursor + 1,
-        },
-        (None, Some(since)) => consumer::DeliverPolicy::ByStartTime {
-            start_time: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(
-                since.timestamp_nanos_opt().unwrap_or(0),
-            ))
-            .map_err(|e| AdminError::invalid("since", e.to_string()))?,
-        },
-        (None, None) => consumer::DeliverPolicy::All,
+    let start = match (request.cursor, request.since) {
+        (Some(cursor), _) => Start::After(cursor),
+        (None, Some(since)) => Start::Since(since),
+        (None, None) => Start::Beginning,
     };
-    let stream = engine
-        .js
-        .get_stream(&engine.topology.events)
-        .await
-        .map_err(unavailable)?;
-    let mut reader = stream
-        .create_consumer(consumer::pull::Config {
-            filter_subject,
-            deliver_policy,
-            ack_policy: consumer::AckPolicy::None,
-            inactive_threshold: Duration::from_secs(30),
-            ..Default::default()
-        })
-        .await
-        .map_err(unavailable)?;
-    let pending = reader.info().await.map_err(unavailable)?.num_pending;
-    let wanted = usize::try_from(pending).unwrap_or(usize::MAX).min(limit);
-    let mut events = Vec::with_capacity(wanted);
-    if wanted > 0 {
-        let mut messages = reader
-            .fetch()
-            .max_messages(wanted)
-            .expires(Duration::from_secs(2))
-            .messages()
-            .await
-            .map_err(unavailable)?;
-        while let Some(message) = messages.next().await {
-            let message = message.map_err(unavailable)?;
-            let info = message.info().map_err(internal)?;
-            let (seq, published_ns) = (info.stream_sequence, info.published.unix_timestamp_nanos());
-            if let Some((_, event)) = describe(
-                engine,
-                &message.subject,
-                message.headers.as_ref(),
-                seq,
-                published_ns,
-                &message.payload,
-                false,
-            ) {
-                events.push(event);
-            }
+    let page = stream_page::read(
+        &engine.js,
+        &engine.topology.events,
+        vec![filter_subject],
+        start,
+        limit,
+    )
+    .await?;
+    let mut events = Vec::with_capacity(page.messages.len());
+    for message in &page.messages {
+        let info = message.info().map_err(internal)?;
+        let (seq, published_ns) = (info.stream_sequence, info.published.unix_timestamp_nanos());
+        if let Some((_, event)) = describe(
+            engine,
+            &message.subject,
+            message.headers.as_ref(),
+            seq,
+            published_ns,
+            &message.payload,
+            false,
+        ) {
+            events.push(event);
         }
     }
-    let name = reader.cached_info().name.clone();
-    let _ = stream.delete_consumer(&name).await;
-    let next_cursor = (events.len() == limit && u64::try_from(limit).unwrap_or(u64::MAX) < pending)
+    let next_cursor = page
+        .more
         .then(|| events.last().and_then(|e| e["seq"].as_u64()))
         .flatten();
     Ok(json!({"events": events, "next_cursor": next_cursor}))

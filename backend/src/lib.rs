@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod dead_letters;
@@ -23,6 +24,7 @@ pub mod redeliver;
 pub mod registry;
 pub mod replay;
 pub mod store;
+pub mod stream_page;
 pub mod task;
 pub mod test_send;
 pub mod tiers;

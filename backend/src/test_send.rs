@@ -86,6 +86,7 @@ pub async fn send(
         correlation_id: None,
         test: true,
     };
+    crate::audit::attempt(engine, &record).await;
     let subject = engine
         .topology
         .subjects

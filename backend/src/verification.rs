@@ -108,10 +108,20 @@ pub async fn verify(
                 serde_json::json!({"endpoint_id": id, "url": live.endpoint.url}),
             )
         }
-        Err(reason) => (
-            "endpoint.verification_failed",
-            serde_json::json!({"endpoint_id": id, "url": live.endpoint.url, "reason": reason}),
-        ),
+        Err(reason) => {
+            crate::audit::security_event(
+                engine,
+                tenant,
+                "endpoint.verification_failed",
+                id,
+                reason.clone(),
+            )
+            .await;
+            (
+                "endpoint.verification_failed",
+                serde_json::json!({"endpoint_id": id, "url": live.endpoint.url, "reason": reason}),
+            )
+        }
     };
     if let Err(e) = engine.publish_operational(tenant, name, &event).await {
         tracing::warn!(error = %e, "verification recorded, but its operational event was not published");

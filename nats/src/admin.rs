@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use hookwire_protocol::admin::ErrorBody;
+use hookwire_protocol::audit::REQUESTER_HEADER;
 use hookwire_protocol::{Subjects, Tenant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,6 +29,21 @@ pub enum AdminClientError {
     Decode(String),
 }
 
+/// Who runs this program, as `user@host`, for [`AdminClient::with_requester`].
+#[must_use]
+pub fn local_requester() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{user}@{host}")
+}
+
 /// Sends admin requests for one tenant.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
@@ -35,6 +51,7 @@ pub struct AdminClient {
     subjects: Subjects,
     tenant: Tenant,
     timeout: Duration,
+    requester: Option<String>,
 }
 
 impl AdminClient {
@@ -51,7 +68,16 @@ impl AdminClient {
             subjects,
             tenant,
             timeout,
+            requester: None,
         }
+    }
+
+    /// Declares who sends the requests (`Hookwire-Requester`), for the audit log, which
+    /// records it as declared.
+    #[must_use]
+    pub fn with_requester(mut self, requester: impl Into<String>) -> Self {
+        self.requester = Some(requester.into());
+        self
     }
 
     /// Sends `request` to `<noun>.<verb>` and decodes the reply.
@@ -79,9 +105,14 @@ impl AdminClient {
             .subjects
             .admin(&self.tenant, noun, verb)
             .map_err(|e| AdminClientError::Request(e.to_string()))?;
-        let request = async_nats::Request::new()
+        let mut request = async_nats::Request::new()
             .payload(body.into())
             .timeout(Some(self.timeout));
+        if let Some(requester) = &self.requester {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(REQUESTER_HEADER, requester.as_str());
+            request = request.headers(headers);
+        }
         let reply = self
             .client
             .send_request(subject.clone(), request)

@@ -67,6 +67,8 @@ pub struct StreamLimits {
     pub attempts_max_age: Duration,
     /// How long dead letters stay.
     pub dead_max_age: Duration,
+    /// How long audit records stay.
+    pub audit_max_age: Duration,
     /// The de-duplication window for `Nats-Msg-Id`.
     pub duplicate_window: Duration,
     /// The largest event accepted by the stream, in bytes.
@@ -81,6 +83,7 @@ impl Default for StreamLimits {
             events_max_age: Duration::from_hours(7 * 24),
             attempts_max_age: Duration::from_hours(7 * 24),
             dead_max_age: Duration::from_hours(30 * 24),
+            audit_max_age: Duration::from_hours(90 * 24),
             duplicate_window: Duration::from_mins(2),
             max_event_bytes: 1024 * 1024,
             replicas: 1,
@@ -105,6 +108,8 @@ pub struct Topology {
     pub held: String,
     /// Attempts stream.
     pub attempts: String,
+    /// Audit stream.
+    pub audit: String,
     /// Configuration bucket.
     pub config_bucket: String,
 }
@@ -120,6 +125,7 @@ impl Topology {
             dead: subjects.resource_name("DEAD"),
             held: subjects.resource_name("HELD"),
             attempts: subjects.resource_name("ATTEMPTS"),
+            audit: subjects.resource_name("AUDIT"),
             config_bucket: subjects.resource_name("CONFIG"),
             subjects,
         }
@@ -205,7 +211,14 @@ impl Topology {
             stream::RetentionPolicy::Limits,
             limits.attempts_max_age,
         );
-        ensure_stream(js, attempts).await
+        ensure_stream(js, attempts).await?;
+        let audit = file(
+            &self.audit,
+            "audit",
+            stream::RetentionPolicy::Limits,
+            limits.audit_max_age,
+        );
+        ensure_stream(js, audit).await
     }
 
     async fn ensure_consumers(

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod attempt;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod dead_letter;

@@ -354,6 +354,21 @@ impl Subjects {
         format!("{}.dead.{tenant}.{endpoint_id}", self.prefix)
     }
 
+    /// `<prefix>.audit.<tenant>.<action>`: one audit record (internal; read through
+    /// `audit.list`). `action` is dot-separated tokens (`endpoints.update`).
+    pub fn audit(&self, tenant: &Tenant, action: &str) -> Result<String, SubjectError> {
+        for token in action.split('.') {
+            validate_token("audit action", token)?;
+        }
+        Ok(format!("{}.audit.{tenant}.{action}", self.prefix))
+    }
+
+    /// `<prefix>.audit.<tenant>.>`: one tenant's audit records.
+    #[must_use]
+    pub fn tenant_audit(&self, tenant: &Tenant) -> String {
+        format!("{}.audit.{tenant}.>", self.prefix)
+    }
+
     /// `<prefix>.held.<tenant>.<endpoint-id>`: deliveries held while their endpoint is paused
     /// or waiting for verification (internal).
     #[must_use]

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use futures_util::StreamExt as _;
 use hookwire_nats::ConnectArgs;
-use hookwire_nats::admin::AdminClient;
+use hookwire_nats::admin::{AdminClient, local_requester};
 use hookwire_nats::connect::InitialConnect;
 use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::endpoint::{
@@ -18,8 +18,9 @@ use hookwire_protocol::{EventType, Subjects, Tenant};
 use serde_json::{Value, json};
 
 use crate::output::{
-    Failure, print_dead_letters, print_deliveries, print_delivery, print_endpoints, print_events,
-    print_json, print_overview, print_replay_jobs, print_replay_preview, print_stats, print_types,
+    Failure, print_audit, print_dead_letters, print_deliveries, print_delivery, print_endpoints,
+    print_events, print_json, print_overview, print_replay_jobs, print_replay_preview, print_stats,
+    print_types,
 };
 
 /// Hookwire operator tool: webhooks for NATS.
@@ -85,6 +86,8 @@ enum Command {
     /// The event-types catalog.
     #[command(subcommand)]
     Types(TypeCommand),
+    /// The audit log: admin changes and security events (default: the last 24 hours).
+    Audit(AuditArgs),
     /// Prints a shell completion script (see docs/cli.md).
     Completions {
         /// The shell.
@@ -315,6 +318,38 @@ impl TypeCommand {
             Self::Deprecate { name } => named("deprecate", name),
             Self::Delete { name } => named("delete", name),
         }
+    }
+}
+
+#[derive(Debug, Args)]
+struct AuditArgs {
+    /// From this time (RFC 3339 or an age: 90s, 30m, 2h, 7d).
+    #[arg(long, value_parser = parse_time)]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only actions starting with this (endpoints, endpoints.update, delivery).
+    #[arg(long)]
+    action: Option<String>,
+    /// Only records about this target (an endpoint id, a type name, ...).
+    #[arg(long)]
+    target: Option<String>,
+    /// Page size (1-500).
+    #[arg(long)]
+    limit: Option<u32>,
+    /// Continue after this sequence (the previous page's "more: --cursor").
+    #[arg(long)]
+    cursor: Option<u64>,
+}
+
+impl AuditArgs {
+    fn request(&self) -> Call {
+        let request = json!({
+            "since": self.since,
+            "action": self.action,
+            "target": self.target,
+            "limit": self.limit,
+            "cursor": self.cursor,
+        });
+        ("audit", "list", request, print_audit)
     }
 }
 
@@ -936,7 +971,8 @@ impl Cli {
             subjects.clone(),
             tenant.clone(),
             settings.timeout,
-        );
+        )
+        .with_requester(local_requester());
         match command {
             Command::Console { .. } | Command::Completions { .. } => Ok(()),
             Command::Ping => self.ping(&client, settings.timeout).await,
@@ -944,6 +980,7 @@ impl Cli {
             Command::Deliveries(command) => self.call(&admin, command.request()).await,
             Command::DeadLetters(command) => self.call(&admin, command.request()).await,
             Command::System(command) => self.call(&admin, command.request()).await,
+            Command::Audit(args) => self.call(&admin, args.request()).await,
             Command::Overview => {
                 let request = ("overview", "get", json!({}), print_overview as fn(&Value));
                 self.call(&admin, request).await

@@ -326,6 +326,30 @@ pub(crate) fn print_deliveries(value: &Value) {
     }
 }
 
+/// Prints a page of audit records as a table.
+pub(crate) fn print_audit(value: &Value) {
+    println!(
+        "{:<24} {:<32} {:<26} {:<16} REQUESTER",
+        "AT", "ACTION", "TARGET", "OUTCOME"
+    );
+    for r in value["records"].as_array().into_iter().flatten() {
+        let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+        let at = text(&r["at"]);
+        println!(
+            "{:<24} {:<32} {:<26} {:<16} {} ({})",
+            at.get(..23).unwrap_or(&at),
+            text(&r["action"]),
+            text(&r["target"]),
+            text(&r["outcome"]),
+            text(&r["requester"]["name"]),
+            text(&r["requester"]["source"]),
+        );
+    }
+    if let Some(cursor) = value["next_cursor"].as_u64() {
+        println!("more: --cursor {cursor}");
+    }
+}
+
 /// Prints a page of events as a table.
 pub(crate) fn print_events(value: &Value) {
     println!(

@@ -209,6 +209,7 @@ async fn attempt(
         error,
         ..record_for(task, endpoint, started)
     };
+    crate::audit::attempt(engine, &record).await;
     if verdict == Verdict::Disable {
         disable(engine, task, "the receiver answered 410 Gone").await?;
     } else {
@@ -439,6 +440,14 @@ async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async
     match changed {
         Ok(_) => {
             tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, reason, "endpoint disabled");
+            crate::audit::security_event(
+                engine,
+                &task.tenant,
+                "endpoint.disabled",
+                &task.endpoint_id,
+                reason.to_owned(),
+            )
+            .await;
             let data = serde_json::json!({"endpoint_id": task.endpoint_id, "reason": reason});
             engine
                 .publish_operational(&task.tenant, "endpoint.disabled", &data)

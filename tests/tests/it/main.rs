@@ -7,6 +7,7 @@
 
 mod admin;
 mod at_rest;
+mod audit;
 mod auth;
 mod catalog;
 mod cli;

@@ -23,7 +23,7 @@ const LIVE_CAPACITY: usize = 2000;
 pub(crate) const RATE_SECONDS: usize = 60;
 const PAGE: isize = 10;
 
-/// The views, in tab order (keys 1-7).
+/// The views, in tab order (keys 1-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum View {
     Overview,
@@ -33,9 +33,10 @@ pub(crate) enum View {
     DeadLetters,
     Types,
     Replays,
+    Audit,
 }
 
-pub(crate) const VIEWS: [View; 7] = [
+pub(crate) const VIEWS: [View; 8] = [
     View::Overview,
     View::Endpoints,
     View::Live,
@@ -43,6 +44,7 @@ pub(crate) const VIEWS: [View; 7] = [
     View::DeadLetters,
     View::Types,
     View::Replays,
+    View::Audit,
 ];
 
 /// A detail page opened over a view; `esc` goes back.
@@ -143,6 +145,8 @@ pub(crate) struct App {
     pub(crate) dead_letters: Table,
     pub(crate) types: Table,
     pub(crate) replays: Table,
+    /// The audit log's last 24 hours.
+    pub(crate) audit: Table,
     /// Calls sent and not answered yet (the header shows a spinner meanwhile).
     pub(crate) pending: usize,
     pub(crate) spinner: usize,
@@ -174,6 +178,7 @@ impl App {
             dead_letters: Table::new("seq"),
             types: Table::new("name"),
             replays: Table::new("id"),
+            audit: Table::new("seq"),
             pending: 0,
             spinner: 0,
             status: None,
@@ -543,6 +548,7 @@ impl App {
             "dlq" | "dead-letters" => View::DeadLetters,
             "types" => View::Types,
             "replays" | "replay" => View::Replays,
+            "audit" => View::Audit,
             "tenant" if !argument.trim().is_empty() => return self.switch_tenant(argument.trim()),
             _ => {
                 self.status = Some(strings::unknown_command(command));
@@ -609,6 +615,7 @@ impl App {
                 View::DeadLetters => vec![Load::DeadLetters],
                 View::Types => vec![Load::Types],
                 View::Replays => vec![Load::Replays],
+                View::Audit => vec![Load::Audit],
             },
         };
         loads.into_iter().map(|load| self.load(load)).collect()
@@ -631,7 +638,7 @@ impl App {
                 }
                 None => Vec::new(),
             },
-            (None, View::Overview | View::Replays)
+            (None, View::Overview | View::Replays | View::Audit)
             | (Some(Page::Delivery { .. } | Page::Type { .. }), _) => Vec::new(),
             _ => match self.delivery_in_context() {
                 Some((endpoint_id, event_id)) => {
@@ -697,6 +704,7 @@ impl App {
             (None, View::DeadLetters) => Some(&mut self.dead_letters),
             (None, View::Types) => Some(&mut self.types),
             (None, View::Replays) => Some(&mut self.replays),
+            (None, View::Audit) => Some(&mut self.audit),
         }
     }
 
@@ -709,6 +717,7 @@ impl App {
             (None, View::DeadLetters) => Some(&self.dead_letters),
             (None, View::Types) => Some(&self.types),
             (None, View::Replays) => Some(&self.replays),
+            (None, View::Audit) => Some(&self.audit),
         }
     }
 
@@ -750,7 +759,7 @@ impl App {
                 View::Deliveries => of_row(self.deliveries.selected()),
                 View::DeadLetters => of_row(self.dead_letters.selected()),
                 View::Replays => of_row(self.replays.selected()),
-                View::Overview | View::Types => None,
+                View::Overview | View::Types | View::Audit => None,
             },
         }
     }
@@ -883,7 +892,7 @@ impl App {
             Msg::Tick => {
                 let refreshes = self.pages.is_empty()
                     && self.pending == 0
-                    && matches!(self.view, View::Overview | View::Replays);
+                    && matches!(self.view, View::Overview | View::Replays | View::Audit);
                 if refreshes {
                     return self.reload();
                 }
@@ -1007,6 +1016,7 @@ impl App {
             Load::DeadLetters => self.dead_letters.load(rows("dead_letters"), more),
             Load::Types => self.types.load(rows("types"), false),
             Load::Replays => self.replays.load(rows("jobs"), false),
+            Load::Audit => self.audit.load(rows("records"), more),
             Load::Endpoint(want) => {
                 if let Some(Page::Endpoint { id, endpoint, .. }) = self.pages.last_mut()
                     && *id == want

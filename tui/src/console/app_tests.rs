@@ -81,6 +81,7 @@ fn views_switch_by_number_tab_and_command_and_load_their_data() {
         ("dlq", View::DeadLetters, Some(Load::DeadLetters)),
         ("types", View::Types, Some(Load::Types)),
         ("replays", View::Replays, Some(Load::Replays)),
+        ("audit", View::Audit, Some(Load::Audit)),
         ("live", View::Live, None),
         (
             "deliveries",

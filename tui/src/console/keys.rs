@@ -131,13 +131,14 @@ const BINDINGS: &[Binding] = &[
         "next view (shift-tab: previous)",
     ),
     also(KeyCode::BackTab, Key::PrevView),
-    bind(KeyCode::Char('1'), Key::View(0), "1-7", "go to view"),
+    bind(KeyCode::Char('1'), Key::View(0), "1-8", "go to view"),
     also(KeyCode::Char('2'), Key::View(1)),
     also(KeyCode::Char('3'), Key::View(2)),
     also(KeyCode::Char('4'), Key::View(3)),
     also(KeyCode::Char('5'), Key::View(4)),
     also(KeyCode::Char('6'), Key::View(5)),
     also(KeyCode::Char('7'), Key::View(6)),
+    also(KeyCode::Char('8'), Key::View(7)),
     bind(
         KeyCode::Char(' '),
         Key::Mark,
@@ -252,6 +253,10 @@ mod tests {
         assert_eq!(
             press(KeyCode::Char('7'), KeyModifiers::NONE),
             Some(Key::View(6))
+        );
+        assert_eq!(
+            press(KeyCode::Char('8'), KeyModifiers::NONE),
+            Some(Key::View(7))
         );
         assert_eq!(press(KeyCode::Char('Z'), KeyModifiers::SHIFT), None);
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt as _;
-use hookwire_nats::admin::{AdminClient, AdminClientError};
+use hookwire_nats::admin::{AdminClient, AdminClientError, local_requester};
 use hookwire_protocol::attempt::AttemptRecord;
 use hookwire_protocol::{Subjects, Tenant};
 use serde_json::Value;
@@ -182,7 +182,8 @@ impl Backend {
                 options.subjects.clone(),
                 options.tenant,
                 options.timeout,
-            ),
+            )
+            .with_requester(local_requester()),
             client: options.client,
             subjects: options.subjects,
             timeout: options.timeout,
@@ -214,7 +215,8 @@ impl Backend {
                         self.subjects.clone(),
                         tenant,
                         self.timeout,
-                    );
+                    )
+                    .with_requester(local_requester());
                 }
             }
         }

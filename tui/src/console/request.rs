@@ -30,6 +30,7 @@ pub(crate) enum Load {
     Types,
     Type(String),
     Replays,
+    Audit,
 }
 
 impl Load {
@@ -59,6 +60,7 @@ impl Load {
             Self::Types => ("types", "list", json!({})),
             Self::Type(name) => ("types", "get", json!({"name": name})),
             Self::Replays => ("replay", "list", json!({"limit": limit})),
+            Self::Audit => ("audit", "list", json!({"limit": limit})),
         }
     }
 }

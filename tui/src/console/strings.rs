@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 pub(crate) const TITLE: &str = "hookwire";
-pub(crate) const VIEWS: [&str; 7] = [
+pub(crate) const VIEWS: [&str; 8] = [
     "Overview",
     "Endpoints",
     "Live",
@@ -11,6 +11,7 @@ pub(crate) const VIEWS: [&str; 7] = [
     "Dead",
     "Types",
     "Replays",
+    "Audit",
 ];
 pub(crate) const CONNECTING: &str = "connecting…";
 pub(crate) const CONNECTED: &str = "connected";
@@ -25,6 +26,9 @@ pub(crate) const NO_DELIVERIES: &str =
 pub(crate) const NO_DEAD_LETTERS: &str =
     "no dead letters: every delivery got through or is still trying";
 pub(crate) const NO_TYPES: &str = "no event types in the catalog";
+pub(crate) const NO_AUDIT: &str = "no audited changes or security events in the last 24 hours";
+/// Marks a requester name the request declared itself (NATS did not vouch for it).
+pub(crate) const DECLARED: &str = "(declared)";
 pub(crate) const NO_REPLAYS: &str = "no replay jobs (w on an endpoint starts one)";
 pub(crate) const MORE_ROWS: &str = "more rows exist than are shown: narrow the filter";
 pub(crate) const FROZEN: &str = "FROZEN (f to follow)";

@@ -154,8 +154,24 @@ fn app() -> App {
                 "queued": 10, "since": at(90_000), "until": at(86_400)},
         ]}),
     );
+    load_audit(&mut app);
     app.pending = 0;
     app
+}
+
+fn load_audit(app: &mut App) {
+    load(
+        app,
+        Load::Audit,
+        json!({"records": [
+            {"seq": 7, "at": at(600), "tenant": "default", "action": "endpoints.rotate-secret",
+                "target": "ep_billing", "outcome": "ok",
+                "requester": {"name": "alice@bastion", "source": "declared"}},
+            {"seq": 9, "at": at(60), "tenant": "default", "action": "delivery.blocked_destination",
+                "target": "ep_crm", "outcome": "failed", "detail": "10.0.0.8 is private",
+                "requester": {"name": "hookwired", "source": "system"}},
+        ], "next_cursor": null}),
+    );
 }
 
 fn in_view(view: View) -> App {
@@ -194,6 +210,11 @@ fn dead_letters_with_a_mark() {
 #[test]
 fn types() {
     insta::assert_snapshot!(screen(&in_view(View::Types)));
+}
+
+#[test]
+fn audit() {
+    insta::assert_snapshot!(screen(&in_view(View::Audit)));
 }
 
 #[test]

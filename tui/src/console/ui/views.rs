@@ -24,6 +24,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: 
         View::DeadLetters => dead_letters(frame, area, app, now),
         View::Types => types(frame, area, app),
         View::Replays => replays(frame, area, app, theme),
+        View::Audit => audit(frame, area, app, theme),
     }
 }
 
@@ -524,6 +525,48 @@ fn replays(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Constraint::Length(9),
             Constraint::Length(7),
             Constraint::Length(6),
+            Constraint::Fill(1),
+        ],
+        rows,
+    );
+}
+
+fn audit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    if empty(frame, area, &app.audit, strings::NO_AUDIT) {
+        return;
+    }
+    let rows = app
+        .audit
+        .visible()
+        .into_iter()
+        .map(|r| {
+            let outcome = r["outcome"].as_str().unwrap_or("?").to_owned();
+            let state = if outcome == "ok" { "succeeded" } else { "dead" };
+            let requester = &r["requester"];
+            let who = match requester["source"].as_str() {
+                Some("declared") => format!("{} {}", cell(&requester["name"]), strings::DECLARED),
+                _ => cell(&requester["name"]),
+            };
+            Row::new(vec![
+                strings::short_time(&r["at"]),
+                cell(&r["action"]),
+                cell(&r["target"]),
+                outcome,
+                who,
+            ])
+            .style(theme.state(state))
+        })
+        .collect();
+    render_table(
+        frame,
+        area,
+        &app.audit,
+        &["AT", "ACTION", "TARGET", "OUTCOME", "REQUESTER"],
+        &[
+            Constraint::Length(11),
+            Constraint::Fill(2),
+            Constraint::Length(14),
+            Constraint::Length(15),
             Constraint::Fill(1),
         ],
         rows,

@@ -551,24 +551,27 @@ impl Admin {
         request: UpdateEndpoint,
     ) -> Result<hookwire_protocol::endpoint::Endpoint, AdminError> {
         let id = request.id.clone();
-        let keyring = self.engine.registry.keyring();
-        let revision = registry::modify(&self.engine.bucket, keyring, tenant, &id, |record| {
-            let (next, credentials) =
-                request
-                    .clone()
-                    .apply(&record.endpoint, &record.credentials, chrono::Utc::now())?;
-            if request.event_types.is_some() {
-                self.engine
-                    .catalog
-                    .check_filters(tenant, &next.event_types)?;
-            }
-            self.check_destination(&next, &credentials)?;
-            record.endpoint = next;
-            record.credentials = credentials;
-            Ok(())
-        })
-        .await
-        .map_err(write_error)?;
+        let revision = self
+            .engine
+            .registry
+            .modify(&self.engine.bucket, tenant, &id, |record| {
+                let (next, credentials) = request.clone().apply(
+                    &record.endpoint,
+                    &record.credentials,
+                    chrono::Utc::now(),
+                )?;
+                if request.event_types.is_some() {
+                    self.engine
+                        .catalog
+                        .check_filters(tenant, &next.event_types)?;
+                }
+                self.check_destination(&next, &credentials)?;
+                record.endpoint = next;
+                record.credentials = credentials;
+                Ok(())
+            })
+            .await
+            .map_err(write_error)?;
         self.applied(revision).await;
         let endpoint = self.lookup(tenant, &id)?;
         self.follow_up(&endpoint);
@@ -785,12 +788,10 @@ impl Admin {
         id: &str,
         change: StatusChange,
     ) -> Result<Endpoint, AdminError> {
-        let revision = registry::modify(
-            &self.engine.bucket,
-            self.engine.registry.keyring(),
-            tenant,
-            id,
-            |stored| {
+        let revision = self
+            .engine
+            .registry
+            .modify(&self.engine.bucket, tenant, id, |stored| {
                 let next = stored.endpoint.status_after(change)?;
                 // Enabling is the operator's word that the receiver is fixed: a fresh start.
                 let reset_circuit =
@@ -803,10 +804,9 @@ impl Admin {
                     }
                 }
                 Ok(())
-            },
-        )
-        .await
-        .map_err(write_error)?;
+            })
+            .await
+            .map_err(write_error)?;
         self.applied(revision).await;
         let endpoint = self.lookup(tenant, id)?;
         self.follow_up(&endpoint);
@@ -844,20 +844,17 @@ impl Admin {
             chrono::TimeDelta::seconds(i64::from(s))
         });
         let now = chrono::Utc::now();
-        let revision = registry::modify(
-            &self.engine.bucket,
-            self.engine.registry.keyring(),
-            tenant,
-            &request.id,
-            |stored| {
+        let revision = self
+            .engine
+            .registry
+            .modify(&self.engine.bucket, tenant, &request.id, |stored| {
                 stored.secrets = rotation::rotate_secret(&stored.secrets, new.expose(), now, grace)
                     .map_err(|e| AdminError::invalid("grace_secs", e.to_string()))?;
                 stored.endpoint.updated_at = now;
                 Ok(())
-            },
-        )
-        .await
-        .map_err(write_error)?;
+            })
+            .await
+            .map_err(write_error)?;
         self.applied(revision).await;
         let previous_expires_at = (grace > chrono::TimeDelta::zero()).then(|| now + grace);
         let data = serde_json::json!({"endpoint_id": request.id, "previous_expires_at": previous_expires_at});

@@ -292,8 +292,11 @@ async fn reseal(engine: Arc<Engine>) {
         let stale = engine.registry.stale_seals();
         let mut resealed = 0_usize;
         for (tenant, id) in &stale {
-            let keyring = engine.registry.keyring();
-            match registry::modify(&engine.bucket, keyring, tenant, id, |_| Ok(())).await {
+            match engine
+                .registry
+                .modify(&engine.bucket, tenant, id, |_| Ok(()))
+                .await
+            {
                 Ok(_) => resealed += 1,
                 Err(e) => {
                     tracing::warn!(%tenant, id, error = %e, "cannot reseal an endpoint's secrets");

@@ -21,7 +21,6 @@ use hookwire_protocol::endpoint::EndpointStatus;
 
 use crate::delivery::circuit;
 use crate::engine::Engine;
-use crate::registry;
 use crate::task::Task;
 
 /// How often held subjects are looked at without being woken.
@@ -102,21 +101,17 @@ async fn probe(
 ) -> Result<(), async_nats::Error> {
     let settings = *engine.gates.breaker();
     let now = Utc::now();
-    let revision = registry::modify(
-        &engine.bucket,
-        engine.registry.keyring(),
-        tenant,
-        endpoint_id,
-        |stored| {
+    let revision = engine
+        .registry
+        .modify(&engine.bucket, tenant, endpoint_id, |stored| {
             if let Some(circuit) = stored.endpoint.circuit.as_mut()
                 && circuit::probe_due(circuit, now)
             {
                 *circuit = circuit::half_open(circuit, &settings, now);
             }
             Ok(())
-        },
-    )
-    .await?;
+        })
+        .await?;
     engine
         .registry
         .wait_for(revision, Duration::from_secs(5))

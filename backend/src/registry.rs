@@ -299,6 +299,42 @@ impl Registry {
         .unwrap_or(false)
     }
 
+    /// Changes one stored endpoint with optimistic concurrency: read, open, `change`, seal
+    /// under the current key, write if nobody wrote in between, else read again. Returns the
+    /// new bucket revision.
+    pub async fn modify(
+        &self,
+        bucket: &kv::Store,
+        tenant: &Tenant,
+        id: &str,
+        change: impl Fn(&mut EndpointRecord) -> Result<(), hookwire_protocol::admin::AdminError>,
+    ) -> Result<u64, WriteError> {
+        let key = endpoint_key(tenant, id);
+        for _ in 0..5 {
+            let entry = bucket
+                .entry(key.as_str())
+                .await
+                .map_err(|e| WriteError::Bucket(e.to_string()))?
+                .filter(|e| e.operation == kv::Operation::Put)
+                .ok_or_else(|| WriteError::NotFound(id.to_owned()))?;
+            let stored: StoredEndpoint = serde_json::from_slice(&entry.value)
+                .map_err(|e| WriteError::Bucket(e.to_string()))?;
+            let mut record = stored.open(&self.keyring)?;
+            change(&mut record)?;
+            let value = serde_json::to_vec(&record.seal(&self.keyring)?)
+                .map_err(|e| WriteError::Bucket(e.to_string()))?;
+            match bucket
+                .update(key.as_str(), value.into(), entry.revision)
+                .await
+            {
+                Ok(revision) => return Ok(revision),
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {}
+                Err(e) => return Err(WriteError::Bucket(e.to_string())),
+            }
+        }
+        Err(WriteError::Contended(id.to_owned()))
+    }
+
     fn apply(&self, changes: &[(Tenant, String, Option<StoredEndpoint>)], revision: u64) {
         {
             let mut inner = self
@@ -397,42 +433,6 @@ pub enum WriteError {
     /// The endpoint's secrets could not be opened or sealed.
     #[error(transparent)]
     Vault(#[from] VaultError),
-}
-
-/// Changes one stored endpoint with optimistic concurrency: read, open, `change`, seal
-/// under the current key, write if nobody wrote in between, else read again. Returns the
-/// new bucket revision.
-pub async fn modify(
-    bucket: &kv::Store,
-    keyring: &Keyring,
-    tenant: &Tenant,
-    id: &str,
-    change: impl Fn(&mut EndpointRecord) -> Result<(), hookwire_protocol::admin::AdminError>,
-) -> Result<u64, WriteError> {
-    let key = endpoint_key(tenant, id);
-    for _ in 0..5 {
-        let entry = bucket
-            .entry(key.as_str())
-            .await
-            .map_err(|e| WriteError::Bucket(e.to_string()))?
-            .filter(|e| e.operation == kv::Operation::Put)
-            .ok_or_else(|| WriteError::NotFound(id.to_owned()))?;
-        let stored: StoredEndpoint =
-            serde_json::from_slice(&entry.value).map_err(|e| WriteError::Bucket(e.to_string()))?;
-        let mut record = stored.open(keyring)?;
-        change(&mut record)?;
-        let value = serde_json::to_vec(&record.seal(keyring)?)
-            .map_err(|e| WriteError::Bucket(e.to_string()))?;
-        match bucket
-            .update(key.as_str(), value.into(), entry.revision)
-            .await
-        {
-            Ok(revision) => return Ok(revision),
-            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {}
-            Err(e) => return Err(WriteError::Bucket(e.to_string())),
-        }
-    }
-    Err(WriteError::Contended(id.to_owned()))
 }
 
 /// Why the configuration watcher stopped.

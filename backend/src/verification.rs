@@ -16,7 +16,7 @@ use crate::delivery::http::Sender;
 use crate::delivery::request;
 use crate::engine::Engine;
 use crate::ids;
-use crate::registry::{self, WriteError};
+use crate::registry::WriteError;
 
 /// The reply to `endpoints.verify`.
 #[derive(Debug, Serialize)]
@@ -70,12 +70,9 @@ pub async fn verify(
 
     let verified_url = live.endpoint.url.clone();
     let recorded = result.clone();
-    let write = registry::modify(
-        &engine.bucket,
-        engine.registry.keyring(),
-        tenant,
-        id,
-        move |stored| {
+    let write = engine
+        .registry
+        .modify(&engine.bucket, tenant, id, move |stored| {
             // The URL changed while we asked: this result says nothing about the new one.
             if stored.endpoint.url == verified_url {
                 stored
@@ -83,9 +80,8 @@ pub async fn verify(
                     .record_verification(recorded.clone(), Utc::now());
             }
             Ok(())
-        },
-    )
-    .await;
+        })
+        .await;
     let revision = match write {
         Ok(revision) => revision,
         Err(WriteError::NotFound(_)) => {

@@ -244,7 +244,7 @@ impl Sender {
                 };
             }
         };
-        let sent_headers = headers.clone();
+        let request_headers = headers.clone();
         let result = tokio::time::timeout(timeout, async {
             let response = client.post(url).headers(headers).body(body).send().await?;
             let status = response.status().as_u16();
@@ -268,7 +268,6 @@ impl Sender {
         {
             self.tokens.forget(auth);
         }
-        let request_headers = sent_headers;
         match result {
             Ok(Ok((status, headers, body))) => Sent {
                 request_headers,

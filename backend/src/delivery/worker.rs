@@ -270,20 +270,16 @@ async fn apply_circuit(
         Change::Close => None,
     };
     let stored = next.clone();
-    let written = registry::modify(
-        &engine.bucket,
-        engine.registry.keyring(),
-        &task.tenant,
-        &task.endpoint_id,
-        |e| {
+    let written = engine
+        .registry
+        .modify(&engine.bucket, &task.tenant, &task.endpoint_id, |e| {
             // Only an active endpoint has a circuit; a pause or disable meanwhile wins.
             if e.endpoint.status == EndpointStatus::Active {
                 e.endpoint.circuit.clone_from(&stored);
             }
             Ok(())
-        },
-    )
-    .await;
+        })
+        .await;
     match written {
         // This instance holds (or releases) by its own view of the bucket: let the change
         // reach it before the next delivery is admitted and before it is announced.
@@ -421,12 +417,9 @@ async fn finish(
 /// Marks the endpoint disabled in the bucket and reports it.
 async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async_nats::Error> {
     let since = Utc::now();
-    let changed = registry::modify(
-        &engine.bucket,
-        engine.registry.keyring(),
-        &task.tenant,
-        &task.endpoint_id,
-        |stored| {
+    let changed = engine
+        .registry
+        .modify(&engine.bucket, &task.tenant, &task.endpoint_id, |stored| {
             stored.endpoint.status = EndpointStatus::Disabled {
                 reason: reason.to_owned(),
                 since,
@@ -434,9 +427,8 @@ async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async
             stored.endpoint.circuit = None;
             stored.endpoint.updated_at = since;
             Ok(())
-        },
-    )
-    .await;
+        })
+        .await;
     match changed {
         Ok(_) => {
             tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, reason, "endpoint disabled");

@@ -7,7 +7,7 @@ use hookwire_nats::admin::AdminClient;
 use hookwire_testkit::Receiver;
 use serde_json::{Value, json};
 
-use crate::support::{Stack, WAIT, admin_for};
+use crate::support::{Stack, WAIT, admin_for, test_send_as};
 
 /// Waits until `admin`'s audit log, asked with `request`, holds at least `n` records.
 async fn audit(admin: &AdminClient, request: Value, n: usize) -> Vec<Value> {
@@ -56,14 +56,7 @@ async fn changes_refusals_and_security_events_are_audited_per_tenant() {
         .await
         .unwrap();
     // The endpoint's own rules block its receiver: a security event, found by hookwired.
-    let sent: Value = alice
-        .call(
-            "endpoints",
-            "test",
-            &json!({"id": id, "event_type": "a.b", "payload": {}}),
-        )
-        .await
-        .unwrap();
+    let sent = test_send_as(&alice, &json!(id)).await;
     assert_eq!(sent["error"]["kind"], "blocked_destination");
 
     let records = audit(&alice, json!({}), 5).await;

@@ -217,8 +217,12 @@ pub(crate) async fn wait_for_type(receiver: &Receiver, event_type: &str, n: usiz
 
 /// Sends a test webhook (`endpoints.test`, type `a.b`, `{}`) to endpoint `id`; returns the attempt record.
 pub(crate) async fn test_send(stack: &Stack, id: &Value) -> Value {
-    stack
-        .admin
+    test_send_as(&stack.admin, id).await
+}
+
+/// [`test_send`] through a given admin client (another tenant or requester).
+pub(crate) async fn test_send_as(admin: &AdminClient, id: &Value) -> Value {
+    admin
         .call(
             "endpoints",
             "test",

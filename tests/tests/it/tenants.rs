@@ -11,7 +11,7 @@ use hookwire_protocol::{Subjects, Tenant};
 use hookwire_testkit::{Hookwired, NatsServer, Receiver, workspace_root};
 use serde_json::{Value, json};
 
-use crate::support::WAIT;
+use crate::support::{WAIT, test_send_as};
 
 /// A tenant's connection with the example's credentials and its private inbox prefix;
 /// the errors the server reports to it are collected.
@@ -143,14 +143,7 @@ async fn a_tenants_credentials_reach_only_its_own_tenant() {
 
     let mut watch = globex.subscribe("hookwire.live.globex.>").await.unwrap();
     globex.flush().await.unwrap();
-    let sent: Value = globex_admin
-        .call(
-            "endpoints",
-            "test",
-            &json!({"id": id, "event_type": "a.b", "payload": {}}),
-        )
-        .await
-        .unwrap();
+    let sent = test_send_as(&globex_admin, &json!(id)).await;
     assert_eq!(sent["response"]["status"], 200, "{sent}");
     let live = tokio::time::timeout(WAIT, watch.next())
         .await

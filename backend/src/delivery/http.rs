@@ -184,8 +184,6 @@ impl Sender {
                     audience,
                 },
             ) => {
-                self.check_url(token_url, &endpoint.endpoint.network)
-                    .map_err(|blocked| (ErrorKind::BlockedDestination, blocked.message))?;
                 let credentials = ClientCredentials {
                     token_url,
                     client_id,
@@ -195,7 +193,10 @@ impl Sender {
                 };
                 let token = self
                     .tokens
-                    .access_token(client, auth, &credentials, timeout)
+                    .access_token(client, auth, &credentials, timeout, || {
+                        self.check_url(token_url, &endpoint.endpoint.network)
+                            .map_err(|blocked| (ErrorKind::BlockedDestination, blocked.message))
+                    })
                     .await?;
                 format!("Bearer {token}")
             }

@@ -72,19 +72,22 @@ impl Tokens {
         Arc::clone(slots.entry(auth.clone()).or_default())
     }
 
-    /// A valid access token for `auth`, fetched with `client` when none is cached.
+    /// A valid access token for `auth`, fetched with `client` when none is cached, after
+    /// `may_fetch` allowed the token URL.
     pub async fn access_token(
         &self,
         client: &reqwest::Client,
         auth: &Auth,
         credentials: &ClientCredentials<'_>,
         timeout: Duration,
+        may_fetch: impl FnOnce() -> Result<(), (ErrorKind, String)>,
     ) -> Result<String, (ErrorKind, String)> {
         let slot = self.slot(auth);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| t.renew_at > Instant::now()) {
             return Ok(token.access_token.clone());
         }
+        may_fetch()?;
         let token = tokio::time::timeout(timeout, fetch(client, credentials))
             .await
             .map_err(|_| {

@@ -8,7 +8,7 @@ use futures_util::StreamExt as _;
 use hookwire_testkit::{Receiver, Reply};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, WAIT, wait_for_type};
+use crate::support::{Stack, WAIT, refused_create, wait_for_type};
 
 const RETRY_EVERY_SECOND: (&str, &str) = (
     "HOOKWIRE__DELIVERY__RETRY_SCHEDULE_SECS",
@@ -232,19 +232,13 @@ async fn limits_are_validated() {
         json!({"url": "http://127.0.0.1:9/", "max_in_flight": 0}),
         json!({"url": "http://127.0.0.1:9/", "max_in_flight": 1001}),
     ] {
-        let refused = stack
-            .admin
-            .call::<_, Value>("endpoints", "create", &spec)
-            .await;
-        let Err(hookwire_nats::admin::AdminClientError::Api(body)) = refused else {
-            panic!("accepted: {spec}");
-        };
+        let error = refused_create(&stack, &spec).await;
         assert!(
             matches!(
-                body.error.field.as_deref(),
+                error.field.as_deref(),
                 Some("rate_limit_per_sec" | "max_in_flight")
             ),
-            "{spec}: {body:?}"
+            "{spec}: {error:?}"
         );
     }
 }

@@ -5,7 +5,7 @@
 use hookwire_testkit::{Receiver, Recorded};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, WAIT, interop};
+use crate::support::{Stack, WAIT, interop, refused_create};
 
 /// Publishes one event and returns the webhook the receiver got for it.
 async fn deliver(stack: &Stack, receiver: &Receiver, event_id: &str) -> Recorded {
@@ -164,15 +164,9 @@ async fn a_signature_header_that_clashes_is_refused() {
             "",
         ),
     ] {
-        let refused = stack
-            .admin
-            .call::<_, Value>("endpoints", "create", &spec)
-            .await;
-        let Err(hookwire_nats::admin::AdminClientError::Api(body)) = refused else {
-            panic!("accepted: {spec}");
-        };
+        let error = refused_create(&stack, &spec).await;
         if !field.is_empty() {
-            assert_eq!(body.error.field.as_deref(), Some(field), "{spec}");
+            assert_eq!(error.field.as_deref(), Some(field), "{spec}");
         }
     }
 }

@@ -7,7 +7,7 @@ use hookwire_protocol::admin::ErrorCode;
 use hookwire_testkit::{Receiver, Reply};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, WAIT, error_code, test_send};
+use crate::support::{Stack, WAIT, error_code, refused_create, test_send};
 
 /// The kit allows loopback for its receivers; these tests take that away.
 const NOTHING_ALLOWED: &[(&str, &str)] = &[("HOOKWIRE__OUTBOUND__ALLOW_NETWORKS", "[]")];
@@ -49,19 +49,13 @@ const BLOCKED_URLS: &[&str] = &[
 async fn every_blocked_range_is_refused_at_create_and_update() {
     let stack = Stack::start(NOTHING_ALLOWED).await;
     for url in BLOCKED_URLS {
-        let refused = stack
-            .admin
-            .call::<_, Value>("endpoints", "create", &json!({"url": url}))
-            .await;
-        let Err(hookwire_nats::admin::AdminClientError::Api(body)) = refused else {
-            panic!("{url} was not refused: {refused:?}");
-        };
-        assert_eq!(body.error.code, ErrorCode::InvalidRequest, "{url}");
-        assert_eq!(body.error.field.as_deref(), Some("url"), "{url}");
+        let error = refused_create(&stack, &json!({"url": url})).await;
+        assert_eq!(error.code, ErrorCode::InvalidRequest, "{url}");
+        assert_eq!(error.field.as_deref(), Some("url"), "{url}");
         assert!(
-            body.error.message.contains("blocked destination"),
+            error.message.contains("blocked destination"),
             "{url}: {}",
-            body.error.message
+            error.message
         );
     }
     // A name is judged when it resolves, so it is accepted here.

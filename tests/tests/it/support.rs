@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use async_nats::HeaderMap;
 use hookwire_nats::admin::{AdminClient, AdminClientError};
+use hookwire_protocol::admin::ErrorDetail;
 use hookwire_protocol::{Secret, Subjects, Tenant};
 use hookwire_testkit::{Hookwired, NatsServer, Receiver};
 use serde_json::{Value, json};
@@ -212,6 +213,19 @@ pub(crate) async fn wait_for_type(receiver: &Receiver, event_type: &str, n: usiz
             matching.len()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asks to create an endpoint from `spec` and returns the API's refusal; panics when it was
+/// accepted or failed some other way.
+pub(crate) async fn refused_create(stack: &Stack, spec: &Value) -> ErrorDetail {
+    match stack
+        .admin
+        .call::<_, Value>("endpoints", "create", spec)
+        .await
+    {
+        Err(AdminClientError::Api(body)) => body.error,
+        other => panic!("{spec} was not refused: {other:?}"),
     }
 }
 

@@ -3,9 +3,9 @@
 
 use hookwire_protocol::admin::ErrorCode;
 use hookwire_testkit::{Receiver, ServerTls, TestCa};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Stack, WAIT, test_send};
+use crate::support::{Stack, WAIT, refused_create, test_send};
 
 /// Writes the CA's certificate where hookwired can read it.
 fn ca_file(ca: &TestCa) -> (tempfile::TempDir, String) {
@@ -26,24 +26,10 @@ async fn https_only_refuses_http_and_delivers_through_a_custom_ca() {
     ])
     .await;
 
-    let refused = stack
-        .admin
-        .call::<_, Value>(
-            "endpoints",
-            "create",
-            &json!({"url": "http://example.com/"}),
-        )
-        .await;
-    let Err(hookwire_nats::admin::AdminClientError::Api(body)) = refused else {
-        panic!("http:// accepted under https_only: {refused:?}");
-    };
-    assert_eq!(body.error.code, ErrorCode::InvalidRequest);
-    assert_eq!(body.error.field.as_deref(), Some("url"));
-    assert!(
-        body.error.message.contains("https_only"),
-        "{}",
-        body.error.message
-    );
+    let error = refused_create(&stack, &json!({"url": "http://example.com/"})).await;
+    assert_eq!(error.code, ErrorCode::InvalidRequest);
+    assert_eq!(error.field.as_deref(), Some("url"));
+    assert!(error.message.contains("https_only"), "{}", error.message);
 
     let receiver = Receiver::start_tls(ca.server_config(ServerTls::default())).await;
     // Verification (the challenge) already went over TLS for the endpoint to be active.

@@ -25,6 +25,7 @@ use hookwire_protocol::endpoint::{
 };
 use hookwire_protocol::replay::{ReplayId, StartReplay};
 use hookwire_protocol::rotation::{self, SecretEntry};
+use hookwire_protocol::source::{ListSourceRequests, SourceList, SourceName};
 use hookwire_protocol::subject::AdminSubject;
 use hookwire_protocol::{Secret, Tenant};
 use serde::Deserialize;
@@ -43,7 +44,7 @@ const MAX_REDELIVER: usize = 10_000;
 /// How long a write waits to be applied locally before answering anyway.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Every admin operation, as (noun, verb).
-const OPERATIONS: [(&str, &str); 35] = [
+const OPERATIONS: [(&str, &str); 44] = [
     ("endpoints", "create"),
     ("endpoints", "get"),
     ("endpoints", "list"),
@@ -79,6 +80,15 @@ const OPERATIONS: [(&str, &str); 35] = [
     ("system", "info"),
     ("system", "health"),
     ("audit", "list"),
+    ("sources", "create"),
+    ("sources", "get"),
+    ("sources", "list"),
+    ("sources", "update"),
+    ("sources", "delete"),
+    ("sources", "rotate-token"),
+    ("sources", "test"),
+    ("sources", "stats"),
+    ("sources", "requests"),
 ];
 
 /// What the handlers share.
@@ -238,6 +248,7 @@ impl Admin {
             }
             "system" => self.system(verb, body).await,
             "types" => self.types(tenant, verb, body).await,
+            "sources" => self.sources(tenant, verb, body).await,
             "audit" if verb == "list" => {
                 let request: ListAudit = AdminError::parse(body)?;
                 let limit = page_limit(request.limit)?;
@@ -396,6 +407,53 @@ impl Admin {
                 json(&serde_json::json!({ "jobs": jobs }))
             }
             _ => Err(unknown_operation("replay", verb)),
+        }
+    }
+
+    async fn sources(&self, tenant: &Tenant, verb: &str, body: &[u8]) -> Result<Bytes, AdminError> {
+        let (bucket, sources) = (&self.engine.bucket, &self.engine.sources);
+        match verb {
+            "create" => json(
+                &sources
+                    .create(bucket, tenant, AdminError::parse(body)?)
+                    .await?,
+            ),
+            "update" => json(
+                &sources
+                    .update(bucket, tenant, AdminError::parse(body)?)
+                    .await?,
+            ),
+            "get" => {
+                let request: SourceName = AdminError::parse(body)?;
+                json(&sources.view_of(tenant, &request.name)?)
+            }
+            "list" => {
+                AdminError::parse::<NoFields>(body)?;
+                json(&SourceList {
+                    sources: sources.list(tenant),
+                })
+            }
+            "delete" => {
+                let request: SourceName = AdminError::parse(body)?;
+                sources.delete(bucket, tenant, &request.name).await?;
+                json(&serde_json::json!({"deleted": request.name}))
+            }
+            "rotate-token" => {
+                let request: SourceName = AdminError::parse(body)?;
+                json(&sources.rotate_token(bucket, tenant, &request.name).await?)
+            }
+            "test" => json(&sources.test(tenant, &AdminError::parse(body)?)?),
+            "stats" => {
+                let request: SourceName = AdminError::parse(body)?;
+                sources.view_of(tenant, &request.name)?;
+                json(&sources.counters(tenant, &request.name).snapshot())
+            }
+            "requests" => {
+                let request: ListSourceRequests = AdminError::parse(body)?;
+                let limit = page_limit(request.limit)?;
+                json(&crate::sources::requests(&self.engine, tenant, &request, limit).await?)
+            }
+            _ => Err(unknown_operation("sources", verb)),
         }
     }
 

@@ -18,8 +18,10 @@ use crate::delivery::gates::Gates;
 use crate::delivery::http::Sender;
 use crate::delivery::request::Recording;
 use crate::engine::Engine;
+use crate::ingress::{self, Ingress};
 use crate::metrics::{self, Metrics};
 use crate::registry::{self, Registry};
+use crate::sources::{self, Sources};
 use crate::store::Store;
 use crate::vault::Keyring;
 use crate::{delivery, fanout, held, indexer, tiers};
@@ -54,17 +56,15 @@ pub async fn run(
     provision(&js, &topology, &config).await?;
 
     let store_path = config.data_dir.join("hookwired.redb");
-    let store = {
-        let path = store_path.clone();
-        let cache = usize::try_from(config.store.cache_mb).unwrap_or(256) * 1024 * 1024;
-        tokio::task::spawn_blocking(move || Store::open(&path, cache)).await??
-    };
-    let (registry, bucket) = load_endpoints(&js, &topology, &store, &config, keyring).await?;
+    let store = open_store(&store_path, &config).await?;
+    let (registry, bucket) =
+        load_endpoints(&js, &topology, &store, &config, Arc::clone(&keyring)).await?;
     let catalog = Arc::new(Catalog::new(config.catalog.strict));
     let bucket_seq = bucket_sequence(&js, &topology).await?;
     catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the event-types catalog: {e}"))?;
+    let sources = load_sources(&bucket, bucket_seq, keyring, &subjects, &config).await?;
 
     let engine = Arc::new(Engine {
         client: client.clone(),
@@ -72,6 +72,7 @@ pub async fn run(
         topology: topology.clone(),
         registry: Arc::clone(&registry),
         catalog,
+        sources,
         bucket: bucket.clone(),
         metrics: Arc::clone(&metrics),
         tiers: config.retry_tiers(),
@@ -102,6 +103,7 @@ pub async fn run(
     let mut admin_tasks = admin::start(&service, admin)
         .await
         .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
+    let ingress = start_ingress(&engine, &config).await?;
     let fanout = tokio::spawn(fanout::run(Arc::clone(&engine), stop_rx.clone()));
     let concurrency = usize::try_from(config.delivery.concurrency).unwrap_or(512);
     let worker = tokio::spawn(delivery::worker::run(
@@ -120,6 +122,7 @@ pub async fn run(
 
     shutdown.await;
     tracing::info!("stopping: draining attempts in flight");
+    ingress.as_ref().map(tokio::task::JoinHandle::abort);
     metrics.set_ready(false);
     let _ = stop_tx.send(true);
     let drain = Duration::from_secs(u64::from(config.delivery.drain_timeout_secs));
@@ -143,6 +146,57 @@ pub async fn run(
         .await
         .context("cannot drain the NATS connection")?;
     Ok(())
+}
+
+/// Loads the sources; like endpoints, one whose secrets do not open stops the start.
+async fn load_sources(
+    bucket: &jetstream::kv::Store,
+    bucket_seq: u64,
+    keyring: Arc<Keyring>,
+    subjects: &Subjects,
+    config: &Config,
+) -> anyhow::Result<Arc<Sources>> {
+    let sources = Arc::new(Sources::new(
+        keyring,
+        subjects.clone(),
+        config.ingress.public_url.clone(),
+    ));
+    sources::load_and_follow(bucket.clone(), Arc::clone(&sources), bucket_seq)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the sources: {e}"))?;
+    // Serving without a source whose secrets do not open would refuse its provider's webhooks.
+    let unopened = sources.unopened();
+    if let Some(first) = unopened.first() {
+        anyhow::bail!(
+            "{} source(s) cannot be served because their secrets do not open; first: {first}",
+            unopened.len()
+        );
+    }
+    Ok(sources)
+}
+
+/// Starts the ingress listener when one is configured.
+async fn start_ingress(
+    engine: &Arc<Engine>,
+    config: &Config,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(listen) = config.ingress.listen else {
+        return Ok(None);
+    };
+    let (listener, tls) = ingress::bind(&config.ingress, listen).await?;
+    let handler = Arc::new(Ingress::new(
+        Arc::clone(engine),
+        config.ingress.clone(),
+        &config.privacy.redact_headers,
+    ));
+    tracing::info!(address = %listener.local_addr()?, tls = tls.is_some(), "ingress listening for incoming webhooks");
+    Ok(Some(tokio::spawn(ingress::serve(handler, listener, tls))))
+}
+
+async fn open_store(path: &std::path::Path, config: &Config) -> anyhow::Result<Store> {
+    let path = path.to_owned();
+    let cache = usize::try_from(config.store.cache_mb).unwrap_or(256) * 1024 * 1024;
+    Ok(tokio::task::spawn_blocking(move || Store::open(&path, cache)).await??)
 }
 
 fn load_keyring(config: &Config) -> anyhow::Result<Arc<Keyring>> {
@@ -220,6 +274,7 @@ fn spawn_background(
     background.spawn(indexer::run(
         engine.js.clone(),
         topology.attempts.clone(),
+        topology.subjects.all_attempts(),
         store.clone(),
     ));
     background.spawn(metrics::poll_depths(
@@ -303,11 +358,19 @@ async fn reseal(engine: Arc<Engine>) {
                 }
             }
         }
+        for (tenant, name) in engine.sources.stale_seals() {
+            match engine.sources.reseal(&engine.bucket, &tenant, &name).await {
+                Ok(()) => resealed += 1,
+                Err(e) => {
+                    tracing::warn!(%tenant, name, error = %e.message, "cannot reseal a source's secrets");
+                }
+            }
+        }
         if resealed > 0 {
             tracing::info!(
                 resealed,
                 key = engine.registry.keyring().current_id(),
-                "resealed endpoint secrets under the current key"
+                "resealed endpoint and source secrets under the current key"
             );
         }
         every.tick().await;

@@ -80,6 +80,54 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// What attempt records keep.
     pub privacy: PrivacyConfig,
+    /// Incoming webhooks.
+    pub ingress: IngressConfig,
+}
+
+/// `[ingress]`: the HTTP listener third parties post incoming webhooks to (`/in/<token>`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IngressConfig {
+    /// Where it listens; none: no ingress on this instance.
+    pub listen: Option<SocketAddr>,
+    /// The public base URL in front of it (`https://hooks.example.com`), shown in sources.
+    pub public_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed when checking a source's allowed networks.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Longest wait for a request's headers (slow clients are cut off).
+    pub header_timeout_secs: u32,
+    /// Longest wait for a request's body.
+    pub body_timeout_secs: u32,
+    /// Longest wait for JetStream to acknowledge a publish before answering 503.
+    pub publish_timeout_ms: u32,
+    /// Requests published at once on this instance; more are answered 503.
+    pub max_in_flight: u32,
+    /// Open connections at once; more wait to be accepted.
+    pub max_connections: u32,
+    /// Bytes of each request body kept in the request log.
+    pub log_body_bytes: u32,
+    /// Serve HTTPS natively with this certificate chain (PEM) ...
+    pub tls_cert_file: Option<PathBuf>,
+    /// ... and this private key (PEM).
+    pub tls_key_file: Option<PathBuf>,
+}
+
+impl Default for IngressConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            publish_timeout_ms: 5_000,
+            max_in_flight: 4_096,
+            max_connections: 10_000,
+            log_body_bytes: 1_024,
+            tls_cert_file: None,
+            tls_key_file: None,
+        }
+    }
 }
 
 /// `[privacy]`: what attempt records keep of requests and responses.
@@ -388,6 +436,7 @@ impl Default for Config {
             breaker: BreakerConfig::default(),
             secrets: SecretsConfig::default(),
             privacy: PrivacyConfig::default(),
+            ingress: IngressConfig::default(),
         }
     }
 }
@@ -520,6 +569,23 @@ impl Config {
             return Err(format!(
                 "privacy.redact_headers: {name:?} is not an HTTP header name"
             ));
+        }
+        let i = &self.ingress;
+        if i.header_timeout_secs == 0
+            || i.body_timeout_secs == 0
+            || i.publish_timeout_ms == 0
+            || i.max_in_flight == 0
+            || i.max_connections == 0
+        {
+            return Err("ingress: timeouts and limits must be positive".into());
+        }
+        if i.tls_cert_file.is_some() != i.tls_key_file.is_some() {
+            return Err("ingress.tls_cert_file and tls_key_file: give both or neither".into());
+        }
+        if let Some(url) = &i.public_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(format!("ingress.public_url: {url:?} is not an http(s) URL"));
         }
         Ok(())
     }

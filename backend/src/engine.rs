@@ -25,6 +25,8 @@ pub struct Engine {
     pub registry: Arc<Registry>,
     /// Event types.
     pub catalog: Arc<Catalog>,
+    /// Incoming-webhook sources.
+    pub sources: Arc<crate::sources::Sources>,
     /// The configuration bucket.
     pub bucket: kv::Store,
     /// Counters and gauges.

@@ -16,9 +16,9 @@ const MAX_BATCH: usize = 2000;
 const LINGER: Duration = Duration::from_millis(2);
 
 /// Indexes forever, resuming after interruptions.
-pub async fn run(js: jetstream::Context, stream_name: String, store: Store) {
+pub async fn run(js: jetstream::Context, stream_name: String, filter: String, store: Store) {
     loop {
-        if let Err(e) = index(&js, &stream_name, &store).await {
+        if let Err(e) = index(&js, &stream_name, &filter, &store).await {
             tracing::warn!(error = %e, "attempt indexer interrupted; resuming");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -28,6 +28,7 @@ pub async fn run(js: jetstream::Context, stream_name: String, store: Store) {
 async fn index(
     js: &jetstream::Context,
     stream_name: &str,
+    filter: &str,
     store: &Store,
 ) -> Result<(), async_nats::Error> {
     let reader = store.clone();
@@ -38,6 +39,8 @@ async fn index(
             deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                 start_sequence: cursor + 1,
             },
+            // Attempt records only: source request records share the stream.
+            filter_subject: filter.to_owned(),
             ..Default::default()
         })
         .await?;

@@ -12,6 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
@@ -52,6 +53,8 @@ pub struct Metrics {
     pub dead_letters: Gauge,
     /// Deliveries held for paused or unverified endpoints.
     pub held: Gauge,
+    /// Incoming-webhook requests by outcome.
+    ingress_requests: Family<Vec<(String, String)>, Counter>,
     ready: AtomicBool,
 }
 
@@ -73,6 +76,7 @@ impl Metrics {
             retries_waiting: Gauge::default(),
             dead_letters: Gauge::default(),
             held: Gauge::default(),
+            ingress_requests: Family::default(),
             ready: AtomicBool::new(false),
         };
         let mut registry = Registry::with_prefix("hookwire");
@@ -138,10 +142,26 @@ impl Metrics {
             "Deliveries held for paused or unverified endpoints",
             metrics.held.clone(),
         );
+        registry.register(
+            "ingress_requests",
+            "Incoming-webhook requests to sources, by outcome",
+            metrics.ingress_requests.clone(),
+        );
         Self {
             registry,
             ..metrics
         }
+    }
+
+    /// Counts one request to a source.
+    pub fn ingress_request(&self, outcome: hookwire_protocol::source::RequestOutcome) {
+        let outcome = serde_json::to_value(outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.ingress_requests
+            .get_or_create(&vec![("outcome".to_owned(), outcome)])
+            .inc();
     }
 
     /// Marks the instance ready (connected and provisioned) or not.

@@ -127,7 +127,9 @@ fn clean(text: &str) -> String {
 pub fn is_audited(noun: &str, verb: &str) -> bool {
     !matches!(
         (noun, verb),
-        (_, "get" | "list" | "stats" | "preview") | ("system" | "audit", _)
+        (_, "get" | "list" | "stats" | "preview")
+            | ("system" | "audit", _)
+            | ("sources", "test" | "requests")
     )
 }
 

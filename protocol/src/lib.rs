@@ -16,11 +16,13 @@ pub mod endpoint;
 pub mod envelope;
 pub mod filter;
 pub mod headers;
+pub mod inbound;
 pub mod network;
 pub mod replay;
 pub mod rotation;
 pub mod schemes;
 pub mod signing;
+pub mod source;
 pub mod subject;
 pub mod verification;
 

@@ -261,6 +261,12 @@ impl Subjects {
         format!("{}.events.>", self.prefix)
     }
 
+    /// `<prefix>.events.<tenant>`: the base every event subject of `tenant` extends.
+    #[must_use]
+    pub fn tenant_events_base(&self, tenant: &Tenant) -> String {
+        format!("{}.events.{tenant}", self.prefix)
+    }
+
     /// `<prefix>.events.<tenant>.>`: every event of one tenant.
     #[must_use]
     pub fn tenant_events(&self, tenant: &Tenant) -> String {
@@ -325,10 +331,22 @@ impl Subjects {
         Ok(format!("{}.live.{tenant}.{endpoint_id}", self.prefix))
     }
 
-    /// `<prefix>.live.<tenant>.>`: attempts for every endpoint of a tenant.
+    /// `<prefix>.live.<tenant>.*`: attempts for every endpoint of a tenant.
     #[must_use]
     pub fn tenant_live(&self, tenant: &Tenant) -> String {
-        format!("{}.live.{tenant}.>", self.prefix)
+        format!("{}.live.{tenant}.*", self.prefix)
+    }
+
+    /// `<prefix>.live.*.*`: attempts of every endpoint of every tenant (not source requests).
+    #[must_use]
+    pub fn all_attempts(&self) -> String {
+        format!("{}.live.*.*", self.prefix)
+    }
+
+    /// `<prefix>.live.<tenant>.sources.<name>`: requests to one source as they are answered.
+    pub fn source_live(&self, tenant: &Tenant, name: &str) -> Result<String, SubjectError> {
+        validate_token("source name", name)?;
+        Ok(format!("{}.live.{tenant}.sources.{name}", self.prefix))
     }
 
     /// Takes a live subject apart into its tenant and endpoint id.
@@ -618,8 +636,13 @@ mod tests {
         );
         assert_eq!(
             subjects.tenant_live(&tenant("acme")),
-            "hookwire.live.acme.>"
+            "hookwire.live.acme.*"
         );
+        assert_eq!(
+            subjects.source_live(&tenant("acme"), "github").unwrap(),
+            "hookwire.live.acme.sources.github"
+        );
+        assert!(subjects.source_live(&tenant("acme"), "a.b").is_err());
         assert!(subjects.live(&tenant("acme"), "a.b").is_err());
         assert!(subjects.live(&tenant("acme"), "").is_err());
         assert!(subjects.parse_live("hookwire.live.acme.a.b").is_err());

@@ -46,6 +46,7 @@ pub struct Hookwired {
     nats_url: String,
     dir: TempDir,
     http_port: u16,
+    ingress_port: u16,
     env: Vec<(String, String)>,
     child: Option<Child>,
 }
@@ -62,6 +63,7 @@ impl Hookwired {
             nats_url: nats_url.to_owned(),
             dir,
             http_port: free_port(),
+            ingress_port: free_port(),
             env: env
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -76,6 +78,12 @@ impl Hookwired {
     #[must_use]
     pub fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.http_port)
+    }
+
+    /// The ingress base URL (incoming webhooks post to `<this>/in/<token>`).
+    #[must_use]
+    pub fn ingress_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ingress_port)
     }
 
     /// The process id while running.
@@ -153,9 +161,11 @@ impl Hookwired {
         // guard's own tests take the allowance away with HOOKWIRE__OUTBOUND__ALLOW_NETWORKS.
         let toml = format!(
             "data_dir = \"{}\"\n[http]\nlisten = \"127.0.0.1:{}\"\n\
-             [outbound]\nallow_networks = [\"127.0.0.0/8\"]\n",
+             [outbound]\nallow_networks = [\"127.0.0.0/8\"]\n\
+             [ingress]\nlisten = \"127.0.0.1:{}\"\n",
             self.data_dir().display(),
-            self.http_port
+            self.http_port,
+            self.ingress_port
         );
         std::fs::write(&config, toml).expect("the temp folder is writable");
         let child = Command::new(hookwired_bin())

@@ -127,6 +127,17 @@ impl Recording {
         self.redacted.iter().any(|n| n == name)
     }
 
+    /// A header value as recorded: `value`, or [`REDACTED`] for a name that carries
+    /// credentials (`name` lowercase).
+    #[must_use]
+    pub fn redact(&self, name: &str, value: String) -> String {
+        if self.hides(name) {
+            REDACTED.to_owned()
+        } else {
+            value
+        }
+    }
+
     /// The request headers as recorded.
     #[must_use]
     pub fn request_headers(

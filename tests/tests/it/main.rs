@@ -16,6 +16,7 @@ mod console;
 mod controls;
 mod daemon;
 mod delivery;
+mod incoming;
 mod kit;
 mod operations;
 mod queries;

@@ -1,0 +1,825 @@
+//! Sources (incoming webhooks): stored in the configuration bucket under
+//! `sources.<tenant>.<name>` with their URL token and provider secret sealed; every instance
+//! keeps them in memory (templates compiled, rate limiters built, looked up by the token's
+//! SHA-256), loaded at start and kept current by a watch, so the ingress answers without I/O
+//! before the publish.
+
+pub mod stats;
+pub mod transform;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use base64::Engine as _;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::source::{
+    CreateSource, CreatedSource, ListSourceRequests, Source, SourceRequestPage, SourceView,
+    TestSource, TestedSource, UpdateSource, Verification, check_secret, validate_name,
+};
+use hookwire_protocol::{Secret, Subjects, Tenant, inbound};
+use rand::RngCore as _;
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+use self::stats::Counters;
+use self::transform::Template;
+use crate::vault::{Keyring, Sealed, VaultError};
+
+/// Bytes of randomness in a URL token (256 bits).
+const TOKEN_BYTES: usize = 32;
+/// The prefix of a URL token, so a leaked one is recognisable.
+const TOKEN_PREFIX: &str = "hwin_";
+
+/// A source as kept in the bucket: its public view, the token's hash (for lookup without
+/// opening) and, sealed, the token and the provider secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredSource {
+    /// What the admin API shows.
+    pub source: Source,
+    /// Hex SHA-256 of the URL token.
+    pub token_hash: String,
+    /// [`SourceSecrets`], sealed.
+    pub sealed: Sealed,
+}
+
+/// What is sealed.
+#[derive(Clone, Serialize, Deserialize)]
+struct SourceSecrets {
+    token: String,
+    #[serde(default)]
+    secret: String,
+}
+
+fn owner(source: &Source) -> String {
+    format!("source:{}/{}", source.tenant, source.name)
+}
+
+fn key(tenant: &Tenant, name: &str) -> String {
+    format!("sources.{tenant}.{name}")
+}
+
+/// The hex SHA-256 of a URL token.
+#[must_use]
+pub fn token_hash(token: &str) -> String {
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0_u8; TOKEN_BYTES];
+    rand::rng().fill_bytes(&mut bytes);
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// A secret for a scheme that needs one and was given none: a `whsec_` secret for
+/// Standard Webhooks, 32 random bytes in hex otherwise. Stripe issues its own.
+fn generate_secret(verification: &Verification) -> Result<String, AdminError> {
+    match verification {
+        Verification::Standard { .. } => Ok(Secret::generate().expose()),
+        Verification::Stripe { .. } => Err(AdminError::invalid(
+            "secret",
+            "give the endpoint's signing secret Stripe shows (whsec_...)",
+        )),
+        _ => {
+            let mut bytes = [0_u8; 32];
+            rand::rng().fill_bytes(&mut bytes);
+            Ok(hex::encode(bytes))
+        }
+    }
+}
+
+/// A source ready to take requests.
+pub struct LiveSource {
+    /// The source.
+    pub source: Source,
+    /// The provider secret.
+    secret: String,
+    token: String,
+    template: Option<Template>,
+    limiter: DefaultDirectRateLimiter,
+}
+
+impl LiveSource {
+    fn new(source: Source, secrets: SourceSecrets) -> Result<Self, String> {
+        let template = source
+            .transform
+            .as_deref()
+            .map(Template::compile)
+            .transpose()?;
+        let per_minute = NonZeroU32::new(source.rate_limit_per_minute).unwrap_or(NonZeroU32::MIN);
+        Ok(Self {
+            limiter: RateLimiter::direct(Quota::per_minute(per_minute)),
+            source,
+            secret: secrets.secret,
+            token: secrets.token,
+            template,
+        })
+    }
+
+    /// Verifies a request by the source's scheme.
+    pub fn verify<'a>(
+        &self,
+        header: impl Fn(&str) -> Option<&'a str>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(), inbound::Rejection> {
+        inbound::verify(&self.source.verification, &self.secret, header, body, now)
+    }
+
+    /// Takes one request from the rate limit, or says how long until one is allowed.
+    pub fn admit(&self) -> Result<(), Duration> {
+        self.limiter.check().map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ))
+        })
+    }
+
+    /// The event type, `Nats-Msg-Id` and payload a verified request publishes.
+    pub fn prepare<'a>(
+        &self,
+        header: impl Fn(&str) -> Option<&'a str> + Copy,
+        bytes: &[u8],
+        request: &PreparedRequest<'_>,
+    ) -> Result<Prepared, String> {
+        self.prepare_with(self.template.as_ref(), header, bytes, request)
+    }
+
+    /// [`Self::prepare`] with `template` instead of the source's own.
+    fn prepare_with<'a>(
+        &self,
+        template: Option<&Template>,
+        header: impl Fn(&str) -> Option<&'a str> + Copy,
+        bytes: &[u8],
+        request: &PreparedRequest<'_>,
+    ) -> Result<Prepared, String> {
+        let body = transform::read_body(bytes, request.content_type);
+        let parsed = (body.is_json || body.value.is_object()).then_some(&body.value);
+        let event_type = inbound::event_type_of(
+            inbound::pick(&self.source.type_from, header, parsed).as_deref(),
+        );
+        let msg_id = inbound::pick(&self.source.id_from, header, parsed)
+            .map(|id| inbound::msg_id(&self.source.name, &id));
+        let payload = match template {
+            None => transform::default_payload(bytes, request.content_type, &body),
+            Some(template) => template.render(
+                &body,
+                &transform::Request {
+                    headers: request.headers,
+                    query: request.query,
+                    content_type: request.content_type,
+                    source: &self.source.name,
+                    event_type: &event_type,
+                },
+            )?,
+        };
+        Ok(Prepared {
+            subject: format!("{}.{event_type}", self.source.subject),
+            event_type,
+            msg_id,
+            payload,
+        })
+    }
+
+    /// The admin view.
+    #[must_use]
+    pub fn view(&self, public_url: Option<&str>) -> SourceView {
+        view(&self.source, &self.token, public_url)
+    }
+}
+
+fn view(source: &Source, token: &str, public_url: Option<&str>) -> SourceView {
+    let path = format!("/in/{token}");
+    SourceView {
+        url: public_url.map(|base| format!("{}{path}", base.trim_end_matches('/'))),
+        source: source.clone(),
+        path,
+    }
+}
+
+/// The parts of a request a payload is made from besides its body.
+pub struct PreparedRequest<'a> {
+    /// Headers, lowercase names.
+    pub headers: &'a BTreeMap<String, String>,
+    /// Query parameters.
+    pub query: &'a BTreeMap<String, String>,
+    /// The content type sent.
+    pub content_type: Option<&'a str>,
+}
+
+/// What a request publishes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// `<source subject>.<type>`.
+    pub subject: String,
+    /// The event type.
+    pub event_type: String,
+    /// The de-duplication id.
+    pub msg_id: Option<String>,
+    /// The payload (JSON).
+    pub payload: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_name: HashMap<(Tenant, String), Arc<LiveSource>>,
+    by_token: HashMap<String, Arc<LiveSource>>,
+    stale: HashSet<(Tenant, String)>,
+    unopened: HashMap<(Tenant, String), String>,
+}
+
+/// Every tenant's sources, shared by the ingress and the admin API.
+pub struct Sources {
+    inner: RwLock<Inner>,
+    counters: Mutex<HashMap<(Tenant, String), Arc<Counters>>>,
+    keyring: Arc<Keyring>,
+    subjects: Subjects,
+    public_url: Option<String>,
+}
+
+impl Sources {
+    /// No sources yet; secrets open with `keyring`; views show URLs on `public_url`.
+    #[must_use]
+    pub fn new(keyring: Arc<Keyring>, subjects: Subjects, public_url: Option<String>) -> Self {
+        Self {
+            inner: RwLock::new(Inner::default()),
+            counters: Mutex::new(HashMap::new()),
+            keyring,
+            subjects,
+            public_url,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The source a URL token belongs to.
+    #[must_use]
+    pub fn by_token(&self, token: &str) -> Option<Arc<LiveSource>> {
+        self.read().by_token.get(&token_hash(token)).cloned()
+    }
+
+    /// One source.
+    #[must_use]
+    pub fn get(&self, tenant: &Tenant, name: &str) -> Option<Arc<LiveSource>> {
+        self.read()
+            .by_name
+            .get(&(tenant.clone(), name.to_owned()))
+            .cloned()
+    }
+
+    /// A source's counters on this instance.
+    pub fn counters(&self, tenant: &Tenant, name: &str) -> Arc<Counters> {
+        let mut counters = self
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Arc::clone(
+            counters
+                .entry((tenant.clone(), name.to_owned()))
+                .or_default(),
+        )
+    }
+
+    /// The configured public base URL.
+    #[must_use]
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
+    /// Sources sealed under a previous key.
+    #[must_use]
+    pub fn stale_seals(&self) -> Vec<(Tenant, String)> {
+        self.read().stale.iter().cloned().collect()
+    }
+
+    /// Why stored sources are not served here, one line each.
+    #[must_use]
+    pub fn unopened(&self) -> Vec<String> {
+        self.read()
+            .unopened
+            .iter()
+            .map(|((tenant, name), reason)| format!("source {tenant}/{name}: {reason}"))
+            .collect()
+    }
+
+    fn apply(&self, tenant: &Tenant, name: &str, stored: Option<&StoredSource>) {
+        let key = (tenant.clone(), name.to_owned());
+        let live = stored.map(|stored| {
+            let secrets: SourceSecrets = self
+                .keyring
+                .open(&stored.sealed, &owner(&stored.source))
+                .map_err(|e| e.to_string())?;
+            LiveSource::new(stored.source.clone(), secrets)
+        });
+        let mut inner = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(old) = inner.by_name.remove(&key) {
+            inner.by_token.remove(&token_hash(&old.token));
+        }
+        inner.unopened.remove(&key);
+        inner.stale.remove(&key);
+        match live {
+            None => {
+                self.counters
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .remove(&key);
+            }
+            Some(Err(reason)) => {
+                tracing::error!(%tenant, name, error = %reason, "source not served: its secrets do not open or its template does not compile");
+                inner.unopened.insert(key, reason);
+            }
+            Some(Ok(live)) => {
+                if stored.is_some_and(|s| !self.keyring.is_current(&s.sealed)) {
+                    inner.stale.insert(key.clone());
+                }
+                let live = Arc::new(live);
+                inner
+                    .by_token
+                    .insert(token_hash(&live.token), Arc::clone(&live));
+                inner.by_name.insert(key, live);
+            }
+        }
+    }
+
+    /// A tenant's sources in name order.
+    #[must_use]
+    pub fn list(&self, tenant: &Tenant) -> Vec<SourceView> {
+        let inner = self.read();
+        let mut views: Vec<SourceView> = inner
+            .by_name
+            .iter()
+            .filter(|((t, _), _)| t == tenant)
+            .map(|(_, live)| live.view(self.public_url()))
+            .collect();
+        views.sort_by(|a, b| a.source.name.cmp(&b.source.name));
+        views
+    }
+}
+
+/// Loads every source in the bucket, then follows changes forever.
+pub async fn load_and_follow(
+    bucket: kv::Store,
+    sources: Arc<Sources>,
+    bucket_stream_seq: u64,
+) -> Result<(), async_nats::Error> {
+    let keys: Vec<String> = bucket
+        .keys()
+        .await?
+        .try_filter(|k| std::future::ready(k.starts_with("sources.")))
+        .try_collect()
+        .await?;
+    for key in keys {
+        if let Some(entry) = bucket.entry(key.as_str()).await? {
+            apply_entry(&sources, &entry);
+        }
+    }
+    tokio::spawn(follow(bucket, sources, bucket_stream_seq + 1));
+    Ok(())
+}
+
+async fn follow(bucket: kv::Store, sources: Arc<Sources>, mut from: u64) {
+    loop {
+        match bucket.watch_from_revision("sources.>", from).await {
+            Ok(mut watch) => {
+                while let Some(entry) = watch.next().await {
+                    match entry {
+                        Ok(entry) => {
+                            from = entry.revision + 1;
+                            apply_entry(&sources, &entry);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "sources watch interrupted; resuming");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot watch the sources yet; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn apply_entry(sources: &Sources, entry: &kv::Entry) {
+    let mut parts = entry.key.splitn(3, '.');
+    let (Some("sources"), Some(tenant), Some(name)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return;
+    };
+    let Ok(tenant) = Tenant::new(tenant) else {
+        return;
+    };
+    match entry.operation {
+        kv::Operation::Put => match serde_json::from_slice::<StoredSource>(&entry.value) {
+            Ok(stored) => sources.apply(&tenant, name, Some(&stored)),
+            Err(e) => {
+                tracing::error!(key = entry.key, error = %e, "unreadable source in the bucket; ignoring it");
+            }
+        },
+        kv::Operation::Delete | kv::Operation::Purge => sources.apply(&tenant, name, None),
+    }
+}
+
+fn unavailable(e: impl std::fmt::Display) -> AdminError {
+    AdminError::new(ErrorCode::Unavailable, e.to_string())
+}
+
+fn internal(e: impl std::fmt::Display) -> AdminError {
+    AdminError::new(ErrorCode::Internal, e.to_string())
+}
+
+fn not_found(name: &str) -> AdminError {
+    AdminError::new(
+        ErrorCode::NotFound,
+        format!("no source {name} in this tenant"),
+    )
+}
+
+fn vault_error(e: &VaultError) -> AdminError {
+    AdminError::new(
+        ErrorCode::Internal,
+        format!("the source's secrets cannot be opened or sealed here: {e}"),
+    )
+}
+
+/// A source opened for changing.
+struct Opened {
+    source: Source,
+    secrets: SourceSecrets,
+    revision: u64,
+}
+
+impl Sources {
+    async fn open_stored(
+        &self,
+        bucket: &kv::Store,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<Opened, AdminError> {
+        let name = validate_name(name)?;
+        let entry = bucket
+            .entry(key(tenant, &name).as_str())
+            .await
+            .map_err(unavailable)?
+            .filter(|e| e.operation == kv::Operation::Put)
+            .ok_or_else(|| not_found(&name))?;
+        let stored: StoredSource = serde_json::from_slice(&entry.value).map_err(internal)?;
+        let secrets = self
+            .keyring
+            .open(&stored.sealed, &owner(&stored.source))
+            .map_err(|e| vault_error(&e))?;
+        Ok(Opened {
+            source: stored.source,
+            secrets,
+            revision: entry.revision,
+        })
+    }
+
+    /// Seals and writes a source (`revision` `None` creates), then applies it here so the
+    /// caller reads its own write.
+    async fn write(
+        &self,
+        bucket: &kv::Store,
+        source: &Source,
+        secrets: &SourceSecrets,
+        revision: Option<u64>,
+    ) -> Result<(), AdminError> {
+        // A template that does not compile is refused at save, not found at the first request.
+        if let Some(template) = &source.transform {
+            Template::compile(template).map_err(|e| AdminError::invalid("transform", e))?;
+        }
+        let stored = StoredSource {
+            source: source.clone(),
+            token_hash: token_hash(&secrets.token),
+            sealed: self
+                .keyring
+                .seal(secrets, &owner(source))
+                .map_err(|e| vault_error(&e))?,
+        };
+        let value = serde_json::to_vec(&stored).map_err(internal)?;
+        let key = key(&source.tenant, &source.name);
+        match revision {
+            None => bucket
+                .create(key.as_str(), value.into())
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    if e.kind() == kv::CreateErrorKind::AlreadyExists {
+                        AdminError::new(
+                            ErrorCode::Conflict,
+                            format!("source {} exists already; update it", source.name),
+                        )
+                    } else {
+                        unavailable(e)
+                    }
+                }),
+            Some(revision) => bucket
+                .update(key.as_str(), value.into(), revision)
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    AdminError::new(
+                        ErrorCode::Conflict,
+                        format!("source {} changed concurrently ({e}); retry", source.name),
+                    )
+                }),
+        }?;
+        self.apply(&source.tenant, &source.name, Some(&stored));
+        Ok(())
+    }
+
+    /// `sources.create`.
+    pub async fn create(
+        &self,
+        bucket: &kv::Store,
+        tenant: &Tenant,
+        request: CreateSource,
+    ) -> Result<CreatedSource, AdminError> {
+        let given = request.secret.clone();
+        let source = request.into_source(tenant.clone(), &self.subjects, chrono::Utc::now())?;
+        let (secret, generated) = secret_for(&source.verification, given, None)?;
+        let secrets = SourceSecrets {
+            token: new_token(),
+            secret,
+        };
+        self.write(bucket, &source, &secrets, None).await?;
+        Ok(CreatedSource {
+            view: view(&source, &secrets.token, self.public_url()),
+            secret: generated,
+        })
+    }
+
+    /// `sources.update`: a new scheme keeps the secret when it suits the scheme, else needs
+    /// (or, where it can be, generates) one.
+    pub async fn update(
+        &self,
+        bucket: &kv::Store,
+        tenant: &Tenant,
+        request: UpdateSource,
+    ) -> Result<CreatedSource, AdminError> {
+        let mut opened = self.open_stored(bucket, tenant, &request.name).await?;
+        let given = request.secret.clone();
+        let next = request.apply(&opened.source, &self.subjects, chrono::Utc::now())?;
+        let current = Some(opened.secrets.secret.as_str()).filter(|s| !s.is_empty());
+        let (secret, generated) = secret_for(&next.verification, given, current)?;
+        opened.secrets.secret = secret;
+        self.write(bucket, &next, &opened.secrets, Some(opened.revision))
+            .await?;
+        Ok(CreatedSource {
+            view: view(&next, &opened.secrets.token, self.public_url()),
+            secret: generated,
+        })
+    }
+
+    /// `sources.rotate-token`: a new URL; the old one stops working at once.
+    pub async fn rotate_token(
+        &self,
+        bucket: &kv::Store,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<SourceView, AdminError> {
+        let mut opened = self.open_stored(bucket, tenant, name).await?;
+        opened.secrets.token = new_token();
+        opened.source.updated_at = chrono::Utc::now();
+        self.write(
+            bucket,
+            &opened.source,
+            &opened.secrets,
+            Some(opened.revision),
+        )
+        .await?;
+        Ok(view(
+            &opened.source,
+            &opened.secrets.token,
+            self.public_url(),
+        ))
+    }
+
+    /// Rewrites a source under the current key (after a key rotation).
+    pub async fn reseal(
+        &self,
+        bucket: &kv::Store,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<(), AdminError> {
+        let opened = self.open_stored(bucket, tenant, name).await?;
+        self.write(
+            bucket,
+            &opened.source,
+            &opened.secrets,
+            Some(opened.revision),
+        )
+        .await
+    }
+
+    /// `sources.delete`.
+    pub async fn delete(
+        &self,
+        bucket: &kv::Store,
+        tenant: &Tenant,
+        name: &str,
+    ) -> Result<(), AdminError> {
+        let name = validate_name(name)?;
+        if self.get(tenant, &name).is_none()
+            && !self
+                .read()
+                .unopened
+                .contains_key(&(tenant.clone(), name.clone()))
+        {
+            return Err(not_found(&name));
+        }
+        bucket
+            .delete(key(tenant, &name).as_str())
+            .await
+            .map_err(unavailable)?;
+        self.apply(tenant, &name, None);
+        Ok(())
+    }
+
+    /// `sources.get`.
+    pub fn view_of(&self, tenant: &Tenant, name: &str) -> Result<SourceView, AdminError> {
+        let name = validate_name(name)?;
+        self.get(tenant, &name)
+            .map(|live| live.view(self.public_url()))
+            .ok_or_else(|| not_found(&name))
+    }
+
+    /// `sources.test`: what a request would publish (no verification, nothing published).
+    pub fn test(&self, tenant: &Tenant, request: &TestSource) -> Result<TestedSource, AdminError> {
+        let name = validate_name(&request.name)?;
+        let live = self.get(tenant, &name).ok_or_else(|| not_found(&name))?;
+        let (bytes, default_type) = match &request.body {
+            serde_json::Value::String(text) => (text.clone().into_bytes(), "text/plain"),
+            other => (
+                serde_json::to_vec(other).map_err(internal)?,
+                "application/json",
+            ),
+        };
+        let headers: BTreeMap<String, String> = request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        let content_type = request
+            .content_type
+            .as_deref()
+            .or_else(|| headers.get("content-type").map(String::as_str))
+            .unwrap_or(default_type);
+        let prepared_request = PreparedRequest {
+            headers: &headers,
+            query: &request.query,
+            content_type: Some(content_type),
+        };
+        let header = |name: &str| headers.get(name).map(String::as_str);
+        let draft = request
+            .transform
+            .as_deref()
+            .map(Template::compile)
+            .transpose()
+            .map_err(|e| AdminError::invalid("transform", e))?;
+        let template = draft.as_ref().or(live.template.as_ref());
+        let prepared = live
+            .prepare_with(template, header, &bytes, &prepared_request)
+            .map_err(|e| AdminError::invalid("transform", e))?;
+        Ok(TestedSource {
+            subject: prepared.subject,
+            event_type: prepared.event_type,
+            msg_id: prepared.msg_id,
+            payload: serde_json::from_slice(&prepared.payload).map_err(internal)?,
+        })
+    }
+}
+
+/// `sources.requests`: up to `limit` recorded requests to one source, from `since` (default:
+/// the last hour) or after the cursor.
+pub async fn requests(
+    engine: &crate::engine::Engine,
+    tenant: &Tenant,
+    request: &ListSourceRequests,
+    limit: usize,
+) -> Result<SourceRequestPage, AdminError> {
+    use crate::stream_page::{self, Start};
+    let name = validate_name(&request.name)?;
+    engine.sources.view_of(tenant, &name)?;
+    let subject = engine
+        .topology
+        .subjects
+        .source_live(tenant, &name)
+        .map_err(|e| AdminError::invalid("name", e.to_string()))?;
+    let start = match (request.cursor, request.since) {
+        (Some(cursor), _) => Start::After(cursor),
+        (None, Some(since)) => Start::Since(since),
+        (None, None) => Start::Since(chrono::Utc::now() - chrono::TimeDelta::hours(1)),
+    };
+    let page = stream_page::read(
+        &engine.js,
+        &engine.topology.attempts,
+        vec![subject],
+        start,
+        limit,
+    )
+    .await?;
+    let mut requests = Vec::with_capacity(page.messages.len());
+    let mut last_seq = None;
+    for message in &page.messages {
+        last_seq = Some(message.info().map_err(internal)?.stream_sequence);
+        if let Ok(record) = serde_json::from_slice(&message.payload) {
+            requests.push(record);
+        }
+    }
+    Ok(SourceRequestPage {
+        requests,
+        next_cursor: if page.more { last_seq } else { None },
+    })
+}
+
+/// The secret a source keeps: the one given (checked), else the current one if it suits the
+/// scheme, else a generated one (returned second, to show once).
+fn secret_for(
+    verification: &Verification,
+    given: Option<String>,
+    current: Option<&str>,
+) -> Result<(String, Option<String>), AdminError> {
+    if !verification.needs_secret() {
+        return match given {
+            Some(_) => Err(AdminError::invalid(
+                "secret",
+                "the scheme none takes no secret",
+            )),
+            None => Ok((current.unwrap_or_default().to_owned(), None)),
+        };
+    }
+    if let Some(secret) = given {
+        check_secret(verification, &secret)?;
+        return Ok((secret, None));
+    }
+    if let Some(current) = current
+        && check_secret(verification, current).is_ok()
+    {
+        return Ok((current.to_owned(), None));
+    }
+    let generated = generate_secret(verification)?;
+    Ok((generated.clone(), Some(generated)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert!(a.starts_with(TOKEN_PREFIX));
+        assert_eq!(a.len(), TOKEN_PREFIX.len() + 43);
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert_eq!(token_hash(&a).len(), 64);
+    }
+
+    #[test]
+    fn secrets_are_kept_checked_or_generated_per_scheme() {
+        let github = Verification::Github;
+        let (kept, shown) = secret_for(&github, None, Some("an-existing-secret")).unwrap();
+        assert_eq!((kept.as_str(), shown), ("an-existing-secret", None));
+        let (generated, shown) = secret_for(&github, None, None).unwrap();
+        assert_eq!(shown.as_deref(), Some(generated.as_str()));
+        assert_eq!(generated.len(), 64);
+        let standard = Verification::Standard {
+            tolerance_secs: 300,
+        };
+        let (whsec, _) = secret_for(&standard, None, Some("an-existing-secret")).unwrap();
+        assert!(
+            whsec.starts_with("whsec_"),
+            "a non-whsec secret is replaced"
+        );
+        let stripe = Verification::Stripe {
+            tolerance_secs: 300,
+        };
+        assert_eq!(
+            secret_for(&stripe, None, None)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("secret")
+        );
+        assert!(secret_for(&Verification::None, Some("x".repeat(20)), None).is_err());
+        assert!(secret_for(&github, Some("short".into()), None).is_err());
+    }
+}

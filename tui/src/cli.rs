@@ -88,6 +88,9 @@ enum Command {
     Types(TypeCommand),
     /// The audit log: admin changes and security events (default: the last 24 hours).
     Audit(AuditArgs),
+    /// Incoming-webhook sources: URLs third parties post to (see docs/incoming.md).
+    #[command(subcommand)]
+    Sources(Box<crate::sources::SourceCommand>),
     /// Prints a shell completion script (see docs/cli.md).
     Completions {
         /// The shell.
@@ -574,7 +577,7 @@ enum EventCommand {
 }
 
 /// An admin request: noun, verb, body, and how to print the reply as text.
-type Call = (&'static str, &'static str, Value, fn(&Value));
+pub(crate) type Call = (&'static str, &'static str, Value, fn(&Value));
 
 impl EndpointCommand {
     fn request(&self) -> anyhow::Result<Call> {
@@ -806,7 +809,7 @@ fn parse_json_arg(text: &str) -> Result<Value, String> {
 
 /// An RFC 3339 time, or an age before now: `<n>s`, `<n>m`, `<n>h` or `<n>d`.
 /// A time flag: RFC 3339 or an age before now.
-fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+pub(crate) fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
     crate::when::parse(text, chrono::Utc::now())
 }
 
@@ -981,6 +984,7 @@ impl Cli {
             Command::DeadLetters(command) => self.call(&admin, command.request()).await,
             Command::System(command) => self.call(&admin, command.request()).await,
             Command::Audit(args) => self.call(&admin, args.request()).await,
+            Command::Sources(command) => self.call(&admin, command.request()).await,
             Command::Overview => {
                 let request = ("overview", "get", json!({}), print_overview as fn(&Value));
                 self.call(&admin, request).await

@@ -4,6 +4,7 @@
 mod cli;
 mod console;
 mod output;
+mod sources;
 mod when;
 
 use clap::Parser as _;

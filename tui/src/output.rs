@@ -350,6 +350,53 @@ pub(crate) fn print_audit(value: &Value) {
     }
 }
 
+/// Prints sources as a table.
+pub(crate) fn print_sources(value: &Value) {
+    println!(
+        "{:<20} {:<9} {:<7} {:>6}  {:<40} PATH",
+        "NAME", "SCHEME", "ACTIVE", "RATE", "SUBJECT"
+    );
+    for s in value["sources"].as_array().into_iter().flatten() {
+        let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+        println!(
+            "{:<20} {:<9} {:<7} {:>6}  {:<40} {}",
+            text(&s["name"]),
+            text(&s["verification"]["scheme"]),
+            if s["active"] == true { "yes" } else { "no" },
+            s["rate_limit_per_minute"],
+            text(&s["subject"]),
+            s["url"]
+                .as_str()
+                .unwrap_or_else(|| s["path"].as_str().unwrap_or("-")),
+        );
+    }
+}
+
+/// Prints a page of source requests as a table.
+pub(crate) fn print_source_requests(value: &Value) {
+    println!(
+        "{:<24} {:<18} {:>6} {:<16} {:<28} {:>9}  DETAIL",
+        "AT", "OUTCOME", "STATUS", "CLIENT", "TYPE", "LATENCY"
+    );
+    for r in value["requests"].as_array().into_iter().flatten() {
+        let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+        let at = text(&r["at"]);
+        println!(
+            "{:<24} {:<18} {:>6} {:<16} {:<28} {:>7}us  {}",
+            at.get(..23).unwrap_or(&at),
+            text(&r["outcome"]),
+            r["status"],
+            text(&r["client"]),
+            text(&r["event_type"]),
+            r["latency_us"],
+            text(&r["detail"]),
+        );
+    }
+    if let Some(cursor) = value["next_cursor"].as_u64() {
+        println!("more: --cursor {cursor}");
+    }
+}
+
 /// Prints a page of events as a table.
 pub(crate) fn print_events(value: &Value) {
     println!(

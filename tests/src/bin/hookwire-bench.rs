@@ -406,6 +406,105 @@ async fn latency(rate: u64, seconds: u64) -> Value {
     json!({"rate": rate, "seconds": seconds, "complete": done, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "peak_rss_mb": rss / (1024 * 1024)})
 }
 
+/// Incoming webhooks: `n` GitHub-signed pushes posted to a source by `concurrency` keep-alive
+/// clients; accepted requests per second, client-side latency, and what JetStream stored.
+async fn ingress(n: usize, concurrency: usize) -> Value {
+    const SECRET: &str = "bench-github-webhook-secret";
+    let bench = Bench::start(false).await;
+    let created: Value = bench
+        .admin
+        .call(
+            "sources",
+            "create",
+            &json!({"name": "bench", "verification": {"scheme": "github"}, "secret": SECRET,
+                    "rate_limit_per_minute": 1_000_000}),
+        )
+        .await
+        .expect("create source");
+    let url = format!(
+        "{}{}",
+        bench.daemon.ingress_url(),
+        created["path"].as_str().expect("a path")
+    );
+    let body = Bytes::from(format!(
+        r#"{{"ref":"refs/heads/main","repository":{{"full_name":"acme/app"}},"pad":"{}"}}"#,
+        "x".repeat(200)
+    ));
+    let signature = hookwire_protocol::inbound::sign::github(SECRET, &body);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("an HTTP client");
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (cpu_before, _) = bench.usage();
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, url, body, signature, next) = (
+                client.clone(),
+                url.clone(),
+                body.clone(),
+                signature.clone(),
+                Arc::clone(&next),
+            );
+            tokio::spawn(async move {
+                let mut latencies_us = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        return latencies_us;
+                    }
+                    let sent = Instant::now();
+                    let accepted = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .header("x-github-event", "push")
+                        .header("x-github-delivery", format!("bench-{i}"))
+                        .header("x-hub-signature-256", &signature)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == 200);
+                    if accepted {
+                        latencies_us
+                            .push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(n);
+    for worker in workers {
+        latencies.extend(worker.await.expect("a worker"));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let (cpu_after, rss) = bench.usage();
+    latencies.sort_unstable();
+    let at = |percent: usize| {
+        latencies
+            .get((latencies.len() * percent).div_ceil(100).saturating_sub(1))
+            .map_or(0.0, |us| *us as f64 / 1000.0)
+    };
+    let js = async_nats::jetstream::new(bench.client.clone());
+    let stored = js
+        .get_stream("HOOKWIRE_EVENTS")
+        .await
+        .expect("the events stream")
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .messages;
+    let _ = &bench.server;
+    json!({
+        "requests": n, "concurrency": concurrency, "accepted": latencies.len(), "stored": stored,
+        "accepted_per_sec": (latencies.len() as f64 / elapsed).round(),
+        "p50_ms": at(50), "p99_ms": at(99),
+        "cpu_s_per_1k": ((cpu_after - cpu_before) / (n as f64 / 1000.0) * 1000.0).round() / 1000.0,
+        "peak_rss_mb": rss / (1024 * 1024),
+    })
+}
+
 async fn fanout(events: usize, endpoints: usize) -> Value {
     let bench = Bench::start(false).await;
     for _ in 0..endpoints {
@@ -544,6 +643,7 @@ async fn main() {
         "durable",
         "tenants",
         "console",
+        "ingress",
     ];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
@@ -564,6 +664,7 @@ async fn main() {
             "durable" => throughput(true, 20_000).await,
             "tenants" => tenants(1000, seconds).await,
             "console" => console(50, seconds).await,
+            "ingress" => ingress(20_000, 64).await,
             other => {
                 eprintln!("unknown scenario {other}; choose from {all:?}");
                 std::process::exit(2);

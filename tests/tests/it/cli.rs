@@ -429,3 +429,107 @@ async fn scripts_manage_the_catalog() {
     let (code, _) = hookwire_exit(&stack, &["types", "get", "orders.paid"]).await;
     assert_eq!(code, 5);
 }
+
+#[tokio::test]
+async fn scripts_manage_sources() {
+    let stack = Stack::start(&[]).await;
+    let (ok, created) = hookwire(
+        &stack,
+        &[
+            "sources",
+            "create",
+            "gh",
+            "--scheme",
+            "github",
+            "--rate-limit",
+            "50",
+            "--allow",
+            "127.0.0.1",
+        ],
+    )
+    .await;
+    assert!(ok, "{created}");
+    let secret = created["secret"]
+        .as_str()
+        .expect("a generated secret is shown once");
+    assert_eq!(created["rate_limit_per_minute"], 50);
+    let path = created["path"].as_str().unwrap();
+
+    let body = br#"{"zen":"Design for failure."}"#;
+    let response = hookwire_testkit::http_client()
+        .build()
+        .unwrap()
+        .post(format!("{}{path}", stack.daemon.ingress_url()))
+        .header("x-github-event", "ping")
+        .header(
+            "x-hub-signature-256",
+            hookwire_protocol::inbound::sign::github(secret, body),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let (ok, tested) = hookwire(
+        &stack,
+        &[
+            "sources",
+            "test",
+            "gh",
+            "--body",
+            r#"{"action":"opened"}"#,
+            "--header",
+            "X-GitHub-Event:issues",
+            "--transform",
+            "{{ body.action }}",
+        ],
+    )
+    .await;
+    assert!(ok, "{tested}");
+    assert_eq!(
+        (&tested["subject"], &tested["payload"]),
+        (
+            &json!("hookwire.events.default.gh.issues"),
+            &json!("opened")
+        )
+    );
+    let (ok, updated) = hookwire(
+        &stack,
+        &[
+            "sources",
+            "update",
+            "gh",
+            "--active",
+            "false",
+            "--allow-any",
+        ],
+    )
+    .await;
+    assert!(ok, "{updated}");
+    assert_eq!(
+        (&updated["active"], updated.get("allowed_networks")),
+        (&json!(false), None)
+    );
+    let (ok, listed) = hookwire(&stack, &["sources", "list"]).await;
+    assert!(ok);
+    assert_eq!(listed["sources"][0]["name"], "gh");
+    let (ok, stats) = hookwire(&stack, &["sources", "stats", "gh"]).await;
+    assert!(ok);
+    assert_eq!(stats["published"], 1, "{stats}");
+    let log = until(&stack, &["sources", "requests", "gh"], |page| {
+        page["requests"].as_array().is_some_and(|r| !r.is_empty())
+    })
+    .await;
+    assert_eq!(log["requests"][0]["event_type"], "ping");
+    let (ok, rotated) = hookwire(&stack, &["sources", "rotate-token", "gh"]).await;
+    assert!(ok);
+    assert_ne!(rotated["path"], created["path"]);
+    let (code, refused) = hookwire_exit(&stack, &["sources", "create", "Bad Name"]).await;
+    assert_ne!(code, 0);
+    assert_eq!(refused["error"]["field"], "name", "{refused}");
+    let (ok, _) = hookwire(&stack, &["sources", "delete", "gh"]).await;
+    assert!(ok);
+    let (code, _) = hookwire_exit(&stack, &["sources", "get", "gh"]).await;
+    assert_ne!(code, 0);
+}

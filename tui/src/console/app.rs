@@ -23,7 +23,7 @@ const LIVE_CAPACITY: usize = 2000;
 pub(crate) const RATE_SECONDS: usize = 60;
 const PAGE: isize = 10;
 
-/// The views, in tab order (keys 1-8).
+/// The views, in tab order (keys 1-9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum View {
     Overview,
@@ -34,9 +34,10 @@ pub(crate) enum View {
     Types,
     Replays,
     Audit,
+    Sources,
 }
 
-pub(crate) const VIEWS: [View; 8] = [
+pub(crate) const VIEWS: [View; 9] = [
     View::Overview,
     View::Endpoints,
     View::Live,
@@ -45,6 +46,7 @@ pub(crate) const VIEWS: [View; 8] = [
     View::Types,
     View::Replays,
     View::Audit,
+    View::Sources,
 ];
 
 /// A detail page opened over a view; `esc` goes back.
@@ -147,6 +149,8 @@ pub(crate) struct App {
     pub(crate) replays: Table,
     /// The audit log's last 24 hours.
     pub(crate) audit: Table,
+    /// Incoming-webhook sources.
+    pub(crate) sources: Table,
     /// Calls sent and not answered yet (the header shows a spinner meanwhile).
     pub(crate) pending: usize,
     pub(crate) spinner: usize,
@@ -179,6 +183,7 @@ impl App {
             types: Table::new("name"),
             replays: Table::new("id"),
             audit: Table::new("seq"),
+            sources: Table::new("name"),
             pending: 0,
             spinner: 0,
             status: None,
@@ -549,6 +554,7 @@ impl App {
             "types" => View::Types,
             "replays" | "replay" => View::Replays,
             "audit" => View::Audit,
+            "sources" | "src" => View::Sources,
             "tenant" if !argument.trim().is_empty() => return self.switch_tenant(argument.trim()),
             _ => {
                 self.status = Some(strings::unknown_command(command));
@@ -616,6 +622,7 @@ impl App {
                 View::Types => vec![Load::Types],
                 View::Replays => vec![Load::Replays],
                 View::Audit => vec![Load::Audit],
+                View::Sources => vec![Load::Sources],
             },
         };
         loads.into_iter().map(|load| self.load(load)).collect()
@@ -638,7 +645,7 @@ impl App {
                 }
                 None => Vec::new(),
             },
-            (None, View::Overview | View::Replays | View::Audit)
+            (None, View::Overview | View::Replays | View::Audit | View::Sources)
             | (Some(Page::Delivery { .. } | Page::Type { .. }), _) => Vec::new(),
             _ => match self.delivery_in_context() {
                 Some((endpoint_id, event_id)) => {
@@ -705,6 +712,7 @@ impl App {
             (None, View::Types) => Some(&mut self.types),
             (None, View::Replays) => Some(&mut self.replays),
             (None, View::Audit) => Some(&mut self.audit),
+            (None, View::Sources) => Some(&mut self.sources),
         }
     }
 
@@ -718,6 +726,7 @@ impl App {
             (None, View::Types) => Some(&self.types),
             (None, View::Replays) => Some(&self.replays),
             (None, View::Audit) => Some(&self.audit),
+            (None, View::Sources) => Some(&self.sources),
         }
     }
 
@@ -759,7 +768,7 @@ impl App {
                 View::Deliveries => of_row(self.deliveries.selected()),
                 View::DeadLetters => of_row(self.dead_letters.selected()),
                 View::Replays => of_row(self.replays.selected()),
-                View::Overview | View::Types | View::Audit => None,
+                View::Overview | View::Types | View::Audit | View::Sources => None,
             },
         }
     }
@@ -892,7 +901,10 @@ impl App {
             Msg::Tick => {
                 let refreshes = self.pages.is_empty()
                     && self.pending == 0
-                    && matches!(self.view, View::Overview | View::Replays | View::Audit);
+                    && matches!(
+                        self.view,
+                        View::Overview | View::Replays | View::Audit | View::Sources
+                    );
                 if refreshes {
                     return self.reload();
                 }
@@ -1017,6 +1029,7 @@ impl App {
             Load::Types => self.types.load(rows("types"), false),
             Load::Replays => self.replays.load(rows("jobs"), false),
             Load::Audit => self.audit.load(rows("records"), more),
+            Load::Sources => self.sources.load(rows("sources"), false),
             Load::Endpoint(want) => {
                 if let Some(Page::Endpoint { id, endpoint, .. }) = self.pages.last_mut()
                     && *id == want

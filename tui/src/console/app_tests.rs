@@ -82,6 +82,7 @@ fn views_switch_by_number_tab_and_command_and_load_their_data() {
         ("types", View::Types, Some(Load::Types)),
         ("replays", View::Replays, Some(Load::Replays)),
         ("audit", View::Audit, Some(Load::Audit)),
+        ("sources", View::Sources, Some(Load::Sources)),
         ("live", View::Live, None),
         (
             "deliveries",

@@ -131,7 +131,7 @@ const BINDINGS: &[Binding] = &[
         "next view (shift-tab: previous)",
     ),
     also(KeyCode::BackTab, Key::PrevView),
-    bind(KeyCode::Char('1'), Key::View(0), "1-8", "go to view"),
+    bind(KeyCode::Char('1'), Key::View(0), "1-9", "go to view"),
     also(KeyCode::Char('2'), Key::View(1)),
     also(KeyCode::Char('3'), Key::View(2)),
     also(KeyCode::Char('4'), Key::View(3)),
@@ -139,6 +139,7 @@ const BINDINGS: &[Binding] = &[
     also(KeyCode::Char('6'), Key::View(5)),
     also(KeyCode::Char('7'), Key::View(6)),
     also(KeyCode::Char('8'), Key::View(7)),
+    also(KeyCode::Char('9'), Key::View(8)),
     bind(
         KeyCode::Char(' '),
         Key::Mark,
@@ -255,8 +256,8 @@ mod tests {
             Some(Key::View(6))
         );
         assert_eq!(
-            press(KeyCode::Char('8'), KeyModifiers::NONE),
-            Some(Key::View(7))
+            press(KeyCode::Char('9'), KeyModifiers::NONE),
+            Some(Key::View(8))
         );
         assert_eq!(press(KeyCode::Char('Z'), KeyModifiers::SHIFT), None);
     }

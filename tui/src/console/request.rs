@@ -31,6 +31,7 @@ pub(crate) enum Load {
     Type(String),
     Replays,
     Audit,
+    Sources,
 }
 
 impl Load {
@@ -61,6 +62,7 @@ impl Load {
             Self::Type(name) => ("types", "get", json!({"name": name})),
             Self::Replays => ("replay", "list", json!({"limit": limit})),
             Self::Audit => ("audit", "list", json!({"limit": limit})),
+            Self::Sources => ("sources", "list", json!({})),
         }
     }
 }

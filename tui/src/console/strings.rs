@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 pub(crate) const TITLE: &str = "hookwire";
-pub(crate) const VIEWS: [&str; 8] = [
+pub(crate) const VIEWS: [&str; 9] = [
     "Overview",
     "Endpoints",
     "Live",
@@ -12,6 +12,7 @@ pub(crate) const VIEWS: [&str; 8] = [
     "Types",
     "Replays",
     "Audit",
+    "Sources",
 ];
 pub(crate) const CONNECTING: &str = "connecting…";
 pub(crate) const CONNECTED: &str = "connected";
@@ -26,6 +27,8 @@ pub(crate) const NO_DELIVERIES: &str =
 pub(crate) const NO_DEAD_LETTERS: &str =
     "no dead letters: every delivery got through or is still trying";
 pub(crate) const NO_TYPES: &str = "no event types in the catalog";
+pub(crate) const NO_SOURCES: &str =
+    "no incoming-webhook sources (hookwire sources create NAME --scheme github; docs/incoming.md)";
 pub(crate) const NO_AUDIT: &str = "no audited changes or security events in the last 24 hours";
 /// Marks a requester name the request declared itself (NATS did not vouch for it).
 pub(crate) const DECLARED: &str = "(declared)";

@@ -155,8 +155,25 @@ fn app() -> App {
         ]}),
     );
     load_audit(&mut app);
+    load_sources(&mut app);
     app.pending = 0;
     app
+}
+
+fn load_sources(app: &mut App) {
+    load(
+        app,
+        Load::Sources,
+        json!({"sources": [
+            {"tenant": "default", "name": "github", "subject": "hookwire.events.default.github",
+                "verification": {"scheme": "github"}, "active": true, "rate_limit_per_minute": 100,
+                "allowed_networks": ["140.82.112.0/20", "192.30.252.0/22"],
+                "path": "/in/hwin_abc", "url": "https://hooks.example.com/in/hwin_abc"},
+            {"tenant": "default", "name": "stripe", "subject": "hookwire.events.default.stripe",
+                "verification": {"scheme": "stripe", "tolerance_secs": 300}, "active": false,
+                "rate_limit_per_minute": 600, "path": "/in/hwin_def"},
+        ]}),
+    );
 }
 
 fn load_audit(app: &mut App) {
@@ -215,6 +232,11 @@ fn types() {
 #[test]
 fn audit() {
     insta::assert_snapshot!(screen(&in_view(View::Audit)));
+}
+
+#[test]
+fn sources() {
+    insta::assert_snapshot!(screen(&in_view(View::Sources)));
 }
 
 #[test]

@@ -25,6 +25,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: 
         View::Types => types(frame, area, app),
         View::Replays => replays(frame, area, app, theme),
         View::Audit => audit(frame, area, app, theme),
+        View::Sources => sources(frame, area, app, theme),
     }
 }
 
@@ -568,6 +569,55 @@ fn audit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             Constraint::Length(14),
             Constraint::Length(15),
             Constraint::Fill(1),
+        ],
+        rows,
+    );
+}
+
+fn sources(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
+    if empty(frame, area, &app.sources, strings::NO_SOURCES) {
+        return;
+    }
+    let rows = app
+        .sources
+        .visible()
+        .into_iter()
+        .map(|s| {
+            let active = s["active"] == true;
+            let networks = s["allowed_networks"]
+                .as_array()
+                .map_or_else(|| "any".to_owned(), |n| n.len().to_string());
+            Row::new(vec![
+                cell(&s["name"]),
+                cell(&s["verification"]["scheme"]),
+                if active { "yes" } else { "no" }.to_owned(),
+                format!("{}/min", s["rate_limit_per_minute"]),
+                networks,
+                cell(&s["subject"]),
+                s["url"]
+                    .as_str()
+                    .or_else(|| s["path"].as_str())
+                    .unwrap_or("-")
+                    .to_owned(),
+            ])
+            .style(theme.state(if active { "succeeded" } else { "paused" }))
+        })
+        .collect();
+    render_table(
+        frame,
+        area,
+        &app.sources,
+        &[
+            "NAME", "SCHEME", "ACTIVE", "RATE", "NETWORKS", "SUBJECT", "URL",
+        ],
+        &[
+            Constraint::Length(16),
+            Constraint::Length(9),
+            Constraint::Length(6),
+            Constraint::Length(11),
+            Constraint::Length(8),
+            Constraint::Fill(1),
+            Constraint::Fill(2),
         ],
         rows,
     );

@@ -313,11 +313,7 @@ impl Ingress {
         let published = tokio::time::timeout(timeout, async {
             self.engine
                 .js
-                .publish_with_headers(
-                    prepared.subject.clone(),
-                    headers,
-                    Bytes::from(prepared.payload.clone()),
-                )
+                .publish_with_headers(prepared.subject.clone(), headers, prepared.payload.clone())
                 .await?
                 .await
         })

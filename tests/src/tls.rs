@@ -76,6 +76,14 @@ impl TestCa {
         format!("{}{}", cert.pem(), key.serialize_pem())
     }
 
+    /// A server certificate for `localhost` and `127.0.0.1` and its key, in PEM (for a
+    /// server that reads them from files).
+    #[must_use]
+    pub fn server_pem(&self) -> (String, String) {
+        let (cert, key) = self.issue(&["localhost", "127.0.0.1"], "localhost");
+        (cert.pem(), key.serialize_pem())
+    }
+
     /// A server configuration for `localhost` and `127.0.0.1`.
     #[must_use]
     pub fn server_config(&self, tls: ServerTls) -> Arc<rustls::ServerConfig> {

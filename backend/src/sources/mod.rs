@@ -184,7 +184,7 @@ impl LiveSource {
             subject: format!("{}.{event_type}", self.source.subject),
             event_type,
             msg_id,
-            payload,
+            payload: payload.into(),
         })
     }
 
@@ -224,7 +224,7 @@ pub struct Prepared {
     /// The de-duplication id.
     pub msg_id: Option<String>,
     /// The payload (JSON).
-    pub payload: Vec<u8>,
+    pub payload: bytes::Bytes,
 }
 
 #[derive(Default)]

@@ -818,3 +818,86 @@ async fn a_broker_outage_answers_503_and_the_providers_retry_is_published_once()
         "published exactly once"
     );
 }
+
+#[tokio::test]
+async fn the_ingress_serves_https_natively_and_cuts_off_slow_clients() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let ca = hookwire_testkit::TestCa::new();
+    let (cert, key) = ca.server_pem();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_file, key_file) = (
+        dir.path().join("ingress.crt"),
+        dir.path().join("ingress.key"),
+    );
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let stack = Stack::start(&[
+        (
+            "HOOKWIRE__INGRESS__TLS_CERT_FILE",
+            cert_file.to_str().unwrap(),
+        ),
+        (
+            "HOOKWIRE__INGRESS__TLS_KEY_FILE",
+            key_file.to_str().unwrap(),
+        ),
+        ("HOOKWIRE__INGRESS__HEADER_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    let created = source(&stack, json!({"name": "tls"})).await;
+    let base = stack.daemon.ingress_url().replace("http://", "https://");
+    let client = hookwire_testkit::http_client()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.ca_pem().as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!("{base}{}", created["path"].as_str().unwrap()))
+        .body(r#"{"type":"over.tls"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let plain = hookwire_testkit::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/healthz", stack.daemon.ingress_url()))
+        .send()
+        .await;
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "plain HTTP is not served"
+    );
+
+    // A client that starts a request and never finishes its headers is disconnected (over
+    // TLS the handshake itself must finish within the header timeout too).
+    let address = stack.daemon.ingress_url().replace("http://", "");
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"\x16\x03\x01").await.unwrap();
+    let mut buffer = [0_u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut buffer))
+        .await
+        .expect("the ingress closes a stalled connection, not waits forever");
+    assert!(matches!(read, Ok(0) | Err(_)), "closed: {read:?}");
+}
+
+#[tokio::test]
+async fn slow_headers_are_cut_off_on_plain_http() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let stack = Stack::start(&[("HOOKWIRE__INGRESS__HEADER_TIMEOUT_SECS", "1")]).await;
+    let address = stack.daemon.ingress_url().replace("http://", "");
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"POST /in/hwin_x HTTP/1.1\r\nHost: a\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // Either an error or the end of the stream: the connection is over.
+    let _closed = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut answer))
+        .await
+        .expect("the ingress gives up on slow headers");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+}

@@ -4,10 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use async_nats::jetstream::kv;
-use futures_util::{StreamExt as _, TryStreamExt as _};
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::catalog::{CreateType, EventTypeDef, UpdateType, validate_name};
 use hookwire_protocol::filter::EventTypeFilter;
@@ -201,64 +199,15 @@ pub async fn load_and_follow(
     catalog: Arc<Catalog>,
     bucket_stream_seq: u64,
 ) -> Result<(), async_nats::Error> {
-    let keys: Vec<String> = bucket
-        .keys()
-        .await?
-        .try_filter(|k| std::future::ready(k.starts_with("types.")))
-        .try_collect()
-        .await?;
-    for key in keys {
-        if let Some(entry) = bucket.entry(key.as_str()).await? {
-            apply_entry(&catalog, &entry);
-        }
-    }
-    tokio::spawn(follow(bucket, catalog, bucket_stream_seq + 1));
-    Ok(())
-}
-
-async fn follow(bucket: kv::Store, catalog: Arc<Catalog>, mut from: u64) {
-    loop {
-        match bucket.watch_from_revision("types.>", from).await {
-            Ok(mut watch) => {
-                while let Some(entry) = watch.next().await {
-                    match entry {
-                        Ok(entry) => {
-                            from = entry.revision + 1;
-                            apply_entry(&catalog, &entry);
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "catalog watch interrupted; resuming");
-                            break;
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot watch the catalog yet; retrying"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-fn apply_entry(catalog: &Catalog, entry: &kv::Entry) {
-    let mut parts = entry.key.splitn(3, '.');
-    let (Some("types"), Some(tenant), Some(name)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return;
-    };
-    let Ok(tenant) = Tenant::new(tenant) else {
-        return;
-    };
-    let def = match entry.operation {
-        kv::Operation::Put => match serde_json::from_slice(&entry.value) {
-            Ok(def) => Some(def),
-            Err(e) => {
-                tracing::error!(key = entry.key, error = %e, "unreadable type in the bucket; ignoring it");
-                return;
-            }
+    crate::watched::load_and_follow(
+        bucket,
+        "types",
+        bucket_stream_seq,
+        move |tenant, name, def| {
+            catalog.apply(tenant, name.to_owned(), def);
         },
-        kv::Operation::Delete | kv::Operation::Purge => None,
-    };
-    catalog.apply(tenant, name.to_owned(), def);
+    )
+    .await
 }
 
 /// Writes `def` with compare-and-set (`revision` 0 creates) and applies it here at once,

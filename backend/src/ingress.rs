@@ -31,7 +31,7 @@ use tokio::sync::Semaphore;
 use crate::config::IngressConfig;
 use crate::delivery::request::Recording;
 use crate::engine::Engine;
-use crate::sources::{LiveSource, PreparedRequest};
+use crate::sources::{LiveSource, Prepared, PreparedRequest};
 
 /// The header naming the source an event came in through.
 pub const SOURCE_HEADER: &str = "Hookwire-Source";
@@ -44,6 +44,28 @@ pub struct Ingress {
     settings: IngressConfig,
     in_flight: Arc<Semaphore>,
     recording: Recording,
+}
+
+/// What became of a request, for its answer and its record.
+struct Handled {
+    outcome: RequestOutcome,
+    /// Why, for operators.
+    detail: Option<String>,
+    /// The request, once its body was read.
+    received: Option<Received>,
+    /// What it published (or would have), once verified and transformed.
+    prepared: Option<Prepared>,
+}
+
+impl Handled {
+    fn refused(outcome: RequestOutcome, detail: Option<String>) -> Self {
+        Self {
+            outcome,
+            detail,
+            received: None,
+            prepared: None,
+        }
+    }
 }
 
 /// One request as the handler sees it once read.
@@ -99,7 +121,8 @@ impl Ingress {
         };
         let started = Instant::now();
         let client = client_address(peer, request.headers(), &self.settings.trusted_proxies);
-        let (outcome, received, detail, prepared) = self.receive(&source, request, client).await;
+        let handled = self.receive(&source, request, client).await;
+        let outcome = handled.outcome;
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.engine
             .sources
@@ -114,7 +137,10 @@ impl Ingress {
         ) {
             let engine = Arc::clone(&self.engine);
             let source = Arc::clone(&source);
-            let detail = format!("from {client}: {}", detail.clone().unwrap_or_default());
+            let detail = format!(
+                "from {client}: {}",
+                handled.detail.as_deref().unwrap_or_default()
+            );
             tokio::spawn(async move {
                 crate::audit::security_event(
                     &engine,
@@ -126,9 +152,7 @@ impl Ingress {
                 .await;
             });
         }
-        self.record(
-            &source, outcome, client, received, detail, prepared, latency_us,
-        );
+        self.record(&source, client, handled, latency_us);
         answer(outcome)
     }
 
@@ -138,61 +162,52 @@ impl Ingress {
         source: &LiveSource,
         request: Request<Incoming>,
         client: IpAddr,
-    ) -> (
-        RequestOutcome,
-        Option<Received>,
-        Option<String>,
-        Option<crate::sources::Prepared>,
-    ) {
+    ) -> Handled {
         let config = &source.source;
         if !config.active {
-            return (RequestOutcome::Inactive, None, None, None);
+            return Handled::refused(RequestOutcome::Inactive, None);
         }
         if !config.allowed_networks.is_empty()
             && !config.allowed_networks.iter().any(|n| n.contains(&client))
         {
-            return (RequestOutcome::IpNotAllowed, None, None, None);
+            return Handled::refused(RequestOutcome::IpNotAllowed, None);
         }
         if let Err(wait) = source.admit() {
-            return (
-                RequestOutcome::RateLimited,
-                None,
-                Some(format!("next request allowed in {} ms", wait.as_millis())),
-                None,
-            );
+            let detail = format!("next request allowed in {} ms", wait.as_millis());
+            return Handled::refused(RequestOutcome::RateLimited, Some(detail));
         }
         let received = match self.read(request, config.max_body_bytes).await {
             Ok(received) => received,
-            Err((outcome, detail)) => return (outcome, None, Some(detail), None),
+            Err((outcome, detail)) => return Handled::refused(outcome, Some(detail)),
         };
+        let (outcome, detail, prepared) = self.process(source, &received).await;
+        Handled {
+            outcome,
+            detail,
+            received: Some(received),
+            prepared,
+        }
+    }
+
+    /// Verifies, transforms and publishes a request that passed the gates.
+    async fn process(
+        &self,
+        source: &LiveSource,
+        received: &Received,
+    ) -> (RequestOutcome, Option<String>, Option<Prepared>) {
         let header = |name: &str| received.headers.get(name).map(String::as_str);
         let now = chrono::Utc::now().timestamp();
         if let Err(rejection) = source.verify(header, &received.body, now) {
-            return (
-                rejection.outcome(),
-                Some(received),
-                Some(rejection.to_string()),
-                None,
-            );
+            return (rejection.outcome(), Some(rejection.to_string()), None);
         }
-        let prepared = match source.prepare(
-            header,
-            &received.body,
-            &PreparedRequest {
-                headers: &received.headers,
-                query: &received.query,
-                content_type: header("content-type"),
-            },
-        ) {
+        let request = PreparedRequest {
+            headers: &received.headers,
+            query: &received.query,
+            content_type: header("content-type"),
+        };
+        let prepared = match source.prepare(header, &received.body, &request) {
             Ok(prepared) => prepared,
-            Err(e) => {
-                return (
-                    RequestOutcome::TransformFailed,
-                    Some(received),
-                    Some(e),
-                    None,
-                );
-            }
+            Err(e) => return (RequestOutcome::TransformFailed, Some(e), None),
         };
         if prepared.payload.len() > self.engine.max_event_bytes {
             let detail = format!(
@@ -200,15 +215,10 @@ impl Ingress {
                 prepared.payload.len(),
                 self.engine.max_event_bytes
             );
-            return (
-                RequestOutcome::TooLarge,
-                Some(received),
-                Some(detail),
-                Some(prepared),
-            );
+            return (RequestOutcome::TooLarge, Some(detail), Some(prepared));
         }
-        let (outcome, detail) = self.publish(source, &received, &prepared).await;
-        (outcome, Some(received), detail, Some(prepared))
+        let (outcome, detail) = self.publish(source, received, &prepared).await;
+        (outcome, detail, Some(prepared))
     }
 
     /// Reads the body within the size and time limits.
@@ -280,7 +290,7 @@ impl Ingress {
         &self,
         source: &LiveSource,
         received: &Received,
-        prepared: &crate::sources::Prepared,
+        prepared: &Prepared,
     ) -> (RequestOutcome, Option<String>) {
         if self.engine.client.connection_state() != async_nats::connection::State::Connected {
             return (
@@ -338,22 +348,15 @@ impl Ingress {
 
     /// Publishes the request record for the live tail and the request log; best effort
     /// (a record that cannot be sent is not worth failing the request for).
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "one record from the request's parts"
-    )]
-    fn record(
-        &self,
-        source: &LiveSource,
-        outcome: RequestOutcome,
-        client: IpAddr,
-        received: Option<Received>,
-        detail: Option<String>,
-        prepared: Option<crate::sources::Prepared>,
-        latency_us: u64,
-    ) {
+    fn record(&self, source: &LiveSource, client: IpAddr, handled: Handled, latency_us: u64) {
         let config = &source.source;
         let keep = usize::try_from(self.settings.log_body_bytes).unwrap_or(usize::MAX);
+        let Handled {
+            outcome,
+            detail,
+            received,
+            prepared,
+        } = handled;
         let (headers, body_bytes, body_excerpt) = received.map_or_else(
             || (BTreeMap::new(), 0, String::new()),
             |r| {

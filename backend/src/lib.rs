@@ -32,3 +32,4 @@ pub mod test_send;
 pub mod tiers;
 pub mod vault;
 pub mod verification;
+pub mod watched;

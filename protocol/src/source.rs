@@ -15,7 +15,7 @@ use crate::admin::AdminError;
 use crate::auth::present;
 use crate::headers::is_token;
 use crate::network::parse_networks;
-use crate::subject::{Subjects, Tenant, validate_token};
+use crate::subject::{Subjects, Tenant, is_lowercase_name};
 
 /// Requests per minute a source takes when none is given.
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 100;
@@ -496,6 +496,26 @@ pub enum RequestOutcome {
 }
 
 impl RequestOutcome {
+    /// The outcome's name as the API writes it.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Published => "published",
+            Self::Duplicate => "duplicate",
+            Self::Inactive => "inactive",
+            Self::IpNotAllowed => "ip_not_allowed",
+            Self::RateLimited => "rate_limited",
+            Self::TooLarge => "too_large",
+            Self::BadRequest => "bad_request",
+            Self::MissingSignature => "missing_signature",
+            Self::BadSignature => "bad_signature",
+            Self::StaleTimestamp => "stale_timestamp",
+            Self::TransformFailed => "transform_failed",
+            Self::Overloaded => "overloaded",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
     /// The HTTP status answered.
     #[must_use]
     pub fn status(self) -> u16 {
@@ -680,19 +700,10 @@ impl UpdateSource {
     }
 }
 
-/// Checks a source name.
+/// Checks a source name: 1-64 of `a-z 0-9 - _`, starting with a letter or digit (it is a
+/// subject token).
 pub fn validate_name(name: &str) -> Result<String, AdminError> {
-    let valid = (1..=MAX_NAME_LEN).contains(&name.len())
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-    if valid {
-        validate_token("source name", name)
-            .map_err(|e| AdminError::invalid("name", e.to_string()))?;
+    if is_lowercase_name(name, MAX_NAME_LEN) {
         Ok(name.to_owned())
     } else {
         Err(AdminError::invalid(
@@ -955,5 +966,22 @@ mod tests {
         assert_eq!(RequestOutcome::Unavailable.status(), 503);
         assert!(RequestOutcome::Unavailable.verified());
         assert!(!RequestOutcome::StaleTimestamp.verified());
+        for outcome in [
+            RequestOutcome::Published,
+            RequestOutcome::Duplicate,
+            RequestOutcome::Inactive,
+            RequestOutcome::IpNotAllowed,
+            RequestOutcome::RateLimited,
+            RequestOutcome::TooLarge,
+            RequestOutcome::BadRequest,
+            RequestOutcome::MissingSignature,
+            RequestOutcome::BadSignature,
+            RequestOutcome::StaleTimestamp,
+            RequestOutcome::TransformFailed,
+            RequestOutcome::Overloaded,
+            RequestOutcome::Unavailable,
+        ] {
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+        }
     }
 }

@@ -76,6 +76,19 @@ fn is_plain_token(token: &str, max: usize) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// True for 1 to `max` characters of `a-z 0-9 - _` starting with a letter or digit: the rule
+/// for tenants and source names, which appear in subjects and in consoles.
+pub(crate) fn is_lowercase_name(name: &str, max: usize) -> bool {
+    name.len() <= max
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// True for one or more dot-separated plain tokens.
 fn is_plain_subject(subject: &str, max_len: usize, max_tokens: usize) -> bool {
     subject.len() <= max_len
@@ -150,15 +163,7 @@ pub struct Tenant(String);
 impl Tenant {
     /// Validates and wraps a tenant name.
     pub fn new(name: &str) -> Result<Self, SubjectError> {
-        let valid = name.len() <= MAX_TENANT_LEN
-            && name
-                .bytes()
-                .next()
-                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if valid {
+        if is_lowercase_name(name, MAX_TENANT_LEN) {
             Ok(Self(name.to_owned()))
         } else {
             Err(SubjectError::InvalidTenant(name.to_owned()))

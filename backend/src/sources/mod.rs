@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use async_nats::jetstream::kv;
 use base64::Engine as _;
-use futures_util::{StreamExt as _, TryStreamExt as _};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::source::{
@@ -376,62 +375,15 @@ pub async fn load_and_follow(
     sources: Arc<Sources>,
     bucket_stream_seq: u64,
 ) -> Result<(), async_nats::Error> {
-    let keys: Vec<String> = bucket
-        .keys()
-        .await?
-        .try_filter(|k| std::future::ready(k.starts_with("sources.")))
-        .try_collect()
-        .await?;
-    for key in keys {
-        if let Some(entry) = bucket.entry(key.as_str()).await? {
-            apply_entry(&sources, &entry);
-        }
-    }
-    tokio::spawn(follow(bucket, sources, bucket_stream_seq + 1));
-    Ok(())
-}
-
-async fn follow(bucket: kv::Store, sources: Arc<Sources>, mut from: u64) {
-    loop {
-        match bucket.watch_from_revision("sources.>", from).await {
-            Ok(mut watch) => {
-                while let Some(entry) = watch.next().await {
-                    match entry {
-                        Ok(entry) => {
-                            from = entry.revision + 1;
-                            apply_entry(&sources, &entry);
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "sources watch interrupted; resuming");
-                            break;
-                        }
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "cannot watch the sources yet; retrying"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-fn apply_entry(sources: &Sources, entry: &kv::Entry) {
-    let mut parts = entry.key.splitn(3, '.');
-    let (Some("sources"), Some(tenant), Some(name)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return;
-    };
-    let Ok(tenant) = Tenant::new(tenant) else {
-        return;
-    };
-    match entry.operation {
-        kv::Operation::Put => match serde_json::from_slice::<StoredSource>(&entry.value) {
-            Ok(stored) => sources.apply(&tenant, name, Some(&stored)),
-            Err(e) => {
-                tracing::error!(key = entry.key, error = %e, "unreadable source in the bucket; ignoring it");
-            }
+    crate::watched::load_and_follow(
+        bucket,
+        "sources",
+        bucket_stream_seq,
+        move |tenant, name, stored: Option<StoredSource>| {
+            sources.apply(&tenant, name, stored.as_ref());
         },
-        kv::Operation::Delete | kv::Operation::Purge => sources.apply(&tenant, name, None),
-    }
+    )
+    .await
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AdminError {

@@ -406,9 +406,70 @@ async fn latency(rate: u64, seconds: u64) -> Value {
     json!({"rate": rate, "seconds": seconds, "complete": done, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "peak_rss_mb": rss / (1024 * 1024)})
 }
 
+/// What the ingress scenario posts: one GitHub-signed push body to one source URL.
+struct Pushes {
+    client: reqwest::Client,
+    url: String,
+    body: Bytes,
+    signature: String,
+}
+
+impl Pushes {
+    /// Posts pushes `from..to` (each its own delivery id) with `concurrency` clients; the
+    /// latencies of accepted ones in microseconds, sorted.
+    async fn post(self: &Arc<Self>, from: usize, to: usize, concurrency: usize) -> Vec<u64> {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(from));
+        let workers: Vec<_> = (0..concurrency)
+            .map(|_| {
+                let (pushes, next) = (Arc::clone(self), Arc::clone(&next));
+                tokio::spawn(async move {
+                    let mut latencies_us = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= to {
+                            return latencies_us;
+                        }
+                        let sent = Instant::now();
+                        let accepted = pushes
+                            .client
+                            .post(&pushes.url)
+                            .header("content-type", "application/json")
+                            .header("x-github-event", "push")
+                            .header("x-github-delivery", format!("bench-{i}"))
+                            .header("x-hub-signature-256", &pushes.signature)
+                            .body(pushes.body.clone())
+                            .send()
+                            .await
+                            .is_ok_and(|r| r.status() == 200);
+                        if accepted {
+                            latencies_us.push(
+                                u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX),
+                            );
+                        }
+                    }
+                })
+            })
+            .collect();
+        let mut latencies = Vec::with_capacity(to - from);
+        for worker in workers {
+            latencies.extend(worker.await.expect("a worker"));
+        }
+        latencies.sort_unstable();
+        latencies
+    }
+}
+
+/// The `percent` percentile of sorted microseconds, in milliseconds.
+fn percentile_ms(sorted_us: &[u64], percent: usize) -> f64 {
+    sorted_us
+        .get((sorted_us.len() * percent).div_ceil(100).saturating_sub(1))
+        .map_or(0.0, |us| *us as f64 / 1000.0)
+}
+
 /// Incoming webhooks: `n` GitHub-signed pushes posted to a source by `concurrency` keep-alive
-/// clients; accepted requests per second, client-side latency, and what JetStream stored.
-async fn ingress(n: usize, concurrency: usize) -> Value {
+/// clients (accepted requests per second, client-side latency, what JetStream stored), then
+/// `serial` more by one client for the latency of an unloaded request.
+async fn ingress(n: usize, concurrency: usize, serial: usize) -> Value {
     const SECRET: &str = "bench-github-webhook-secret";
     let bench = Bench::start(false).await;
     let created: Value = bench
@@ -421,70 +482,29 @@ async fn ingress(n: usize, concurrency: usize) -> Value {
         )
         .await
         .expect("create source");
-    let url = format!(
-        "{}{}",
-        bench.daemon.ingress_url(),
-        created["path"].as_str().expect("a path")
-    );
     let body = Bytes::from(format!(
         r#"{{"ref":"refs/heads/main","repository":{{"full_name":"acme/app"}},"pad":"{}"}}"#,
         "x".repeat(200)
     ));
-    let signature = hookwire_protocol::inbound::sign::github(SECRET, &body);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .build()
-        .expect("an HTTP client");
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let pushes = Arc::new(Pushes {
+        client: reqwest::Client::builder()
+            .pool_max_idle_per_host(concurrency)
+            .build()
+            .expect("an HTTP client"),
+        url: format!(
+            "{}{}",
+            bench.daemon.ingress_url(),
+            created["path"].as_str().expect("a path")
+        ),
+        signature: hookwire_protocol::inbound::sign::github(SECRET, &body),
+        body,
+    });
     let (cpu_before, _) = bench.usage();
     let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (client, url, body, signature, next) = (
-                client.clone(),
-                url.clone(),
-                body.clone(),
-                signature.clone(),
-                Arc::clone(&next),
-            );
-            tokio::spawn(async move {
-                let mut latencies_us = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= n {
-                        return latencies_us;
-                    }
-                    let sent = Instant::now();
-                    let accepted = client
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .header("x-github-event", "push")
-                        .header("x-github-delivery", format!("bench-{i}"))
-                        .header("x-hub-signature-256", &signature)
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .is_ok_and(|r| r.status() == 200);
-                    if accepted {
-                        latencies_us
-                            .push(u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX));
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut latencies = Vec::with_capacity(n);
-    for worker in workers {
-        latencies.extend(worker.await.expect("a worker"));
-    }
+    let loaded = pushes.post(0, n, concurrency).await;
     let elapsed = started.elapsed().as_secs_f64();
     let (cpu_after, rss) = bench.usage();
-    latencies.sort_unstable();
-    let at = |percent: usize| {
-        latencies
-            .get((latencies.len() * percent).div_ceil(100).saturating_sub(1))
-            .map_or(0.0, |us| *us as f64 / 1000.0)
-    };
+    let unloaded = pushes.post(n, n + serial, 1).await;
     let js = async_nats::jetstream::new(bench.client.clone());
     let stored = js
         .get_stream("HOOKWIRE_EVENTS")
@@ -497,9 +517,10 @@ async fn ingress(n: usize, concurrency: usize) -> Value {
         .messages;
     let _ = &bench.server;
     json!({
-        "requests": n, "concurrency": concurrency, "accepted": latencies.len(), "stored": stored,
-        "accepted_per_sec": (latencies.len() as f64 / elapsed).round(),
-        "p50_ms": at(50), "p99_ms": at(99),
+        "requests": n + serial, "accepted": loaded.len() + unloaded.len(), "stored": stored,
+        "concurrency": concurrency, "accepted_per_sec": (loaded.len() as f64 / elapsed).round(),
+        "p50_ms": percentile_ms(&loaded, 50), "p99_ms": percentile_ms(&loaded, 99),
+        "serial_p50_ms": percentile_ms(&unloaded, 50), "serial_p99_ms": percentile_ms(&unloaded, 99),
         "cpu_s_per_1k": ((cpu_after - cpu_before) / (n as f64 / 1000.0) * 1000.0).round() / 1000.0,
         "peak_rss_mb": rss / (1024 * 1024),
     })
@@ -664,7 +685,7 @@ async fn main() {
             "durable" => throughput(true, 20_000).await,
             "tenants" => tenants(1000, seconds).await,
             "console" => console(50, seconds).await,
-            "ingress" => ingress(20_000, 64).await,
+            "ingress" => ingress(20_000, 64, 2_000).await,
             other => {
                 eprintln!("unknown scenario {other}; choose from {all:?}");
                 std::process::exit(2);

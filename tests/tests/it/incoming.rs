@@ -55,10 +55,15 @@ async fn stored_on(stack: &Stack, subject: &str) -> usize {
     count
 }
 
+/// The status [`post`] gets.
+async fn status_of(stack: &Stack, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    post(stack, path, headers, body).await.0
+}
+
 /// [`post`] with owned header values.
 async fn post_pairs(stack: &Stack, path: &str, headers: &[(&str, String)], body: &[u8]) -> u16 {
     let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    post(stack, path, &refs, body).await.0
+    status_of(stack, path, &refs, body).await
 }
 
 async fn stats(stack: &Stack, name: &str) -> Value {
@@ -323,14 +328,13 @@ async fn scheme_stripe(stack: &Stack, subscriber: &mut async_nats::Subscriber, n
         .unwrap()
         .to_owned();
     assert_eq!(
-        post(
+        status_of(
             stack,
             path,
             &[("stripe-signature", &other)],
             body.as_bytes()
         )
-        .await
-        .0,
+        .await,
         401
     );
     let stale = signed(stripe_secret, now - 600).await["header"]
@@ -338,14 +342,13 @@ async fn scheme_stripe(stack: &Stack, subscriber: &mut async_nats::Subscriber, n
         .unwrap()
         .to_owned();
     assert_eq!(
-        post(
+        status_of(
             stack,
             path,
             &[("stripe-signature", &stale)],
             body.as_bytes()
         )
-        .await
-        .0,
+        .await,
         401
     );
     assert_eq!(
@@ -414,14 +417,13 @@ async fn scheme_gitlab(stack: &Stack, subscriber: &mut async_nats::Subscriber) {
         ]
     };
     assert_eq!(
-        post(
+        status_of(
             stack,
             path,
             &gitlab_headers("gitlab-secret-token-value"),
             body
         )
-        .await
-        .0,
+        .await,
         200
     );
     assert_eq!(
@@ -429,14 +431,13 @@ async fn scheme_gitlab(stack: &Stack, subscriber: &mut async_nats::Subscriber) {
         "hookwire.events.default.gitlab.Push.Hook"
     );
     assert_eq!(
-        post(
+        status_of(
             stack,
             path,
             &gitlab_headers("gitlab-secret-token-valuX"),
             body
         )
-        .await
-        .0,
+        .await,
         401
     );
 }
@@ -459,14 +460,17 @@ async fn scheme_shopify(stack: &Stack, subscriber: &mut async_nats::Subscriber) 
             ("x-shopify-hmac-sha256", mac),
         ]
     };
-    assert_eq!(post(stack, path, &shopify_headers(&mac), body).await.0, 200);
+    assert_eq!(
+        status_of(stack, path, &shopify_headers(&mac), body).await,
+        200
+    );
     assert_eq!(
         next_message(subscriber).await.subject.as_str(),
         "hookwire.events.default.shopify.orders.create"
     );
     let wrong = sign::shopify("not-the-shopify-secret", body);
     assert_eq!(
-        post(stack, path, &shopify_headers(&wrong), body).await.0,
+        status_of(stack, path, &shopify_headers(&wrong), body).await,
         401
     );
 }
@@ -522,14 +526,13 @@ async fn scheme_generic_hmac(stack: &Stack, subscriber: &mut async_nats::Subscri
     let body = b"plain text payload";
     let signature = format!("sha1={}", sign::hmac_sha1_hex(hmac_secret, body));
     assert_eq!(
-        post(
+        status_of(
             stack,
             path,
             &[("content-type", "text/plain"), ("x-signature", &signature)],
             body
         )
-        .await
-        .0,
+        .await,
         200
     );
     let message = next_message(subscriber).await;
@@ -544,7 +547,7 @@ async fn scheme_generic_hmac(stack: &Stack, subscriber: &mut async_nats::Subscri
     );
     let bad = format!("sha1={}", sign::hmac_sha1_hex("wrong-generic-secret", body));
     assert_eq!(
-        post(stack, path, &[("x-signature", &bad)], body).await.0,
+        status_of(stack, path, &[("x-signature", &bad)], body).await,
         401
     );
 }
@@ -611,9 +614,9 @@ async fn gates_refuse_unknown_tokens_other_networks_over_limit_rates_and_large_b
         )
         .await
         .unwrap();
-    assert_eq!(post(&stack, &path, &[], &[b' '; 200]).await.0, 413);
+    assert_eq!(status_of(&stack, &path, &[], &[b' '; 200]).await, 413);
     for _ in 0..2 {
-        assert_eq!(post(&stack, &path, &[], b"{}").await.0, 200);
+        assert_eq!(status_of(&stack, &path, &[], b"{}").await, 200);
     }
     let (status, retry_after, _) = post(&stack, &path, &[], b"{}").await;
     assert_eq!(
@@ -631,7 +634,7 @@ async fn gates_refuse_unknown_tokens_other_networks_over_limit_rates_and_large_b
         )
         .await
         .unwrap();
-    assert_eq!(post(&stack, &path, &[], b"{}").await.0, 403);
+    assert_eq!(status_of(&stack, &path, &[], b"{}").await, 403);
 
     let counted = stats(&stack, "gated").await;
     assert_eq!(counted["rejected"]["ip_not_allowed"], 1, "{counted}");
@@ -656,14 +659,14 @@ async fn gates_refuse_unknown_tokens_other_networks_over_limit_rates_and_large_b
         .unwrap();
     let new_path = rotated["path"].as_str().unwrap();
     assert_ne!(new_path, path);
-    assert_eq!(post(&stack, &path, &[], b"{}").await.0, 404);
-    assert_eq!(post(&stack, new_path, &[], b"{}").await.0, 200);
+    assert_eq!(status_of(&stack, &path, &[], b"{}").await, 404);
+    assert_eq!(status_of(&stack, new_path, &[], b"{}").await, 200);
     stack
         .admin
         .call::<_, Value>("sources", "delete", &json!({"name": "gated"}))
         .await
         .unwrap();
-    assert_eq!(post(&stack, new_path, &[], b"{}").await.0, 404);
+    assert_eq!(status_of(&stack, new_path, &[], b"{}").await, 404);
     assert_eq!(
         error_code(
             stack
@@ -759,7 +762,7 @@ async fn transforms_shape_the_payload_are_checked_at_save_and_fail_softly_at_run
         (500, json!({"error": "cannot process this webhook"}))
     );
     assert_eq!(
-        post(&stack, path, &[], br#"{"text": "[1, 2]"}"#).await.0,
+        status_of(&stack, path, &[], br#"{"text": "[1, 2]"}"#).await,
         200
     );
     assert_eq!(stats(&stack, "t").await["rejected"]["transform_failed"], 1);

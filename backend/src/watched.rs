@@ -1,0 +1,95 @@
+//! An in-memory copy of one kind of configuration kept in the bucket under
+//! `<kind>.<tenant>.<name>`: every entry is loaded at start, then a watch follows changes
+//! forever, resuming where it stopped after an interruption. What the event-types catalog and
+//! the sources share.
+
+use std::time::Duration;
+
+use async_nats::jetstream::kv;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use hookwire_protocol::Tenant;
+use serde::de::DeserializeOwned;
+
+/// Loads every `kind` entry of `bucket` through `apply` (tenant, name, value or `None` when
+/// deleted), then follows changes after `bucket_stream_seq` in a task of its own.
+pub async fn load_and_follow<T, F>(
+    bucket: kv::Store,
+    kind: &'static str,
+    bucket_stream_seq: u64,
+    apply: F,
+) -> Result<(), async_nats::Error>
+where
+    T: DeserializeOwned + 'static,
+    F: Fn(Tenant, &str, Option<T>) + Send + Sync + 'static,
+{
+    let prefix = format!("{kind}.");
+    let keys: Vec<String> = bucket
+        .keys()
+        .await?
+        .try_filter(|k| std::future::ready(k.starts_with(&prefix)))
+        .try_collect()
+        .await?;
+    for key in keys {
+        if let Some(entry) = bucket.entry(key.as_str()).await? {
+            apply_entry(kind, &entry, &apply);
+        }
+    }
+    tokio::spawn(follow(bucket, kind, bucket_stream_seq + 1, apply));
+    Ok(())
+}
+
+async fn follow<T, F>(bucket: kv::Store, kind: &'static str, mut from: u64, apply: F)
+where
+    T: DeserializeOwned,
+    F: Fn(Tenant, &str, Option<T>),
+{
+    let keys = format!("{kind}.>");
+    loop {
+        match bucket.watch_from_revision(keys.as_str(), from).await {
+            Ok(mut watch) => {
+                while let Some(entry) = watch.next().await {
+                    match entry {
+                        Ok(entry) => {
+                            from = entry.revision + 1;
+                            apply_entry(kind, &entry, &apply);
+                        }
+                        Err(e) => {
+                            tracing::warn!(kind, error = %e, "configuration watch interrupted; resuming");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(kind, error = %e, "cannot watch the configuration yet; retrying");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+fn apply_entry<T, F>(kind: &str, entry: &kv::Entry, apply: &F)
+where
+    T: DeserializeOwned,
+    F: Fn(Tenant, &str, Option<T>),
+{
+    let mut parts = entry.key.splitn(3, '.');
+    let (Some(found), Some(tenant), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    let Ok(tenant) = Tenant::new(tenant) else {
+        return;
+    };
+    if found != kind {
+        return;
+    }
+    match entry.operation {
+        kv::Operation::Put => match serde_json::from_slice(&entry.value) {
+            Ok(value) => apply(tenant, name, Some(value)),
+            Err(e) => {
+                tracing::error!(key = entry.key, error = %e, "unreadable configuration entry; ignoring it");
+            }
+        },
+        kv::Operation::Delete | kv::Operation::Purge => apply(tenant, name, None),
+    }
+}

@@ -69,6 +69,22 @@ pub(crate) enum Page {
         data: Option<Value>,
         scroll: usize,
     },
+    /// An incoming-webhook source: its configuration, counters and recent requests.
+    Source {
+        name: String,
+        data: Option<Value>,
+        stats: Option<Value>,
+        requests: Option<Value>,
+        scroll: usize,
+    },
+}
+
+/// Which reply of a source page.
+#[derive(Debug, Clone, Copy)]
+enum SourcePart {
+    View,
+    Stats,
+    Requests,
 }
 
 /// What the keyboard is doing.
@@ -608,6 +624,11 @@ impl App {
                 event_id: event_id.clone(),
             }],
             Some(Page::Type { name, .. }) => vec![Load::Type(name.clone())],
+            Some(Page::Source { name, .. }) => vec![
+                Load::Source(name.clone()),
+                Load::SourceStats(name.clone()),
+                Load::SourceRequests(name.clone()),
+            ],
             None => match self.view {
                 View::Overview => vec![Load::Overview],
                 View::Endpoints => vec![Load::Endpoints, Load::Overview],
@@ -645,8 +666,24 @@ impl App {
                 }
                 None => Vec::new(),
             },
-            (None, View::Overview | View::Replays | View::Audit | View::Sources)
-            | (Some(Page::Delivery { .. } | Page::Type { .. }), _) => Vec::new(),
+            (None, View::Sources) => match self.sources.selected_id() {
+                Some(name) => {
+                    let data = self.sources.selected().cloned();
+                    self.pages.push(Page::Source {
+                        name,
+                        data,
+                        stats: None,
+                        requests: None,
+                        scroll: 0,
+                    });
+                    self.reload()
+                }
+                None => Vec::new(),
+            },
+            (None, View::Overview | View::Replays | View::Audit)
+            | (Some(Page::Delivery { .. } | Page::Type { .. } | Page::Source { .. }), _) => {
+                Vec::new()
+            }
             _ => match self.delivery_in_context() {
                 Some((endpoint_id, event_id)) => {
                     self.pages.push(Page::Delivery {
@@ -679,7 +716,11 @@ impl App {
     fn move_selection(&mut self, delta: isize, to_end: Option<bool>) {
         match self.pages.last_mut() {
             Some(Page::Endpoint { deliveries, .. }) => deliveries.move_by(delta, to_end),
-            Some(Page::Delivery { scroll, .. } | Page::Type { scroll, .. }) => {
+            Some(
+                Page::Delivery { scroll, .. }
+                | Page::Type { scroll, .. }
+                | Page::Source { scroll, .. },
+            ) => {
                 *scroll = match to_end {
                     Some(true) => usize::MAX,
                     Some(false) => 0,
@@ -761,7 +802,7 @@ impl App {
         match self.pages.last() {
             Some(Page::Endpoint { id, .. }) => Some(id.clone()),
             Some(Page::Delivery { endpoint_id, .. }) => Some(endpoint_id.clone()),
-            Some(Page::Type { .. }) => None,
+            Some(Page::Type { .. } | Page::Source { .. }) => None,
             None => match self.view {
                 View::Endpoints => self.endpoints.selected_id(),
                 View::Live => self.selected_attempt().map(|a| a.endpoint_id.clone()),
@@ -789,7 +830,7 @@ impl App {
                 ..
             }) => Some((endpoint_id.clone(), event_id.clone())),
             Some(Page::Endpoint { deliveries, .. }) => of_row(deliveries.selected()),
-            Some(Page::Type { .. }) => None,
+            Some(Page::Type { .. } | Page::Source { .. }) => None,
             None => match self.view {
                 View::Live => self
                     .selected_attempt()
@@ -806,7 +847,7 @@ impl App {
         match self.pages.last() {
             Some(Page::Endpoint { id, .. }) => Some(id.clone()),
             Some(Page::Delivery { event_id, .. }) => Some(event_id.clone()),
-            Some(Page::Type { name, .. }) => Some(name.clone()),
+            Some(Page::Type { name, .. } | Page::Source { name, .. }) => Some(name.clone()),
             None => match self.view {
                 View::Live => self.selected_attempt().map(|a| a.event_id.clone()),
                 View::Deliveries | View::DeadLetters => {
@@ -1010,6 +1051,26 @@ impl App {
         }
     }
 
+    /// Puts a reply into the open source page, if it is still the one asked about.
+    fn fill_source(&mut self, want: &str, part: SourcePart, value: Value) {
+        if let Some(Page::Source {
+            name,
+            data,
+            stats,
+            requests,
+            ..
+        }) = self.pages.last_mut()
+            && name == want
+        {
+            let slot = match part {
+                SourcePart::View => data,
+                SourcePart::Stats => stats,
+                SourcePart::Requests => requests,
+            };
+            *slot = Some(value);
+        }
+    }
+
     fn loaded(&mut self, load: Load, value: Value) {
         let rows = |key: &str| value[key].as_array().cloned().unwrap_or_default();
         let more = !value["next_cursor"].is_null();
@@ -1074,6 +1135,9 @@ impl App {
                     *data = Some(value);
                 }
             }
+            Load::Source(want) => self.fill_source(&want, SourcePart::View, value),
+            Load::SourceStats(want) => self.fill_source(&want, SourcePart::Stats, value),
+            Load::SourceRequests(want) => self.fill_source(&want, SourcePart::Requests, value),
         }
     }
 

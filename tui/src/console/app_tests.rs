@@ -452,3 +452,51 @@ fn ctrl_c_quits_from_any_mode() {
     press(&mut app, Key::ForceQuit);
     assert!(app.quit);
 }
+
+#[test]
+fn enter_opens_a_source_with_its_stats_and_requests() {
+    let mut app = console();
+    press(&mut app, Key::Command);
+    type_text(&mut app, "sources\n");
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::Sources),
+        Ok(vec![json!({"sources": [
+            {"name": "github", "path": "/in/hwin_a", "verification": {"scheme": "github"}},
+            {"name": "stripe", "path": "/in/hwin_b", "verification": {"scheme": "stripe"}},
+        ]})]),
+    ));
+    press(&mut app, Key::Down);
+    let requests = press(&mut app, Key::Open);
+    assert_eq!(
+        loads(&requests),
+        [
+            Load::Source("stripe".into()),
+            Load::SourceStats("stripe".into()),
+            Load::SourceRequests("stripe".into())
+        ]
+    );
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::SourceStats("stripe".into())),
+        Ok(vec![json!({"received": 3})]),
+    ));
+    // A late reply for another source does not land on this page.
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::SourceStats("github".into())),
+        Ok(vec![json!({"received": 99})]),
+    ));
+    let Some(Page::Source {
+        name, data, stats, ..
+    }) = app.pages.last()
+    else {
+        panic!("a source page is open: {:?}", app.pages);
+    };
+    assert_eq!(name, "stripe");
+    assert_eq!(
+        data.as_ref().unwrap()["path"],
+        "/in/hwin_b",
+        "shown before the reload"
+    );
+    assert_eq!(stats.as_ref().unwrap()["received"], 3);
+    press(&mut app, Key::Back);
+    assert!(app.pages.is_empty());
+}

@@ -32,6 +32,9 @@ pub(crate) enum Load {
     Replays,
     Audit,
     Sources,
+    Source(String),
+    SourceStats(String),
+    SourceRequests(String),
 }
 
 impl Load {
@@ -63,6 +66,11 @@ impl Load {
             Self::Replays => ("replay", "list", json!({"limit": limit})),
             Self::Audit => ("audit", "list", json!({"limit": limit})),
             Self::Sources => ("sources", "list", json!({})),
+            Self::Source(name) => ("sources", "get", json!({"name": name})),
+            Self::SourceStats(name) => ("sources", "stats", json!({"name": name})),
+            Self::SourceRequests(name) => {
+                ("sources", "requests", json!({"name": name, "limit": 50}))
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ pub(crate) const NO_DEAD_LETTERS: &str =
 pub(crate) const NO_TYPES: &str = "no event types in the catalog";
 pub(crate) const NO_SOURCES: &str =
     "no incoming-webhook sources (hookwire sources create NAME --scheme github; docs/incoming.md)";
+pub(crate) const SOURCE_REQUESTS: &str = "recent requests (newest first)";
 pub(crate) const NO_AUDIT: &str = "no audited changes or security events in the last 24 hours";
 /// Marks a requester name the request declared itself (NATS did not vouch for it).
 pub(crate) const DECLARED: &str = "(declared)";

@@ -1,6 +1,6 @@
 //! Detail pages: an endpoint (configuration, statistics, recent deliveries), a delivery
-//! (the event and every attempt with headers and bodies) and an event type (schema and
-//! example).
+//! (the event and every attempt with headers and bodies), an event type (schema and
+//! example) and an incoming-webhook source (rules, counters, recent requests).
 
 use chrono::{DateTime, Utc};
 use ratatui::Frame;
@@ -53,6 +53,16 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, page: &Page, theme: Theme, now
                 .as_ref()
                 .map_or_else(|| vec![Line::from(strings::LOADING)], type_lines);
             scrolled(frame, area, format!("event type {name}"), lines, *scroll);
+        }
+        Page::Source {
+            name,
+            data,
+            stats,
+            requests,
+            scroll,
+        } => {
+            let lines = source_lines(data.as_ref(), stats.as_ref(), requests.as_ref(), theme);
+            scrolled(frame, area, format!("source {name}"), lines, *scroll);
         }
     }
 }
@@ -295,6 +305,112 @@ fn delivery_lines(data: &Value, theme: Theme) -> Vec<Line<'static>> {
     }
     if data["attempts"].as_array().is_none_or(Vec::is_empty) {
         lines.push(Line::styled(strings::NOT_INDEXED, theme.fg(Color::Yellow)));
+    }
+    lines
+}
+
+/// A value rule (`{"header": ..}`, `{"field": ..}`, `{"fixed": ..}`) as text.
+fn rule(v: &Value) -> String {
+    v.as_object().and_then(|o| o.iter().next()).map_or_else(
+        || "-".to_owned(),
+        |(kind, what)| format!("{kind} {}", cell(what)),
+    )
+}
+
+fn source_lines(
+    source: Option<&Value>,
+    stats: Option<&Value>,
+    requests: Option<&Value>,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let Some(s) = source else {
+        return vec![Line::from(strings::LOADING)];
+    };
+    let mut lines = vec![
+        field(
+            "url",
+            cell(if s["url"].is_string() {
+                &s["url"]
+            } else {
+                &s["path"]
+            }),
+        ),
+        field("scheme", cell(&s["verification"]["scheme"])),
+        field("subject", format!("{}.<type>", cell(&s["subject"]))),
+        field("type from", rule(&s["type_from"])),
+        field("id from", rule(&s["id_from"])),
+        field(
+            "limits",
+            format!(
+                "{}/min, bodies up to {} bytes, {}",
+                s["rate_limit_per_minute"],
+                s["max_body_bytes"],
+                joined(&s["allowed_networks"])
+                    .map_or_else(|| "any client".to_owned(), |n| format!("only from {n}"))
+            ),
+        ),
+        field("active", cell(&s["active"])),
+        field(
+            "transform",
+            if s["transform"].is_string() {
+                "yes"
+            } else {
+                "none (JSON as sent)"
+            }
+            .to_owned(),
+        ),
+    ];
+    if let Some(st) = stats {
+        let rejected = st["rejected"]
+            .as_object()
+            .map(|r| {
+                r.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| "none".to_owned());
+        lines.push(field(
+            "requests",
+            format!(
+                "{} received, {} verified, {} published, {} duplicates (this instance)",
+                st["received"], st["verified"], st["published"], st["duplicates"]
+            ),
+        ));
+        lines.push(field("rejected", rejected));
+        if st["p50_us"].is_u64() {
+            lines.push(field(
+                "latency",
+                format!("p50 {} µs  p99 {} µs", st["p50_us"], st["p99_us"]),
+            ));
+        }
+    }
+    lines.push(Line::styled(strings::SOURCE_REQUESTS, BOLD));
+    for r in requests
+        .and_then(|r| r["requests"].as_array())
+        .into_iter()
+        .flatten()
+        .rev()
+    {
+        let outcome = cell(&r["outcome"]);
+        let style = if r["status"] == 200 {
+            "succeeded"
+        } else {
+            "dead"
+        };
+        lines.push(Line::styled(
+            format!(
+                "{} {:<18} {} {:<16} {:<24} {}",
+                strings::short_time(&r["at"]),
+                outcome,
+                r["status"],
+                cell(&r["client"]),
+                cell(&r["event_type"]),
+                cell(&r["detail"]),
+            ),
+            theme.state(style),
+        ));
     }
     lines
 }

@@ -167,7 +167,8 @@ fn load_sources(app: &mut App) {
         json!({"sources": [
             {"tenant": "default", "name": "github", "subject": "hookwire.events.default.github",
                 "verification": {"scheme": "github"}, "active": true, "rate_limit_per_minute": 100,
-                "allowed_networks": ["140.82.112.0/20", "192.30.252.0/22"],
+                "allowed_networks": ["140.82.112.0/20", "192.30.252.0/22"], "max_body_bytes": 262_144,
+                "type_from": {"header": "x-github-event"}, "id_from": {"header": "x-github-delivery"},
                 "path": "/in/hwin_abc", "url": "https://hooks.example.com/in/hwin_abc"},
             {"tenant": "default", "name": "stripe", "subject": "hookwire.events.default.stripe",
                 "verification": {"scheme": "stripe", "tolerance_secs": 300}, "active": false,
@@ -237,6 +238,27 @@ fn audit() {
 #[test]
 fn sources() {
     insta::assert_snapshot!(screen(&in_view(View::Sources)));
+}
+
+#[test]
+fn source_page() {
+    let mut app = in_view(View::Sources);
+    app.pages.push(Page::Source {
+        name: "github".into(),
+        data: app.sources.selected().cloned(),
+        stats: Some(
+            json!({"received": 12, "verified": 10, "published": 9, "duplicates": 1,
+            "rejected": {"bad_signature": 2}, "p50_us": 640, "p99_us": 1900}),
+        ),
+        requests: Some(json!({"requests": [
+            {"at": at(120), "outcome": "published", "status": 200, "client": "140.82.115.4",
+                "event_type": "push"},
+            {"at": at(60), "outcome": "bad_signature", "status": 401, "client": "203.0.113.9",
+                "detail": "signature does not match"},
+        ]})),
+        scroll: 0,
+    });
+    insta::assert_snapshot!(screen(&app));
 }
 
 #[test]

@@ -35,6 +35,8 @@ use crate::sources::{LiveSource, Prepared, PreparedRequest};
 
 /// The header naming the source an event came in through.
 pub const SOURCE_HEADER: &str = "Hookwire-Source";
+/// [`CORRELATION_ID`] as an HTTP request header (names arrive lowercase).
+const CORRELATION_HEADER: &str = "hookwire-correlation-id";
 /// Headers that carry a provider's shared secret itself, never recorded.
 const SECRET_HEADERS: &[&str] = &["x-gitlab-token"];
 
@@ -314,7 +316,7 @@ impl Ingress {
         headers.insert(SOURCE_HEADER, source.source.name.as_str());
         if let Some(correlation) = received
             .headers
-            .get(&CORRELATION_ID.to_ascii_lowercase())
+            .get(CORRELATION_HEADER)
             .or_else(|| received.headers.get(TRACEPARENT))
         {
             headers.insert(CORRELATION_ID, correlation.as_str());

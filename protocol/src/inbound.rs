@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac as _};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha256};
 
-use crate::signing::{HmacSha256, Secret, VerifyError, WebhookHeaders};
+use crate::signing::{HmacSha256, Secret, VerifyError, WebhookHeaders, check_timestamp};
 use crate::source::{
     HmacAlgorithm, MacEncoding, RequestOutcome, UNKNOWN_TYPE, ValueFrom, Verification,
 };
@@ -157,15 +157,7 @@ fn verify_stripe(
     tolerance_secs: u32,
 ) -> Result<(), Rejection> {
     let name = "stripe-signature";
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in value.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", t)) => timestamp = Some(t),
-            Some(("v1", sig)) => signatures.extend(hex::decode(sig).ok()),
-            _ => {}
-        }
-    }
+    let (timestamp, signatures) = crate::schemes::parse_stripe_header(value);
     let timestamp = timestamp.ok_or_else(|| Rejection::Malformed(name.to_owned()))?;
     if signatures.is_empty() {
         return Err(Rejection::Malformed(name.to_owned()));
@@ -199,19 +191,13 @@ fn from_standard(error: &VerifyError, tolerance_secs: u32) -> Rejection {
     }
 }
 
+/// Checks a signed timestamp (Unix seconds in header `name`) is within `tolerance_secs`.
 fn check_age(timestamp: &str, name: &str, now: i64, tolerance_secs: u32) -> Result<(), Rejection> {
-    let at: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| Rejection::Malformed(name.to_owned()))?;
-    let age = now.saturating_sub(at);
-    if age.unsigned_abs() > u64::from(tolerance_secs) {
-        return Err(Rejection::Stale {
-            age_secs: age,
-            tolerance_secs,
-        });
+    match check_timestamp(timestamp, now, i64::from(tolerance_secs)) {
+        Ok(_) => Ok(()),
+        Err(VerifyError::MalformedTimestamp(_)) => Err(Rejection::Malformed(name.to_owned())),
+        Err(e) => Err(from_standard(&e, tolerance_secs)),
     }
-    Ok(())
 }
 
 fn hmac256(secret: &str, parts: &[&[u8]]) -> HmacSha256 {

@@ -141,6 +141,17 @@ pub fn verify_stripe(
     now: i64,
     tolerance_secs: i64,
 ) -> Result<(), VerifyError> {
+    let (timestamp, signatures) = parse_stripe_header(header);
+    let timestamp = timestamp.ok_or(VerifyError::MissingHeader("t= in the signature header"))?;
+    check_timestamp(timestamp, now, tolerance_secs)?;
+    any_verifies(secrets, &signatures, |secret| {
+        stripe_mac(secret, timestamp, body)
+    })
+}
+
+/// A Stripe-style header taken apart: its `t=` value and every `v1=` signature that is hex
+/// (other schemes' entries, such as `v0=`, are ignored).
+pub(crate) fn parse_stripe_header(header: &str) -> (Option<&str>, Vec<Vec<u8>>) {
     let mut timestamp = None;
     let mut signatures = Vec::new();
     for item in header.split(',') {
@@ -150,11 +161,7 @@ pub fn verify_stripe(
             _ => {}
         }
     }
-    let timestamp = timestamp.ok_or(VerifyError::MissingHeader("t= in the signature header"))?;
-    check_timestamp(timestamp, now, tolerance_secs)?;
-    any_verifies(secrets, &signatures, |secret| {
-        stripe_mac(secret, timestamp, body)
-    })
+    (timestamp, signatures)
 }
 
 /// The GitHub-style header value for one secret: `sha256=<hex>`.

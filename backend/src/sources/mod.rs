@@ -1,7 +1,7 @@
 //! Sources (incoming webhooks): stored in the configuration bucket under
 //! `sources.<tenant>.<name>` with their URL token and provider secret sealed; every instance
-//! keeps them in memory (templates compiled, rate limiters built, looked up by the token's
-//! SHA-256), loaded at start and kept current by a watch, so the ingress answers without I/O
+//! keeps them in memory (templates compiled, rate limiters built, looked up by token),
+//! loaded at start and kept current by a watch, so the ingress answers without I/O
 //! before the publish.
 
 pub mod stats;
@@ -23,7 +23,6 @@ use hookwire_protocol::source::{
 use hookwire_protocol::{Secret, Subjects, Tenant, inbound};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
-use sha2::Digest as _;
 
 use self::stats::Counters;
 use self::transform::Template;
@@ -34,14 +33,12 @@ const TOKEN_BYTES: usize = 32;
 /// The prefix of a URL token, so a leaked one is recognisable.
 const TOKEN_PREFIX: &str = "hwin_";
 
-/// A source as kept in the bucket: its public view, the token's hash (for lookup without
-/// opening) and, sealed, the token and the provider secret.
+/// A source as kept in the bucket: its public view and, sealed, the token and the provider
+/// secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredSource {
     /// What the admin API shows.
     pub source: Source,
-    /// Hex SHA-256 of the URL token.
-    pub token_hash: String,
     /// [`SourceSecrets`], sealed.
     pub sealed: Sealed,
 }
@@ -60,12 +57,6 @@ fn owner(source: &Source) -> String {
 
 fn key(tenant: &Tenant, name: &str) -> String {
     format!("sources.{tenant}.{name}")
-}
-
-/// The hex SHA-256 of a URL token.
-#[must_use]
-pub fn token_hash(token: &str) -> String {
-    hex::encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
 fn new_token() -> String {
@@ -265,7 +256,7 @@ impl Sources {
     /// The source a URL token belongs to.
     #[must_use]
     pub fn by_token(&self, token: &str) -> Option<Arc<LiveSource>> {
-        self.read().by_token.get(&token_hash(token)).cloned()
+        self.read().by_token.get(token).cloned()
     }
 
     /// One source.
@@ -326,7 +317,7 @@ impl Sources {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(old) = inner.by_name.remove(&key) {
-            inner.by_token.remove(&token_hash(&old.token));
+            inner.by_token.remove(&old.token);
         }
         inner.unopened.remove(&key);
         inner.stale.remove(&key);
@@ -346,9 +337,7 @@ impl Sources {
                     inner.stale.insert(key.clone());
                 }
                 let live = Arc::new(live);
-                inner
-                    .by_token
-                    .insert(token_hash(&live.token), Arc::clone(&live));
+                inner.by_token.insert(live.token.clone(), Arc::clone(&live));
                 inner.by_name.insert(key, live);
             }
         }
@@ -456,7 +445,6 @@ impl Sources {
         }
         let stored = StoredSource {
             source: source.clone(),
-            token_hash: token_hash(&secrets.token),
             sealed: self
                 .keyring
                 .seal(secrets, &owner(source))
@@ -742,7 +730,6 @@ mod tests {
             a.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
-        assert_eq!(token_hash(&a).len(), 64);
     }
 
     #[test]

@@ -185,8 +185,25 @@ async fn a_github_push_is_verified_published_once_delivered_and_recorded() {
     check_records(&stack, secret, &path).await;
 }
 
-/// The GitHub test's records: the request log, the audit log, the sealed bucket entry.
+/// The GitHub test's records: the metrics, the request log, the audit log, the sealed bucket
+/// entry.
 async fn check_records(stack: &Stack, secret: &str, path: &str) {
+    let metrics = hookwire_testkit::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/metrics", stack.daemon.http_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        r#"hookwire_ingress_requests_total{outcome="published"} 1"#,
+        r#"hookwire_ingress_requests_total{outcome="bad_signature"} 2"#,
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
     // The request log, oldest first, with outcomes and body excerpts.
     let deadline = tokio::time::Instant::now() + WAIT;
     let log = loop {

@@ -100,7 +100,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let retention = Duration::from_secs(config.streams.attempts_max_age_secs);
     let mut background = spawn_background(&engine, &store, retention);
-    let mut admin_tasks = admin::start(&service, admin)
+    let mut admin_tasks = admin::start(&service, admin, &settings)
         .await
         .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
     let ingress = start_ingress(&engine, &config).await?;

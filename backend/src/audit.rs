@@ -3,10 +3,9 @@
 
 use chrono::{TimeDelta, Utc};
 use hookwire_protocol::Tenant;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::attempt::{AttemptRecord, ErrorKind};
-use hookwire_protocol::audit::{AuditRecord, ListAudit, Requester};
-use serde_json::{Value, json};
+use hookwire_protocol::audit::{AuditEntry, AuditPage, AuditRecord, ListAudit, Requester};
 
 use crate::engine::Engine;
 use crate::stream_page::{self, Start};
@@ -84,7 +83,7 @@ pub async fn list(
     tenant: &Tenant,
     request: &ListAudit,
     limit: usize,
-) -> Result<Value, AdminError> {
+) -> Result<AuditPage, AdminError> {
     let subjects = &engine.topology.subjects;
     let filter_subjects = match &request.action {
         Some(action) => {
@@ -113,7 +112,7 @@ pub async fn list(
     for message in &page.messages {
         let seq = message
             .info()
-            .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?
+            .map_err(|e| AdminError::internal("reading an audit record's metadata", e))?
             .stream_sequence;
         last_seq = Some(seq);
         let Ok(record) = serde_json::from_slice::<AuditRecord>(&message.payload) else {
@@ -126,11 +125,11 @@ pub async fn list(
         {
             continue;
         }
-        let mut shown = serde_json::to_value(&record)
-            .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
-        shown["seq"] = json!(seq);
-        records.push(shown);
+        records.push(AuditEntry { seq, record });
     }
     let next_cursor = if page.more { last_seq } else { None };
-    Ok(json!({"records": records, "next_cursor": next_cursor}))
+    Ok(AuditPage {
+        records,
+        next_cursor,
+    })
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use async_nats::jetstream::kv;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::catalog::{CreateType, EventTypeDef, UpdateType, validate_name};
 use hookwire_protocol::filter::EventTypeFilter;
 use hookwire_protocol::{EventType, Tenant};
@@ -183,14 +183,14 @@ impl Catalog {
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AdminError {
-    AdminError::new(ErrorCode::Unavailable, e.to_string())
+    AdminError::unavailable("the configuration bucket did not answer", e)
 }
 
-fn not_found(name: &str) -> AdminError {
-    AdminError::new(
-        ErrorCode::NotFound,
-        format!("no type {name} in this tenant's catalog"),
-    )
+/// `not_found` for an event type.
+pub(crate) fn not_found(name: &str) -> AdminError {
+    AdminError::not_found(format!(
+        "no type {name} in this tenant's catalog; `types.list` shows it"
+    ))
 }
 
 /// Loads every type in the bucket, then follows changes forever.
@@ -220,8 +220,8 @@ async fn write(
     revision: Option<u64>,
 ) -> Result<EventTypeDef, AdminError> {
     compile(&def)?;
-    let value = serde_json::to_vec(&def)
-        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+    let value =
+        serde_json::to_vec(&def).map_err(|e| AdminError::internal("encoding the type", e))?;
     let key = key(tenant, &def.name);
     let written = match revision {
         None => bucket
@@ -229,10 +229,7 @@ async fn write(
             .await
             .map_err(|e| {
                 if e.kind() == kv::CreateErrorKind::AlreadyExists {
-                    AdminError::new(
-                        ErrorCode::Conflict,
-                        format!("type {} exists already; update it", def.name),
-                    )
+                    AdminError::conflict(format!("type {} exists already; update it", def.name))
                 } else {
                     unavailable(e)
                 }
@@ -241,10 +238,10 @@ async fn write(
             .update(key.as_str(), value.into(), revision)
             .await
             .map_err(|e| {
-                AdminError::new(
-                    ErrorCode::Conflict,
-                    format!("type {} changed concurrently ({e}); retry", def.name),
-                )
+                AdminError::conflict(format!(
+                    "type {} changed concurrently ({e}); retry",
+                    def.name
+                ))
             }),
     };
     written?;
@@ -265,7 +262,7 @@ async fn read(
     {
         Some(entry) if entry.operation == kv::Operation::Put => {
             let def = serde_json::from_slice(&entry.value)
-                .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+                .map_err(|e| AdminError::internal(&format!("reading type {name}"), e))?;
             Ok((def, entry.revision))
         }
         _ => Err(not_found(&name)),

@@ -4,7 +4,7 @@
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 use chrono::Utc;
 use hookwire_protocol::Tenant;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::dead_letter::{DeadLetter, DeadLetterPage, DeadLetterSelection};
 use hookwire_protocol::subject::validate_token;
 
@@ -12,13 +12,10 @@ use crate::engine::Engine;
 use crate::task::Task;
 
 /// Most dead letters one requeue moves; call again for more.
-pub const MAX_REQUEUE: usize = 10_000;
+pub const MAX_REQUEUE: u64 = 10_000;
 
 fn unavailable(e: &impl std::fmt::Display) -> AdminError {
-    AdminError::new(
-        ErrorCode::Unavailable,
-        format!("the dead-letter stream did not answer ({e}); retry"),
-    )
+    AdminError::unavailable("the dead-letter stream did not answer", e)
 }
 
 fn filter(
@@ -57,7 +54,9 @@ async fn next(
     {
         Ok(message) => {
             let task = Task::from_message(Some(&message.headers), message.payload.clone())
-                .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+                .map_err(|e| {
+                    AdminError::internal(&format!("reading dead letter {}", message.sequence), e)
+                })?;
             let dead_at = chrono::DateTime::from_timestamp(
                 message.time.unix_timestamp(),
                 message.time.nanosecond(),
@@ -117,7 +116,7 @@ pub async fn requeue(
     engine: &Engine,
     tenant: &Tenant,
     selection: &DeadLetterSelection,
-) -> Result<usize, AdminError> {
+) -> Result<u64, AdminError> {
     let stream = stream(engine).await?;
     let (subject, only) = selected(engine, tenant, selection)?;
     let mut from = only.unwrap_or(1);
@@ -148,10 +147,7 @@ pub async fn requeue(
         }
     }
     if only.is_some() && moved == 0 {
-        return Err(AdminError::new(
-            ErrorCode::NotFound,
-            "no such dead letter in this tenant",
-        ));
+        return Err(dead_letter_not_found());
     }
     Ok(moved)
 }
@@ -169,10 +165,7 @@ pub async fn purge(
             .await?
             .is_none_or(|(found, ..)| found != seq)
         {
-            return Err(AdminError::new(
-                ErrorCode::NotFound,
-                "no such dead letter in this tenant",
-            ));
+            return Err(dead_letter_not_found());
         }
         stream
             .delete_message(seq)
@@ -186,6 +179,10 @@ pub async fn purge(
         .await
         .map_err(|e| unavailable(&e))?;
     Ok(purged.purged)
+}
+
+fn dead_letter_not_found() -> AdminError {
+    AdminError::not_found("no such dead letter in this tenant; `dead-letters.list` shows them")
 }
 
 /// The subject filter and, for a single dead letter, its sequence.

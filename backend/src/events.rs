@@ -2,54 +2,18 @@
 //! never copied into redb), with the deliveries each caused from the index.
 
 use async_nats::jetstream::stream::DirectGetErrorKind;
-use chrono::{DateTime, TimeZone as _, Utc};
+use chrono::{TimeZone as _, Utc};
 use hookwire_protocol::Tenant;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
+use hookwire_protocol::event::{EventDetail, EventPage, EventSummary, GetEvent, ListEvents};
 use hookwire_protocol::filter::EventTypeFilter;
 use hookwire_protocol::headers::NATS_MSG_ID;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::engine::Engine;
 use crate::fanout;
 use crate::store::Store;
 use crate::stream_page::{self, Start};
-
-/// `events.get`: one event by stream sequence or by id.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GetEvent {
-    #[serde(default)]
-    seq: Option<u64>,
-    #[serde(default)]
-    id: Option<String>,
-}
-
-/// `events.list`: a tenant's events in stream order.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListEvents {
-    /// Only types matching this filter.
-    #[serde(default)]
-    event_type: Option<String>,
-    /// Only events published at or after this time.
-    #[serde(default)]
-    since: Option<DateTime<Utc>>,
-    /// Continue after this stream sequence (the previous page's `next_cursor`).
-    #[serde(default)]
-    cursor: Option<u64>,
-    /// Page size, 1–500 (default 100).
-    #[serde(default)]
-    pub limit: Option<u32>,
-}
-
-fn unavailable(e: impl std::fmt::Display) -> AdminError {
-    AdminError::new(ErrorCode::Unavailable, e.to_string())
-}
-
-fn internal(e: impl std::fmt::Display) -> AdminError {
-    AdminError::new(ErrorCode::Internal, e.to_string())
-}
 
 /// One event as the API shows it: `data` is the published JSON (or `null` for bodies that
 /// are not JSON: those were rejected).
@@ -61,20 +25,17 @@ fn describe(
     published_ns: i128,
     payload: &[u8],
     with_data: bool,
-) -> Option<(Tenant, Value)> {
+) -> Option<(Tenant, EventSummary)> {
     let (tenant, event_type) = engine.topology.subjects.parse_event(subject).ok()?;
     let id = fanout::event_id(fanout::header(headers, NATS_MSG_ID), published_ns, seq).ok();
-    let published_at = Utc.timestamp_nanos(i64::try_from(published_ns).unwrap_or(0));
-    let mut event = json!({
-        "seq": seq,
-        "id": id,
-        "type": event_type.as_str(),
-        "published_at": published_at,
-        "bytes": payload.len(),
-    });
-    if with_data {
-        event["data"] = serde_json::from_slice(payload).unwrap_or(Value::Null);
-    }
+    let event = EventSummary {
+        seq,
+        id,
+        event_type: event_type.to_string(),
+        published_at: Utc.timestamp_nanos(i64::try_from(published_ns).unwrap_or(0)),
+        bytes: payload.len(),
+        data: with_data.then(|| serde_json::from_slice(payload).unwrap_or(Value::Null)),
+    };
     Some((tenant, event))
 }
 
@@ -84,7 +45,7 @@ pub async fn get(
     store: &Store,
     tenant: &Tenant,
     request: GetEvent,
-) -> Result<Value, AdminError> {
+) -> Result<EventDetail, AdminError> {
     let seq = match (request.seq, &request.id) {
         (Some(seq), None) => seq,
         (None, Some(id)) => {
@@ -92,13 +53,12 @@ pub async fn get(
             let found =
                 tokio::task::spawn_blocking(move || reader.event_deliveries(&owner, &event))
                     .await
-                    .map_err(internal)?
-                    .map_err(internal)?;
+                    .map_err(|e| AdminError::internal("reading the event's deliveries", e))?
+                    .map_err(|e| AdminError::internal("reading the event's deliveries", e))?;
             found.first().map(|(_, seq)| *seq).ok_or_else(|| {
-                AdminError::new(
-                    ErrorCode::NotFound,
-                    format!("no delivery recorded for event {id}; events without deliveries are found by seq"),
-                )
+                AdminError::not_found(format!(
+                    "no delivery recorded for event {id}; events without deliveries are found by seq"
+                ))
             })?
         }
         _ => return Err(AdminError::invalid("seq", "give exactly one of seq and id")),
@@ -107,16 +67,15 @@ pub async fn get(
         .js
         .get_stream(&engine.topology.events)
         .await
-        .map_err(unavailable)?;
+        .map_err(|e| AdminError::unavailable("opening the events stream", e))?;
     let message = match stream.direct_get(seq).await {
         Ok(message) => message,
         Err(e) if e.kind() == DirectGetErrorKind::NotFound => {
-            return Err(AdminError::new(
-                ErrorCode::NotFound,
-                format!("no event {seq} in the events stream (never, or aged out)"),
-            ));
+            return Err(AdminError::not_found(format!(
+                "no event {seq} in the events stream (never, or aged out)"
+            )));
         }
-        Err(e) => return Err(unavailable(e)),
+        Err(e) => return Err(AdminError::unavailable("reading the event", e)),
     };
     let (owner, event) = describe(
         engine,
@@ -128,13 +87,8 @@ pub async fn get(
         true,
     )
     .filter(|(owner, _)| owner == tenant)
-    .ok_or_else(|| {
-        AdminError::new(
-            ErrorCode::NotFound,
-            format!("no event {seq} in this tenant"),
-        )
-    })?;
-    let event_id = event["id"].as_str().unwrap_or_default().to_owned();
+    .ok_or_else(|| AdminError::not_found(format!("no event {seq} in this tenant")))?;
+    let event_id = event.id.clone().unwrap_or_default();
     let (reader, tenant) = (store.clone(), owner);
     let deliveries = tokio::task::spawn_blocking(move || {
         reader
@@ -144,9 +98,9 @@ pub async fn get(
             .collect::<Result<Vec<_>, _>>()
     })
     .await
-    .map_err(internal)?
-    .map_err(internal)?;
-    Ok(json!({"event": event, "deliveries": deliveries}))
+    .map_err(|e| AdminError::internal("reading the event's deliveries", e))?
+    .map_err(|e| AdminError::internal("reading the event's deliveries", e))?;
+    Ok(EventDetail { event, deliveries })
 }
 
 /// The data of event `seq`, if the stream still has it (`None` for sequence 0: test sends).
@@ -165,7 +119,7 @@ pub async fn list(
     tenant: &Tenant,
     request: &ListEvents,
     limit: usize,
-) -> Result<Value, AdminError> {
+) -> Result<EventPage, AdminError> {
     let filter_subject = match &request.event_type {
         Some(filter) => {
             let filter = EventTypeFilter::new(filter)
@@ -192,7 +146,9 @@ pub async fn list(
     .await?;
     let mut events = Vec::with_capacity(page.messages.len());
     for message in &page.messages {
-        let info = message.info().map_err(internal)?;
+        let info = message
+            .info()
+            .map_err(|e| AdminError::internal("reading an event's metadata", e))?;
         let (seq, published_ns) = (info.stream_sequence, info.published.unix_timestamp_nanos());
         if let Some((_, event)) = describe(
             engine,
@@ -206,9 +162,9 @@ pub async fn list(
             events.push(event);
         }
     }
-    let next_cursor = page
-        .more
-        .then(|| events.last().and_then(|e| e["seq"].as_u64()))
-        .flatten();
-    Ok(json!({"events": events, "next_cursor": next_cursor}))
+    let next_cursor = page.more.then(|| events.last().map(|e| e.seq)).flatten();
+    Ok(EventPage {
+        events,
+        next_cursor,
+    })
 }

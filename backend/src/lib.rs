@@ -20,7 +20,6 @@ mod ids;
 pub mod indexer;
 pub mod ingress;
 pub mod metrics;
-pub mod overview;
 pub mod redeliver;
 pub mod registry;
 pub mod replay;

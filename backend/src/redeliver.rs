@@ -4,17 +4,13 @@
 
 use async_nats::jetstream::stream::DirectGetErrorKind;
 use chrono::Utc;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::headers::CORRELATION_ID;
 use hookwire_protocol::{EventType, Tenant};
 
 use crate::engine::Engine;
 use crate::store::Store;
 use crate::task::Task;
-
-fn failed(code: ErrorCode, message: impl Into<String>) -> AdminError {
-    AdminError::new(code, message)
-}
 
 /// Queues `event_id` for `endpoint_id` again; returns the number of the new attempt.
 pub async fn redeliver(
@@ -25,10 +21,7 @@ pub async fn redeliver(
     event_id: &str,
 ) -> Result<u32, AdminError> {
     if engine.registry.get(tenant, endpoint_id).is_none() {
-        return Err(failed(
-            ErrorCode::NotFound,
-            format!("no endpoint {endpoint_id} in this tenant"),
-        ));
+        return Err(crate::admin::endpoint_not_found(endpoint_id));
     }
     let (reader, owner, endpoint, event) = (
         store.clone(),
@@ -38,40 +31,31 @@ pub async fn redeliver(
     );
     let delivery = tokio::task::spawn_blocking(move || reader.delivery(&owner, &endpoint, &event))
         .await
-        .map_err(|e| failed(ErrorCode::Internal, e.to_string()))?
-        .map_err(|e| failed(ErrorCode::Internal, e.to_string()))?
-        .ok_or_else(|| {
-            failed(
-                ErrorCode::NotFound,
-                "no such delivery (yet: attempts are indexed within moments)",
-            )
-        })?;
+        .map_err(|e| AdminError::internal("reading the delivery", e))?
+        .map_err(|e| AdminError::internal("reading the delivery", e))?
+        .ok_or_else(crate::admin::delivery_not_found)?;
 
     let stream = engine
         .js
         .get_stream(&engine.topology.events)
         .await
-        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(|e| AdminError::unavailable("opening the events stream", e))?;
     let message = match stream.direct_get(delivery.event_seq).await {
         Ok(message) => message,
         Err(e) if e.kind() == DirectGetErrorKind::NotFound => {
-            return Err(failed(
-                ErrorCode::NotFound,
-                "the event is no longer in the events stream (streams.events_max_age_secs)",
+            return Err(AdminError::not_found(
+                "the event is no longer in the events stream (it keeps events for streams.events_max_age_secs)",
             ));
         }
-        Err(e) => return Err(failed(ErrorCode::Unavailable, e.to_string())),
+        Err(e) => return Err(AdminError::unavailable("reading the event", e)),
     };
     let (event_tenant, event_type): (Tenant, EventType) = engine
         .topology
         .subjects
         .parse_event(&message.subject)
-        .map_err(|e| failed(ErrorCode::Internal, e.to_string()))?;
+        .map_err(|e| AdminError::internal("reading the event's subject", e))?;
     if &event_tenant != tenant {
-        return Err(failed(
-            ErrorCode::NotFound,
-            "no such delivery in this tenant",
-        ));
+        return Err(AdminError::not_found("no such delivery in this tenant"));
     }
     let attempt = delivery.attempts + 1;
     let task = Task {
@@ -94,6 +78,6 @@ pub async fn redeliver(
     engine
         .enqueue(&task)
         .await
-        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(|e| AdminError::unavailable("queueing the delivery", e))?;
     Ok(attempt)
 }

@@ -15,11 +15,11 @@ use async_nats::jetstream::{self, consumer, kv};
 use chrono::{DateTime, TimeZone as _, Utc};
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use hookwire_protocol::Tenant;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::endpoint::EndpointStatus;
 use hookwire_protocol::filter::any_matches;
 use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID};
-use hookwire_protocol::replay::{ReplayJob, ReplayState, StartReplay};
+use hookwire_protocol::replay::{ReplayJob, ReplayPreview, ReplayState, StartReplay};
 
 use crate::engine::Engine;
 use crate::fanout;
@@ -35,10 +35,6 @@ const BATCH: usize = 256;
 
 fn job_key(tenant: &Tenant, id: &str) -> String {
     format!("replays.{tenant}.{id}")
-}
-
-fn failed(code: ErrorCode, message: impl Into<String>) -> AdminError {
-    AdminError::new(code, message)
 }
 
 /// `replay.start`: starts (or returns, or resumes) the job.
@@ -73,7 +69,8 @@ pub async fn start(
         created_at: now,
         updated_at: now,
     };
-    let value = serde_json::to_vec(&job).map_err(|e| failed(ErrorCode::Internal, e.to_string()))?;
+    let value =
+        serde_json::to_vec(&job).map_err(|e| AdminError::internal("encoding the job", e))?;
     match engine.bucket.create(key.as_str(), value.into()).await {
         Ok(revision) => {
             spawn(engine, store, tenant, job.clone(), revision);
@@ -83,8 +80,8 @@ pub async fn start(
         Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => read(engine, &key)
             .await?
             .map(|(job, _)| job)
-            .ok_or_else(|| failed(ErrorCode::Conflict, "the job changed concurrently; retry")),
-        Err(e) => Err(failed(ErrorCode::Unavailable, e.to_string())),
+            .ok_or_else(|| AdminError::conflict("the job changed concurrently; retry")),
+        Err(e) => Err(AdminError::unavailable("writing the job", e)),
     }
 }
 
@@ -92,7 +89,8 @@ pub async fn start(
 async fn events_stream(
     engine: &Engine,
 ) -> Result<(jetstream::stream::Stream, jetstream::stream::State), AdminError> {
-    let unavailable = |e: &dyn std::fmt::Display| failed(ErrorCode::Unavailable, e.to_string());
+    let unavailable =
+        |e: &dyn std::fmt::Display| AdminError::unavailable("reading the events stream", e);
     let mut stream = engine
         .js
         .get_stream(&engine.topology.events)
@@ -120,35 +118,16 @@ fn replayable_endpoint(
     tenant: &Tenant,
     id: &str,
 ) -> Result<Arc<LiveEndpoint>, AdminError> {
-    let endpoint = engine.registry.get(tenant, id).ok_or_else(|| {
-        failed(
-            ErrorCode::NotFound,
-            format!("no endpoint {id} in this tenant"),
-        )
-    })?;
+    let endpoint = engine
+        .registry
+        .get(tenant, id)
+        .ok_or_else(|| crate::admin::endpoint_not_found(id))?;
     if matches!(endpoint.endpoint.status, EndpointStatus::Disabled { .. }) {
-        return Err(failed(
-            ErrorCode::Conflict,
-            format!("endpoint {id} is disabled; enable it before replaying to it"),
-        ));
+        return Err(AdminError::conflict(format!(
+            "endpoint {id} is disabled; enable it before replaying to it"
+        )));
     }
     Ok(endpoint)
-}
-
-/// What [`preview`] found.
-#[derive(Debug, serde::Serialize)]
-pub struct Preview {
-    /// Events in the window the endpoint (and the request's type filters) take: what a
-    /// replay started now would queue.
-    pub events: u64,
-    /// Events of the tenant read in the window.
-    pub scanned: u64,
-    /// False when counting stopped at [`PREVIEW_BUDGET`]: `events` is then a lower bound.
-    pub complete: bool,
-    /// The window's end.
-    pub until: DateTime<Utc>,
-    /// Set when the stream no longer holds the window's start: the oldest event kept.
-    pub truncated_to: Option<DateTime<Utc>>,
 }
 
 /// How long a preview counts before answering with a lower bound.
@@ -160,13 +139,14 @@ pub async fn preview(
     engine: &Engine,
     tenant: &Tenant,
     request: &StartReplay,
-) -> Result<Preview, AdminError> {
+) -> Result<ReplayPreview, AdminError> {
     let now = Utc::now();
     let (_, until, event_types) = request.validate(String::new(), now)?;
     let endpoint = replayable_endpoint(engine, tenant, &request.endpoint_id)?;
-    let unavailable = |e: &dyn std::fmt::Display| failed(ErrorCode::Unavailable, e.to_string());
+    let unavailable =
+        |e: &dyn std::fmt::Display| AdminError::unavailable("reading the events stream", e);
     let (stream, state) = events_stream(engine).await?;
-    let mut preview = Preview {
+    let mut preview = ReplayPreview {
         events: 0,
         scanned: 0,
         complete: true,
@@ -182,7 +162,7 @@ pub async fn preview(
             filter_subject: engine.topology.subjects.tenant_events(tenant),
             deliver_policy: consumer::DeliverPolicy::ByStartTime {
                 start_time: time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(since_ns))
-                    .map_err(|e| failed(ErrorCode::InvalidRequest, e.to_string()))?,
+                    .map_err(|e| AdminError::invalid("since", e.to_string()))?,
             },
             ack_policy: consumer::AckPolicy::None,
             headers_only: true,
@@ -252,13 +232,10 @@ async fn existing(
     now: DateTime<Utc>,
 ) -> Result<ReplayJob, AdminError> {
     if job.endpoint_id != request.endpoint_id || job.since != request.since {
-        return Err(failed(
-            ErrorCode::Conflict,
-            format!(
-                "job {} is a replay of another endpoint or window; choose another job id",
-                job.id
-            ),
-        ));
+        return Err(AdminError::conflict(format!(
+            "job {} is a replay of another endpoint or window; choose another job id",
+            job.id
+        )));
     }
     if job.state != ReplayState::Running || now - job.updated_at < STALE_AFTER {
         return Ok(job);
@@ -277,7 +254,7 @@ async fn existing(
         Err(_) => read(engine, &job_key(tenant, &resumed.id))
             .await?
             .map(|(job, _)| job)
-            .ok_or_else(|| failed(ErrorCode::NotFound, "the job was deleted")),
+            .ok_or_else(|| AdminError::not_found("the job was deleted meanwhile")),
     }
 }
 
@@ -288,10 +265,9 @@ pub async fn get(engine: &Engine, tenant: &Tenant, id: &str) -> Result<ReplayJob
         .await?
         .map(|(job, _)| job)
         .ok_or_else(|| {
-            failed(
-                ErrorCode::NotFound,
-                format!("no replay job {id} in this tenant"),
-            )
+            AdminError::not_found(format!(
+                "no replay job {id} in this tenant; `replay.list` shows its jobs"
+            ))
         })
 }
 
@@ -307,8 +283,8 @@ pub async fn list(
             .try_filter(|k| std::future::ready(k.starts_with(&prefix)))
             .try_collect()
             .await
-            .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?,
-        Err(e) => return Err(failed(ErrorCode::Unavailable, e.to_string())),
+            .map_err(|e| AdminError::unavailable("listing replay jobs", e))?,
+        Err(e) => return Err(AdminError::unavailable("listing replay jobs", e)),
     };
     let mut jobs = Vec::with_capacity(keys.len());
     for key in keys {
@@ -326,11 +302,11 @@ async fn read(engine: &Engine, key: &str) -> Result<Option<(ReplayJob, u64)>, Ad
         .bucket
         .entry(key)
         .await
-        .map_err(|e| failed(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(|e| AdminError::unavailable("reading the job", e))?;
     match entry {
         Some(entry) if entry.operation == kv::Operation::Put => {
             let job = serde_json::from_slice(&entry.value)
-                .map_err(|e| failed(ErrorCode::Internal, format!("unreadable job {key}: {e}")))?;
+                .map_err(|e| AdminError::internal(&format!("reading job {key}"), e))?;
             Ok(Some((job, entry.revision)))
         }
         _ => Ok(None),

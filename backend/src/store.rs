@@ -20,15 +20,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use hookwire_protocol::Tenant;
-use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, Outcome};
+use hookwire_protocol::attempt::AttemptRecord;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
-use serde::{Deserialize, Serialize};
 
 use crate::registry::StoredEndpoint;
 
 pub mod stats;
 
-use hookwire_protocol::delivery::DeliveryQuery;
+use hookwire_protocol::delivery::{DeliveryQuery, DeliveryRecord};
 use stats::StatsBucket;
 
 const ENDPOINTS: TableDefinition<&str, &[u8]> = TableDefinition::new("endpoints");
@@ -46,76 +45,37 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const ATTEMPTS_SEQ: &str = "attempts_seq";
 const CONFIG_REVISION: &str = "config_revision";
 
-/// A state-file operation that failed.
+/// A state-file operation that failed, with redb's or serde's error as its cause.
 #[derive(Debug, thiserror::Error)]
-#[error("state file: {0}")]
-pub struct StoreError(String);
-
-macro_rules! from_redb {
-    ($($ty:ty),*) => {$(
-        impl From<$ty> for StoreError {
-            fn from(e: $ty) -> Self {
-                Self(e.to_string())
-            }
-        }
-    )*};
-}
-from_redb!(
-    redb::DatabaseError,
-    redb::TransactionError,
-    redb::TableError,
-    redb::StorageError,
-    redb::CommitError,
-    serde_json::Error
-);
-
-/// Where one delivery stands, as of its latest indexed attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeliveryRecord {
-    /// The tenant.
-    pub tenant: Tenant,
-    /// The endpoint.
-    pub endpoint_id: String,
-    /// The event.
-    pub event_id: String,
-    /// The event's stream sequence.
-    pub event_seq: u64,
-    /// The event type.
-    pub event_type: String,
-    /// Succeeded, retrying or dead.
-    pub state: Outcome,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// The last response status, if any.
-    pub last_status: Option<u16>,
-    /// The last failure, if the last attempt failed.
-    pub last_error: Option<ErrorKind>,
-    /// When the next attempt is due, while retrying.
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    /// When the last attempt was made.
-    pub updated_at: DateTime<Utc>,
-    /// A test send (`endpoints.test`), not a published event.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub test: bool,
-}
-
-impl DeliveryRecord {
-    fn from_attempt(record: &AttemptRecord) -> Self {
-        Self {
-            tenant: record.tenant.clone(),
-            endpoint_id: record.endpoint_id.clone(),
-            event_id: record.event_id.clone(),
-            event_seq: record.event_seq,
-            event_type: record.event_type.clone(),
-            state: record.outcome,
-            attempts: record.attempt,
-            last_status: record.response.as_ref().map(|r| r.status),
-            last_error: record.error.as_ref().map(|e| e.kind),
-            next_attempt_at: record.next_attempt_at,
-            updated_at: record.at,
-            test: record.test,
-        }
-    }
+#[non_exhaustive]
+pub enum StoreError {
+    /// The file could not be opened or created.
+    #[error("cannot open the state file: {0}")]
+    Open(#[from] redb::DatabaseError),
+    /// A transaction could not begin.
+    #[error("cannot begin a state-file transaction: {0}")]
+    Transaction(#[from] redb::TransactionError),
+    /// A table could not be opened.
+    #[error("cannot open a state-file table: {0}")]
+    Table(#[from] redb::TableError),
+    /// Reading or writing failed.
+    #[error("state-file storage failed: {0}")]
+    Storage(#[from] redb::StorageError),
+    /// The file's folder could not be created.
+    #[error("cannot create the state file's folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A commit failed; the transaction's writes are not on disk.
+    #[error("cannot commit to the state file: {0}")]
+    Commit(#[from] redb::CommitError),
+    /// A stored record is not what this version reads.
+    #[error("a state-file record does not decode: {0}")]
+    Record(#[from] serde_json::Error),
 }
 
 /// The state file. Cheap to clone; every method blocks on disk I/O, so async callers use
@@ -134,8 +94,10 @@ impl Store {
     /// creating its tables.
     pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError(format!("cannot create {}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
+                path: parent.to_owned(),
+                source,
+            })?;
         }
         let db = Database::builder()
             .set_cache_size(cache_bytes)
@@ -528,7 +490,7 @@ fn index_deliveries(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hookwire_protocol::attempt::{ErrorRecord, ResponseRecord};
+    use hookwire_protocol::attempt::{ErrorKind, ErrorRecord, Outcome, ResponseRecord};
     use std::collections::BTreeMap;
 
     const TEST_CACHE: usize = 1024 * 1024;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 
 /// Where a page starts.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,7 @@ pub struct Page {
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AdminError {
-    AdminError::new(ErrorCode::Unavailable, e.to_string())
+    AdminError::unavailable("reading the stream", e)
 }
 
 /// Up to `limit` messages of `stream` on `filter_subjects`, from `start`.

@@ -2,29 +2,16 @@
 //! without publishing an event. The attempt is recorded (and shown live) marked `test`.
 
 use chrono::Utc;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::attempt::{AttemptRecord, Outcome};
+use hookwire_protocol::endpoint::TestEndpoint;
 use hookwire_protocol::{EventType, Tenant};
-use serde::Deserialize;
 
 use crate::delivery::http::Sender;
 use crate::delivery::outcome::{error_record, verdict};
 use crate::delivery::request;
 use crate::engine::Engine;
 use crate::ids;
-
-/// `endpoints.test`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TestEndpoint {
-    /// The endpoint.
-    id: String,
-    /// The event type to send.
-    event_type: String,
-    /// The event's data; the catalog's example for the type when absent.
-    #[serde(default)]
-    payload: Option<serde_json::Value>,
-}
 
 /// Sends the test event and returns its attempt record.
 pub async fn send(
@@ -35,12 +22,10 @@ pub async fn send(
 ) -> Result<AttemptRecord, AdminError> {
     let event_type = EventType::new(&request.event_type)
         .map_err(|e| AdminError::invalid("event_type", e.to_string()))?;
-    let live = engine.registry.get(tenant, &request.id).ok_or_else(|| {
-        AdminError::new(
-            ErrorCode::NotFound,
-            format!("no endpoint {} in this tenant", request.id),
-        )
-    })?;
+    let live = engine
+        .registry
+        .get(tenant, &request.id)
+        .ok_or_else(|| crate::admin::endpoint_not_found(&request.id))?;
     let payload = match request.payload {
         Some(payload) => payload,
         None => engine
@@ -54,7 +39,7 @@ pub async fn send(
             })?,
     };
     let data = serde_json::to_vec(&payload)
-        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+        .map_err(|e| AdminError::internal("encoding the test payload", e))?;
     let event_id = ids::random("test_");
     let at = Utc::now();
     let body = request::body(event_type.as_str(), at, &data);
@@ -91,15 +76,18 @@ pub async fn send(
         .topology
         .subjects
         .live(tenant, &record.endpoint_id)
-        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+        .map_err(|e| AdminError::internal("addressing the attempt record", e))?;
     let published = serde_json::to_vec(&record)
-        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+        .map_err(|e| AdminError::internal("encoding the attempt record", e))?;
+    let recording = |e: &dyn std::fmt::Display| {
+        AdminError::unavailable("recording the test attempt (it was sent)", e)
+    };
     engine
         .js
         .publish(subject, published.into())
         .await
-        .map_err(|e| AdminError::new(ErrorCode::Unavailable, e.to_string()))?
+        .map_err(|e| recording(&e))?
         .await
-        .map_err(|e| AdminError::new(ErrorCode::Unavailable, e.to_string()))?;
+        .map_err(|e| recording(&e))?;
     Ok(record)
 }

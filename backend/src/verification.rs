@@ -7,10 +7,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use hookwire_protocol::Tenant;
-use hookwire_protocol::admin::{AdminError, ErrorCode};
-use hookwire_protocol::endpoint::Endpoint;
-use hookwire_protocol::verification::{self, Challenge};
-use serde::Serialize;
+use hookwire_protocol::admin::AdminError;
+use hookwire_protocol::verification::{self, Challenge, VerificationReport};
 
 use crate::delivery::http::Sender;
 use crate::delivery::request;
@@ -18,41 +16,24 @@ use crate::engine::Engine;
 use crate::ids;
 use crate::registry::WriteError;
 
-/// The reply to `endpoints.verify`.
-#[derive(Debug, Serialize)]
-pub struct Report {
-    /// Whether the receiver passed.
-    pub verified: bool,
-    /// Why it did not.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The receiver's answer status, if it answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response_status: Option<u16>,
-    /// The endpoint after the result was recorded.
-    pub endpoint: Endpoint,
-}
-
 /// Verifies `id`'s receiver now and records the result.
 pub async fn verify(
     engine: &Engine,
     sender: &Sender,
     tenant: &Tenant,
     id: &str,
-) -> Result<Report, AdminError> {
-    let live = engine.registry.get(tenant, id).ok_or_else(|| {
-        AdminError::new(
-            ErrorCode::NotFound,
-            format!("no endpoint {id} in this tenant"),
-        )
-    })?;
+) -> Result<VerificationReport, AdminError> {
+    let live = engine
+        .registry
+        .get(tenant, id)
+        .ok_or_else(|| crate::admin::endpoint_not_found(id))?;
     let now = Utc::now();
     let challenge = Challenge {
         challenge: ids::random("chl_"),
         endpoint_id: id.to_owned(),
     };
     let data = serde_json::to_vec(&challenge)
-        .map_err(|e| AdminError::new(ErrorCode::Internal, e.to_string()))?;
+        .map_err(|e| AdminError::internal("encoding the challenge", e))?;
     let body = request::body(verification::EVENT_TYPE, now, &data);
     let headers = request::signed_headers(&live, &ids::random("vrf_"), None, now, &body);
     let sent = sender.post(&live, headers, body).await;
@@ -85,12 +66,11 @@ pub async fn verify(
     let revision = match write {
         Ok(revision) => revision,
         Err(WriteError::NotFound(_)) => {
-            return Err(AdminError::new(
-                ErrorCode::NotFound,
-                format!("endpoint {id} was deleted during verification"),
-            ));
+            return Err(AdminError::not_found(format!(
+                "endpoint {id} was deleted during verification"
+            )));
         }
-        Err(e) => return Err(AdminError::new(ErrorCode::Unavailable, e.to_string())),
+        Err(e) => return Err(AdminError::unavailable("recording the verification", e)),
     };
     engine
         .registry
@@ -126,7 +106,7 @@ pub async fn verify(
         .registry
         .get(tenant, id)
         .map_or_else(|| live.endpoint.clone(), |now| now.endpoint.clone());
-    Ok(Report {
+    Ok(VerificationReport {
         verified: result.is_ok(),
         error: result.err(),
         response_status: sent.response.map(|r| r.status),

@@ -1,9 +1,12 @@
-//! A typed client for the admin API: JSON in, JSON out, errors decoded from the reply.
+//! A typed client for the admin API: each operation's request type in, its reply type
+//! out ([`AdminClient::send`]), errors decoded from the reply.
 
 use std::time::Duration;
 
 use hookwire_protocol::admin::ErrorBody;
 use hookwire_protocol::audit::REQUESTER_HEADER;
+use hookwire_protocol::operation::{AdminReply, AdminRequest, Op, Operation};
+use hookwire_protocol::subject::SubjectError;
 use hookwire_protocol::{Subjects, Tenant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,12 +24,30 @@ pub enum AdminClientError {
     /// Nobody listens on the subject.
     #[error("no hookwired serves {0}; is it running?")]
     NoResponders(String),
+    /// The tenant, noun or verb cannot form a subject.
+    #[error("cannot address the request: {0}")]
+    Subject(#[from] SubjectError),
+    /// The request could not be encoded.
+    #[error("cannot encode the request: {0}")]
+    Encode(#[source] serde_json::Error),
     /// The request could not be sent.
-    #[error("request failed: {0}")]
-    Request(String),
+    #[error("request to {subject} failed: {source}")]
+    Request {
+        /// Where it was going.
+        subject: String,
+        /// Why it failed.
+        #[source]
+        source: async_nats::RequestError,
+    },
     /// The reply was not what the API documents.
-    #[error("unexpected reply: {0}")]
-    Decode(String),
+    #[error("unexpected reply to {what}: {source}; are hookwired and this tool of one version?")]
+    Decode {
+        /// The operation (or `error reply`).
+        what: String,
+        /// Why it did not decode.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// Who runs this program, as `user@host`, for [`AdminClient::with_requester`].
@@ -80,17 +101,43 @@ impl AdminClient {
         self
     }
 
-    /// Sends `request` to `<noun>.<verb>` and decodes the reply.
+    /// Sends operation `O`'s request and decodes its reply.
+    pub async fn send<O: Operation>(
+        &self,
+        request: &O::Request,
+    ) -> Result<O::Reply, AdminClientError> {
+        let body = serde_json::to_vec(request).map_err(AdminClientError::Encode)?;
+        let reply = self.call_raw(O::OP.noun(), O::OP.verb(), body).await?;
+        decode(O::OP, &reply)
+    }
+
+    /// Sends a request of any operation and decodes its reply (for callers that keep
+    /// requests of several operations in one list).
+    pub async fn send_any(&self, request: &AdminRequest) -> Result<AdminReply, AdminClientError> {
+        let op = request.op();
+        let body = request.to_body().map_err(AdminClientError::Encode)?;
+        let reply = self.call_raw(op.noun(), op.verb(), body).await?;
+        AdminReply::decode(op, &reply).map_err(|source| AdminClientError::Decode {
+            what: op.action().to_owned(),
+            source,
+        })
+    }
+
+    /// Sends any JSON to `<noun>.<verb>` and decodes the reply as any type: for tools and
+    /// tests that speak the wire format as an outside client would. Programs of this
+    /// workspace use [`send`](Self::send).
     pub async fn call<Req: Serialize + ?Sized, Resp: DeserializeOwned>(
         &self,
         noun: &str,
         verb: &str,
         request: &Req,
     ) -> Result<Resp, AdminClientError> {
-        let body =
-            serde_json::to_vec(request).map_err(|e| AdminClientError::Request(e.to_string()))?;
+        let body = serde_json::to_vec(request).map_err(AdminClientError::Encode)?;
         let reply = self.call_raw(noun, verb, body).await?;
-        serde_json::from_slice(&reply).map_err(|e| AdminClientError::Decode(e.to_string()))
+        serde_json::from_slice(&reply).map_err(|source| AdminClientError::Decode {
+            what: format!("{noun}.{verb}"),
+            source,
+        })
     }
 
     /// Sends raw bytes (for tools and tests that send exactly what a user typed) and
@@ -101,10 +148,7 @@ impl AdminClient {
         verb: &str,
         body: Vec<u8>,
     ) -> Result<Vec<u8>, AdminClientError> {
-        let subject = self
-            .subjects
-            .admin(&self.tenant, noun, verb)
-            .map_err(|e| AdminClientError::Request(e.to_string()))?;
+        let subject = self.subjects.admin(&self.tenant, noun, verb)?;
         let mut request = async_nats::Request::new()
             .payload(body.into())
             .timeout(Some(self.timeout));
@@ -122,17 +166,31 @@ impl AdminClient {
                 async_nats::RequestErrorKind::NoResponders => {
                     AdminClientError::NoResponders(subject.clone())
                 }
-                _ => AdminClientError::Request(e.to_string()),
+                _ => AdminClientError::Request {
+                    subject: subject.clone(),
+                    source: e,
+                },
             })?;
         let failed = reply
             .headers
             .as_ref()
             .is_some_and(|h| h.get("Nats-Service-Error-Code").is_some());
         if failed {
-            let error: ErrorBody = serde_json::from_slice(&reply.payload)
-                .map_err(|e| AdminClientError::Decode(format!("error reply: {e}")))?;
+            let error: ErrorBody = serde_json::from_slice(&reply.payload).map_err(|source| {
+                AdminClientError::Decode {
+                    what: "an error reply".to_owned(),
+                    source,
+                }
+            })?;
             return Err(AdminClientError::Api(error));
         }
         Ok(reply.payload.to_vec())
     }
+}
+
+fn decode<T: DeserializeOwned>(op: Op, body: &[u8]) -> Result<T, AdminClientError> {
+    serde_json::from_slice(body).map_err(|source| AdminClientError::Decode {
+        what: op.action().to_owned(),
+        source,
+    })
 }

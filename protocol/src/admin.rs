@@ -6,6 +6,37 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A request that takes no fields (`{}` or an empty body).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
+/// A request that takes only a page size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageSize {
+    /// Page size, 1–500 (default 100).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl PageSize {
+    /// The page size asked for: 1–500, 100 when absent.
+    pub fn resolve(limit: Option<u32>) -> Result<usize, AdminError> {
+        match limit.unwrap_or(100) {
+            n @ 1..=500 => Ok(usize::try_from(n).unwrap_or(100)),
+            _ => Err(AdminError::invalid("limit", "must be 1 to 500")),
+        }
+    }
+}
+
+/// The reply to a delete: what was deleted (an endpoint id, a type or source name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// The deleted object's id or name.
+    pub deleted: String,
+}
+
 /// Admin requests larger than this are refused before parsing.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
@@ -32,6 +63,21 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// The code as it appears on the wire (`not_found`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidSubject => "invalid_subject",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+        }
+    }
+
     /// The HTTP-like status carried in `Nats-Service-Error-Code`.
     #[must_use]
     pub fn status(self) -> u16 {
@@ -87,6 +133,34 @@ impl AdminError {
         }
     }
 
+    /// `message` says what does not exist: `no endpoint ep_1 in this tenant`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    /// The object exists already or changed meanwhile; `message` says which and what to do.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+
+    /// A dependency (JetStream, the configuration bucket) did not do `what` in time:
+    /// `reading the events stream: timed out; retry in a moment`.
+    pub fn unavailable(what: &str, error: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorCode::Unavailable,
+            format!("{what}: {error}; retry in a moment"),
+        )
+    }
+
+    /// Hookwire failed at `what` for a reason a retry will not fix:
+    /// `reading the state file: ...; hookwired's log has the details`.
+    pub fn internal(what: &str, error: impl std::fmt::Display) -> Self {
+        Self::new(
+            ErrorCode::Internal,
+            format!("{what}: {error}; hookwired's log has the details"),
+        )
+    }
+
     /// An invalid value in `field`.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let field = field.into();
@@ -126,14 +200,52 @@ impl AdminError {
                 ));
             }
         };
-        serde_json::from_slice(body).map_err(|e| {
-            let code = if e.is_syntax() || e.is_eof() {
-                ErrorCode::InvalidJson
-            } else {
-                ErrorCode::InvalidRequest
-            };
-            Self::new(code, format!("request body: {e}"))
-        })
+        let mut reader = serde_json::Deserializer::from_slice(body);
+        let value =
+            serde_path_to_error::deserialize(&mut reader).map_err(|e| Self::from_shape(&e))?;
+        reader.end().map_err(|e| {
+            Self::new(
+                ErrorCode::InvalidJson,
+                format!(
+                    "request body has more after the JSON object: {}",
+                    without_position(&e)
+                ),
+            )
+        })?;
+        Ok(value)
+    }
+
+    /// A body that did not fit the request's shape, naming the field at fault and what it
+    /// expects: `timeout_ms: expected an unsigned integer, got the string "1000"`.
+    fn from_shape(error: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let inner = error.inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return Self::new(
+                ErrorCode::InvalidJson,
+                format!(
+                    "request body is not valid JSON: {}",
+                    without_position(inner)
+                ),
+            );
+        }
+        let message = without_position(inner);
+        let path = error.path().to_string();
+        let parent = (path != ".").then_some(path);
+        // serde names a missing field only in its message, with the path of the object
+        // that lacks it; an unknown field's path is the field itself.
+        let named = backticked(&message).filter(|_| message.starts_with("missing field"));
+        let field = match (parent, named) {
+            (Some(parent), Some(name)) => format!("{parent}.{name}"),
+            (None, Some(name)) => name.to_owned(),
+            (Some(parent), None) => parent,
+            (None, None) => {
+                return Self::new(
+                    ErrorCode::InvalidRequest,
+                    format!("request body: {message}"),
+                );
+            }
+        };
+        Self::invalid(field, message)
     }
 
     /// The reply body.
@@ -147,6 +259,23 @@ impl AdminError {
             },
         }
     }
+}
+
+/// `serde_json`'s message without its ` at line 1 column 58` suffix: requests are one line of
+/// JSON, and the field name says more than a column.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) if error.line() > 0 => text[..at].to_owned(),
+        _ => text,
+    }
+}
+
+/// The first `` `name` `` in a serde message.
+fn backticked(message: &str) -> Option<&str> {
+    let start = message.find('`')? + 1;
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
 }
 
 #[cfg(test)]
@@ -190,6 +319,71 @@ mod tests {
     }
 
     #[test]
+    fn shape_errors_name_the_field_and_what_it_expects() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code, reason = "only parsing is tested")]
+        struct Request {
+            url: String,
+            #[serde(default)]
+            timeout_ms: Option<u32>,
+            #[serde(default)]
+            state: Option<crate::attempt::Outcome>,
+            #[serde(default, with = "crate::time::rfc3339_option")]
+            since: Option<chrono::DateTime<chrono::Utc>>,
+            #[serde(default)]
+            nested: Option<Sample>,
+        }
+        for (body, field, expected) in [
+            (
+                &br#"{"url":"x","timeout_ms":"1000"}"#[..],
+                "timeout_ms",
+                "expected u32",
+            ),
+            (br#"{"url":"x","since":"yesterday"}"#, "since", "RFC 3339"),
+            (
+                br#"{"url":"x","state":"lost"}"#,
+                "state",
+                "unknown variant `lost`",
+            ),
+            (
+                br#"{"url":"x","colour":1}"#,
+                "colour",
+                "unknown field `colour`",
+            ),
+            (br#"{"timeout_ms":1}"#, "url", "missing field `url`"),
+            (
+                br#"{"url":"x","nested":{"n":"1"}}"#,
+                "nested.n",
+                "expected u32",
+            ),
+            (
+                br#"{"url":"x","nested":{"m":1}}"#,
+                "nested.m",
+                "unknown field `m`",
+            ),
+            (
+                br#"{"url":"x","nested":{}}"#,
+                "nested.n",
+                "missing field `n`",
+            ),
+        ] {
+            let error = AdminError::parse::<Request>(body).unwrap_err();
+            let text = String::from_utf8_lossy(body);
+            assert_eq!(error.code, ErrorCode::InvalidRequest, "{text}");
+            assert_eq!(error.field.as_deref(), Some(field), "{text}: {error}");
+            assert!(
+                error.message.starts_with(&format!("{field}: ")),
+                "{text}: {error}"
+            );
+            assert!(error.message.contains(expected), "{text}: {error}");
+            assert!(!error.message.contains("line 1"), "{text}: {error}");
+        }
+        let error = AdminError::parse::<Request>(br#"{"url":"x"} {"#).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidJson);
+    }
+
+    #[test]
     fn error_body_shape() {
         let body = AdminError::invalid("url", "must be http or https").to_body();
         assert_eq!(
@@ -211,5 +405,21 @@ mod tests {
         assert_eq!(ErrorCode::PayloadTooLarge.status(), 413);
         assert_eq!(ErrorCode::Internal.status(), 500);
         assert_eq!(ErrorCode::Unavailable.status(), 503);
+    }
+
+    #[test]
+    fn code_names_are_the_wire_names() {
+        for code in [
+            ErrorCode::InvalidJson,
+            ErrorCode::InvalidRequest,
+            ErrorCode::InvalidSubject,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::Internal,
+            ErrorCode::Unavailable,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
     }
 }

@@ -73,6 +73,18 @@ pub enum Outcome {
     Dead,
 }
 
+impl Outcome {
+    /// The outcome's wire name (`retrying`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Retrying => "retrying",
+            Self::Dead => "dead",
+        }
+    }
+}
+
 /// The response, when there was one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseRecord {

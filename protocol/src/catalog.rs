@@ -34,7 +34,7 @@ pub struct EventTypeDef {
 }
 
 /// `types.create`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CreateType {
     /// The type.
@@ -54,7 +54,7 @@ pub struct CreateType {
 }
 
 /// `types.update`: absent fields keep their value; `null` clears `schema` or `example`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateType {
     /// The type.
@@ -73,8 +73,15 @@ pub struct UpdateType {
     pub validate: Option<bool>,
 }
 
+/// The reply to `types.list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TypeList {
+    /// The tenant's catalog in name order.
+    pub types: Vec<EventTypeDef>,
+}
+
 /// `types.get`, `types.deprecate`, `types.delete`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TypeName {
     /// The type.

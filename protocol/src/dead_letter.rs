@@ -23,11 +23,11 @@ pub struct DeadLetter {
 }
 
 /// `dead-letters.list`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ListDeadLetters {
     /// Only this endpoint's.
-    #[serde(default)]
+    #[serde(default, with = "crate::endpoint::id_option")]
     pub endpoint_id: Option<String>,
     /// Page size, 1–500 (default 100).
     #[serde(default)]
@@ -49,13 +49,27 @@ pub struct DeadLetterPage {
 
 /// `dead-letters.requeue` and `dead-letters.purge`: one dead letter by `seq`, or every dead
 /// letter of `endpoint_id`. Exactly one of the two.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterSelection {
     /// One dead letter.
     #[serde(default)]
     pub seq: Option<u64>,
     /// All of one endpoint.
-    #[serde(default)]
+    #[serde(default, with = "crate::endpoint::id_option")]
     pub endpoint_id: Option<String>,
+}
+
+/// The reply to `dead-letters.requeue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requeued {
+    /// Dead letters sent back for delivery.
+    pub requeued: u64,
+}
+
+/// The reply to `dead-letters.purge`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purged {
+    /// Dead letters deleted.
+    pub purged: u64,
 }

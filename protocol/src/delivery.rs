@@ -1,21 +1,124 @@
-//! Delivery queries on the wire: `deliveries.list` and `deliveries.redeliver-failed`.
+//! Deliveries on the wire: where one delivery stands, and the `deliveries.*` requests and
+//! replies.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminError;
-use crate::attempt::Outcome;
+use crate::attempt::{AttemptRecord, ErrorKind, Outcome};
 use crate::filter::EventTypeFilter;
 use crate::subject::EventType;
+use crate::subject::Tenant;
 
 const MAX_EVENT_ID_TEXT: usize = 128;
 
+/// Where one delivery (one event for one endpoint) stands, as of its latest indexed attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryRecord {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// The event.
+    pub event_id: String,
+    /// The event's stream sequence.
+    pub event_seq: u64,
+    /// The event type.
+    pub event_type: String,
+    /// Succeeded, retrying or dead.
+    pub state: Outcome,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// The last response status, if any.
+    pub last_status: Option<u16>,
+    /// The last failure, if the last attempt failed.
+    pub last_error: Option<ErrorKind>,
+    /// When the next attempt is due, while retrying.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the last attempt was made.
+    pub updated_at: DateTime<Utc>,
+    /// A test send (`endpoints.test`), not a published event.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
+}
+
+impl DeliveryRecord {
+    /// The delivery as `record`, its latest attempt, leaves it.
+    #[must_use]
+    pub fn from_attempt(record: &AttemptRecord) -> Self {
+        Self {
+            tenant: record.tenant.clone(),
+            endpoint_id: record.endpoint_id.clone(),
+            event_id: record.event_id.clone(),
+            event_seq: record.event_seq,
+            event_type: record.event_type.clone(),
+            state: record.outcome,
+            attempts: record.attempt,
+            last_status: record.response.as_ref().map(|r| r.status),
+            last_error: record.error.as_ref().map(|e| e.kind),
+            next_attempt_at: record.next_attempt_at,
+            updated_at: record.at,
+            test: record.test,
+        }
+    }
+}
+
+/// `deliveries.get` and `deliveries.redeliver`: one event for one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryId {
+    /// The endpoint.
+    #[serde(with = "crate::endpoint::id")]
+    pub endpoint_id: String,
+    /// The event (the `webhook-id`).
+    pub event_id: String,
+}
+
+/// The reply to `deliveries.get`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryDetail {
+    /// Where it stands.
+    pub delivery: DeliveryRecord,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<AttemptRecord>,
+    /// The event's data as published (the body each attempt sent wraps it); `null` once
+    /// the event has aged out of the stream.
+    pub event_data: Option<serde_json::Value>,
+}
+
+/// The reply to `deliveries.list`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryPage {
+    /// Deliveries, most recently attempted first.
+    pub deliveries: Vec<DeliveryRecord>,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The reply to `deliveries.redeliver`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redelivered {
+    /// Always true: the delivery is queued.
+    pub queued: bool,
+    /// The attempt number it was queued as.
+    pub attempt: u32,
+}
+
+/// The reply to `deliveries.redeliver-failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeliveredFailed {
+    /// Deliveries sent again.
+    pub redelivered: u64,
+    /// True when more were dead than one request sends (10,000): ask again.
+    pub more: bool,
+}
+
 /// `deliveries.list`: newest first, every filter optional.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ListDeliveries {
     /// Only this endpoint's.
-    #[serde(default)]
+    #[serde(default, with = "crate::endpoint::id_option")]
     pub endpoint_id: Option<String>,
     /// Only types matching this filter (`orders.*`, `orders.>`).
     #[serde(default)]
@@ -24,10 +127,10 @@ pub struct ListDeliveries {
     #[serde(default)]
     pub state: Option<Outcome>,
     /// Only deliveries last attempted at or after this time.
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339_option")]
     pub since: Option<DateTime<Utc>>,
     /// Only deliveries last attempted before this time.
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339_option")]
     pub until: Option<DateTime<Utc>>,
     /// Only event ids containing this text.
     #[serde(default)]
@@ -41,12 +144,14 @@ pub struct ListDeliveries {
 }
 
 /// `deliveries.redeliver-failed`: every dead delivery of an endpoint since a time.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RedeliverFailed {
     /// The endpoint.
+    #[serde(with = "crate::endpoint::id")]
     pub endpoint_id: String,
     /// Deliveries that died at or after this time.
+    #[serde(with = "crate::time::rfc3339")]
     pub since: DateTime<Utc>,
 }
 
@@ -131,9 +236,7 @@ mod tests {
     use super::*;
 
     fn query(json: &str) -> Result<DeliveryQuery, AdminError> {
-        serde_json::from_str::<ListDeliveries>(json)
-            .unwrap()
-            .query()
+        AdminError::parse::<ListDeliveries>(json.as_bytes())?.query()
     }
 
     #[test]

@@ -74,6 +74,19 @@ pub enum EndpointStatus {
     },
 }
 
+impl EndpointStatus {
+    /// The state's wire name (`pending_verification`).
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::PendingVerification { .. } => "pending_verification",
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Disabled { .. } => "disabled",
+        }
+    }
+}
+
 /// An endpoint's circuit breaker when it is not closed. While open, deliveries wait (held,
 /// no attempt spent); at `probe_at` one delivery is let through as a probe (half open); a
 /// success closes the circuit, a failure opens it again.
@@ -99,6 +112,29 @@ pub enum CircuitState {
     Open,
     /// One probe is on its way.
     HalfOpen,
+}
+
+impl CircuitState {
+    /// The state's wire name (`half_open`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::HalfOpen => "half_open",
+        }
+    }
+}
+
+impl Endpoint {
+    /// The endpoint's state as operators read it: its status, or its circuit when an
+    /// active endpoint's circuit is open (`open`) or probing (`half_open`).
+    #[must_use]
+    pub fn delivery_state(&self) -> &'static str {
+        match &self.circuit {
+            Some(circuit) if self.status == EndpointStatus::Active => circuit.state.as_str(),
+            _ => self.status.as_str(),
+        }
+    }
 }
 
 /// How a receiver proves it wants webhooks before its first delivery.
@@ -194,7 +230,7 @@ pub struct Endpoint {
 }
 
 /// `endpoints.create`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpoint {
     /// A caller-chosen id (1–64 of `A-Z a-z 0-9 - _`); generated when absent.
@@ -254,10 +290,11 @@ pub struct CreateEndpoint {
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateEndpoint {
     /// The endpoint to change.
+    #[serde(with = "id")]
     pub id: String,
     /// New URL.
     #[serde(default)]
@@ -318,18 +355,35 @@ pub struct UpdateEndpoint {
 }
 
 /// `endpoints.get` and `endpoints.delete`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointId {
     /// The endpoint.
+    #[serde(with = "id")]
     pub id: String,
 }
 
+/// `endpoints.test`: one signed test event to the endpoint now, outside its retry
+/// schedule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TestEndpoint {
+    /// The endpoint.
+    #[serde(with = "id")]
+    pub id: String,
+    /// The event type to send.
+    pub event_type: String,
+    /// The event's data; the catalog's example for the type when absent.
+    #[serde(default)]
+    pub payload: Option<serde_json::Value>,
+}
+
 /// `endpoints.rotate-secret`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecret {
     /// The endpoint.
+    #[serde(with = "id")]
     pub id: String,
     /// The new secret (`whsec_...`); generated when absent.
     #[serde(default)]
@@ -351,7 +405,7 @@ pub struct RotatedSecret {
 }
 
 /// `endpoints.list`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ListEndpoints {
     /// Start after this id (the previous page's `next_cursor`).
@@ -649,10 +703,57 @@ fn check_signature_header(endpoint: &Endpoint) -> Result<(), AdminError> {
 
 /// Checks a caller-chosen endpoint id.
 pub fn validate_id(id: &str) -> Result<(), AdminError> {
-    if id.len() > MAX_ID_LEN {
-        return Err(AdminError::invalid("id", "must be at most 64 characters"));
+    check_id(id).map_err(|message| AdminError::invalid("id", message))
+}
+
+fn check_id(id: &str) -> Result<(), String> {
+    if id.len() > MAX_ID_LEN || validate_token("endpoint id", id).is_err() {
+        return Err(format!(
+            "invalid endpoint id {id:?}: use 1-{MAX_ID_LEN} characters of A-Z, a-z, 0-9, '-' and '_'"
+        ));
     }
-    validate_token("endpoint id", id).map_err(|e| AdminError::invalid("id", e.to_string()))
+    Ok(())
+}
+
+/// Endpoint ids in requests, checked as they are read: every verb refuses `""`, `*` or
+/// `a.b` the same way, naming the field, before any lookup.
+pub mod id {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Reads an endpoint id and checks it.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let id = String::deserialize(d)?;
+        super::check_id(&id).map_err(serde::de::Error::custom)?;
+        Ok(id)
+    }
+
+    /// Writes it unchanged.
+    pub fn serialize<S: Serializer>(id: &str, s: S) -> Result<S::Ok, S::Error> {
+        id.serialize(s)
+    }
+}
+
+/// An optional endpoint id in a request (see [`id`]).
+pub mod id_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Reads an endpoint id or `null` and checks it.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let id = Option::<String>::deserialize(d)?;
+        if let Some(id) = &id {
+            super::check_id(id).map_err(serde::de::Error::custom)?;
+        }
+        Ok(id)
+    }
+
+    /// Writes it unchanged.
+    #[allow(
+        clippy::ref_option,
+        reason = "serde's `with` passes the field by reference"
+    )]
+    pub fn serialize<S: Serializer>(id: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        id.serialize(s)
+    }
 }
 
 fn validate_url(text: &str) -> Result<String, AdminError> {

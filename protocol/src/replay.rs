@@ -14,15 +14,17 @@ const MAX_JOB_ID_LEN: usize = 64;
 const MAX_FILTERS: usize = 16;
 
 /// `replay.start`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StartReplay {
     /// The endpoint to deliver to.
+    #[serde(with = "crate::endpoint::id")]
     pub endpoint_id: String,
     /// The window's start (inclusive), RFC 3339.
+    #[serde(with = "crate::time::rfc3339")]
     pub since: DateTime<Utc>,
     /// The window's end (exclusive), RFC 3339; now when absent.
-    #[serde(default)]
+    #[serde(default, with = "crate::time::rfc3339_option")]
     pub until: Option<DateTime<Utc>>,
     /// Only these types (the endpoint's own filters apply as well).
     #[serde(default)]
@@ -43,6 +45,18 @@ pub enum ReplayState {
     Completed,
     /// Stopped by an error; `error` says which.
     Failed,
+}
+
+impl ReplayState {
+    /// The state's wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// A replay job as `replay.start`, `replay.get` and `replay.list` show it.
@@ -80,8 +94,31 @@ pub struct ReplayJob {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The reply to `replay.preview`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayPreview {
+    /// Events in the window the endpoint (and the request's type filters) take: what a
+    /// replay started now would queue.
+    pub events: u64,
+    /// Events of the tenant read in the window.
+    pub scanned: u64,
+    /// False when counting stopped after its time budget: `events` is then a lower bound.
+    pub complete: bool,
+    /// The window's end.
+    pub until: DateTime<Utc>,
+    /// Set when the stream no longer holds the window's start: the oldest event kept.
+    pub truncated_to: Option<DateTime<Utc>>,
+}
+
+/// The reply to `replay.list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplayJobs {
+    /// The tenant's jobs, newest first.
+    pub jobs: Vec<ReplayJob>,
+}
+
 /// `replay.get`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayId {
     /// The job.

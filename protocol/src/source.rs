@@ -304,7 +304,7 @@ pub struct SourceView {
 }
 
 /// `sources.create`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSource {
     /// Name: 1-64 of `a-z 0-9 - _`.
@@ -345,7 +345,7 @@ pub struct CreateSource {
 
 /// `sources.update`: absent fields stay as they are; `null` clears `transform`, `type_from`
 /// and `id_from` (back to the scheme's defaults).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSource {
     /// Which source.
@@ -361,13 +361,25 @@ pub struct UpdateSource {
     #[serde(default)]
     pub secret: Option<String>,
     /// New type rule, or `null` for the scheme's default.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub type_from: Option<Option<ValueFrom>>,
     /// New id rule, or `null` for the scheme's default.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id_from: Option<Option<ValueFrom>>,
     /// New template, or `null` for none.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub transform: Option<Option<String>>,
     /// New rate limit.
     #[serde(default)]
@@ -384,7 +396,7 @@ pub struct UpdateSource {
 }
 
 /// A request naming one source (`get`, `delete`, `rotate-token`, `stats`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct SourceName {
     /// The source.
@@ -411,7 +423,7 @@ pub struct SourceList {
 }
 
 /// `sources.test`: what a request would publish, without verifying or publishing it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TestSource {
     /// Which source.
@@ -447,7 +459,7 @@ pub struct TestedSource {
 }
 
 /// `sources.requests`: recent requests to one source, oldest first.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ListSourceRequests {
     /// Which source.

@@ -311,6 +311,13 @@ impl Subjects {
         Ok(format!("{}.admin.*.{noun}.{verb}", self.prefix))
     }
 
+    /// `<prefix>.admin.>`: every admin subject, operations or not (what hookwired answers
+    /// unknown operations on).
+    #[must_use]
+    pub fn admin_all(&self) -> String {
+        format!("{}.admin.>", self.prefix)
+    }
+
     /// Takes an admin subject apart.
     pub fn parse_admin(&self, subject: &str) -> Result<AdminSubject, SubjectError> {
         let wrong = || self.wrong_shape(subject, "admin");

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::endpoint::VerificationMode;
+use crate::endpoint::{Endpoint, VerificationMode};
 
 /// The event type of the verification webhook.
 pub const EVENT_TYPE: &str = "hookwire.endpoint.verification";
@@ -19,6 +19,21 @@ pub struct Challenge {
     pub challenge: String,
     /// The endpoint being verified.
     pub endpoint_id: String,
+}
+
+/// The reply to `endpoints.verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationReport {
+    /// Whether the receiver passed.
+    pub verified: bool,
+    /// Why it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The receiver's answer status, if it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<u16>,
+    /// The endpoint after the result was recorded.
+    pub endpoint: Endpoint,
 }
 
 /// Why a receiver's answer does not verify it.

@@ -4,7 +4,6 @@
 mod cli;
 mod console;
 mod output;
-mod sources;
 mod when;
 
 use clap::Parser as _;

@@ -1,7 +1,18 @@
 //! How results and failures are printed: JSON with `--json`, short text otherwise.
 
 use hookwire_nats::admin::AdminClientError;
-use serde_json::Value;
+use hookwire_protocol::audit::AuditPage;
+use hookwire_protocol::catalog::EventTypeDef;
+use hookwire_protocol::dead_letter::DeadLetterPage;
+use hookwire_protocol::delivery::{DeliveryDetail, DeliveryPage};
+use hookwire_protocol::endpoint::Endpoint;
+use hookwire_protocol::event::EventPage;
+use hookwire_protocol::operation::AdminReply;
+use hookwire_protocol::overview::Overview;
+use hookwire_protocol::replay::{ReplayJob, ReplayPreview};
+use hookwire_protocol::source::{SourceRequestPage, SourceView};
+use hookwire_protocol::stats::{EndpointStats, WindowSummary};
+use serde::Serialize;
 
 /// A command that failed.
 #[derive(Debug)]
@@ -13,6 +24,9 @@ pub(crate) enum Failure {
     /// The request worked, but what it checked did not pass (verification, health); the
     /// reply was printed.
     CheckFailed,
+    /// The command line lacks something only the command can tell (`endpoints create`
+    /// without `--url`): exit 2, as clap's own usage errors.
+    Usage(String),
     /// Anything else.
     Other(anyhow::Error),
 }
@@ -24,6 +38,7 @@ impl Failure {
         use hookwire_protocol::admin::ErrorCode;
         match self {
             Self::Other(_) => 1,
+            Self::Usage(_) => 2,
             Self::Unreachable(_) => 3,
             Self::Api(body) => match body.error.code {
                 ErrorCode::InvalidJson
@@ -42,25 +57,19 @@ impl Failure {
     /// stdout), else one line on stderr.
     pub(crate) fn report(&self, json: bool) {
         match (self, json) {
-            (Self::Api(body), true) => {
-                println!("{}", serde_json::to_string(body).unwrap_or_default());
-            }
+            (Self::Api(body), true) => print_json_line(body),
             (Self::Api(body), false) => {
-                let code = serde_json::to_value(body.error.code).unwrap_or_default();
                 eprintln!(
                     "error ({}): {}",
-                    code.as_str().unwrap_or("?"),
+                    body.error.code.as_str(),
                     body.error.message
                 );
             }
-            (Self::Other(e), true) => {
-                let body =
-                    serde_json::json!({"error": {"code": "client", "message": format!("{e:#}")}});
-                println!("{body}");
-            }
-            (Self::Unreachable(e), true) => {
-                let body = serde_json::json!({"error": {"code": "unreachable", "message": format!("{e:#}")}});
-                println!("{body}");
+            (Self::Other(e), true) => print_local_error("client", &format!("{e:#}")),
+            (Self::Unreachable(e), true) => print_local_error("unreachable", &format!("{e:#}")),
+            (Self::Usage(message), true) => print_local_error("usage", message),
+            (Self::Usage(message), false) => {
+                eprintln!("error: {message}\n\nFor more information, try '--help'.");
             }
             (Self::Other(e) | Self::Unreachable(e), false) => eprintln!("error: {e:#}"),
             (Self::CheckFailed, _) => {}
@@ -74,10 +83,27 @@ impl From<AdminClientError> for Failure {
             AdminClientError::Api(body) => Self::Api(body),
             e @ (AdminClientError::Timeout(_)
             | AdminClientError::NoResponders(_)
-            | AdminClientError::Request(_)) => Self::Unreachable(e.into()),
+            | AdminClientError::Request { .. }) => Self::Unreachable(e.into()),
             other => Self::Other(other.into()),
         }
     }
+}
+
+/// A failure found before any request, shaped like the API's error body.
+fn print_local_error(code: &str, message: &str) {
+    #[derive(Serialize)]
+    struct Local<'a> {
+        code: &'a str,
+        message: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Body<'a> {
+        error: Local<'a>,
+    }
+    let body = Body {
+        error: Local { code, message },
+    };
+    println!("{}", serde_json::to_string(&body).unwrap_or_default());
 }
 
 impl From<anyhow::Error> for Failure {
@@ -86,377 +112,428 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-/// Prints an endpoint (or a page of them) as text.
-pub(crate) fn print_endpoints(value: &Value) {
-    let list = value["endpoints"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| vec![value.clone()]);
-    if list.is_empty() {
-        println!("no endpoints");
-        return;
-    }
-    for endpoint in &list {
-        let types = endpoint["event_types"]
-            .as_array()
-            .filter(|t| !t.is_empty())
-            .map_or_else(
-                || "*".to_owned(),
-                |t| {
-                    t.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                },
-            );
-        println!(
-            "{:<24} {:<9} {:<40} {}",
-            endpoint["id"].as_str().unwrap_or("?"),
-            delivery_state(endpoint),
-            endpoint["url"].as_str().unwrap_or("?"),
-            types
-        );
-    }
-    if let Some(cursor) = value["next_cursor"].as_str() {
-        println!("more: --cursor {cursor}");
-    }
+/// Prints `value` as one line of JSON (what `--json` prints).
+pub(crate) fn print_json_line(value: &impl Serialize) {
+    println!("{}", serde_json::to_string(value).unwrap_or_default());
 }
 
-/// An endpoint's state as operators read it: its status, or its circuit when an active
-/// endpoint's circuit is open (`open`) or probing (`half_open`).
-pub(crate) fn delivery_state(endpoint: &Value) -> &str {
-    let status = endpoint["status"]["state"].as_str().unwrap_or("?");
-    match endpoint["circuit"]["state"].as_str() {
-        Some(circuit) if status == "active" => circuit,
-        _ => status,
-    }
-}
-
-/// Prints a delivery and its attempts as text.
-pub(crate) fn print_delivery(value: &Value) {
-    let delivery = &value["delivery"];
-    println!(
-        "{} -> {}  {}  after {} attempt(s)",
-        delivery["event_id"].as_str().unwrap_or("?"),
-        delivery["endpoint_id"].as_str().unwrap_or("?"),
-        delivery["state"].as_str().unwrap_or("?"),
-        delivery["attempts"]
-    );
-    for attempt in value["attempts"].as_array().into_iter().flatten() {
-        let result = attempt["response"]["status"].as_u64().map_or_else(
-            || attempt["error"]["kind"].as_str().unwrap_or("?").to_owned(),
-            |s| s.to_string(),
-        );
-        println!(
-            "  #{:<2} {}  {:<8} {:>8.1} ms  {}",
-            attempt["attempt"],
-            attempt["at"].as_str().unwrap_or("?"),
-            result,
-            attempt["latency_ms"].as_f64().unwrap_or(0.0),
-            attempt["outcome"].as_str().unwrap_or("?")
-        );
-    }
-}
-
-/// Prints a page of dead letters, or a requeue/purge count, as text.
-pub(crate) fn print_dead_letters(value: &Value) {
-    if let Some(n) = value["requeued"].as_u64() {
-        println!("requeued {n}");
-        return;
-    }
-    if let Some(n) = value["purged"].as_u64() {
-        println!("purged {n}");
-        return;
-    }
-    let list = value["dead_letters"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    if list.is_empty() {
-        println!("no dead letters");
-    }
-    for dead in &list {
-        println!(
-            "{:>8}  {:<24} {:<24} {:<20} {} attempts  {}",
-            dead["seq"],
-            dead["endpoint_id"].as_str().unwrap_or("?"),
-            dead["event_id"].as_str().unwrap_or("?"),
-            dead["event_type"].as_str().unwrap_or("?"),
-            dead["attempts"],
-            dead["last_error"].as_str().unwrap_or("")
-        );
-    }
-    if let Some(cursor) = value["next_cursor"].as_u64() {
-        println!("more: --cursor {cursor}");
-    }
-}
-
-/// Prints a replay job (or a list of them) as text.
-pub(crate) fn print_replay_jobs(value: &Value) {
-    let jobs = value["jobs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_else(|| vec![value.clone()]);
-    println!(
-        "{:<28} {:<24} {:<10} {:>8} {:>8}  WINDOW",
-        "JOB", "ENDPOINT", "STATE", "SCANNED", "QUEUED"
-    );
-    for job in &jobs {
-        let text = |key: &str| job[key].as_str().unwrap_or("-").to_owned();
-        println!(
-            "{:<28} {:<24} {:<10} {:>8} {:>8}  {} .. {}",
-            text("id"),
-            text("endpoint_id"),
-            text("state"),
-            job["scanned"],
-            job["queued"],
-            text("since"),
-            text("until"),
-        );
-        if let Some(error) = job["error"].as_str() {
-            println!("  error: {error}");
-        }
-        if let Some(at) = job["truncated_to"].as_str() {
-            println!("  the stream keeps events from {at} only");
-        }
-    }
-}
-
-/// Prints what a replay would deliver.
-pub(crate) fn print_replay_preview(value: &Value) {
-    let bound = if value["complete"] == true {
-        ""
-    } else {
-        "at least "
-    };
-    println!(
-        "{bound}{} events would be replayed ({} of the tenant's events scanned, window ends {})",
-        value["events"],
-        value["scanned"],
-        value["until"].as_str().unwrap_or("-")
-    );
-    if let Some(at) = value["truncated_to"].as_str() {
-        println!("the stream keeps events from {at} only");
-    }
-}
-
-/// Prints `overview.get`.
-pub(crate) fn print_overview(value: &Value) {
-    let e = &value["endpoints"];
-    println!(
-        "endpoints  {} total: {} active, {} paused, {} disabled, {} pending verification, {} failing",
-        e["total"],
-        e["active"],
-        e["paused"],
-        e["disabled"],
-        e["pending_verification"],
-        e["failing"]
-    );
-    for window in ["1h", "24h"] {
-        let w = &value["windows"][window];
-        println!(
-            "{window:<10} {} attempts, success {}, p50/p95/p99 {}/{}/{} ms",
-            w["attempts"],
-            percent(&w["success_rate"]),
-            decimal(&w["latency_ms"]["p50"]),
-            decimal(&w["latency_ms"]["p95"]),
-            decimal(&w["latency_ms"]["p99"]),
-        );
-    }
-    println!(
-        "waiting    {} dead letters, {} held, {} retries (all tenants)",
-        value["dead_letters"], value["held"], value["retries_waiting_all_tenants"]
-    );
-}
-
-/// A statistics window's failures by kind: `timeout 3, status 12`.
-pub(crate) fn failures(window: &Value) -> String {
-    let failures: Vec<String> = window["errors"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(kind, n)| format!("{kind} {n}"))
-        .collect();
-    failures.join(", ")
-}
-
-/// A rate (0–1) as a percentage, `-` when absent.
-pub(crate) fn percent(rate: &Value) -> String {
-    rate.as_f64()
-        .map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
-}
-
-/// A number with one decimal, `-` when absent.
-fn decimal(v: &Value) -> String {
-    v.as_f64()
-        .map_or_else(|| "-".to_owned(), |n| format!("{n:.1}"))
-}
-
-/// Prints any reply as indented JSON.
-pub(crate) fn print_json(value: &Value) {
+/// Prints `value` as indented JSON (the text form of replies without a table).
+fn print_json(value: &impl Serialize) {
     println!(
         "{}",
         serde_json::to_string_pretty(value).unwrap_or_default()
     );
 }
 
-/// Prints a page of deliveries as a table.
-pub(crate) fn print_deliveries(value: &Value) {
+/// Prints any reply as text: a table or a short sentence per operation.
+pub(crate) fn print_reply(reply: &AdminReply) {
+    match reply {
+        AdminReply::EndpointsCreate(created) => {
+            print_endpoints(std::slice::from_ref(&created.endpoint), None);
+            println!("secret (shown only now): {}", created.secret);
+        }
+        AdminReply::EndpointsGet(endpoint)
+        | AdminReply::EndpointsUpdate(endpoint)
+        | AdminReply::EndpointsPause(endpoint)
+        | AdminReply::EndpointsResume(endpoint)
+        | AdminReply::EndpointsEnable(endpoint) => {
+            print_endpoints(std::slice::from_ref(endpoint), None);
+        }
+        AdminReply::EndpointsList(page) => {
+            print_endpoints(&page.endpoints, page.next_cursor.as_deref());
+        }
+        AdminReply::EndpointsDelete(deleted)
+        | AdminReply::TypesDelete(deleted)
+        | AdminReply::SourcesDelete(deleted) => println!("deleted {}", deleted.deleted),
+        AdminReply::EndpointsRotateSecret(rotated) => {
+            println!("new secret (shown only now): {}", rotated.secret);
+            match rotated.previous_expires_at {
+                Some(at) => println!("the previous secret keeps signing until {at}"),
+                None => println!("the previous secret no longer signs"),
+            }
+        }
+        AdminReply::EndpointsVerify(report) => match &report.error {
+            None => println!("{} verified", report.endpoint.id),
+            Some(error) => println!("{} not verified: {error}", report.endpoint.id),
+        },
+        AdminReply::EndpointsStats(stats) => print_stats(stats),
+        AdminReply::EndpointsTest(record) => print_json(record),
+        AdminReply::DeliveriesGet(detail) => print_delivery(detail),
+        AdminReply::DeliveriesRedeliver(queued) => {
+            println!("queued as attempt {}", queued.attempt);
+        }
+        AdminReply::DeliveriesRedeliverFailed(done) => {
+            println!("redelivered {}", done.redelivered);
+            if done.more {
+                println!("more remain: run it again");
+            }
+        }
+        AdminReply::DeliveriesList(page) => print_deliveries(page),
+        AdminReply::EventsGet(detail) => print_json(detail),
+        AdminReply::EventsList(page) => print_events(page),
+        AdminReply::DeadLettersList(page) => print_dead_letters(page),
+        AdminReply::DeadLettersRequeue(requeued) => println!("requeued {}", requeued.requeued),
+        AdminReply::DeadLettersPurge(purged) => println!("purged {}", purged.purged),
+        AdminReply::ReplayStart(job) | AdminReply::ReplayGet(job) => {
+            print_replay_jobs(std::slice::from_ref(job));
+        }
+        AdminReply::ReplayList(jobs) => print_replay_jobs(&jobs.jobs),
+        AdminReply::ReplayPreview(preview) => print_replay_preview(preview),
+        AdminReply::TypesCreate(def)
+        | AdminReply::TypesGet(def)
+        | AdminReply::TypesUpdate(def)
+        | AdminReply::TypesDeprecate(def) => print_json(def),
+        AdminReply::TypesList(list) => print_types(&list.types),
+        AdminReply::OverviewGet(overview) => print_overview(overview),
+        AdminReply::SystemInfo(info) => print_json(info),
+        AdminReply::SystemHealth(health) => print_json(health),
+        AdminReply::AuditList(page) => print_audit(page),
+        AdminReply::SourcesCreate(created) | AdminReply::SourcesUpdate(created) => {
+            print_source_path(&created.view);
+            if let Some(secret) = &created.secret {
+                println!("secret (shown only now): {secret}");
+            }
+        }
+        AdminReply::SourcesRotateToken(view) => print_source_path(view),
+        AdminReply::SourcesGet(view) => print_json(view),
+        AdminReply::SourcesList(list) => print_sources(&list.sources),
+        AdminReply::SourcesTest(tested) => print_json(tested),
+        AdminReply::SourcesStats(stats) => print_json(stats),
+        AdminReply::SourcesRequests(page) => print_source_requests(page),
+    }
+}
+
+/// For replies that report a check (`endpoints verify`, `system health`): whether it
+/// passed.
+pub(crate) fn passed(reply: &AdminReply) -> bool {
+    match reply {
+        AdminReply::EndpointsVerify(report) => report.verified,
+        AdminReply::SystemHealth(health) => {
+            health.status == hookwire_protocol::system::HealthStatus::Ok
+        }
+        _ => true,
+    }
+}
+
+fn print_endpoints(endpoints: &[Endpoint], next_cursor: Option<&str>) {
+    if endpoints.is_empty() {
+        println!("no endpoints");
+        return;
+    }
+    for endpoint in endpoints {
+        let types = if endpoint.event_types.is_empty() {
+            "*".to_owned()
+        } else {
+            let names: Vec<&str> = endpoint
+                .event_types
+                .iter()
+                .map(hookwire_protocol::EventTypeFilter::as_str)
+                .collect();
+            names.join(",")
+        };
+        println!(
+            "{:<24} {:<9} {:<40} {}",
+            endpoint.id,
+            endpoint.delivery_state(),
+            endpoint.url,
+            types
+        );
+    }
+    if let Some(cursor) = next_cursor {
+        println!("more: --cursor {cursor}");
+    }
+}
+
+fn print_delivery(detail: &DeliveryDetail) {
+    let delivery = &detail.delivery;
+    println!(
+        "{} -> {}  {}  after {} attempt(s)",
+        delivery.event_id,
+        delivery.endpoint_id,
+        delivery.state.as_str(),
+        delivery.attempts
+    );
+    for attempt in &detail.attempts {
+        let result = match (&attempt.response, &attempt.error) {
+            (Some(response), _) => response.status.to_string(),
+            (None, Some(error)) => error.kind.as_str().to_owned(),
+            (None, None) => "?".to_owned(),
+        };
+        println!(
+            "  #{:<2} {}  {:<8} {:>8.1} ms  {}",
+            attempt.attempt,
+            attempt
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            result,
+            attempt.latency_ms,
+            attempt.outcome.as_str()
+        );
+    }
+}
+
+fn print_dead_letters(page: &DeadLetterPage) {
+    if page.dead_letters.is_empty() {
+        println!("no dead letters");
+    }
+    for dead in &page.dead_letters {
+        println!(
+            "{:>8}  {:<24} {:<24} {:<20} {} attempts  {}",
+            dead.seq,
+            dead.endpoint_id,
+            dead.event_id,
+            dead.event_type,
+            dead.attempts,
+            dead.last_error.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(cursor) = page.next_cursor {
+        println!("more: --cursor {cursor}");
+    }
+}
+
+fn print_replay_jobs(jobs: &[ReplayJob]) {
+    println!(
+        "{:<28} {:<24} {:<10} {:>8} {:>8}  WINDOW",
+        "JOB", "ENDPOINT", "STATE", "SCANNED", "QUEUED"
+    );
+    for job in jobs {
+        println!(
+            "{:<28} {:<24} {:<10} {:>8} {:>8}  {} .. {}",
+            job.id,
+            job.endpoint_id,
+            job.state.as_str(),
+            job.scanned,
+            job.queued,
+            job.since
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            job.until
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        );
+        if let Some(error) = &job.error {
+            println!("  error: {error}");
+        }
+        if let Some(at) = job.truncated_to {
+            println!(
+                "  the stream keeps events from {} only",
+                at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+            );
+        }
+    }
+}
+
+fn print_replay_preview(preview: &ReplayPreview) {
+    let bound = if preview.complete { "" } else { "at least " };
+    println!(
+        "{bound}{} events would be replayed ({} of the tenant's events scanned, window ends {})",
+        preview.events,
+        preview.scanned,
+        preview
+            .until
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    );
+    if let Some(at) = preview.truncated_to {
+        println!(
+            "the stream keeps events from {} only",
+            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        );
+    }
+}
+
+fn print_overview(overview: &Overview) {
+    let e = &overview.endpoints;
+    println!(
+        "endpoints  {} total: {} active, {} paused, {} disabled, {} pending verification, {} failing",
+        e.total, e.active, e.paused, e.disabled, e.pending_verification, e.failing
+    );
+    for (name, w) in [
+        ("1h", &overview.windows.hour),
+        ("24h", &overview.windows.day),
+    ] {
+        println!(
+            "{name:<10} {} attempts, success {}, p50/p95/p99 {}/{}/{} ms",
+            w.attempts,
+            percent(w.success_rate),
+            decimal(w.latency_ms.p50),
+            decimal(w.latency_ms.p95),
+            decimal(w.latency_ms.p99),
+        );
+    }
+    println!(
+        "waiting    {} dead letters, {} held, {} retries (all tenants)",
+        overview.dead_letters, overview.held, overview.retries_waiting_all_tenants
+    );
+}
+
+/// A statistics window's failures by kind: `timeout 3, status 12`.
+pub(crate) fn failures(window: &WindowSummary) -> String {
+    let failures: Vec<String> = window
+        .errors
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    failures.join(", ")
+}
+
+/// A rate (0–1) as a percentage, `-` when absent.
+pub(crate) fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
+}
+
+/// A number with one decimal, `-` when absent.
+fn decimal(n: Option<f64>) -> String {
+    n.map_or_else(|| "-".to_owned(), |n| format!("{n:.1}"))
+}
+
+fn print_deliveries(page: &DeliveryPage) {
     println!(
         "{:<24} {:<24} {:<32} {:<9} {:>3} {:>6}  LAST ATTEMPT",
         "EVENT", "ENDPOINT", "TYPE", "STATE", "#", "STATUS"
     );
-    for d in value["deliveries"].as_array().into_iter().flatten() {
-        let text = |key: &str| d[key].as_str().unwrap_or("-").to_owned();
+    for d in &page.deliveries {
         println!(
             "{:<24} {:<24} {:<32} {:<9} {:>3} {:>6}  {}",
-            text("event_id"),
-            text("endpoint_id"),
-            text("event_type"),
-            text("state"),
-            d["attempts"],
-            d["last_status"]
-                .as_u64()
+            d.event_id,
+            d.endpoint_id,
+            d.event_type,
+            d.state.as_str(),
+            d.attempts,
+            d.last_status
                 .map_or_else(|| "-".to_owned(), |s| s.to_string()),
-            text("updated_at"),
+            d.updated_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         );
     }
-    if let Some(cursor) = value["next_cursor"].as_str() {
+    if let Some(cursor) = &page.next_cursor {
         println!("more: --cursor {cursor}");
     }
 }
 
-/// Prints a page of audit records as a table.
-pub(crate) fn print_audit(value: &Value) {
+fn print_audit(page: &AuditPage) {
     println!(
         "{:<24} {:<32} {:<26} {:<16} REQUESTER",
         "AT", "ACTION", "TARGET", "OUTCOME"
     );
-    for r in value["records"].as_array().into_iter().flatten() {
-        let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
-        let at = text(&r["at"]);
+    for entry in &page.records {
+        let r = &entry.record;
+        let source = serde_json::to_value(r.requester.source).unwrap_or_default();
         println!(
             "{:<24} {:<32} {:<26} {:<16} {} ({})",
-            at.get(..23).unwrap_or(&at),
-            text(&r["action"]),
-            text(&r["target"]),
-            text(&r["outcome"]),
-            text(&r["requester"]["name"]),
-            text(&r["requester"]["source"]),
+            r.at.format("%Y-%m-%dT%H:%M:%S%.3f"),
+            r.action,
+            r.target.as_deref().unwrap_or("-"),
+            r.outcome,
+            r.requester.name,
+            source.as_str().unwrap_or("?"),
         );
     }
-    if let Some(cursor) = value["next_cursor"].as_u64() {
+    if let Some(cursor) = page.next_cursor {
         println!("more: --cursor {cursor}");
     }
 }
 
-/// Prints sources as a table.
-pub(crate) fn print_sources(value: &Value) {
+fn print_source_path(view: &SourceView) {
+    println!(
+        "{}: {}",
+        view.source.name,
+        view.url.as_deref().unwrap_or(&view.path)
+    );
+}
+
+fn print_sources(sources: &[SourceView]) {
     println!(
         "{:<20} {:<9} {:<7} {:>6}  {:<40} PATH",
         "NAME", "SCHEME", "ACTIVE", "RATE", "SUBJECT"
     );
-    for s in value["sources"].as_array().into_iter().flatten() {
-        let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
+    for view in sources {
+        let s = &view.source;
         println!(
             "{:<20} {:<9} {:<7} {:>6}  {:<40} {}",
-            text(&s["name"]),
-            text(&s["verification"]["scheme"]),
-            if s["active"] == true { "yes" } else { "no" },
-            s["rate_limit_per_minute"],
-            text(&s["subject"]),
-            s["url"]
-                .as_str()
-                .unwrap_or_else(|| s["path"].as_str().unwrap_or("-")),
+            s.name,
+            s.verification.name(),
+            if s.active { "yes" } else { "no" },
+            s.rate_limit_per_minute,
+            s.subject,
+            view.url.as_deref().unwrap_or(&view.path),
         );
     }
 }
 
-/// Prints a page of source requests as a table.
-pub(crate) fn print_source_requests(value: &Value) {
+fn print_source_requests(page: &SourceRequestPage) {
     println!(
         "{:<24} {:<18} {:>6} {:<16} {:<28} {:>9}  DETAIL",
         "AT", "OUTCOME", "STATUS", "CLIENT", "TYPE", "LATENCY"
     );
-    for r in value["requests"].as_array().into_iter().flatten() {
-        let text = |v: &Value| v.as_str().unwrap_or("-").to_owned();
-        let at = text(&r["at"]);
+    for r in &page.requests {
         println!(
             "{:<24} {:<18} {:>6} {:<16} {:<28} {:>7}us  {}",
-            at.get(..23).unwrap_or(&at),
-            text(&r["outcome"]),
-            r["status"],
-            text(&r["client"]),
-            text(&r["event_type"]),
-            r["latency_us"],
-            text(&r["detail"]),
+            r.at.format("%Y-%m-%dT%H:%M:%S%.3f"),
+            r.outcome.as_str(),
+            r.status,
+            r.client,
+            r.event_type.as_deref().unwrap_or("-"),
+            r.latency_us,
+            r.detail.as_deref().unwrap_or("-"),
         );
     }
-    if let Some(cursor) = value["next_cursor"].as_u64() {
+    if let Some(cursor) = page.next_cursor {
         println!("more: --cursor {cursor}");
     }
 }
 
-/// Prints a page of events as a table.
-pub(crate) fn print_events(value: &Value) {
+fn print_events(page: &EventPage) {
     println!(
         "{:>8} {:<32} {:<32} {:>7}  PUBLISHED",
         "SEQ", "ID", "TYPE", "BYTES"
     );
-    for e in value["events"].as_array().into_iter().flatten() {
+    for e in &page.events {
         println!(
             "{:>8} {:<32} {:<32} {:>7}  {}",
-            e["seq"],
-            e["id"].as_str().unwrap_or("-"),
-            e["type"].as_str().unwrap_or("-"),
-            e["bytes"],
-            e["published_at"].as_str().unwrap_or("-"),
+            e.seq,
+            e.id.as_deref().unwrap_or("-"),
+            e.event_type,
+            e.bytes,
+            e.published_at
+                .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         );
     }
-    if let Some(cursor) = value["next_cursor"].as_u64() {
+    if let Some(cursor) = page.next_cursor {
         println!("more: --cursor {cursor}");
     }
 }
 
-/// Prints an endpoint's statistics, one line per window.
-pub(crate) fn print_stats(value: &Value) {
+fn print_stats(stats: &EndpointStats) {
     println!(
         "{:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  FAILURES",
         "", "ATTEMPTS", "SUCCESS", "P50 MS", "P95 MS", "P99 MS"
     );
-    for window in ["1h", "24h", "7d"] {
-        let w = &value["windows"][window];
-        let (number, success) = (decimal, percent(&w["success_rate"]));
+    let w = &stats.windows;
+    for (name, window) in [("1h", &w.hour), ("24h", &w.day), ("7d", &w.week)] {
         println!(
-            "{window:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  {}",
-            w["attempts"],
-            success,
-            number(&w["latency_ms"]["p50"]),
-            number(&w["latency_ms"]["p95"]),
-            number(&w["latency_ms"]["p99"]),
-            failures(w)
+            "{name:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  {}",
+            window.attempts,
+            percent(window.success_rate),
+            decimal(window.latency_ms.p50),
+            decimal(window.latency_ms.p95),
+            decimal(window.latency_ms.p99),
+            failures(window)
         );
     }
 }
 
-/// Prints the catalog as a table.
-pub(crate) fn print_types(value: &Value) {
+fn print_types(types: &[EventTypeDef]) {
     println!(
         "{:<40} {:>7} {:<9} {:<11}  DESCRIPTION",
         "TYPE", "VERSION", "VALIDATE", "DEPRECATED"
     );
-    for t in value["types"].as_array().into_iter().flatten() {
+    for t in types {
         println!(
             "{:<40} {:>7} {:<9} {:<11}  {}",
-            t["name"].as_str().unwrap_or("?"),
-            t["version"],
-            t["validate"],
-            if t["deprecated_at"].is_string() {
-                "yes"
-            } else {
-                ""
-            },
-            t["description"].as_str().unwrap_or(""),
+            t.name,
+            t.version,
+            t.validate,
+            if t.deprecated_at.is_some() { "yes" } else { "" },
+            t.description,
         );
     }
 }

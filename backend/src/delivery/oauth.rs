@@ -147,7 +147,18 @@ async fn fetch(
         .body(form)
         .send()
         .await
-        .map_err(|e| failure(credentials, &super::http::describe(&e)))?;
+        .map_err(|e| match super::destination::find_blocked(&e) {
+            // A token URL given by name that resolves to a blocked address is the SSRF
+            // guard at work, not a credentials problem.
+            Some(blocked) => (
+                ErrorKind::BlockedDestination,
+                format!(
+                    "OAuth 2.0 token URL {}: {}",
+                    credentials.token_url, blocked.message
+                ),
+            ),
+            None => failure(credentials, &super::http::describe(&e)),
+        })?;
     let status = response.status();
     let body = read_limited(response).await;
     if !status.is_success() {

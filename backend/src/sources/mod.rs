@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_nats::jetstream::kv;
 use base64::Engine as _;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use hookwire_protocol::admin::{AdminError, ErrorCode};
+use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::source::{
     CreateSource, CreatedSource, ListSourceRequests, Source, SourceRequestPage, SourceView,
     TestSource, TestedSource, UpdateSource, Verification, check_secret, validate_name,
@@ -376,25 +376,17 @@ pub async fn load_and_follow(
 }
 
 fn unavailable(e: impl std::fmt::Display) -> AdminError {
-    AdminError::new(ErrorCode::Unavailable, e.to_string())
-}
-
-fn internal(e: impl std::fmt::Display) -> AdminError {
-    AdminError::new(ErrorCode::Internal, e.to_string())
+    AdminError::unavailable("the configuration bucket did not answer", e)
 }
 
 fn not_found(name: &str) -> AdminError {
-    AdminError::new(
-        ErrorCode::NotFound,
-        format!("no source {name} in this tenant"),
-    )
+    AdminError::not_found(format!(
+        "no source {name} in this tenant; `sources.list` shows its sources"
+    ))
 }
 
 fn vault_error(e: &VaultError) -> AdminError {
-    AdminError::new(
-        ErrorCode::Internal,
-        format!("the source's secrets cannot be opened or sealed here: {e}"),
-    )
+    AdminError::internal("opening or sealing the source's secrets", e)
 }
 
 /// A source opened for changing.
@@ -418,7 +410,8 @@ impl Sources {
             .map_err(unavailable)?
             .filter(|e| e.operation == kv::Operation::Put)
             .ok_or_else(|| not_found(&name))?;
-        let stored: StoredSource = serde_json::from_slice(&entry.value).map_err(internal)?;
+        let stored: StoredSource = serde_json::from_slice(&entry.value)
+            .map_err(|e| AdminError::internal(&format!("reading source {name}"), e))?;
         let secrets = self
             .keyring
             .open(&stored.sealed, &owner(&stored.source))
@@ -450,7 +443,8 @@ impl Sources {
                 .seal(secrets, &owner(source))
                 .map_err(|e| vault_error(&e))?,
         };
-        let value = serde_json::to_vec(&stored).map_err(internal)?;
+        let value = serde_json::to_vec(&stored)
+            .map_err(|e| AdminError::internal("encoding the source", e))?;
         let key = key(&source.tenant, &source.name);
         match revision {
             None => bucket
@@ -459,10 +453,10 @@ impl Sources {
                 .map(|_| ())
                 .map_err(|e| {
                     if e.kind() == kv::CreateErrorKind::AlreadyExists {
-                        AdminError::new(
-                            ErrorCode::Conflict,
-                            format!("source {} exists already; update it", source.name),
-                        )
+                        AdminError::conflict(format!(
+                            "source {} exists already; update it",
+                            source.name
+                        ))
                     } else {
                         unavailable(e)
                     }
@@ -472,10 +466,10 @@ impl Sources {
                 .await
                 .map(|_| ())
                 .map_err(|e| {
-                    AdminError::new(
-                        ErrorCode::Conflict,
-                        format!("source {} changed concurrently ({e}); retry", source.name),
-                    )
+                    AdminError::conflict(format!(
+                        "source {} changed concurrently ({e}); retry",
+                        source.name
+                    ))
                 }),
         }?;
         self.apply(&source.tenant, &source.name, Some(&stored));
@@ -605,7 +599,8 @@ impl Sources {
         let (bytes, default_type) = match &request.body {
             serde_json::Value::String(text) => (text.clone().into_bytes(), "text/plain"),
             other => (
-                serde_json::to_vec(other).map_err(internal)?,
+                serde_json::to_vec(other)
+                    .map_err(|e| AdminError::internal("encoding the sample body", e))?,
                 "application/json",
             ),
         };
@@ -639,7 +634,8 @@ impl Sources {
             subject: prepared.subject,
             event_type: prepared.event_type,
             msg_id: prepared.msg_id,
-            payload: serde_json::from_slice(&prepared.payload).map_err(internal)?,
+            payload: serde_json::from_slice(&prepared.payload)
+                .map_err(|e| AdminError::internal("reading the transformed payload", e))?,
         })
     }
 }
@@ -676,7 +672,12 @@ pub async fn requests(
     let mut requests = Vec::with_capacity(page.messages.len());
     let mut last_seq = None;
     for message in &page.messages {
-        last_seq = Some(message.info().map_err(internal)?.stream_sequence);
+        last_seq = Some(
+            message
+                .info()
+                .map_err(|e| AdminError::internal("reading a request record's metadata", e))?
+                .stream_sequence,
+        );
         if let Ok(record) = serde_json::from_slice(&message.payload) {
             requests.push(record);
         }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use hookwire_protocol::attempt::{AttemptRecord, Outcome};
+use hookwire_protocol::stats::{LatencySummary, WindowSummary};
 use serde::{Deserialize, Serialize};
 
 /// The width of one bucket, in seconds.
@@ -133,25 +134,25 @@ impl StatsBucket {
 
     /// The window's summary as `endpoints.stats` shows it.
     #[must_use]
-    pub fn summary(&self) -> serde_json::Value {
+    pub fn summary(&self) -> WindowSummary {
         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
         let success_rate =
             (self.attempts > 0).then(|| self.succeeded as f64 / self.attempts as f64);
-        serde_json::json!({
-            "attempts": self.attempts,
-            "succeeded": self.succeeded,
-            "failed": self.failed,
-            "dead": self.dead,
-            "success_rate": success_rate,
-            "latency_ms": {
-                "p50": self.latency_ms(0.50),
-                "p95": self.latency_ms(0.95),
-                "p99": self.latency_ms(0.99),
+        WindowSummary {
+            attempts: self.attempts,
+            succeeded: self.succeeded,
+            failed: self.failed,
+            dead: self.dead,
+            success_rate,
+            latency_ms: LatencySummary {
+                p50: self.latency_ms(0.50),
+                p95: self.latency_ms(0.95),
+                p99: self.latency_ms(0.99),
             },
-            "errors": self.errors,
-            "statuses": self.statuses,
-            "last_attempt_at": self.last_at,
-        })
+            errors: self.errors.clone(),
+            statuses: self.statuses.clone(),
+            last_attempt_at: self.last_at,
+        }
     }
 }
 
@@ -227,7 +228,7 @@ mod tests {
         assert_eq!(bucket.statuses[&200], 1);
         assert_eq!(bucket.statuses[&503], 1);
         let summary = bucket.summary();
-        assert!((summary["success_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+        assert!((summary.success_rate.unwrap() - 1.0 / 3.0).abs() < 1e-9);
     }
 
     #[test]
@@ -278,6 +279,6 @@ mod tests {
         b.merge(&a);
         b.merge(&StatsBucket::default());
         assert_eq!(b.last_at, Some(late.at));
-        assert_eq!(b.summary()["last_attempt_at"], serde_json::json!(late.at));
+        assert_eq!(b.summary().last_attempt_at, Some(late.at));
     }
 }

@@ -155,6 +155,36 @@ async fn assert_usage_error(args: &[&str], why: &str) {
     assert_eq!(usage.status.code(), Some(2), "{why}");
 }
 
+#[tokio::test]
+async fn a_missing_argument_is_a_usage_error_in_json_too() {
+    let stack = Stack::start(&[]).await;
+    // `--url` is optional to clap (updates take it or not) but required to create.
+    let (code, error) = hookwire_exit(&stack, &["endpoints", "create"]).await;
+    assert_eq!(code, 2, "{error}");
+    assert_eq!(error["error"]["code"], "usage", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--url"),
+        "{error}"
+    );
+    let (code, error) =
+        hookwire_exit(&stack, &["sources", "create", "x", "--scheme", "hmac"]).await;
+    assert_eq!(code, 2, "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--signature-header"),
+        "{error}"
+    );
+    // Nothing was created.
+    let (ok, listed) = hookwire(&stack, &["endpoints", "list"]).await;
+    assert!(ok);
+    assert_eq!(listed["endpoints"], json!([]));
+}
+
 /// `hookwire overview` after the script above.
 async fn check_overview(stack: &Stack) {
     // Five attempts: two failed (one died and was requeued, one died and was purged),

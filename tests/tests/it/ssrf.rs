@@ -103,6 +103,53 @@ async fn a_name_resolving_to_a_blocked_address_is_never_contacted() {
 }
 
 #[tokio::test]
+async fn an_oauth_token_url_resolving_to_a_blocked_address_is_a_blocked_destination() {
+    let stack = Stack::start(NOTHING_ALLOWED).await;
+    let authority = Receiver::start().await;
+    // Names pass at create (they are judged when they resolve), so the endpoint is saved.
+    let token_url = authority
+        .url_for("/oauth/token")
+        .replace("127.0.0.1", "localhost");
+    let created: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "create",
+            &json!({"url": "http://localhost:9/hook", "status": "paused",
+                    "auth": {"type": "oauth2", "token_url": token_url, "client_id": "c", "client_secret": "s"}}),
+        )
+        .await
+        .unwrap();
+    let attempt = test_send(&stack, &created["id"]).await;
+    assert_eq!(attempt["error"]["kind"], "blocked_destination", "{attempt}");
+    let message = attempt["error"]["message"].as_str().unwrap();
+    assert!(message.contains("token URL"), "{message}");
+    assert!(message.contains("localhost resolves to"), "{message}");
+    assert_eq!(authority.count(), 0, "the token URL was contacted");
+    // The audit log records the SSRF guard at work, not a credentials failure.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let page: Value = stack
+            .admin
+            .call("audit", "list", &json!({"action": "delivery"}))
+            .await
+            .unwrap();
+        let actions: Vec<&str> = page["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["action"].as_str())
+            .collect();
+        assert!(!actions.contains(&"delivery.auth_failed"), "{actions:?}");
+        if actions.contains(&"delivery.blocked_destination") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{actions:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn allow_networks_opens_a_range_and_endpoint_rules_narrow_it() {
     // The kit's default configuration allows 127.0.0.0/8.
     let stack = Stack::start(&[]).await;

@@ -17,7 +17,6 @@ use serde_json::Value;
 use super::app::{App, Mode, VIEWS};
 use super::form::Form;
 use super::{keys, strings};
-use crate::output::percent;
 
 /// Whether colours are used.
 #[derive(Debug, Clone, Copy)]
@@ -276,6 +275,11 @@ fn cell(value: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+
+/// A rate (0–1) as a percentage, `-` when absent.
+fn percent(rate: &Value) -> String {
+    crate::output::percent(rate.as_f64())
 }
 
 /// Milliseconds without decimals, `-` when absent.

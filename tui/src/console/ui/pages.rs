@@ -208,7 +208,7 @@ fn endpoint_lines(
                     millis(&w["latency_ms"]["p50"]),
                     millis(&w["latency_ms"]["p95"]),
                     millis(&w["latency_ms"]["p99"]),
-                    crate::output::failures(w)
+                    failures(w)
                 )
             },
         );
@@ -427,4 +427,15 @@ fn type_lines(t: &Value) -> Vec<Line<'static>> {
     lines.push(Line::styled("example", BOLD));
     lines.extend(pretty_value(&t["example"]));
     lines
+}
+
+/// A statistics window's failures by kind: `timeout 3, status 12`.
+fn failures(window: &Value) -> String {
+    let failures: Vec<String> = window["errors"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
+    failures.join(", ")
 }

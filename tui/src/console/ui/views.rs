@@ -12,7 +12,6 @@ use super::{BOLD, SELECTED, Theme, ago, cell, millis, percent};
 use crate::console::app::{App, EndpointSort, RATE_SECONDS, View};
 use crate::console::strings;
 use crate::console::table;
-use crate::output::delivery_state;
 
 /// Draws the current view.
 pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTime<Utc>) {
@@ -621,4 +620,12 @@ fn sources(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ],
         rows,
     );
+}
+
+fn delivery_state(endpoint: &Value) -> &str {
+    let status = endpoint["status"]["state"].as_str().unwrap_or("?");
+    match endpoint["circuit"]["state"].as_str() {
+        Some(circuit) if status == "active" => circuit,
+        _ => status,
+    }
 }

@@ -1,0 +1,359 @@
+//! `hookwire endpoints ...`: subscriber URLs, their status, secrets and test sends.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand, ValueEnum};
+use hookwire_protocol::auth::{Auth, ClientCertificate};
+use hookwire_protocol::endpoint::{
+    CreateEndpoint, EndpointId, ListEndpoints, RequestedStatus, RotateSecret, TestEndpoint,
+    UpdateEndpoint, VerificationMode,
+};
+use hookwire_protocol::operation::AdminRequest;
+use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
+use serde_json::Value;
+
+use super::{parse_header, parse_json_arg};
+use crate::output::Failure;
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EndpointCommand {
+    /// Creates an endpoint; prints its signing secret once.
+    Create {
+        /// Your own id for the endpoint (generated when absent).
+        #[arg(long)]
+        id: Option<String>,
+        /// Signing secret (whsec_...); generated when absent.
+        #[arg(long)]
+        secret: Option<String>,
+        #[command(flatten)]
+        fields: EndpointFields,
+    },
+    /// Shows one endpoint.
+    Get {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Lists endpoints.
+    List {
+        /// Page size (1-500).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Continue after this id (from the previous page).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Changes an endpoint; only the given fields change.
+    Update {
+        /// Endpoint id.
+        id: String,
+        #[command(flatten)]
+        fields: EndpointFields,
+    },
+    /// Deletes an endpoint.
+    Delete {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Holds deliveries (they wait, nothing is lost) until `resume`.
+    Pause {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Delivers again, including what waited while paused.
+    Resume {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Re-enables an endpoint Hookwire disabled (e.g. after 410 Gone).
+    Enable {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Success rate, latency and failure reasons over 1 h, 24 h and 7 d.
+    Stats {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Sends a test event to this endpoint only (no event is published).
+    Test {
+        /// Endpoint id.
+        id: String,
+        /// Event type.
+        #[arg(long = "type")]
+        event_type: String,
+        /// The event's JSON.
+        #[arg(long)]
+        payload: Option<String>,
+    },
+    /// Sends the verification challenge now and shows the result.
+    Verify {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Starts signing with a new secret; the old one keeps signing for the grace period.
+    RotateSecret {
+        /// Endpoint id.
+        id: String,
+        /// The new secret (whsec_...); generated when absent.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Seconds the previous secret keeps signing (0-604800, default 86400).
+        #[arg(long)]
+        grace_secs: Option<u32>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum StatusArg {
+    Active,
+    Paused,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum VerificationArg {
+    /// The receiver echoes {"challenge": ...}.
+    Echo,
+    /// Any 2xx answer passes.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EndpointFields {
+    /// Where to send webhooks (http or https).
+    #[arg(long)]
+    url: Option<String>,
+    /// Free text.
+    #[arg(long)]
+    description: Option<String>,
+    /// Event-type filter, repeatable (memory.*, orders.>); all types when none.
+    #[arg(long = "type", value_name = "FILTER")]
+    types: Vec<String>,
+    /// Extra header NAME=VALUE, repeatable.
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+    /// Attempt timeout in milliseconds (100-60000).
+    #[arg(long)]
+    timeout_ms: Option<u32>,
+    /// Retry delays in seconds, comma-separated (e.g. 5,30,120).
+    #[arg(long, value_delimiter = ',')]
+    retry: Option<Vec<u32>>,
+    /// active or paused.
+    #[arg(long)]
+    status: Option<StatusArg>,
+    /// How the receiver proves itself before the first delivery.
+    #[arg(long)]
+    verification: Option<VerificationArg>,
+    /// The only networks deliveries may reach, comma-separated CIDRs (narrows the
+    /// deployment's rules; given with no value, removes the narrowing).
+    #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "CIDR")]
+    allow_networks: Option<Vec<String>>,
+    /// Networks deliveries never reach, comma-separated CIDRs.
+    #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "CIDR")]
+    deny_networks: Option<Vec<String>>,
+    /// How webhooks are signed: standard (Standard Webhooks), stripe or github.
+    #[arg(long)]
+    signature: Option<SignatureArg>,
+    /// The Stripe-style signature header (default Stripe-Signature).
+    #[arg(long, value_name = "NAME", requires = "signature")]
+    signature_header: Option<String>,
+    /// Most deliveries per second (1-10000; 0 on update removes the limit).
+    #[arg(long, value_name = "N")]
+    rate_limit_per_sec: Option<u32>,
+    /// Most attempts in flight at once per instance (1-1000; 0 on update: adaptive).
+    #[arg(long, value_name = "N")]
+    max_in_flight: Option<u32>,
+    /// How much of each response body attempt records keep, 0-16384 bytes (0: none).
+    #[arg(long, value_name = "BYTES")]
+    response_body_bytes: Option<u32>,
+    /// Outgoing authentication as JSON or @FILE (keeps credentials out of the process
+    /// list), e.g. {"type":"bearer","token":"..."}; `none` on update removes it.
+    #[arg(long, value_name = "JSON|@FILE|none")]
+    auth: Option<String>,
+    /// A PEM client certificate (chain) for mutual TLS; needs --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    client_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    client_key: Option<std::path::PathBuf>,
+    /// On update: stop presenting a client certificate.
+    #[arg(long, conflicts_with = "client_cert")]
+    no_client_cert: bool,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum SignatureArg {
+    Standard,
+    Stripe,
+    Github,
+}
+
+impl EndpointCommand {
+    pub(crate) fn request(&self) -> Result<AdminRequest, Failure> {
+        let id_of = |id: &String| EndpointId { id: id.clone() };
+        Ok(match self {
+            Self::Create { id, secret, fields } => {
+                AdminRequest::EndpointsCreate(fields.create(id.clone(), secret.clone())?)
+            }
+            Self::Get { id } => AdminRequest::EndpointsGet(id_of(id)),
+            Self::List { limit, cursor } => AdminRequest::EndpointsList(ListEndpoints {
+                cursor: cursor.clone(),
+                limit: *limit,
+            }),
+            Self::Update { id, fields } => {
+                AdminRequest::EndpointsUpdate(fields.update(id.clone())?)
+            }
+            Self::Delete { id } => AdminRequest::EndpointsDelete(id_of(id)),
+            Self::Pause { id } => AdminRequest::EndpointsPause(id_of(id)),
+            Self::Resume { id } => AdminRequest::EndpointsResume(id_of(id)),
+            Self::Enable { id } => AdminRequest::EndpointsEnable(id_of(id)),
+            Self::Verify { id } => AdminRequest::EndpointsVerify(id_of(id)),
+            Self::Stats { id } => AdminRequest::EndpointsStats(id_of(id)),
+            Self::Test {
+                id,
+                event_type,
+                payload,
+            } => {
+                let payload: Option<Value> = payload
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .context("--payload is not JSON")?;
+                AdminRequest::EndpointsTest(TestEndpoint {
+                    id: id.clone(),
+                    event_type: event_type.clone(),
+                    payload,
+                })
+            }
+            Self::RotateSecret {
+                id,
+                secret,
+                grace_secs,
+            } => AdminRequest::EndpointsRotateSecret(RotateSecret {
+                id: id.clone(),
+                secret: secret.clone(),
+                grace_secs: *grace_secs,
+            }),
+        })
+    }
+}
+
+impl EndpointFields {
+    fn headers(&self) -> Option<BTreeMap<String, String>> {
+        (!self.headers.is_empty()).then(|| self.headers.iter().cloned().collect())
+    }
+
+    fn status(&self) -> Option<RequestedStatus> {
+        self.status.map(|s| match s {
+            StatusArg::Active => RequestedStatus::Active,
+            StatusArg::Paused => RequestedStatus::Paused,
+        })
+    }
+
+    fn verification(&self) -> Option<VerificationMode> {
+        self.verification.map(|v| match v {
+            VerificationArg::Echo => VerificationMode::Echo,
+            VerificationArg::Status => VerificationMode::Status,
+        })
+    }
+
+    fn create(
+        &self,
+        id: Option<String>,
+        secret: Option<String>,
+    ) -> Result<CreateEndpoint, Failure> {
+        let url = self.url.clone().ok_or_else(|| {
+            Failure::Usage(
+                "the following required arguments were not provided: --url <URL>".to_owned(),
+            )
+        })?;
+        Ok(CreateEndpoint {
+            id,
+            url,
+            description: self.description.clone(),
+            event_types: (!self.types.is_empty()).then(|| self.types.clone()),
+            headers: self.headers(),
+            timeout_ms: self.timeout_ms,
+            retry_schedule_secs: self.retry.clone(),
+            status: self.status(),
+            verification: self.verification(),
+            secret,
+            allow_networks: self.allow_networks.clone(),
+            deny_networks: self.deny_networks.clone(),
+            signature: self.signature(),
+            rate_limit_per_sec: self.rate_limit_per_sec,
+            max_in_flight: self.max_in_flight,
+            response_body_bytes: self.response_body_bytes,
+            auth: self.auth()?.flatten(),
+            client_certificate: self.client_certificate()?.flatten(),
+        })
+    }
+
+    /// `--auth`: absent keeps, `none` removes, JSON sets.
+    #[expect(clippy::option_option, reason = "absent, none and a value differ")]
+    fn auth(&self) -> anyhow::Result<Option<Option<Auth>>> {
+        match self.auth.as_deref() {
+            None => Ok(None),
+            Some("none") => Ok(Some(None)),
+            Some(text) => {
+                let value = parse_json_arg(text).map_err(|e| anyhow::anyhow!("--auth: {e}"))?;
+                let auth = serde_json::from_value(value)
+                    .context("--auth: expected {\"type\":\"bearer\"|\"basic\"|\"oauth2\", ...}")?;
+                Ok(Some(Some(auth)))
+            }
+        }
+    }
+
+    /// `--client-cert`/`--client-key` set, `--no-client-cert` removes.
+    #[expect(clippy::option_option, reason = "absent, removed and a value differ")]
+    fn client_certificate(&self) -> anyhow::Result<Option<Option<ClientCertificate>>> {
+        if self.no_client_cert {
+            return Ok(Some(None));
+        }
+        let (Some(cert), Some(key)) = (&self.client_cert, &self.client_key) else {
+            return Ok(None);
+        };
+        let read = |path: &std::path::Path| {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        };
+        Ok(Some(Some(ClientCertificate {
+            certificate: read(cert)?,
+            private_key: read(key)?,
+        })))
+    }
+
+    fn update(&self, id: String) -> Result<UpdateEndpoint, Failure> {
+        Ok(UpdateEndpoint {
+            id,
+            url: self.url.clone(),
+            description: self.description.clone(),
+            event_types: (!self.types.is_empty()).then(|| self.types.clone()),
+            headers: self.headers(),
+            timeout_ms: self.timeout_ms,
+            retry_schedule_secs: self.retry.clone(),
+            status: self.status(),
+            verification: self.verification(),
+            allow_networks: self.allow_networks.clone(),
+            deny_networks: self.deny_networks.clone(),
+            signature: self.signature(),
+            rate_limit_per_sec: self.rate_limit_per_sec,
+            max_in_flight: self.max_in_flight,
+            response_body_bytes: self.response_body_bytes,
+            auth: self.auth()?,
+            client_certificate: self.client_certificate()?,
+        })
+    }
+
+    fn signature(&self) -> Option<SignatureScheme> {
+        self.signature.map(|scheme| match scheme {
+            SignatureArg::Standard => SignatureScheme::Standard,
+            SignatureArg::Stripe => SignatureScheme::Stripe {
+                header: self
+                    .signature_header
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_STRIPE_HEADER.to_owned()),
+            },
+            SignatureArg::Github => SignatureScheme::Github,
+        })
+    }
+}

@@ -148,6 +148,17 @@ pub enum VerificationMode {
     Status,
 }
 
+impl VerificationMode {
+    /// The mode's wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Echo => "echo",
+            Self::Status => "status",
+        }
+    }
+}
+
 /// A status change an operator asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusChange {
@@ -417,7 +428,7 @@ pub struct ListEndpoints {
 }
 
 /// The reply to `endpoints.list`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EndpointPage {
     /// Endpoints in id order.
     pub endpoints: Vec<Endpoint>,

@@ -592,7 +592,7 @@ pub struct SourceRequest {
 }
 
 /// `sources.requests`' reply.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceRequestPage {
     /// Requests, oldest first.
     pub requests: Vec<SourceRequest>,

@@ -1,7 +1,12 @@
 //! What the console changes: every change is one `Action`, and the destructive ones pass
 //! through the one confirmation ([`Action::confirmation`]) before they are sent.
 
-use serde_json::{Value, json};
+use hookwire_protocol::catalog::TypeName;
+use hookwire_protocol::dead_letter::DeadLetterSelection;
+use hookwire_protocol::delivery::DeliveryId;
+use hookwire_protocol::endpoint::{EndpointId, RotateSecret};
+use hookwire_protocol::operation::{AdminReply, AdminRequest};
+use hookwire_protocol::replay::StartReplay;
 
 use super::strings;
 
@@ -24,9 +29,9 @@ pub(crate) enum Action {
     RequeueEndpoint(String),
     Purge(Vec<u64>),
     PurgeEndpoint(String),
-    /// A `replay.start` body, with the count `replay.preview` gave for it.
+    /// A `replay.start` request, with the count `replay.preview` gave for it.
     Replay {
-        request: Value,
+        request: StartReplay,
         events: u64,
         complete: bool,
     },
@@ -60,38 +65,48 @@ impl Action {
         }
     }
 
-    /// The admin requests that carry it out, in order: (noun, verb, body).
-    pub(crate) fn requests(&self) -> Vec<(&'static str, &'static str, Value)> {
-        let endpoint = |verb, id: &String| vec![("endpoints", verb, json!({"id": id}))];
-        let dead = |verb, seqs: &[u64]| {
-            seqs.iter()
-                .map(|seq| ("dead-letters", verb, json!({"seq": seq})))
-                .collect()
+    /// The admin requests that carry it out, in order.
+    pub(crate) fn requests(&self) -> Vec<AdminRequest> {
+        let id = |id: &String| EndpointId { id: id.clone() };
+        let seq = |seq: &u64| DeadLetterSelection {
+            seq: Some(*seq),
+            endpoint_id: None,
         };
+        let all_of = |id: &String| DeadLetterSelection {
+            seq: None,
+            endpoint_id: Some(id.clone()),
+        };
+        let name = |name: &String| TypeName { name: name.clone() };
         match self {
-            Self::Pause(id) => endpoint("pause", id),
-            Self::Resume(id) => endpoint("resume", id),
-            Self::Enable(id) => endpoint("enable", id),
-            Self::Verify(id) => endpoint("verify", id),
-            Self::Delete(id) => endpoint("delete", id),
-            Self::RotateSecret(id) => endpoint("rotate-secret", id),
+            Self::Pause(i) => vec![AdminRequest::EndpointsPause(id(i))],
+            Self::Resume(i) => vec![AdminRequest::EndpointsResume(id(i))],
+            Self::Enable(i) => vec![AdminRequest::EndpointsEnable(id(i))],
+            Self::Verify(i) => vec![AdminRequest::EndpointsVerify(id(i))],
+            Self::Delete(i) => vec![AdminRequest::EndpointsDelete(id(i))],
+            Self::RotateSecret(i) => vec![AdminRequest::EndpointsRotateSecret(RotateSecret {
+                id: i.clone(),
+                ..RotateSecret::default()
+            })],
             Self::Redeliver {
                 endpoint_id,
                 event_id,
-            } => vec![(
-                "deliveries",
-                "redeliver",
-                json!({"endpoint_id": endpoint_id, "event_id": event_id}),
-            )],
-            Self::Requeue(seqs) => dead("requeue", seqs),
-            Self::Purge(seqs) => dead("purge", seqs),
-            Self::RequeueEndpoint(id) => {
-                vec![("dead-letters", "requeue", json!({"endpoint_id": id}))]
-            }
-            Self::PurgeEndpoint(id) => vec![("dead-letters", "purge", json!({"endpoint_id": id}))],
-            Self::Replay { request, .. } => vec![("replay", "start", request.clone())],
-            Self::DeprecateType(name) => vec![("types", "deprecate", json!({"name": name}))],
-            Self::DeleteType(name) => vec![("types", "delete", json!({"name": name}))],
+            } => vec![AdminRequest::DeliveriesRedeliver(DeliveryId {
+                endpoint_id: endpoint_id.clone(),
+                event_id: event_id.clone(),
+            })],
+            Self::Requeue(seqs) => seqs
+                .iter()
+                .map(|s| AdminRequest::DeadLettersRequeue(seq(s)))
+                .collect(),
+            Self::Purge(seqs) => seqs
+                .iter()
+                .map(|s| AdminRequest::DeadLettersPurge(seq(s)))
+                .collect(),
+            Self::RequeueEndpoint(i) => vec![AdminRequest::DeadLettersRequeue(all_of(i))],
+            Self::PurgeEndpoint(i) => vec![AdminRequest::DeadLettersPurge(all_of(i))],
+            Self::Replay { request, .. } => vec![AdminRequest::ReplayStart(request.clone())],
+            Self::DeprecateType(n) => vec![AdminRequest::TypesDeprecate(name(n))],
+            Self::DeleteType(n) => vec![AdminRequest::TypesDelete(name(n))],
         }
     }
 
@@ -112,44 +127,53 @@ impl Action {
             Self::RequeueEndpoint(id) => format!("requeue the dead letters of {id}"),
             Self::Purge(seqs) => format!("purge {} dead letter(s)", seqs.len()),
             Self::PurgeEndpoint(id) => format!("purge the dead letters of {id}"),
-            Self::Replay { request, .. } => {
-                format!(
-                    "replay to {}",
-                    request["endpoint_id"].as_str().unwrap_or("?")
-                )
-            }
+            Self::Replay { request, .. } => format!("replay to {}", request.endpoint_id),
             Self::DeprecateType(name) => format!("deprecate {name}"),
             Self::DeleteType(name) => format!("delete type {name}"),
         }
     }
 
     /// What the replies say, for the status line once it is done.
-    pub(crate) fn outcome(&self, replies: &[Value]) -> String {
-        let sum = |key: &str| replies.iter().filter_map(|r| r[key].as_u64()).sum::<u64>();
+    pub(crate) fn outcome(&self, replies: &[AdminReply]) -> String {
         let what = self.describe();
-        match self {
-            Self::Verify(_) => match replies.first() {
-                Some(reply) if reply["verified"] == true => format!("{what}: verified"),
-                Some(reply) => strings::failed(
-                    &what,
-                    reply["error"]
-                        .as_str()
-                        .unwrap_or("the receiver did not answer the challenge"),
-                ),
-                None => strings::done(&what),
-            },
-            Self::Requeue(_) | Self::RequeueEndpoint(_) => {
-                format!("{what}: {} requeued", sum("requeued"))
+        let requeued: u64 = replies
+            .iter()
+            .map(|r| match r {
+                AdminReply::DeadLettersRequeue(r) => r.requeued,
+                _ => 0,
+            })
+            .sum();
+        let purged: u64 = replies
+            .iter()
+            .map(|r| match r {
+                AdminReply::DeadLettersPurge(p) => p.purged,
+                _ => 0,
+            })
+            .sum();
+        match (self, replies.first()) {
+            (Self::Verify(_), Some(AdminReply::EndpointsVerify(report))) => {
+                if report.verified {
+                    format!("{what}: verified")
+                } else {
+                    strings::failed(
+                        &what,
+                        report
+                            .error
+                            .as_deref()
+                            .unwrap_or("the receiver did not answer the challenge"),
+                    )
+                }
             }
-            Self::Purge(_) | Self::PurgeEndpoint(_) => format!("{what}: {} purged", sum("purged")),
-            Self::Replay { .. } => match replies.first() {
-                Some(job) => format!("{what}: job {} started", job["id"].as_str().unwrap_or("?")),
-                None => strings::done(&what),
-            },
-            Self::Redeliver { .. } => match replies.first() {
-                Some(reply) => format!("{what}: queued as attempt {}", reply["attempt"]),
-                None => strings::done(&what),
-            },
+            (Self::Requeue(_) | Self::RequeueEndpoint(_), _) => {
+                format!("{what}: {requeued} requeued")
+            }
+            (Self::Purge(_) | Self::PurgeEndpoint(_), _) => format!("{what}: {purged} purged"),
+            (Self::Replay { .. }, Some(AdminReply::ReplayStart(job))) => {
+                format!("{what}: job {} started", job.id)
+            }
+            (Self::Redeliver { .. }, Some(AdminReply::DeliveriesRedeliver(queued))) => {
+                format!("{what}: queued as attempt {}", queued.attempt)
+            }
             _ => strings::done(&what),
         }
     }
@@ -189,7 +213,11 @@ mod tests {
         assert!(Action::Requeue(vec![1]).confirmation().is_none());
         assert!(Action::Pause("ep_1".into()).confirmation().is_none());
         let replay = Action::Replay {
-            request: json!({"endpoint_id": "ep_1", "since": "2026-11-22T08:00:00Z"}),
+            request: StartReplay {
+                endpoint_id: "ep_1".into(),
+                since: "2026-11-22T08:00:00Z".parse().unwrap(),
+                ..StartReplay::default()
+            },
             events: 42,
             complete: true,
         };
@@ -202,38 +230,53 @@ mod tests {
 
     #[test]
     fn actions_become_requests_by_id() {
+        let bodies = |action: Action| -> Vec<(String, serde_json::Value)> {
+            action
+                .requests()
+                .iter()
+                .map(|r| {
+                    let body = serde_json::from_slice(&r.to_body().unwrap()).unwrap();
+                    (r.op().action().to_owned(), body)
+                })
+                .collect()
+        };
         assert_eq!(
-            Action::Delete("ep_1".into()).requests(),
-            [("endpoints", "delete", json!({"id": "ep_1"}))]
+            bodies(Action::Delete("ep_1".into())),
+            [(
+                "endpoints.delete".to_owned(),
+                serde_json::json!({"id": "ep_1"})
+            )]
         );
         assert_eq!(
-            Action::Purge(vec![3, 9]).requests(),
+            bodies(Action::Purge(vec![3, 9])),
             [
-                ("dead-letters", "purge", json!({"seq": 3})),
-                ("dead-letters", "purge", json!({"seq": 9}))
+                (
+                    "dead-letters.purge".to_owned(),
+                    serde_json::json!({"seq": 3, "endpoint_id": null})
+                ),
+                (
+                    "dead-letters.purge".to_owned(),
+                    serde_json::json!({"seq": 9, "endpoint_id": null})
+                )
             ]
         );
         assert_eq!(
-            Action::RequeueEndpoint("ep_2".into()).requests(),
-            [("dead-letters", "requeue", json!({"endpoint_id": "ep_2"}))]
+            bodies(Action::RequeueEndpoint("ep_2".into())),
+            [(
+                "dead-letters.requeue".to_owned(),
+                serde_json::json!({"seq": null, "endpoint_id": "ep_2"})
+            )]
         );
     }
 
     #[test]
     fn outcomes_sum_the_replies() {
+        use hookwire_protocol::dead_letter::Requeued;
         let requeue = Action::Requeue(vec![1, 2]);
-        let text = requeue.outcome(&[json!({"requeued": 1}), json!({"requeued": 1})]);
+        let text = requeue.outcome(&[
+            AdminReply::DeadLettersRequeue(Requeued { requeued: 1 }),
+            AdminReply::DeadLettersRequeue(Requeued { requeued: 1 }),
+        ]);
         assert!(text.ends_with("2 requeued"), "{text}");
-        let verify = Action::Verify("ep_1".into());
-        assert!(
-            verify
-                .outcome(&[json!({"verified": false, "error": "timeout"})])
-                .contains("timeout")
-        );
-        assert!(
-            verify
-                .outcome(&[json!({"verified": true})])
-                .ends_with("verified")
-        );
     }
 }

@@ -7,7 +7,16 @@ use std::collections::{BTreeMap, VecDeque};
 use chrono::{DateTime, Utc};
 use hookwire_protocol::Tenant;
 use hookwire_protocol::attempt::AttemptRecord;
-use serde_json::Value;
+use hookwire_protocol::audit::AuditEntry;
+use hookwire_protocol::catalog::EventTypeDef;
+use hookwire_protocol::dead_letter::DeadLetter;
+use hookwire_protocol::delivery::{DeliveryDetail, DeliveryRecord};
+use hookwire_protocol::endpoint::Endpoint;
+use hookwire_protocol::operation::{AdminReply, Effect};
+use hookwire_protocol::overview::{EndpointLine, Overview};
+use hookwire_protocol::replay::ReplayJob;
+use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView};
+use hookwire_protocol::stats::EndpointStats;
 
 use super::action::Action;
 use super::filter::{LiveFilter, deliveries_query};
@@ -15,7 +24,8 @@ use super::form::{Form, FormKind};
 use super::keys::Key;
 use super::request::{ApiError, Call, Load, PAGE_LIMIT, Purpose, Request};
 use super::strings;
-use super::table::{SortValue, Table};
+use super::table::{Selectable, SortValue, Table};
+use hookwire_protocol::operation::AdminRequest;
 
 /// Attempts the live view keeps.
 const LIVE_CAPACITY: usize = 2000;
@@ -51,40 +61,36 @@ pub(crate) const VIEWS: [View; 9] = [
 
 /// A detail page opened over a view; `esc` goes back.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a handful of pages at most, opened by keys; boxing would not save anything"
+)]
 pub(crate) enum Page {
     Endpoint {
         id: String,
-        endpoint: Option<Value>,
-        stats: Option<Value>,
-        deliveries: Table,
+        endpoint: Option<Endpoint>,
+        stats: Option<EndpointStats>,
+        deliveries: Table<DeliveryRecord>,
     },
     Delivery {
         endpoint_id: String,
         event_id: String,
-        data: Option<Value>,
+        data: Option<DeliveryDetail>,
         scroll: usize,
     },
     Type {
         name: String,
-        data: Option<Value>,
+        data: Option<EventTypeDef>,
         scroll: usize,
     },
     /// An incoming-webhook source: its configuration, counters and recent requests.
     Source {
         name: String,
-        data: Option<Value>,
-        stats: Option<Value>,
-        requests: Option<Value>,
+        data: Option<SourceView>,
+        stats: Option<SourceStats>,
+        requests: Option<SourceRequestPage>,
         scroll: usize,
     },
-}
-
-/// Which reply of a source page.
-#[derive(Debug, Clone, Copy)]
-enum SourcePart {
-    View,
-    Stats,
-    Requests,
 }
 
 /// What the keyboard is doing.
@@ -112,7 +118,7 @@ pub(crate) enum Msg {
     Connected(bool),
     Attempt(Box<AttemptRecord>),
     /// The replies of a [`Call`]'s requests, in order, or its first failure.
-    Reply(Purpose, Result<Vec<Value>, ApiError>),
+    Reply(Purpose, Result<Vec<AdminReply>, ApiError>),
     /// A periodic nudge to refresh what changes on its own (overview, replay jobs).
     Tick,
 }
@@ -148,8 +154,8 @@ pub(crate) struct App {
     pub(crate) pages: Vec<Page>,
     pub(crate) mode: Mode,
     pub(crate) connected: Option<bool>,
-    pub(crate) overview: Option<Value>,
-    pub(crate) endpoints: Table,
+    pub(crate) overview: Option<Overview>,
+    pub(crate) endpoints: Table<Endpoint>,
     pub(crate) endpoint_sort: EndpointSort,
     pub(crate) live: VecDeque<AttemptRecord>,
     pub(crate) live_filter: LiveFilter,
@@ -158,15 +164,15 @@ pub(crate) struct App {
     pub(crate) frozen: bool,
     /// Live attempts per second: (Unix second, attempts, failed), oldest first.
     pub(crate) rate: VecDeque<(i64, u64, u64)>,
-    pub(crate) deliveries: Table,
+    pub(crate) deliveries: Table<DeliveryRecord>,
     pub(crate) deliveries_search: String,
-    pub(crate) dead_letters: Table,
-    pub(crate) types: Table,
-    pub(crate) replays: Table,
+    pub(crate) dead_letters: Table<DeadLetter>,
+    pub(crate) types: Table<EventTypeDef>,
+    pub(crate) replays: Table<ReplayJob>,
     /// The audit log's last 24 hours.
-    pub(crate) audit: Table,
+    pub(crate) audit: Table<AuditEntry>,
     /// Incoming-webhook sources.
-    pub(crate) sources: Table,
+    pub(crate) sources: Table<SourceView>,
     /// Calls sent and not answered yet (the header shows a spinner meanwhile).
     pub(crate) pending: usize,
     pub(crate) spinner: usize,
@@ -185,7 +191,7 @@ impl App {
             mode: Mode::Normal,
             connected: None,
             overview: None,
-            endpoints: Table::new("id"),
+            endpoints: Table::default(),
             endpoint_sort: EndpointSort::Id,
             live: VecDeque::new(),
             live_filter: LiveFilter::default(),
@@ -193,13 +199,13 @@ impl App {
             live_selected: 0,
             frozen: false,
             rate: VecDeque::new(),
-            deliveries: Table::new("key"),
+            deliveries: Table::default(),
             deliveries_search: String::new(),
-            dead_letters: Table::new("seq"),
-            types: Table::new("name"),
-            replays: Table::new("id"),
-            audit: Table::new("seq"),
-            sources: Table::new("name"),
+            dead_letters: Table::default(),
+            types: Table::default(),
+            replays: Table::default(),
+            audit: Table::default(),
+            sources: Table::default(),
             pending: 0,
             spinner: 0,
             status: None,
@@ -217,11 +223,12 @@ impl App {
     }
 
     /// The overview's line for endpoint `id` (24 h success rate, p95, last attempt).
-    pub(crate) fn endpoint_line(&self, id: &str) -> Option<&Value> {
-        self.overview.as_ref()?["per_endpoint"]
-            .as_array()?
+    pub(crate) fn endpoint_line(&self, id: &str) -> Option<&EndpointLine> {
+        self.overview
+            .as_ref()?
+            .per_endpoint
             .iter()
-            .find(|line| line["id"] == id)
+            .find(|line| line.id == id)
     }
 
     fn call(&mut self, call: Call) -> Request {
@@ -309,7 +316,7 @@ impl App {
                 if self.pages.pop().is_none() {
                     self.status = None;
                     if let Some(table) = self.current_table() {
-                        table.marked.clear();
+                        table.clear_marks();
                     }
                 }
             }
@@ -414,9 +421,7 @@ impl App {
             .iter()
             .filter_map(|s| s.parse().ok())
             .collect();
-        let endpoint = self.dead_letters.selected()?["endpoint_id"]
-            .as_str()?
-            .to_owned();
+        let endpoint = self.dead_letters.selected()?.endpoint_id.clone();
         match key {
             Key::Resend if !seqs.is_empty() => Some(Action::Requeue(seqs)),
             Key::Delete if !seqs.is_empty() => Some(Action::Purge(seqs)),
@@ -436,6 +441,16 @@ impl App {
     }
 
     fn perform(&mut self, action: Action) -> Vec<Request> {
+        // The keys that change things are refused earlier; this holds whatever the key.
+        if self.readonly
+            && action
+                .requests()
+                .iter()
+                .any(|r| r.op().effect() != Effect::Read)
+        {
+            self.status = Some(strings::READONLY.to_owned());
+            return Vec::new();
+        }
         self.status = Some(format!("{}…", action.describe()));
         let call = Call {
             requests: action.requests(),
@@ -457,16 +472,17 @@ impl App {
                 return requests;
             }
             (_, Some('\n')) if !form.sending => {
-                if let Some(body) = form.body(Utc::now()) {
+                if let Some(request) = form.request(Utc::now()) {
                     form.sending = true;
-                    let purpose = match &form.kind {
-                        FormKind::Replay => Purpose::PreviewReplay(body.clone()),
-                        kind => Purpose::Submit(kind.clone()),
+                    let purpose = match &request {
+                        AdminRequest::ReplayPreview(replay) => {
+                            Purpose::PreviewReplay(replay.clone())
+                        }
+                        _ => Purpose::Submit(form.kind.clone()),
                     };
-                    let (noun, verb) = form_operation(&form.kind);
                     let call = Call {
                         purpose,
-                        requests: vec![(noun, verb, body)],
+                        requests: vec![request],
                     };
                     requests.push(self.call(call));
                 }
@@ -521,7 +537,7 @@ impl App {
             (None, View::Deliveries) => self.deliveries_search.clone(),
             (None, _) => self
                 .current_table_ref()
-                .map(|t| t.filter.clone())
+                .map(|t| t.filter().to_owned())
                 .unwrap_or_default(),
         }
     }
@@ -708,7 +724,7 @@ impl App {
             id,
             endpoint,
             stats: None,
-            deliveries: Table::new("key"),
+            deliveries: Table::default(),
         });
         self.reload()
     }
@@ -743,7 +759,7 @@ impl App {
         }
     }
 
-    fn current_table(&mut self) -> Option<&mut Table> {
+    fn current_table(&mut self) -> Option<&mut dyn Selectable> {
         match (self.pages.last_mut(), self.view) {
             (Some(Page::Endpoint { deliveries, .. }), _) => Some(deliveries),
             (Some(_), _) | (None, View::Overview | View::Live) => None,
@@ -757,7 +773,7 @@ impl App {
         }
     }
 
-    fn current_table_ref(&self) -> Option<&Table> {
+    fn current_table_ref(&self) -> Option<&dyn Selectable> {
         match (self.pages.last(), self.view) {
             (Some(Page::Endpoint { deliveries, .. }), _) => Some(deliveries),
             (Some(_), _) | (None, View::Overview | View::Live) => None,
@@ -795,10 +811,6 @@ impl App {
 
     /// The endpoint of whatever is open or selected (for `o` and replay).
     fn endpoint_in_context(&self) -> Option<String> {
-        let of_row = |row: Option<&Value>| {
-            row.and_then(|r| r["endpoint_id"].as_str())
-                .map(str::to_owned)
-        };
         match self.pages.last() {
             Some(Page::Endpoint { id, .. }) => Some(id.clone()),
             Some(Page::Delivery { endpoint_id, .. }) => Some(endpoint_id.clone()),
@@ -806,9 +818,9 @@ impl App {
             None => match self.view {
                 View::Endpoints => self.endpoints.selected_id(),
                 View::Live => self.selected_attempt().map(|a| a.endpoint_id.clone()),
-                View::Deliveries => of_row(self.deliveries.selected()),
-                View::DeadLetters => of_row(self.dead_letters.selected()),
-                View::Replays => of_row(self.replays.selected()),
+                View::Deliveries => self.deliveries.selected().map(|d| d.endpoint_id.clone()),
+                View::DeadLetters => self.dead_letters.selected().map(|d| d.endpoint_id.clone()),
+                View::Replays => self.replays.selected().map(|j| j.endpoint_id.clone()),
                 View::Overview | View::Types | View::Audit | View::Sources => None,
             },
         }
@@ -816,13 +828,8 @@ impl App {
 
     /// The delivery open or selected: (endpoint id, event id).
     fn delivery_in_context(&self) -> Option<(String, String)> {
-        let of_row = |row: Option<&Value>| {
-            let row = row?;
-            Some((
-                row["endpoint_id"].as_str()?.to_owned(),
-                row["event_id"].as_str()?.to_owned(),
-            ))
-        };
+        let of_row =
+            |row: Option<&DeliveryRecord>| row.map(|d| (d.endpoint_id.clone(), d.event_id.clone()));
         match self.pages.last() {
             Some(Page::Delivery {
                 endpoint_id,
@@ -836,7 +843,10 @@ impl App {
                     .selected_attempt()
                     .map(|a| (a.endpoint_id.clone(), a.event_id.clone())),
                 View::Deliveries => of_row(self.deliveries.selected()),
-                View::DeadLetters => of_row(self.dead_letters.selected()),
+                View::DeadLetters => self
+                    .dead_letters
+                    .selected()
+                    .map(|d| (d.endpoint_id.clone(), d.event_id.clone())),
                 _ => None,
             },
         }
@@ -853,13 +863,13 @@ impl App {
                 View::Deliveries | View::DeadLetters => {
                     self.delivery_in_context().map(|(_, event_id)| event_id)
                 }
-                _ => self.current_table_ref().and_then(Table::selected_id),
+                _ => self.current_table_ref().and_then(Selectable::selected_id),
             },
         }
     }
 
     /// The endpoint as last loaded (its page, or its row).
-    fn endpoint_value(&self, id: &str) -> Option<Value> {
+    fn endpoint_value(&self, id: &str) -> Option<Endpoint> {
         let from_page = self.pages.iter().find_map(|page| match page {
             Page::Endpoint {
                 id: open,
@@ -872,12 +882,12 @@ impl App {
             self.endpoints
                 .visible()
                 .into_iter()
-                .find(|e| e["id"] == id)
+                .find(|e| e.id == id)
                 .cloned()
         })
     }
 
-    fn type_value(&self, name: &str) -> Option<Value> {
+    fn type_value(&self, name: &str) -> Option<EventTypeDef> {
         let from_page = self.pages.iter().find_map(|page| match page {
             Page::Type {
                 name: open,
@@ -890,40 +900,34 @@ impl App {
             self.types
                 .visible()
                 .into_iter()
-                .find(|t| t["name"] == name)
+                .find(|t| t.name == name)
                 .cloned()
         })
     }
 
     fn sort_endpoints(&mut self) {
-        let sort = self.endpoint_sort;
-        let lines: BTreeMap<String, Value> = self
+        let lines: BTreeMap<&str, &EndpointLine> = self
             .overview
-            .as_ref()
-            .and_then(|o| o["per_endpoint"].as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|line| Some((line["id"].as_str()?.to_owned(), line.clone())))
+            .iter()
+            .flat_map(|o| o.per_endpoint.iter())
+            .map(|line| (line.id.as_str(), line))
             .collect();
-        let line = |row: &Value, key: &str| {
-            row["id"]
-                .as_str()
-                .and_then(|id| lines.get(id))
-                .map_or(SortValue::Missing, |l| SortValue::of(&l[key]))
+        let line = |row: &Endpoint, of: fn(&EndpointLine) -> Option<f64>| {
+            SortValue::number(lines.get(row.id.as_str()).and_then(|l| of(l)))
         };
         // Worst first for the health columns: low success, high p95; newest activity first.
-        match sort {
-            EndpointSort::Id => self.endpoints.sort_by(|r| SortValue::of(&r["id"]), false),
-            EndpointSort::Status => self
-                .endpoints
-                .sort_by(|r| SortValue::of(&r["status"]["state"]), false),
-            EndpointSort::Success => self
-                .endpoints
-                .sort_by(|r| line(r, "success_rate_24h"), false),
-            EndpointSort::P95 => self.endpoints.sort_by(|r| line(r, "p95_ms_24h"), true),
-            EndpointSort::LastAttempt => {
-                self.endpoints.sort_by(|r| line(r, "last_attempt_at"), true);
+        #[allow(clippy::cast_precision_loss, reason = "milliseconds far below 2^52")]
+        let last_attempt =
+            |l: &EndpointLine| l.last_attempt_at.map(|t| t.timestamp_millis() as f64);
+        let endpoints = &mut self.endpoints;
+        match self.endpoint_sort {
+            EndpointSort::Id => endpoints.sort_by(|r| SortValue::Text(r.id.clone()), false),
+            EndpointSort::Status => {
+                endpoints.sort_by(|r| SortValue::Text(r.status.as_str().to_owned()), false);
             }
+            EndpointSort::Success => endpoints.sort_by(|r| line(r, |l| l.success_rate_24h), false),
+            EndpointSort::P95 => endpoints.sort_by(|r| line(r, |l| l.p95_ms_24h), true),
+            EndpointSort::LastAttempt => endpoints.sort_by(|r| line(r, last_attempt), true),
         }
     }
 
@@ -1011,11 +1015,15 @@ impl App {
             .collect()
     }
 
-    fn on_reply(&mut self, purpose: Purpose, reply: Result<Vec<Value>, ApiError>) -> Vec<Request> {
+    fn on_reply(
+        &mut self,
+        purpose: Purpose,
+        reply: Result<Vec<AdminReply>, ApiError>,
+    ) -> Vec<Request> {
         match (purpose, reply) {
             (Purpose::Load(load), Ok(replies)) => {
-                if let Some(value) = replies.into_iter().next() {
-                    self.loaded(load, value);
+                if let Some(reply) = replies.into_iter().next() {
+                    self.loaded(&load, reply);
                 }
                 Vec::new()
             }
@@ -1030,12 +1038,13 @@ impl App {
             }
             (Purpose::Submit(kind), Ok(replies)) => self.submitted(&kind, replies),
             (Purpose::PreviewReplay(request), Ok(replies)) => {
-                let preview = replies.into_iter().next().unwrap_or_default();
-                if matches!(self.mode, Mode::Form(_)) {
+                if let (Mode::Form(_), Some(AdminReply::ReplayPreview(preview))) =
+                    (&self.mode, replies.first())
+                {
                     self.mode = Mode::Confirm(Action::Replay {
                         request,
-                        events: preview["events"].as_u64().unwrap_or(0),
-                        complete: preview["complete"] != false,
+                        events: preview.events,
+                        complete: preview.complete,
                     });
                 }
                 Vec::new()
@@ -1051,106 +1060,106 @@ impl App {
         }
     }
 
-    /// Puts a reply into the open source page, if it is still the one asked about.
-    fn fill_source(&mut self, want: &str, part: SourcePart, value: Value) {
-        if let Some(Page::Source {
-            name,
-            data,
-            stats,
-            requests,
-            ..
-        }) = self.pages.last_mut()
-            && name == want
-        {
-            let slot = match part {
-                SourcePart::View => data,
-                SourcePart::Stats => stats,
-                SourcePart::Requests => requests,
-            };
-            *slot = Some(value);
-        }
+    /// The page on top, when it is the one `load` asked for.
+    fn page_for(&mut self, load: &Load) -> Option<&mut Page> {
+        let page = self.pages.last_mut()?;
+        let matches = match (load, &*page) {
+            (
+                Load::Endpoint(want) | Load::EndpointStats(want) | Load::EndpointDeliveries(want),
+                Page::Endpoint { id, .. },
+            ) => id == want,
+            (
+                Load::Delivery {
+                    endpoint_id: want_endpoint,
+                    event_id: want_event,
+                },
+                Page::Delivery {
+                    endpoint_id,
+                    event_id,
+                    ..
+                },
+            ) => (endpoint_id, event_id) == (want_endpoint, want_event),
+            (Load::Type(want), Page::Type { name, .. })
+            | (
+                Load::Source(want) | Load::SourceStats(want) | Load::SourceRequests(want),
+                Page::Source { name, .. },
+            ) => name == want,
+            _ => false,
+        };
+        matches.then_some(page)
     }
 
-    fn loaded(&mut self, load: Load, value: Value) {
-        let rows = |key: &str| value[key].as_array().cloned().unwrap_or_default();
-        let more = !value["next_cursor"].is_null();
-        match load {
-            Load::Overview => {
-                self.overview = Some(value);
+    /// Puts a loaded reply where it is shown. A reply whose page was closed meanwhile (or
+    /// that does not fit its load) is dropped.
+    fn loaded(&mut self, load: &Load, reply: AdminReply) {
+        match (load, reply) {
+            (Load::Overview, AdminReply::OverviewGet(overview)) => {
+                self.overview = Some(overview);
                 if self.endpoint_sort != EndpointSort::Id {
                     self.sort_endpoints();
                 }
             }
-            Load::Endpoints => {
-                self.endpoints.load(rows("endpoints"), more);
+            (Load::Endpoints, AdminReply::EndpointsList(page)) => {
+                self.endpoints
+                    .load(page.endpoints, page.next_cursor.is_some());
                 self.sort_endpoints();
             }
-            Load::Deliveries(_) => self.deliveries.load(keyed(rows("deliveries")), more),
-            Load::DeadLetters => self.dead_letters.load(rows("dead_letters"), more),
-            Load::Types => self.types.load(rows("types"), false),
-            Load::Replays => self.replays.load(rows("jobs"), false),
-            Load::Audit => self.audit.load(rows("records"), more),
-            Load::Sources => self.sources.load(rows("sources"), false),
-            Load::Endpoint(want) => {
-                if let Some(Page::Endpoint { id, endpoint, .. }) = self.pages.last_mut()
-                    && *id == want
-                {
-                    *endpoint = Some(value);
-                }
+            (Load::Deliveries(_), AdminReply::DeliveriesList(page)) => {
+                self.deliveries
+                    .load(page.deliveries, page.next_cursor.is_some());
             }
-            Load::EndpointStats(want) => {
-                if let Some(Page::Endpoint { id, stats, .. }) = self.pages.last_mut()
-                    && *id == want
-                {
-                    *stats = Some(value);
-                }
+            (Load::DeadLetters, AdminReply::DeadLettersList(page)) => {
+                self.dead_letters
+                    .load(page.dead_letters, page.next_cursor.is_some());
             }
-            Load::EndpointDeliveries(want) => {
-                if let Some(Page::Endpoint { id, deliveries, .. }) = self.pages.last_mut()
-                    && *id == want
-                {
-                    deliveries.load(keyed(rows("deliveries")), more);
-                }
+            (Load::Types, AdminReply::TypesList(list)) => self.types.load(list.types, false),
+            (Load::Replays, AdminReply::ReplayList(list)) => self.replays.load(list.jobs, false),
+            (Load::Audit, AdminReply::AuditList(page)) => {
+                self.audit.load(page.records, page.next_cursor.is_some());
             }
-            Load::Delivery {
-                endpoint_id: want_endpoint,
-                event_id: want_event,
-            } => {
-                if let Some(Page::Delivery {
-                    endpoint_id,
-                    event_id,
-                    data,
-                    ..
-                }) = self.pages.last_mut()
-                    && (endpoint_id.as_str(), event_id.as_str())
-                        == (want_endpoint.as_str(), want_event.as_str())
-                {
-                    *data = Some(value);
-                }
+            (Load::Sources, AdminReply::SourcesList(list)) => {
+                self.sources.load(list.sources, false);
             }
-            Load::Type(want) => {
-                if let Some(Page::Type { name, data, .. }) = self.pages.last_mut()
-                    && *name == want
-                {
-                    *data = Some(value);
+            (load, reply) => match (self.page_for(load), reply) {
+                (Some(Page::Endpoint { endpoint, .. }), AdminReply::EndpointsGet(loaded)) => {
+                    *endpoint = Some(loaded);
                 }
-            }
-            Load::Source(want) => self.fill_source(&want, SourcePart::View, value),
-            Load::SourceStats(want) => self.fill_source(&want, SourcePart::Stats, value),
-            Load::SourceRequests(want) => self.fill_source(&want, SourcePart::Requests, value),
+                (Some(Page::Endpoint { stats, .. }), AdminReply::EndpointsStats(loaded)) => {
+                    *stats = Some(loaded);
+                }
+                (Some(Page::Endpoint { deliveries, .. }), AdminReply::DeliveriesList(page)) => {
+                    deliveries.load(page.deliveries, page.next_cursor.is_some());
+                }
+                (Some(Page::Delivery { data, .. }), AdminReply::DeliveriesGet(loaded)) => {
+                    *data = Some(loaded);
+                }
+                (Some(Page::Type { data, .. }), AdminReply::TypesGet(loaded)) => {
+                    *data = Some(loaded);
+                }
+                (Some(Page::Source { data, .. }), AdminReply::SourcesGet(loaded)) => {
+                    *data = Some(loaded);
+                }
+                (Some(Page::Source { stats, .. }), AdminReply::SourcesStats(loaded)) => {
+                    *stats = Some(loaded);
+                }
+                (Some(Page::Source { requests, .. }), AdminReply::SourcesRequests(loaded)) => {
+                    *requests = Some(loaded);
+                }
+                _ => {}
+            },
         }
     }
 
-    fn performed(&mut self, action: &Action, replies: &[Value]) -> Vec<Request> {
+    fn performed(&mut self, action: &Action, replies: &[AdminReply]) -> Vec<Request> {
         self.status = Some(action.outcome(replies));
         let mut requests = Vec::new();
         match action {
             Action::RotateSecret(id) => {
-                if let Some(secret) = replies.first().and_then(|r| r["secret"].as_str()) {
-                    requests.push(Request::Copy(secret.to_owned()));
+                if let Some(AdminReply::EndpointsRotateSecret(rotated)) = replies.first() {
+                    requests.push(Request::Copy(rotated.secret.clone()));
                     self.mode = Mode::Secret {
                         id: id.clone(),
-                        secret: secret.to_owned(),
+                        secret: rotated.secret.clone(),
                     };
                 }
             }
@@ -1169,55 +1178,31 @@ impl App {
         requests
     }
 
-    fn submitted(&mut self, kind: &FormKind, replies: Vec<Value>) -> Vec<Request> {
+    fn submitted(&mut self, kind: &FormKind, replies: Vec<AdminReply>) -> Vec<Request> {
         self.mode = Mode::Normal;
-        let reply = replies.into_iter().next().unwrap_or_default();
         let mut requests = Vec::new();
-        self.status = Some(match kind {
-            FormKind::CreateEndpoint => {
-                let id = reply["id"].as_str().unwrap_or("?").to_owned();
-                if let Some(secret) = reply["secret"].as_str() {
-                    requests.push(Request::Copy(secret.to_owned()));
-                    self.mode = Mode::Secret {
-                        id: id.clone(),
-                        secret: secret.to_owned(),
-                    };
-                }
+        self.status = Some(match (kind, replies.into_iter().next()) {
+            (FormKind::CreateEndpoint, Some(AdminReply::EndpointsCreate(created))) => {
+                let id = created.endpoint.id;
+                requests.push(Request::Copy(created.secret.clone()));
+                self.mode = Mode::Secret {
+                    id: id.clone(),
+                    secret: created.secret,
+                };
                 strings::created(&id)
             }
-            FormKind::TestSend(id) => strings::test_result(id, &reply),
-            FormKind::EditEndpoint(id) | FormKind::EditType(id) => strings::saved(id),
-            FormKind::CreateType => strings::created(reply["name"].as_str().unwrap_or("?")),
-            FormKind::Replay => strings::done("replay"),
+            (FormKind::TestSend(id), Some(AdminReply::EndpointsTest(attempt))) => {
+                strings::test_result(id, &attempt)
+            }
+            (FormKind::CreateType, Some(AdminReply::TypesCreate(def))) => {
+                strings::created(&def.name)
+            }
+            (FormKind::EditEndpoint(id) | FormKind::EditType(id), _) => strings::saved(id),
+            (kind, _) => strings::done(&format!("{kind:?}")),
         });
         requests.extend(self.reload());
         requests
     }
-}
-
-/// Form submissions: (noun, verb).
-fn form_operation(kind: &FormKind) -> (&'static str, &'static str) {
-    match kind {
-        FormKind::CreateEndpoint => ("endpoints", "create"),
-        FormKind::EditEndpoint(_) => ("endpoints", "update"),
-        FormKind::TestSend(_) => ("endpoints", "test"),
-        FormKind::Replay => ("replay", "preview"),
-        FormKind::CreateType => ("types", "create"),
-        FormKind::EditType(_) => ("types", "update"),
-    }
-}
-
-/// Deliveries are identified by endpoint and event together: `key` holds both.
-fn keyed(mut rows: Vec<Value>) -> Vec<Value> {
-    for row in &mut rows {
-        let key = format!(
-            "{}/{}",
-            row["endpoint_id"].as_str().unwrap_or_default(),
-            row["event_id"].as_str().unwrap_or_default()
-        );
-        row["key"] = Value::String(key);
-    }
-    rows
 }
 
 #[cfg(test)]

@@ -1,18 +1,29 @@
 //! The console's behaviour, key by key and reply by reply.
 
-use serde_json::json;
+use hookwire_protocol::attempt::Outcome;
+use hookwire_protocol::dead_letter::DeadLetterPage;
+use hookwire_protocol::delivery::{DeliveryPage, ListDeliveries};
+use hookwire_protocol::endpoint::{CreatedEndpoint, EndpointPage, RotatedSecret};
+use hookwire_protocol::replay::ReplayPreview;
+use hookwire_protocol::source::{SourceList, Verification};
+
+use hookwire_protocol::operation::Op;
 
 use super::*;
 use crate::console::filter::tests::attempt;
+use crate::console::fixtures;
 
 fn endpoints(ids: &[&str]) -> Msg {
-    let rows: Vec<Value> = ids
+    let endpoints = ids
         .iter()
-        .map(|id| json!({"id": id, "url": format!("http://127.0.0.1/{id}"), "status": {"state": "active"}}))
+        .map(|id| fixtures::endpoint(id, &format!("http://127.0.0.1/{id}")))
         .collect();
     Msg::Reply(
         Purpose::Load(Load::Endpoints),
-        Ok(vec![json!({"endpoints": rows})]),
+        Ok(vec![AdminReply::EndpointsList(EndpointPage {
+            endpoints,
+            next_cursor: None,
+        })]),
     )
 }
 
@@ -87,7 +98,10 @@ fn views_switch_by_number_tab_and_command_and_load_their_data() {
         (
             "deliveries",
             View::Deliveries,
-            Some(Load::Deliveries(json!({"limit": PAGE_LIMIT}))),
+            Some(Load::Deliveries(ListDeliveries {
+                limit: Some(PAGE_LIMIT),
+                ..ListDeliveries::default()
+            })),
         ),
     ] {
         press(&mut app, Key::Command);
@@ -153,7 +167,11 @@ fn a_rotated_secret_is_shown_once_and_copied() {
     let mut app = console();
     let reply = Msg::Reply(
         Purpose::Perform(Action::RotateSecret("ep_a".into())),
-        Ok(vec![json!({"id": "ep_a", "secret": "whsec_new"})]),
+        Ok(vec![AdminReply::EndpointsRotateSecret(RotatedSecret {
+            id: "ep_a".into(),
+            secret: "whsec_new".into(),
+            previous_expires_at: None,
+        })]),
     );
     let requests = app.on_msg(reply);
     assert!(requests.contains(&Request::Copy("whsec_new".into())));
@@ -210,9 +228,10 @@ fn a_create_form_sends_and_shows_the_api_error_in_place() {
     let requests = type_text(&mut app, "\n");
     let call = calls(&requests)[0].clone();
     assert_eq!(call.purpose, Purpose::Submit(FormKind::CreateEndpoint));
-    assert_eq!(call.requests[0].0, "endpoints");
-    assert_eq!(call.requests[0].1, "create");
-    assert_eq!(call.requests[0].2["url"], "https://j.example/in");
+    let AdminRequest::EndpointsCreate(create) = &call.requests[0] else {
+        panic!("{call:?}");
+    };
+    assert_eq!(create.url, "https://j.example/in");
     app.on_msg(Msg::Reply(
         call.purpose.clone(),
         Err(ApiError {
@@ -233,7 +252,10 @@ fn a_create_form_sends_and_shows_the_api_error_in_place() {
     let purpose = calls(&requests)[0].purpose.clone();
     let requests = app.on_msg(Msg::Reply(
         purpose,
-        Ok(vec![json!({"id": "ep_new", "secret": "whsec_x"})]),
+        Ok(vec![AdminReply::EndpointsCreate(CreatedEndpoint {
+            endpoint: fixtures::endpoint("ep_new", "https://j.example/in"),
+            secret: "whsec_x".into(),
+        })]),
     ));
     assert!(matches!(&app.mode, Mode::Secret { id, .. } if id == "ep_new"));
     assert!(requests.contains(&Request::Copy("whsec_x".into())));
@@ -246,21 +268,27 @@ fn a_replay_is_previewed_then_confirmed_with_its_count() {
     press(&mut app, Key::Replay);
     let requests = type_text(&mut app, "\n");
     let call = calls(&requests)[0].clone();
-    let Purpose::PreviewReplay(body) = &call.purpose else {
+    let Purpose::PreviewReplay(replay) = &call.purpose else {
         panic!("{call:?}");
     };
-    assert_eq!(call.requests[0].1, "preview");
-    assert_eq!(body["endpoint_id"], "ep_a");
+    assert_eq!(call.requests[0].op(), Op::ReplayPreview);
+    assert_eq!(replay.endpoint_id, "ep_a");
     app.on_msg(Msg::Reply(
         call.purpose.clone(),
-        Ok(vec![json!({"events": 1834, "complete": true})]),
+        Ok(vec![AdminReply::ReplayPreview(ReplayPreview {
+            events: 1834,
+            scanned: 2000,
+            complete: true,
+            until: Utc::now(),
+            truncated_to: None,
+        })]),
     ));
     let Mode::Confirm(action) = app.mode.clone() else {
         panic!("{:?}", app.mode);
     };
     assert!(action.confirmation().unwrap().contains("1834 events"));
     let started = app.on_key(None, Some('y'));
-    assert_eq!(calls(&started)[0].requests[0].1, "start");
+    assert_eq!(calls(&started)[0].requests[0].op(), Op::ReplayStart);
 }
 
 #[test]
@@ -269,11 +297,14 @@ fn dead_letters_are_marked_and_requeued_or_purged_together() {
     press(&mut app, Key::View(4));
     app.on_msg(Msg::Reply(
         Purpose::Load(Load::DeadLetters),
-        Ok(vec![json!({"dead_letters": [
-            {"seq": 4, "endpoint_id": "ep_a", "event_id": "e4"},
-            {"seq": 7, "endpoint_id": "ep_a", "event_id": "e7"},
-            {"seq": 9, "endpoint_id": "ep_b", "event_id": "e9"},
-        ]})]),
+        Ok(vec![AdminReply::DeadLettersList(DeadLetterPage {
+            dead_letters: vec![
+                fixtures::dead_letter(4, "ep_a", "e4"),
+                fixtures::dead_letter(7, "ep_a", "e7"),
+                fixtures::dead_letter(9, "ep_b", "e9"),
+            ],
+            next_cursor: None,
+        })]),
     ));
     // One, unmarked: requeued at once.
     assert_eq!(
@@ -383,16 +414,23 @@ fn deliveries_are_searched_on_the_server() {
         panic!("{requests:?}");
     };
     assert_eq!(
-        (&query["endpoint_id"], &query["state"], &query["event_id"]),
-        (&json!("ep_a"), &json!("dead"), &json!("order-1"))
+        (
+            query.endpoint_id.as_deref(),
+            query.state,
+            query.event_id.as_deref()
+        ),
+        (Some("ep_a"), Some(Outcome::Dead), Some("order-1"))
     );
     // The same event to two endpoints is two rows, each selectable.
     app.on_msg(Msg::Reply(
         Purpose::Load(Load::Deliveries(query)),
-        Ok(vec![json!({"deliveries": [
-            {"endpoint_id": "ep_a", "event_id": "order-1"},
-            {"endpoint_id": "ep_b", "event_id": "order-1"},
-        ]})]),
+        Ok(vec![AdminReply::DeliveriesList(DeliveryPage {
+            deliveries: vec![
+                fixtures::delivery("ep_a", "order-1", Outcome::Dead, None, 5),
+                fixtures::delivery("ep_b", "order-1", Outcome::Dead, None, 5),
+            ],
+            next_cursor: None,
+        })]),
     ));
     press(&mut app, Key::Down);
     assert_eq!(
@@ -436,7 +474,7 @@ fn switching_tenant_starts_afresh() {
         requests[0],
         Request::SwitchTenant(Tenant::new("acme").unwrap())
     );
-    assert!(app.live.is_empty() && app.endpoints.rows.is_none());
+    assert!(app.live.is_empty() && !app.endpoints.loaded());
     assert!(loads(&requests).contains(&Load::Endpoints));
     // A name that is not a tenant changes nothing.
     press(&mut app, Key::Command);
@@ -460,10 +498,18 @@ fn enter_opens_a_source_with_its_stats_and_requests() {
     type_text(&mut app, "sources\n");
     app.on_msg(Msg::Reply(
         Purpose::Load(Load::Sources),
-        Ok(vec![json!({"sources": [
-            {"name": "github", "path": "/in/hwin_a", "verification": {"scheme": "github"}},
-            {"name": "stripe", "path": "/in/hwin_b", "verification": {"scheme": "stripe"}},
-        ]})]),
+        Ok(vec![AdminReply::SourcesList(SourceList {
+            sources: vec![
+                fixtures::source("github", Verification::Github, "hwin_a"),
+                fixtures::source(
+                    "stripe",
+                    Verification::Stripe {
+                        tolerance_secs: 300,
+                    },
+                    "hwin_b",
+                ),
+            ],
+        })]),
     ));
     press(&mut app, Key::Down);
     let requests = press(&mut app, Key::Open);
@@ -477,12 +523,18 @@ fn enter_opens_a_source_with_its_stats_and_requests() {
     );
     app.on_msg(Msg::Reply(
         Purpose::Load(Load::SourceStats("stripe".into())),
-        Ok(vec![json!({"received": 3})]),
+        Ok(vec![AdminReply::SourcesStats(SourceStats {
+            received: 3,
+            ..SourceStats::default()
+        })]),
     ));
     // A late reply for another source does not land on this page.
     app.on_msg(Msg::Reply(
         Purpose::Load(Load::SourceStats("github".into())),
-        Ok(vec![json!({"received": 99})]),
+        Ok(vec![AdminReply::SourcesStats(SourceStats {
+            received: 99,
+            ..SourceStats::default()
+        })]),
     ));
     let Some(Page::Source {
         name, data, stats, ..
@@ -492,11 +544,11 @@ fn enter_opens_a_source_with_its_stats_and_requests() {
     };
     assert_eq!(name, "stripe");
     assert_eq!(
-        data.as_ref().unwrap()["path"],
+        data.as_ref().unwrap().path,
         "/in/hwin_b",
         "shown before the reload"
     );
-    assert_eq!(stats.as_ref().unwrap()["received"], 3);
+    assert_eq!(stats.as_ref().unwrap().received, 3);
     press(&mut app, Key::Back);
     assert!(app.pages.is_empty());
 }

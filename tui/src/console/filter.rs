@@ -9,6 +9,7 @@
 //! until:WHEN` and free text the event id contains, turned into a `deliveries.list` request.
 
 use hookwire_protocol::attempt::{AttemptRecord, Outcome};
+use hookwire_protocol::delivery::ListDeliveries;
 use hookwire_protocol::{EventType, EventTypeFilter};
 
 /// One term of a filter.
@@ -82,43 +83,45 @@ impl LiveFilter {
     }
 }
 
-/// Reads a deliveries search into a `deliveries.list` request body.
+/// Reads a deliveries search into a `deliveries.list` request.
 pub(crate) fn deliveries_query(
     text: &str,
     now: chrono::DateTime<chrono::Utc>,
     limit: u32,
-) -> Result<serde_json::Value, String> {
-    let mut query = serde_json::Map::new();
-    query.insert("limit".into(), limit.into());
+) -> Result<ListDeliveries, String> {
+    let mut query = ListDeliveries {
+        limit: Some(limit),
+        ..ListDeliveries::default()
+    };
     let mut words = Vec::new();
     for word in text.split_whitespace() {
-        let (key, value) = match word.split_once(':') {
-            Some(("endpoint", id)) if !id.is_empty() => ("endpoint_id", id.into()),
-            Some(("status", state @ ("succeeded" | "retrying" | "dead"))) => {
-                ("state", state.into())
-            }
+        match word.split_once(':') {
+            Some(("endpoint", id)) if !id.is_empty() => query.endpoint_id = Some(id.to_owned()),
+            Some(("status", "succeeded")) => query.state = Some(Outcome::Succeeded),
+            Some(("status", "retrying")) => query.state = Some(Outcome::Retrying),
+            Some(("status", "dead")) => query.state = Some(Outcome::Dead),
             Some(("status", other)) => {
                 return Err(format!("status:{other}? use succeeded, retrying or dead"));
             }
             Some(("type", filter)) => {
                 EventTypeFilter::new(filter).map_err(|e| format!("type:{filter}: {e}"))?;
-                ("event_type", filter.into())
+                query.event_type = Some(filter.to_owned());
             }
             Some((key @ ("since" | "until"), when)) => {
                 let at = crate::when::parse(when, now).map_err(|e| format!("{key}: {e}"))?;
-                (key, serde_json::json!(at))
+                if key == "since" {
+                    query.since = Some(at);
+                } else {
+                    query.until = Some(at);
+                }
             }
-            _ => {
-                words.push(word);
-                continue;
-            }
-        };
-        query.insert(key.into(), value);
+            _ => words.push(word),
+        }
     }
     if !words.is_empty() {
-        query.insert("event_id".into(), words.join(" ").into());
+        query.event_id = Some(words.join(" "));
     }
-    Ok(serde_json::Value::Object(query))
+    Ok(query)
 }
 
 fn parse_code(code: &str) -> Result<Term, String> {
@@ -224,13 +227,22 @@ pub(crate) mod tests {
         .unwrap();
         assert_eq!(
             query,
-            serde_json::json!({"limit": 50, "endpoint_id": "ep_1", "state": "dead",
-                "event_type": "orders.*", "since": now - chrono::TimeDelta::hours(2),
-                "event_id": "order-7"})
+            ListDeliveries {
+                endpoint_id: Some("ep_1".to_owned()),
+                event_type: Some("orders.*".to_owned()),
+                state: Some(Outcome::Dead),
+                since: Some(now - chrono::TimeDelta::hours(2)),
+                event_id: Some("order-7".to_owned()),
+                limit: Some(50),
+                ..ListDeliveries::default()
+            }
         );
         assert_eq!(
             deliveries_query("", now, 10).unwrap(),
-            serde_json::json!({"limit": 10})
+            ListDeliveries {
+                limit: Some(10),
+                ..ListDeliveries::default()
+            }
         );
         for bad in ["status:failed", "since:soon", "type:a.>.b"] {
             let error = deliveries_query(bad, now, 10).unwrap_err();
@@ -279,7 +291,11 @@ mod fuzz {
         #[test]
         fn the_deliveries_search_reads_or_refuses(text in texty(), limit in any::<u32>()) {
             if let Ok(query) = deliveries_query(&text, chrono::Utc::now(), limit) {
-                prop_assert!(query.is_object());
+                // What the console would send is a request hookwired reads, or refuses
+                // naming the field (an endpoint id the search took as given).
+                let body = serde_json::to_vec(&query).unwrap();
+                let read = hookwire_protocol::admin::AdminError::parse::<ListDeliveries>(&body);
+                prop_assert!(read.as_ref().map_or_else(|e| e.field.is_some(), |_| true), "{:?}", read);
             }
         }
     }

@@ -5,7 +5,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use hookwire_protocol::catalog::{CreateType, EventTypeDef, JsonChange, UpdateType};
+use hookwire_protocol::endpoint::{
+    CreateEndpoint, Endpoint, TestEndpoint, UpdateEndpoint, VerificationMode,
+};
+use hookwire_protocol::operation::AdminRequest;
+use hookwire_protocol::replay::StartReplay;
+use serde_json::Value;
 
 use super::request::ApiError;
 use crate::when;
@@ -69,22 +75,23 @@ impl Form {
 
     /// A new endpoint.
     pub(crate) fn create_endpoint() -> Self {
-        Self::new(FormKind::CreateEndpoint, endpoint_fields(&Value::Null))
+        Self::new(FormKind::CreateEndpoint, endpoint_fields(None))
     }
 
-    /// Changes to `endpoint` (as the API shows it), prefilled.
-    pub(crate) fn edit_endpoint(endpoint: &Value) -> Self {
-        let id = endpoint["id"].as_str().unwrap_or_default().to_owned();
-        Self::new(FormKind::EditEndpoint(id), endpoint_fields(endpoint))
+    /// Changes to `endpoint`, prefilled.
+    pub(crate) fn edit_endpoint(endpoint: &Endpoint) -> Self {
+        Self::new(
+            FormKind::EditEndpoint(endpoint.id.clone()),
+            endpoint_fields(Some(endpoint)),
+        )
     }
 
     /// A test send to endpoint `id`; the type defaults to its first concrete filter.
-    pub(crate) fn test_send(id: &str, endpoint: Option<&Value>) -> Self {
+    pub(crate) fn test_send(id: &str, endpoint: Option<&Endpoint>) -> Self {
         let event_type = endpoint
-            .and_then(|e| e["event_types"].as_array())
             .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
+            .flat_map(|e| e.event_types.iter())
+            .map(hookwire_protocol::EventTypeFilter::as_str)
             .find(|t| !t.contains(['*', '>']))
             .unwrap_or("test.ping")
             .to_owned();
@@ -128,14 +135,16 @@ impl Form {
     /// A new event type.
     pub(crate) fn create_type() -> Self {
         let mut fields = vec![field("name", "name", String::new(), "orders.paid")];
-        fields.extend(type_fields(&Value::Null));
+        fields.extend(type_fields(None));
         Self::new(FormKind::CreateType, fields)
     }
 
     /// Changes to event type `definition`, prefilled.
-    pub(crate) fn edit_type(definition: &Value) -> Self {
-        let name = definition["name"].as_str().unwrap_or_default().to_owned();
-        Self::new(FormKind::EditType(name), type_fields(definition))
+    pub(crate) fn edit_type(definition: &EventTypeDef) -> Self {
+        Self::new(
+            FormKind::EditType(definition.name.clone()),
+            type_fields(Some(definition)),
+        )
     }
 
     /// The title of the form's box.
@@ -173,14 +182,14 @@ impl Form {
         };
     }
 
-    /// The request body, or the first field's problem (and focus moves there).
-    pub(crate) fn body(&mut self, now: DateTime<Utc>) -> Option<Value> {
+    /// The request, or the first field's problem (and focus moves there).
+    pub(crate) fn request(&mut self, now: DateTime<Utc>) -> Option<AdminRequest> {
         for field in &mut self.fields {
             field.error = None;
         }
         self.error = None;
         match self.build(now) {
-            Ok(body) => Some(body),
+            Ok(request) => Some(request),
             Err((key, message)) => {
                 self.blame(key, message);
                 None
@@ -221,195 +230,200 @@ impl Form {
             .map_or("", |f| f.value.trim())
     }
 
-    fn build(&self, now: DateTime<Utc>) -> Result<Value, (&'static str, String)> {
-        let mut body = Map::new();
-        match &self.kind {
-            FormKind::CreateEndpoint | FormKind::EditEndpoint(_) => {
-                if let FormKind::EditEndpoint(id) = &self.kind {
-                    body.insert("id".into(), json!(id));
-                }
-                let url = self.value("url");
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(("url", "an http:// or https:// URL is required".into()));
-                }
-                body.insert("url".into(), json!(url));
-                body.insert("description".into(), json!(self.value("description")));
+    fn build(&self, now: DateTime<Utc>) -> Result<AdminRequest, (&'static str, String)> {
+        Ok(match &self.kind {
+            FormKind::CreateEndpoint => {
                 let types = list(self.value("event_types"));
-                if !types.is_empty() || self.kind != FormKind::CreateEndpoint {
-                    body.insert("event_types".into(), json!(types));
-                }
-                body.insert("headers".into(), json!(headers(self.value("headers"))?));
-                if let Some(ms) = number(self.value("timeout_ms"), "timeout_ms")? {
-                    body.insert("timeout_ms".into(), json!(ms));
-                }
-                let retry = self.value("retry_schedule_secs");
-                if !retry.is_empty() {
-                    let schedule = list(retry)
-                        .iter()
-                        .map(|s| number(s, "retry_schedule_secs").map(Option::unwrap_or_default))
-                        .collect::<Result<Vec<u32>, _>>()?;
-                    body.insert("retry_schedule_secs".into(), json!(schedule));
-                }
-                match self.value("verification") {
-                    mode @ ("echo" | "status") => {
-                        body.insert("verification".into(), json!(mode));
-                    }
-                    _ => return Err(("verification", "echo or status".into())),
-                }
+                AdminRequest::EndpointsCreate(CreateEndpoint {
+                    url: self.url()?,
+                    description: Some(self.value("description").to_owned()),
+                    event_types: (!types.is_empty()).then_some(types),
+                    headers: Some(headers(self.value("headers"))?),
+                    timeout_ms: number(self.value("timeout_ms"), "timeout_ms")?,
+                    retry_schedule_secs: self.retry_schedule()?,
+                    verification: Some(self.verification()?),
+                    ..CreateEndpoint::default()
+                })
             }
-            FormKind::TestSend(id) => {
-                body.insert("id".into(), json!(id));
-                body.insert("event_type".into(), json!(self.value("event_type")));
-                if let Some(payload) = json_value(self.value("payload"), "payload")? {
-                    body.insert("payload".into(), payload);
-                }
-            }
+            // Clearing the types on edit means every type.
+            FormKind::EditEndpoint(id) => AdminRequest::EndpointsUpdate(UpdateEndpoint {
+                id: id.clone(),
+                url: Some(self.url()?),
+                description: Some(self.value("description").to_owned()),
+                event_types: Some(list(self.value("event_types"))),
+                headers: Some(headers(self.value("headers"))?),
+                timeout_ms: number(self.value("timeout_ms"), "timeout_ms")?,
+                retry_schedule_secs: self.retry_schedule()?,
+                verification: Some(self.verification()?),
+                ..UpdateEndpoint::default()
+            }),
+            FormKind::TestSend(id) => AdminRequest::EndpointsTest(TestEndpoint {
+                id: id.clone(),
+                event_type: self.value("event_type").to_owned(),
+                payload: json_value(self.value("payload"), "payload")?,
+            }),
             FormKind::Replay => {
-                body.insert("endpoint_id".into(), json!(self.value("endpoint_id")));
                 let since = when::parse(self.value("since"), now).map_err(|e| ("since", e))?;
-                body.insert("since".into(), json!(since));
-                if !self.value("until").is_empty() {
-                    let until = when::parse(self.value("until"), now).map_err(|e| ("until", e))?;
-                    body.insert("until".into(), json!(until));
-                }
+                let until = match self.value("until") {
+                    "" => None,
+                    text => Some(when::parse(text, now).map_err(|e| ("until", e))?),
+                };
                 let types = list(self.value("event_types"));
-                if !types.is_empty() {
-                    body.insert("event_types".into(), json!(types));
-                }
+                AdminRequest::ReplayPreview(StartReplay {
+                    endpoint_id: self.value("endpoint_id").to_owned(),
+                    since,
+                    until,
+                    event_types: (!types.is_empty()).then_some(types),
+                    job_id: None,
+                })
             }
-            FormKind::CreateType | FormKind::EditType(_) => {
-                let name = match &self.kind {
-                    FormKind::EditType(name) => name.as_str(),
-                    _ => self.value("name"),
+            FormKind::CreateType => AdminRequest::TypesCreate(CreateType {
+                name: self.value("name").to_owned(),
+                description: Some(self.value("description").to_owned()),
+                schema: json_value(self.value("schema"), "schema")?,
+                example: json_value(self.value("example"), "example")?,
+                validate: Some(self.validate()?),
+            }),
+            // Emptied on edit: cleared.
+            FormKind::EditType(name) => {
+                let change = |key| {
+                    json_value(self.value(key), key)
+                        .map(|value| value.map_or(JsonChange::Clear, JsonChange::Set))
                 };
-                body.insert("name".into(), json!(name));
-                body.insert("description".into(), json!(self.value("description")));
-                for key in ["schema", "example"] {
-                    match json_value(self.value(key), key)? {
-                        Some(value) => {
-                            body.insert(key.into(), value);
-                        }
-                        // Emptied on edit: cleared.
-                        None if self.kind != FormKind::CreateType => {
-                            body.insert(key.into(), Value::Null);
-                        }
-                        None => {}
-                    }
-                }
-                let validate = match self.value("validate") {
-                    "yes" | "true" => true,
-                    "no" | "false" | "" => false,
-                    _ => return Err(("validate", "yes or no".into())),
-                };
-                body.insert("validate".into(), json!(validate));
+                AdminRequest::TypesUpdate(UpdateType {
+                    name: name.clone(),
+                    description: Some(self.value("description").to_owned()),
+                    schema: change("schema")?,
+                    example: change("example")?,
+                    validate: Some(self.validate()?),
+                })
             }
+        })
+    }
+
+    fn url(&self) -> Result<String, (&'static str, String)> {
+        let url = self.value("url");
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(url.to_owned())
+        } else {
+            Err(("url", "an http:// or https:// URL is required".into()))
         }
-        Ok(Value::Object(body))
+    }
+
+    fn retry_schedule(&self) -> Result<Option<Vec<u32>>, (&'static str, String)> {
+        let retry = self.value("retry_schedule_secs");
+        if retry.is_empty() {
+            return Ok(None);
+        }
+        list(retry)
+            .iter()
+            .map(|s| number(s, "retry_schedule_secs").map(Option::unwrap_or_default))
+            .collect::<Result<Vec<u32>, _>>()
+            .map(Some)
+    }
+
+    fn verification(&self) -> Result<VerificationMode, (&'static str, String)> {
+        match self.value("verification") {
+            "echo" => Ok(VerificationMode::Echo),
+            "status" => Ok(VerificationMode::Status),
+            _ => Err(("verification", "echo or status".into())),
+        }
+    }
+
+    fn validate(&self) -> Result<bool, (&'static str, String)> {
+        match self.value("validate") {
+            "yes" | "true" => Ok(true),
+            "no" | "false" | "" => Ok(false),
+            _ => Err(("validate", "yes or no".into())),
+        }
     }
 }
 
-fn endpoint_fields(endpoint: &Value) -> Vec<Field> {
-    let text = |key: &str| endpoint[key].as_str().unwrap_or_default().to_owned();
-    let joined = |key: &str, sep: &str| {
-        endpoint[key]
-            .as_array()
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-                    .collect::<Vec<_>>()
-                    .join(sep)
-            })
-            .unwrap_or_default()
+fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
+    let joined = |items: Vec<String>, sep: &str| items.join(sep);
+    let (url, types, description, headers, timeout, retry, verification) = match endpoint {
+        Some(e) => (
+            e.url.clone(),
+            joined(
+                e.event_types.iter().map(ToString::to_string).collect(),
+                ", ",
+            ),
+            e.description.clone(),
+            joined(
+                e.headers.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                ", ",
+            ),
+            e.timeout_ms.to_string(),
+            e.retry_schedule_secs
+                .as_ref()
+                .map_or_else(String::new, |s| {
+                    joined(s.iter().map(ToString::to_string).collect(), ",")
+                }),
+            e.verification.as_str(),
+        ),
+        None => Default::default(),
     };
-    let headers = endpoint["headers"]
-        .as_object()
-        .map(|map| {
-            map.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
-    let verification = endpoint["verification"]
-        .as_str()
-        .unwrap_or("echo")
-        .to_owned();
     vec![
-        field("url", "url", text("url"), "https://example.com/hooks"),
+        field("url", "url", url, "https://example.com/hooks"),
         field(
             "event types",
             "event_types",
-            joined("event_types", ", "),
+            types,
             "orders.>, users.created; empty: all",
         ),
-        field(
-            "description",
-            "description",
-            text("description"),
-            "optional",
-        ),
+        field("description", "description", description, "optional"),
         field("headers", "headers", headers, "Name=value, …"),
-        field(
-            "timeout ms",
-            "timeout_ms",
-            endpoint["timeout_ms"]
-                .as_u64()
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            "empty: the default",
-        ),
+        field("timeout ms", "timeout_ms", timeout, "empty: the default"),
         field(
             "retry secs",
             "retry_schedule_secs",
-            joined("retry_schedule_secs", ","),
+            retry,
             "5,30,120; empty: the default",
         ),
         field(
             "verification",
             "verification",
-            verification,
+            if verification.is_empty() {
+                "echo"
+            } else {
+                verification
+            }
+            .to_owned(),
             "echo or status",
         ),
     ]
 }
 
-fn type_fields(definition: &Value) -> Vec<Field> {
-    let compact = |key: &str| match &definition[key] {
-        Value::Null => String::new(),
-        value => value.to_string(),
-    };
-    let validate = if definition["validate"] == true {
-        "yes"
-    } else {
-        "no"
-    };
+fn type_fields(definition: Option<&EventTypeDef>) -> Vec<Field> {
+    let compact = |value: Option<&Value>| value.map_or_else(String::new, Value::to_string);
     vec![
         field(
             "description",
             "description",
-            definition["description"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            definition.map_or_else(String::new, |d| d.description.clone()),
             "optional",
         ),
         field(
             "schema",
             "schema",
-            compact("schema"),
+            compact(definition.and_then(|d| d.schema.as_ref())),
             "JSON Schema; empty: none",
         ),
         field(
             "example",
             "example",
-            compact("example"),
+            compact(definition.and_then(|d| d.example.as_ref())),
             "JSON; must match the schema",
         ),
         field(
             "validate",
             "validate",
-            validate.to_owned(),
+            if definition.is_some_and(|d| d.validate) {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
             "yes: reject events that do not match",
         ),
     ]
@@ -468,23 +482,39 @@ mod tests {
         value.clone_into(&mut field.value);
     }
 
+    fn body(form: &mut Form) -> Option<Value> {
+        let request = form.request(now())?;
+        Some(serde_json::from_slice(&request.to_body().unwrap()).unwrap())
+    }
+
     #[test]
     fn an_endpoint_form_builds_the_create_request() {
         let mut form = Form::create_endpoint();
-        assert!(form.body(now()).is_none(), "the url is required");
+        assert!(form.request(now()).is_none(), "the url is required");
         assert_eq!(form.fields[form.focus].key, "url");
         assert!(form.fields[0].error.is_some());
         fill(&mut form, "url", "https://example.com/hooks");
         fill(&mut form, "event_types", "orders.>, users.created");
         fill(&mut form, "headers", "X-Team=billing");
         fill(&mut form, "retry_schedule_secs", "5, 30");
-        let body = form.body(now()).unwrap();
-        assert_eq!(body["url"], "https://example.com/hooks");
-        assert_eq!(body["event_types"], json!(["orders.>", "users.created"]));
-        assert_eq!(body["headers"], json!({"X-Team": "billing"}));
-        assert_eq!(body["retry_schedule_secs"], json!([5, 30]));
-        assert_eq!(body["verification"], "echo");
-        assert!(body.get("timeout_ms").is_none());
+        let Some(AdminRequest::EndpointsCreate(create)) = form.request(now()) else {
+            panic!("not a create");
+        };
+        assert_eq!(create.url, "https://example.com/hooks");
+        assert_eq!(
+            create.event_types,
+            Some(vec!["orders.>".to_owned(), "users.created".to_owned()])
+        );
+        assert_eq!(
+            create.headers,
+            Some(BTreeMap::from([(
+                "X-Team".to_owned(),
+                "billing".to_owned()
+            )]))
+        );
+        assert_eq!(create.retry_schedule_secs, Some(vec![5, 30]));
+        assert_eq!(create.verification, Some(VerificationMode::Echo));
+        assert_eq!(create.timeout_ms, None);
         assert!(form.fields.iter().all(|f| f.error.is_none()));
     }
 
@@ -500,25 +530,33 @@ mod tests {
         ] {
             let mut form = form.clone();
             fill(&mut form, key, value);
-            assert!(form.body(now()).is_none(), "{key}");
+            assert!(form.request(now()).is_none(), "{key}");
             assert_eq!(form.fields[form.focus].key, key);
         }
     }
 
     #[test]
     fn editing_prefills_and_clearing_types_means_all() {
-        let endpoint = json!({"id": "ep_1", "url": "http://127.0.0.1/x", "event_types": ["a.>"],
-            "headers": {"X-A": "1"}, "timeout_ms": 5000, "retry_schedule_secs": [1, 2], "verification": "status"});
+        let mut endpoint = crate::console::fixtures::endpoint("ep_1", "http://127.0.0.1/x");
+        endpoint.event_types = vec![hookwire_protocol::EventTypeFilter::new("a.>").unwrap()];
+        endpoint.headers = BTreeMap::from([("x-a".to_owned(), "1".to_owned())]);
+        endpoint.timeout_ms = 5000;
+        endpoint.retry_schedule_secs = Some(vec![1, 2]);
+        endpoint.verification = VerificationMode::Status;
         let mut form = Form::edit_endpoint(&endpoint);
         assert_eq!(form.kind, FormKind::EditEndpoint("ep_1".into()));
-        let body = form.body(now()).unwrap();
+        let body = body(&mut form).unwrap();
         assert_eq!(body["id"], "ep_1");
-        assert_eq!(body["headers"], json!({"X-A": "1"}));
+        assert_eq!(body["headers"], serde_json::json!({"x-a": "1"}));
         assert_eq!(body["timeout_ms"], 5000);
-        assert_eq!(body["retry_schedule_secs"], json!([1, 2]));
+        assert_eq!(body["retry_schedule_secs"], serde_json::json!([1, 2]));
         assert_eq!(body["verification"], "status");
         fill(&mut form, "event_types", "");
-        assert_eq!(form.body(now()).unwrap()["event_types"], json!([]));
+        assert_eq!(body_of(&mut form)["event_types"], serde_json::json!([]));
+    }
+
+    fn body_of(form: &mut Form) -> Value {
+        body(form).unwrap()
     }
 
     #[test]
@@ -545,38 +583,44 @@ mod tests {
     fn replay_and_type_forms() {
         let mut replay = Form::replay("ep_1");
         fill(&mut replay, "event_types", "orders.>");
-        let body = replay.body(now()).unwrap();
-        assert_eq!(body["since"], json!(now() - chrono::TimeDelta::hours(1)));
-        assert!(body.get("until").is_none());
-        assert_eq!(body["event_types"], json!(["orders.>"]));
+        let Some(AdminRequest::ReplayPreview(preview)) = replay.request(now()) else {
+            panic!("not a preview");
+        };
+        assert_eq!(preview.since, now() - chrono::TimeDelta::hours(1));
+        assert_eq!(preview.until, None);
+        assert_eq!(preview.event_types, Some(vec!["orders.>".to_owned()]));
         fill(&mut replay, "since", "last week");
-        assert!(replay.body(now()).is_none());
+        assert!(replay.request(now()).is_none());
 
         let mut create = Form::create_type();
         fill(&mut create, "name", "orders.paid");
         fill(&mut create, "schema", "{\"type\": \"object\"");
-        assert!(create.body(now()).is_none(), "broken JSON");
+        assert!(create.request(now()).is_none(), "broken JSON");
         fill(&mut create, "schema", "{\"type\": \"object\"}");
-        let body = create.body(now()).unwrap();
-        assert_eq!(body["schema"], json!({"type": "object"}));
-        assert!(body.get("example").is_none());
+        let body = body_of(&mut create);
+        assert_eq!(body["schema"], serde_json::json!({"type": "object"}));
+        assert_eq!(body["example"], Value::Null);
         assert_eq!(body["validate"], false);
 
-        let mut edit = Form::edit_type(
-            &json!({"name": "orders.paid", "schema": {"type": "object"}, "validate": true}),
-        );
+        let mut definition = crate::console::fixtures::event_type("orders.paid");
+        definition.schema = Some(serde_json::json!({"type": "object"}));
+        definition.validate = true;
+        let mut edit = Form::edit_type(&definition);
         assert_eq!(edit.fields[1].value, "{\"type\":\"object\"}");
         fill(&mut edit, "schema", "");
-        let body = edit.body(now()).unwrap();
+        let body = body_of(&mut edit);
         assert_eq!(body["schema"], Value::Null, "emptied: cleared");
+        assert!(body.as_object().unwrap().contains_key("schema"));
         assert_eq!(body["validate"], true);
 
-        let mut test = Form::test_send(
-            "ep_1",
-            Some(&json!({"event_types": ["a.>", "orders.paid"]})),
-        );
+        let mut endpoint = crate::console::fixtures::endpoint("ep_1", "http://127.0.0.1/x");
+        endpoint.event_types = ["a.>", "orders.paid"]
+            .iter()
+            .map(|t| hookwire_protocol::EventTypeFilter::new(t).unwrap())
+            .collect();
+        let mut test = Form::test_send("ep_1", Some(&endpoint));
         assert_eq!(test.fields[0].value, "orders.paid");
-        assert!(test.body(now()).unwrap().get("payload").is_none());
+        assert_eq!(body_of(&mut test)["payload"], Value::Null);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 mod action;
 mod app;
 mod filter;
+#[cfg(test)]
+mod fixtures;
 mod form;
 mod keys;
 mod request;
@@ -20,8 +22,8 @@ use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt as _;
 use hookwire_nats::admin::{AdminClient, AdminClientError, local_requester};
 use hookwire_protocol::attempt::AttemptRecord;
+use hookwire_protocol::operation::AdminReply;
 use hookwire_protocol::{Subjects, Tenant};
-use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -228,10 +230,10 @@ impl Backend {
 }
 
 /// Sends a call's requests in order; the first failure ends it.
-async fn send(admin: &AdminClient, call: &Call) -> Result<Vec<Value>, ApiError> {
+async fn send(admin: &AdminClient, call: &Call) -> Result<Vec<AdminReply>, ApiError> {
     let mut replies = Vec::with_capacity(call.requests.len());
-    for (noun, verb, body) in &call.requests {
-        match admin.call::<_, Value>(noun, verb, body).await {
+    for request in &call.requests {
+        match admin.send_any(request).await {
             Ok(reply) => replies.push(reply),
             Err(AdminClientError::Api(body)) => {
                 return Err(ApiError {

@@ -3,7 +3,15 @@
 //! [`Msg::Reply`](super::app::Msg) naming the call's [`Purpose`].
 
 use hookwire_protocol::Tenant;
-use serde_json::{Value, json};
+use hookwire_protocol::admin::{NoFields, PageSize};
+use hookwire_protocol::audit::ListAudit;
+use hookwire_protocol::catalog::TypeName;
+use hookwire_protocol::dead_letter::ListDeadLetters;
+use hookwire_protocol::delivery::{DeliveryId, ListDeliveries};
+use hookwire_protocol::endpoint::{EndpointId, ListEndpoints};
+use hookwire_protocol::operation::AdminRequest;
+use hookwire_protocol::replay::StartReplay;
+use hookwire_protocol::source::{ListSourceRequests, SourceName};
 
 use super::action::Action;
 use super::form::FormKind;
@@ -12,7 +20,7 @@ use super::form::FormKind;
 pub(crate) const PAGE_LIMIT: u32 = 500;
 
 /// Data a view shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Load {
     Overview,
     Endpoints,
@@ -24,8 +32,8 @@ pub(crate) enum Load {
         endpoint_id: String,
         event_id: String,
     },
-    /// `deliveries.list` with this request body.
-    Deliveries(Value),
+    /// `deliveries.list` with this request.
+    Deliveries(ListDeliveries),
     DeadLetters,
     Types,
     Type(String),
@@ -38,39 +46,51 @@ pub(crate) enum Load {
 }
 
 impl Load {
-    /// The admin request: (noun, verb, body).
-    pub(crate) fn request(&self) -> (&'static str, &'static str, Value) {
-        let limit = PAGE_LIMIT;
+    /// The admin request.
+    pub(crate) fn request(&self) -> AdminRequest {
+        let limit = Some(PAGE_LIMIT);
+        let endpoint = |id: &String| EndpointId { id: id.clone() };
+        let source = |name: &String| SourceName { name: name.clone() };
         match self {
-            Self::Overview => ("overview", "get", json!({})),
-            Self::Endpoints => ("endpoints", "list", json!({"limit": limit})),
-            Self::Endpoint(id) => ("endpoints", "get", json!({"id": id})),
-            Self::EndpointStats(id) => ("endpoints", "stats", json!({"id": id})),
-            Self::EndpointDeliveries(id) => (
-                "deliveries",
-                "list",
-                json!({"endpoint_id": id, "limit": 100}),
-            ),
+            Self::Overview => AdminRequest::OverviewGet(NoFields {}),
+            Self::Endpoints => AdminRequest::EndpointsList(ListEndpoints {
+                cursor: None,
+                limit,
+            }),
+            Self::Endpoint(id) => AdminRequest::EndpointsGet(endpoint(id)),
+            Self::EndpointStats(id) => AdminRequest::EndpointsStats(endpoint(id)),
+            Self::EndpointDeliveries(id) => AdminRequest::DeliveriesList(ListDeliveries {
+                endpoint_id: Some(id.clone()),
+                limit: Some(100),
+                ..ListDeliveries::default()
+            }),
             Self::Delivery {
                 endpoint_id,
                 event_id,
-            } => (
-                "deliveries",
-                "get",
-                json!({"endpoint_id": endpoint_id, "event_id": event_id}),
-            ),
-            Self::Deliveries(query) => ("deliveries", "list", query.clone()),
-            Self::DeadLetters => ("dead-letters", "list", json!({"limit": limit})),
-            Self::Types => ("types", "list", json!({})),
-            Self::Type(name) => ("types", "get", json!({"name": name})),
-            Self::Replays => ("replay", "list", json!({"limit": limit})),
-            Self::Audit => ("audit", "list", json!({"limit": limit})),
-            Self::Sources => ("sources", "list", json!({})),
-            Self::Source(name) => ("sources", "get", json!({"name": name})),
-            Self::SourceStats(name) => ("sources", "stats", json!({"name": name})),
-            Self::SourceRequests(name) => {
-                ("sources", "requests", json!({"name": name, "limit": 50}))
-            }
+            } => AdminRequest::DeliveriesGet(DeliveryId {
+                endpoint_id: endpoint_id.clone(),
+                event_id: event_id.clone(),
+            }),
+            Self::Deliveries(query) => AdminRequest::DeliveriesList(query.clone()),
+            Self::DeadLetters => AdminRequest::DeadLettersList(ListDeadLetters {
+                limit,
+                ..ListDeadLetters::default()
+            }),
+            Self::Types => AdminRequest::TypesList(NoFields {}),
+            Self::Type(name) => AdminRequest::TypesGet(TypeName { name: name.clone() }),
+            Self::Replays => AdminRequest::ReplayList(PageSize { limit }),
+            Self::Audit => AdminRequest::AuditList(ListAudit {
+                limit,
+                ..ListAudit::default()
+            }),
+            Self::Sources => AdminRequest::SourcesList(NoFields {}),
+            Self::Source(name) => AdminRequest::SourcesGet(source(name)),
+            Self::SourceStats(name) => AdminRequest::SourcesStats(source(name)),
+            Self::SourceRequests(name) => AdminRequest::SourcesRequests(ListSourceRequests {
+                name: name.clone(),
+                limit: Some(50),
+                ..ListSourceRequests::default()
+            }),
         }
     }
 }
@@ -83,15 +103,15 @@ pub(crate) enum Purpose {
     Perform(Action),
     /// A form's submission.
     Submit(FormKind),
-    /// `replay.preview` before asking to confirm a replay with this `replay.start` body.
-    PreviewReplay(Value),
+    /// `replay.preview` before asking to confirm a replay with this `replay.start` request.
+    PreviewReplay(StartReplay),
 }
 
 /// One or more admin requests sent in order, stopping at the first failure.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Call {
     pub(crate) purpose: Purpose,
-    pub(crate) requests: Vec<(&'static str, &'static str, Value)>,
+    pub(crate) requests: Vec<AdminRequest>,
 }
 
 impl Call {

@@ -1,6 +1,8 @@
 //! Every text the console shows that is not data, in one place.
 
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use hookwire_protocol::attempt::AttemptRecord;
+use hookwire_protocol::replay::StartReplay;
 
 pub(crate) const TITLE: &str = "hookwire";
 pub(crate) const VIEWS: [&str; 9] = [
@@ -78,22 +80,20 @@ pub(crate) fn confirm_purge_endpoint(id: &str) -> String {
 }
 
 /// What a confirmation asks: the replay's size as `replay.preview` counted it.
-pub(crate) fn confirm_replay(request: &Value, events: u64, complete: bool) -> String {
+pub(crate) fn confirm_replay(request: &StartReplay, events: u64, complete: bool) -> String {
     let bound = if complete { "" } else { "at least " };
-    let types = request["event_types"]
-        .as_array()
-        .map(|t| {
-            let names: Vec<&str> = t.iter().filter_map(Value::as_str).collect();
-            format!(" of types {}", names.join(", "))
-        })
+    let types = request
+        .event_types
+        .as_ref()
+        .map(|t| format!(" of types {}", t.join(", ")))
         .unwrap_or_default();
     format!(
         "Replay {bound}{events} events{types} from {} to {} to {}?",
-        short_time(&request["since"]),
-        request["until"]
-            .as_str()
-            .map_or_else(|| "now".to_owned(), |_| short_time(&request["until"])),
-        request["endpoint_id"].as_str().unwrap_or("?")
+        short_time(Some(request.since)),
+        request
+            .until
+            .map_or_else(|| "now".to_owned(), |until| short_time(Some(until))),
+        request.endpoint_id
     )
 }
 
@@ -143,45 +143,29 @@ pub(crate) fn new_secret(id: &str) -> String {
 }
 
 /// A test send's attempt record, in a line.
-pub(crate) fn test_result(id: &str, attempt: &Value) -> String {
-    let latency = attempt["latency_ms"].as_f64().unwrap_or(0.0);
-    match (
-        attempt["response"]["status"].as_u64(),
-        attempt["error"]["kind"].as_str(),
-    ) {
-        (Some(status), None) => format!("test to {id}: {status} in {latency:.0} ms"),
-        (status, kind) => format!(
+pub(crate) fn test_result(id: &str, attempt: &AttemptRecord) -> String {
+    let status = attempt.response.as_ref().map(|r| r.status);
+    match (status, &attempt.error) {
+        (Some(status), None) => format!("test to {id}: {status} in {:.0} ms", attempt.latency_ms),
+        (status, error) => format!(
             "test to {id} failed: {} {}",
-            kind.unwrap_or("error"),
+            error.as_ref().map_or("error", |e| e.kind.as_str()),
             status.map(|s| s.to_string()).unwrap_or_default()
         ),
     }
 }
 
-/// An RFC 3339 time as `MM-DD HH:MM:SS` (UTC), or `-`.
-pub(crate) fn short_time(value: &Value) -> String {
-    value
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map_or_else(
-            || "-".to_owned(),
-            |t| {
-                t.with_timezone(&chrono::Utc)
-                    .format("%m-%d %H:%M:%S")
-                    .to_string()
-            },
-        )
+/// A time as `MM-DD HH:MM:SS` (UTC), or `-`.
+pub(crate) fn short_time(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(
+        || "-".to_owned(),
+        |t| t.format("%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 /// When an open circuit's probe goes: "probe in 4m", or "probing" once due.
-pub(crate) fn probe_in(at: &serde_json::Value, now: chrono::DateTime<chrono::Utc>) -> String {
-    let Some(at) = at
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    else {
-        return "probe pending".to_owned();
-    };
-    let secs = (at.with_timezone(&chrono::Utc) - now).num_seconds();
+pub(crate) fn probe_in(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (at - now).num_seconds();
     match secs {
         ..=0 => "probing".to_owned(),
         1..60 => format!("probe in {secs}s"),

@@ -4,16 +4,71 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use hookwire_protocol::audit::AuditEntry;
+use hookwire_protocol::catalog::EventTypeDef;
+use hookwire_protocol::dead_letter::DeadLetter;
+use hookwire_protocol::delivery::DeliveryRecord;
+use hookwire_protocol::endpoint::Endpoint;
+use hookwire_protocol::replay::ReplayJob;
+use hookwire_protocol::source::SourceView;
+use serde::Serialize;
+
+/// An object a table lists: it has an id that stays the same across reloads.
+pub(crate) trait Row: Serialize {
+    /// The row's id as text (dead letters and audit records are identified by sequence).
+    fn id(&self) -> String;
+}
+
+impl Row for Endpoint {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+}
+
+impl Row for DeliveryRecord {
+    /// Deliveries are identified by endpoint and event together.
+    fn id(&self) -> String {
+        format!("{}/{}", self.endpoint_id, self.event_id)
+    }
+}
+
+impl Row for DeadLetter {
+    fn id(&self) -> String {
+        self.seq.to_string()
+    }
+}
+
+impl Row for EventTypeDef {
+    fn id(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Row for ReplayJob {
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+}
+
+impl Row for AuditEntry {
+    fn id(&self) -> String {
+        self.seq.to_string()
+    }
+}
+
+impl Row for SourceView {
+    fn id(&self) -> String {
+        self.source.name.clone()
+    }
+}
 
 /// Rows of one kind of object.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Table {
-    /// `None` until the first load answers.
-    pub(crate) rows: Option<Vec<Value>>,
-    /// The field that identifies a row (`id`, `name`, `seq`, …).
-    id_key: &'static str,
-    /// Rows shown contain this text (case-insensitive) in one of their string fields.
+pub(crate) struct Table<R> {
+    /// `None` until the first load answers; each row with its text, lowercase, for the
+    /// filter.
+    rows: Option<Vec<(R, String)>>,
+    /// Rows shown contain this text (case-insensitive) in one of their fields.
     pub(crate) filter: String,
     selected: Option<String>,
     pub(crate) marked: BTreeSet<String>,
@@ -21,35 +76,38 @@ pub(crate) struct Table {
     pub(crate) more: bool,
 }
 
-impl Table {
-    /// An empty table identified by `id_key`.
-    pub(crate) fn new(id_key: &'static str) -> Self {
+impl<R> Default for Table<R> {
+    fn default() -> Self {
         Self {
             rows: None,
-            id_key,
             filter: String::new(),
             selected: None,
             marked: BTreeSet::new(),
             more: false,
         }
     }
+}
 
-    /// A row's id as text (numbers included: dead letters are identified by sequence).
-    pub(crate) fn id_of(&self, row: &Value) -> Option<String> {
-        match &row[self.id_key] {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
+impl<R: Row> Table<R> {
+    /// Whether the first load has answered.
+    pub(crate) fn loaded(&self) -> bool {
+        self.rows.is_some()
     }
 
     /// Takes in freshly loaded rows; the selection stays on its id when it is still there,
     /// marks of rows that are gone are dropped.
-    pub(crate) fn load(&mut self, rows: Vec<Value>, more: bool) {
-        let ids: BTreeSet<String> = rows.iter().filter_map(|r| self.id_of(r)).collect();
+    pub(crate) fn load(&mut self, rows: Vec<R>, more: bool) {
+        let ids: BTreeSet<String> = rows.iter().map(Row::id).collect();
         self.marked.retain(|id| ids.contains(id));
         let index = self.selected_index();
-        self.rows = Some(rows);
+        self.rows = Some(
+            rows.into_iter()
+                .map(|row| {
+                    let text = search_text(&row);
+                    (row, text)
+                })
+                .collect(),
+        );
         self.more = more;
         if self.selected.as_ref().is_none_or(|id| !ids.contains(id)) {
             self.select(index);
@@ -57,12 +115,13 @@ impl Table {
     }
 
     /// The rows the filter lets through, in order.
-    pub(crate) fn visible(&self) -> Vec<&Value> {
+    pub(crate) fn visible(&self) -> Vec<&R> {
         let needle = self.filter.to_lowercase();
         self.rows
             .iter()
             .flatten()
-            .filter(|row| needle.is_empty() || contains_text(row, &needle))
+            .filter(|(_, text)| needle.is_empty() || text.contains(&needle))
+            .map(|(row, _)| row)
             .collect()
     }
 
@@ -71,28 +130,29 @@ impl Table {
         let visible = self.visible();
         self.selected
             .as_deref()
-            .and_then(|id| {
-                visible
-                    .iter()
-                    .position(|r| self.id_of(r).as_deref() == Some(id))
-            })
+            .and_then(|id| visible.iter().position(|r| r.id() == id))
             .unwrap_or(0)
     }
 
     /// The selected row, if any row is visible.
-    pub(crate) fn selected(&self) -> Option<&Value> {
+    pub(crate) fn selected(&self) -> Option<&R> {
         self.visible().get(self.selected_index()).copied()
     }
 
     /// The selected row's id.
     pub(crate) fn selected_id(&self) -> Option<String> {
-        self.selected().and_then(|row| self.id_of(row))
+        self.selected().map(Row::id)
+    }
+
+    /// Whether `row` is marked.
+    pub(crate) fn is_marked(&self, row: &R) -> bool {
+        self.marked.contains(&row.id())
     }
 
     fn select(&mut self, index: usize) {
         let visible = self.visible();
         let index = index.min(visible.len().saturating_sub(1));
-        self.selected = visible.get(index).and_then(|row| self.id_of(row));
+        self.selected = visible.get(index).map(|row| row.id());
     }
 
     /// Moves the selection by `delta` rows, or to the first / last row.
@@ -132,14 +192,80 @@ impl Table {
     }
 
     /// Sorts the rows by `key` (descending when `descending`); the selection keeps its id.
-    pub(crate) fn sort_by(&mut self, key: impl Fn(&Value) -> SortValue, descending: bool) {
+    pub(crate) fn sort_by(&mut self, key: impl Fn(&R) -> SortValue, descending: bool) {
         if let Some(rows) = &mut self.rows {
-            rows.sort_by(|a, b| {
+            rows.sort_by(|(a, _), (b, _)| {
                 let order = key(a).cmp(&key(b));
                 if descending { order.reverse() } else { order }
             });
         }
     }
+}
+
+/// What keys do to whichever table is shown, whatever its rows.
+pub(crate) trait Selectable {
+    /// See [`Table::move_by`].
+    fn move_by(&mut self, delta: isize, to_end: Option<bool>);
+    /// See [`Table::set_filter`].
+    fn set_filter(&mut self, filter: &str);
+    /// See [`Table::toggle_mark`].
+    fn toggle_mark(&mut self);
+    /// Drops every mark.
+    fn clear_marks(&mut self);
+    /// The text filter.
+    fn filter(&self) -> &str;
+    /// See [`Table::selected_id`].
+    fn selected_id(&self) -> Option<String>;
+}
+
+impl<R: Row> Selectable for Table<R> {
+    fn move_by(&mut self, delta: isize, to_end: Option<bool>) {
+        Table::move_by(self, delta, to_end);
+    }
+
+    fn set_filter(&mut self, filter: &str) {
+        Table::set_filter(self, filter);
+    }
+
+    fn toggle_mark(&mut self) {
+        Table::toggle_mark(self);
+    }
+
+    fn clear_marks(&mut self) {
+        self.marked.clear();
+    }
+
+    fn filter(&self) -> &str {
+        &self.filter
+    }
+
+    fn selected_id(&self) -> Option<String> {
+        Table::selected_id(self)
+    }
+}
+
+/// Every text and number of a row, lowercase, one per line: what the filter searches.
+fn search_text(row: &impl Serialize) -> String {
+    fn collect(value: &serde_json::Value, into: &mut String) {
+        match value {
+            serde_json::Value::String(s) => {
+                into.push_str(&s.to_lowercase());
+                into.push('\n');
+            }
+            serde_json::Value::Number(n) => {
+                into.push_str(&n.to_string());
+                into.push('\n');
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| collect(v, into)),
+            serde_json::Value::Object(map) => map.values().for_each(|v| collect(v, into)),
+            serde_json::Value::Bool(_) | serde_json::Value::Null => {}
+        }
+    }
+    let mut text = String::new();
+    if let Ok(value) = serde_json::to_value(row) {
+        collect(&value, &mut text);
+    }
+    text
 }
 
 /// A sortable cell: missing values sort before numbers, numbers before text.
@@ -177,39 +303,40 @@ impl SortValue {
         }
     }
 
-    /// The value of a JSON cell.
-    pub(crate) fn of(value: &Value) -> Self {
-        match value {
-            Value::Number(n) => n.as_f64().map_or(Self::Missing, Self::Number),
-            Value::String(s) => Self::Text(s.clone()),
-            _ => Self::Missing,
-        }
-    }
-}
-
-fn contains_text(value: &Value, needle: &str) -> bool {
-    match value {
-        Value::String(s) => s.to_lowercase().contains(needle),
-        Value::Number(n) => n.to_string().contains(needle),
-        Value::Array(items) => items.iter().any(|v| contains_text(v, needle)),
-        Value::Object(map) => map.values().any(|v| contains_text(v, needle)),
-        Value::Bool(_) | Value::Null => false,
+    /// A number, or missing.
+    pub(crate) fn number(n: Option<f64>) -> Self {
+        n.map_or(Self::Missing, Self::Number)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
-    fn table(ids: &[&str]) -> Table {
-        let mut table = Table::new("id");
-        table.load(
-            ids.iter()
-                .map(|id| json!({"id": id, "url": format!("http://127.0.0.1/{id}")}))
-                .collect(),
-            false,
-        );
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    struct Item {
+        id: String,
+        url: String,
+        n: Option<f64>,
+    }
+
+    impl Row for Item {
+        fn id(&self) -> String {
+            self.id.clone()
+        }
+    }
+
+    fn item(id: &str) -> Item {
+        Item {
+            id: id.to_owned(),
+            url: format!("http://127.0.0.1/{id}"),
+            n: None,
+        }
+    }
+
+    fn table(ids: &[&str]) -> Table<Item> {
+        let mut table = Table::default();
+        table.load(ids.iter().map(|id| item(id)).collect(), false);
         table
     }
 
@@ -218,10 +345,7 @@ mod tests {
         let mut t = table(&["a", "b", "c"]);
         assert_eq!(t.selected_id().as_deref(), Some("a"));
         t.move_by(1, None);
-        t.load(
-            vec![json!({"id": "z"}), json!({"id": "a"}), json!({"id": "b"})],
-            false,
-        );
+        t.load(vec![item("z"), item("a"), item("b")], false);
         assert_eq!(t.selected_id().as_deref(), Some("b"));
         t.move_by(5, None);
         assert_eq!(t.selected_id().as_deref(), Some("b"), "stops at the end");
@@ -229,7 +353,7 @@ mod tests {
         assert_eq!(t.selected_id().as_deref(), Some("z"));
         // The selected row disappears: the same position is selected.
         t.move_by(1, None);
-        t.load(vec![json!({"id": "z"}), json!({"id": "b"})], false);
+        t.load(vec![item("z"), item("b")], false);
         assert_eq!(t.selected_id().as_deref(), Some("b"));
     }
 
@@ -254,29 +378,21 @@ mod tests {
         assert_eq!(t.marked_or_selected(), ["a", "c"]);
         t.toggle_mark();
         assert_eq!(t.marked_or_selected(), ["a"]);
-        t.load(vec![json!({"id": "b"})], false);
+        t.load(vec![item("b")], false);
         assert_eq!(t.marked_or_selected(), ["b"], "a is gone");
     }
 
     #[test]
-    fn numeric_ids_and_sorting() {
-        let mut t = Table::new("seq");
-        t.load(
-            vec![
-                json!({"seq": 7, "n": 2}),
-                json!({"seq": 9}),
-                json!({"seq": 3, "n": 5}),
-            ],
-            true,
-        );
+    fn sorting_keeps_the_selection_and_puts_missing_values_last_when_descending() {
+        let mut t: Table<Item> = Table::default();
+        let mut rows = vec![item("7"), item("9"), item("3")];
+        rows[0].n = Some(2.0);
+        rows[2].n = Some(5.0);
+        t.load(rows, true);
         assert_eq!(t.selected_id().as_deref(), Some("7"));
-        t.sort_by(|r| SortValue::of(&r["n"]), true);
-        let order: Vec<_> = t.visible().iter().filter_map(|r| t.id_of(r)).collect();
-        assert_eq!(
-            order,
-            ["3", "7", "9"],
-            "missing values last when descending"
-        );
+        t.sort_by(|r| SortValue::number(r.n), true);
+        let order: Vec<String> = t.visible().iter().map(|r| r.id()).collect();
+        assert_eq!(order, ["3", "7", "9"]);
         assert_eq!(t.selected_id().as_deref(), Some("7"));
         assert!(t.more);
     }

@@ -12,7 +12,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
-use serde_json::Value;
 
 use super::app::{App, Mode, VIEWS};
 use super::form::Form;
@@ -268,36 +267,22 @@ fn draw_form(frame: &mut Frame, form: &Form, theme: Theme) {
     frame.render_widget(Paragraph::new(lines).block(boxed(form.title())), area);
 }
 
-/// A JSON value as one cell of text: strings bare, absent as `-`.
-fn cell(value: &Value) -> String {
-    match value {
-        Value::Null => "-".to_owned(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 /// A rate (0–1) as a percentage, `-` when absent.
-fn percent(rate: &Value) -> String {
-    crate::output::percent(rate.as_f64())
+fn percent(rate: Option<f64>) -> String {
+    crate::output::percent(rate)
 }
 
 /// Milliseconds without decimals, `-` when absent.
-fn millis(value: &Value) -> String {
-    value
-        .as_f64()
-        .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.0}"))
+fn millis(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms:.0}"))
 }
 
-/// How long ago an RFC 3339 time was, shortly (`5s`, `3m`, `2h`, `4d`), `-` when absent.
-fn ago(value: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
-    let Some(at) = value
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    else {
+/// How long ago a time was, shortly (`5s`, `3m`, `2h`, `4d`), `-` when absent.
+fn ago(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let Some(at) = at else {
         return "-".to_owned();
     };
-    let secs = (now - at.with_timezone(&chrono::Utc)).num_seconds().max(0);
+    let secs = (now - at).num_seconds().max(0);
     match secs {
         0..60 => format!("{secs}s"),
         60..3600 => format!("{}m", secs / 60),

@@ -2,7 +2,16 @@
 //! (the event and every attempt with headers and bodies), an event type (schema and
 //! example) and an incoming-webhook source (rules, counters, recent requests).
 
-use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use hookwire_protocol::auth::AuthView;
+use hookwire_protocol::catalog::EventTypeDef;
+use hookwire_protocol::delivery::DeliveryDetail;
+use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
+use hookwire_protocol::schemes::SignatureScheme;
+use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView, ValueFrom};
+use hookwire_protocol::stats::EndpointStats;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
@@ -10,7 +19,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use serde_json::Value;
 
-use super::{BOLD, Theme, ago, cell, millis, percent, views};
+use super::{BOLD, Theme, ago, millis, percent, views};
 use crate::console::app::Page;
 use crate::console::strings;
 
@@ -94,36 +103,36 @@ fn field(name: &str, value: String) -> Line<'static> {
     Line::from(vec![label(name), Span::raw(value)])
 }
 
-/// A JSON array's items joined with commas; `None` when absent or empty.
-fn joined(v: &Value) -> Option<String> {
-    v.as_array()
-        .map(|items| items.iter().map(cell).collect::<Vec<_>>().join(", "))
-        .filter(|s| !s.is_empty())
+/// Items joined with commas; `None` when there are none.
+fn joined<T: ToString>(items: &[T]) -> Option<String> {
+    let text: Vec<String> = items.iter().map(ToString::to_string).collect();
+    Some(text.join(", ")).filter(|s| !s.is_empty())
 }
 
 /// Signature scheme and network narrowing, on one line.
-fn security_summary(e: &Value) -> String {
-    let mut text = match e["signature"]["scheme"].as_str() {
-        Some("stripe") => format!("signature stripe ({})", cell(&e["signature"]["header"])),
-        Some(scheme) => format!("signature {scheme}"),
-        None => "signature standard".to_owned(),
+fn security_summary(e: &Endpoint) -> String {
+    let mut text = match &e.signature {
+        SignatureScheme::Stripe { header } => format!("signature stripe ({header})"),
+        SignatureScheme::Github => "signature github".to_owned(),
+        SignatureScheme::Standard => "signature standard".to_owned(),
     };
-    if let Some(allow) = joined(&e["allow_networks"]) {
+    if let Some(allow) = joined(&e.network.allow_networks) {
         text.push_str(", only to ");
         text.push_str(&allow);
     }
-    if let Some(deny) = joined(&e["deny_networks"]) {
+    if let Some(deny) = joined(&e.network.deny_networks) {
         text.push_str(", never to ");
         text.push_str(&deny);
     }
-    let auth = match e["auth"]["type"].as_str() {
-        Some("basic") => format!(", basic auth as {}", cell(&e["auth"]["username"])),
-        Some("oauth2") => format!(", oauth2 as {}", cell(&e["auth"]["client_id"])),
-        Some(kind) => format!(", {kind} auth"),
+    let auth = match &e.auth {
+        Some(AuthView::Basic { username }) => format!(", basic auth as {username}"),
+        Some(AuthView::Oauth2 { client_id, .. }) => format!(", oauth2 as {client_id}"),
+        Some(AuthView::Bearer) => ", bearer auth".to_owned(),
         None => String::new(),
     };
     text.push_str(&auth);
-    if let Some(sha) = e["client_certificate"]["sha256"].as_str() {
+    if let Some(certificate) = &e.client_certificate {
+        let sha = &certificate.sha256;
         text.push_str(", mTLS ");
         text.push_str(&sha[..sha.len().min(12)]);
     }
@@ -131,63 +140,63 @@ fn security_summary(e: &Value) -> String {
 }
 
 fn endpoint_lines(
-    endpoint: Option<&Value>,
-    stats: Option<&Value>,
+    endpoint: Option<&Endpoint>,
+    stats: Option<&EndpointStats>,
     theme: Theme,
     now: DateTime<Utc>,
 ) -> Vec<Line<'static>> {
     let Some(e) = endpoint else {
         return vec![Line::from(strings::LOADING)];
     };
-    let endpoint_state = e["status"]["state"].as_str().unwrap_or("?").to_owned();
-    let circuit = &e["circuit"];
-    let detail = [&e["status"]["reason"], &e["status"]["last_error"]]
-        .iter()
-        .find_map(|v| v.as_str())
-        .map(|why| format!(": {why}"))
-        .unwrap_or_default();
-    let headers = e["headers"]
-        .as_object()
-        .map(|h| h.keys().cloned().collect::<Vec<_>>().join(", "))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "-".to_owned());
+    let endpoint_state = e.status.as_str();
+    let detail = match &e.status {
+        EndpointStatus::Disabled { reason, .. } => format!(": {reason}"),
+        EndpointStatus::PendingVerification {
+            last_error: Some(error),
+        } => format!(": {error}"),
+        _ => String::new(),
+    };
+    let headers = joined(&e.headers.keys().collect::<Vec<_>>()).unwrap_or_else(|| "-".to_owned());
     let mut lines = vec![
-        field("url", cell(&e["url"])),
+        field("url", e.url.clone()),
         Line::from(vec![
             label("status"),
-            Span::styled(endpoint_state.clone(), theme.state(&endpoint_state)),
+            Span::styled(endpoint_state.to_owned(), theme.state(endpoint_state)),
             Span::raw(detail),
         ]),
         field(
             "types",
-            joined(&e["event_types"]).unwrap_or_else(|| "* (all)".to_owned()),
+            joined(&e.event_types).unwrap_or_else(|| "* (all)".to_owned()),
         ),
         field(
             "delivery",
             format!(
                 "timeout {} ms, retries {}, verification {}, headers {headers}",
-                cell(&e["timeout_ms"]),
-                joined(&e["retry_schedule_secs"])
+                e.timeout_ms,
+                e.retry_schedule_secs
+                    .as_deref()
+                    .and_then(joined)
                     .map_or_else(|| "default".to_owned(), |s| format!("{s} s")),
-                cell(&e["verification"]),
+                e.verification.as_str(),
             ),
         ),
     ];
     lines.push(field("security", security_summary(e)));
-    if let Some(state) = circuit["state"].as_str() {
+    if let Some(circuit) = &e.circuit {
+        let circuit_state = circuit.state.as_str();
         lines.push(Line::from(vec![
             label("circuit"),
-            Span::styled(state.to_owned(), theme.state(state)),
+            Span::styled(circuit_state.to_owned(), theme.state(circuit_state)),
             Span::raw(format!(
                 ", {}, failing for {}: {}",
-                strings::probe_in(&circuit["probe_at"], now),
-                ago(&circuit["failing_since"], now),
-                cell(&circuit["reason"]),
+                strings::probe_in(circuit.probe_at, now),
+                ago(Some(circuit.failing_since), now),
+                circuit.reason,
             )),
         ]));
     }
-    if let Some(description) = e["description"].as_str().filter(|d| !d.is_empty()) {
-        lines.push(field("description", description.to_owned()));
+    if !e.description.is_empty() {
+        lines.push(field("description", e.description.clone()));
     }
     lines.push(Line::styled(
         format!(
@@ -196,23 +205,27 @@ fn endpoint_lines(
         ),
         BOLD,
     ));
-    for window in ["1h", "24h", "7d"] {
+    for name in ["1h", "24h", "7d"] {
         let text = stats.map_or_else(
             || strings::LOADING.to_owned(),
             |s| {
-                let w = &s["windows"][window];
+                let w = match name {
+                    "1h" => &s.windows.hour,
+                    "24h" => &s.windows.day,
+                    _ => &s.windows.week,
+                };
                 format!(
                     "{:>9} {:>8} {:>7} {:>7} {:>7}  {}",
-                    cell(&w["attempts"]),
-                    percent(&w["success_rate"]),
-                    millis(&w["latency_ms"]["p50"]),
-                    millis(&w["latency_ms"]["p95"]),
-                    millis(&w["latency_ms"]["p99"]),
-                    failures(w)
+                    w.attempts,
+                    percent(w.success_rate),
+                    millis(w.latency_ms.p50),
+                    millis(w.latency_ms.p95),
+                    millis(w.latency_ms.p99),
+                    crate::output::failures(w)
                 )
             },
         );
-        lines.push(field(window, text));
+        lines.push(field(name, text));
     }
     lines
 }
@@ -229,130 +242,123 @@ fn pretty(text: &str) -> Vec<Line<'static>> {
         .collect()
 }
 
-fn pretty_value(value: &Value) -> Vec<Line<'static>> {
-    pretty(&value.to_string())
+/// A JSON value pretty-printed (`null` when absent).
+fn pretty_value(value: Option<&Value>) -> Vec<Line<'static>> {
+    pretty(&value.map_or_else(|| "null".to_owned(), Value::to_string))
 }
 
-fn headers(title: &str, headers: &Value) -> Vec<Line<'static>> {
+fn headers(title: &str, headers: &BTreeMap<String, String>) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(format!("  {title}"))];
     lines.extend(
         headers
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| Line::from(format!("    {k}: {}", cell(v)))),
+            .iter()
+            .map(|(k, v)| Line::from(format!("    {k}: {v}"))),
     );
     lines
 }
 
-fn delivery_lines(data: &Value, theme: Theme) -> Vec<Line<'static>> {
-    let d = &data["delivery"];
-    let state = d["state"].as_str().unwrap_or("?").to_owned();
+fn delivery_lines(data: &DeliveryDetail, theme: Theme) -> Vec<Line<'static>> {
+    let d = &data.delivery;
+    let state = d.state.as_str();
     let mut lines = vec![
         Line::from(vec![
             label("state"),
-            Span::styled(state.clone(), theme.state(&state)),
+            Span::styled(state.to_owned(), theme.state(state)),
             Span::raw(format!(
                 " after {} attempt(s); next {}",
-                cell(&d["attempts"]),
-                strings::short_time(&d["next_attempt_at"])
+                d.attempts,
+                strings::short_time(d.next_attempt_at)
             )),
         ]),
         field(
             "event",
             format!(
                 "{} (type {}, stream seq {})",
-                cell(&d["event_id"]),
-                cell(&d["event_type"]),
-                cell(&d["event_seq"])
+                d.event_id, d.event_type, d.event_seq
             ),
         ),
         Line::styled("event data", BOLD),
     ];
-    lines.extend(if data["event_data"].is_null() {
-        vec![Line::from("    (aged out of the events stream)")]
-    } else {
-        pretty_value(&data["event_data"])
+    lines.extend(match &data.event_data {
+        None => vec![Line::from("    (aged out of the events stream)")],
+        Some(value) => pretty_value(Some(value)),
     });
-    for a in data["attempts"].as_array().into_iter().flatten() {
-        let outcome = a["outcome"].as_str().unwrap_or("?").to_owned();
-        let result = match (&a["response"]["status"], &a["error"]) {
-            (Value::Number(status), Value::Null) => format!("{status}"),
-            (status, error) => format!(
+    for a in &data.attempts {
+        let outcome = a.outcome.as_str();
+        let result = match (&a.response, &a.error) {
+            (Some(response), None) => response.status.to_string(),
+            (response, error) => format!(
                 "{} {} {}",
-                cell(status),
-                cell(&error["kind"]),
-                error["message"].as_str().unwrap_or_default()
+                response
+                    .as_ref()
+                    .map_or_else(|| "-".to_owned(), |r| r.status.to_string()),
+                error.as_ref().map_or("-", |e| e.kind.as_str()),
+                error.as_ref().map_or("", |e| e.message.as_str())
             ),
         };
         lines.push(Line::from(""));
         lines.push(Line::from(vec![
-            Span::styled(format!("attempt {}", cell(&a["attempt"])), BOLD),
+            Span::styled(format!("attempt {}", a.attempt), BOLD),
             Span::raw(format!(
                 "  {}  {} ms  ",
-                strings::short_time(&a["at"]),
-                millis(&a["latency_ms"])
+                strings::short_time(Some(a.at)),
+                millis(Some(a.latency_ms))
             )),
-            Span::styled(result, theme.state(&outcome)),
-            Span::raw(format!("  → {}", cell(&a["url"]))),
+            Span::styled(result, theme.state(outcome)),
+            Span::raw(format!("  → {}", a.url)),
         ]));
-        lines.extend(headers("request headers", &a["request_headers"]));
-        if !a["response"].is_null() {
-            lines.extend(headers("response headers", &a["response"]["headers"]));
+        lines.extend(headers("request headers", &a.request_headers));
+        if let Some(response) = &a.response {
+            lines.extend(headers("response headers", &response.headers));
             lines.push(Line::from("  response body"));
-            lines.extend(pretty(a["response"]["body"].as_str().unwrap_or_default()));
+            lines.extend(pretty(&response.body));
         }
     }
-    if data["attempts"].as_array().is_none_or(Vec::is_empty) {
+    if data.attempts.is_empty() {
         lines.push(Line::styled(strings::NOT_INDEXED, theme.fg(Color::Yellow)));
     }
     lines
 }
 
-/// A value rule (`{"header": ..}`, `{"field": ..}`, `{"fixed": ..}`) as text.
-fn rule(v: &Value) -> String {
-    v.as_object().and_then(|o| o.iter().next()).map_or_else(
-        || "-".to_owned(),
-        |(kind, what)| format!("{kind} {}", cell(what)),
-    )
+/// A value rule as text: `header x-github-event`, `field /type`, `fixed ping`.
+fn rule(rule: &ValueFrom) -> String {
+    match rule {
+        ValueFrom::Header(name) => format!("header {name}"),
+        ValueFrom::Field(pointer) => format!("field {pointer}"),
+        ValueFrom::Fixed(value) => format!("fixed {value}"),
+    }
 }
 
 fn source_lines(
-    source: Option<&Value>,
-    stats: Option<&Value>,
-    requests: Option<&Value>,
+    view: Option<&SourceView>,
+    stats: Option<&SourceStats>,
+    requests: Option<&SourceRequestPage>,
     theme: Theme,
 ) -> Vec<Line<'static>> {
-    let Some(s) = source else {
+    let Some(view) = view else {
         return vec![Line::from(strings::LOADING)];
     };
+    let s = &view.source;
     let mut lines = vec![
-        field(
-            "url",
-            cell(if s["url"].is_string() {
-                &s["url"]
-            } else {
-                &s["path"]
-            }),
-        ),
-        field("scheme", cell(&s["verification"]["scheme"])),
-        field("subject", format!("{}.<type>", cell(&s["subject"]))),
-        field("type from", rule(&s["type_from"])),
-        field("id from", rule(&s["id_from"])),
+        field("url", view.url.clone().unwrap_or_else(|| view.path.clone())),
+        field("scheme", s.verification.name().to_owned()),
+        field("subject", format!("{}.<type>", s.subject)),
+        field("type from", rule(&s.type_from)),
+        field("id from", rule(&s.id_from)),
         field(
             "limits",
             format!(
                 "{}/min, bodies up to {} bytes, {}",
-                s["rate_limit_per_minute"],
-                s["max_body_bytes"],
-                joined(&s["allowed_networks"])
+                s.rate_limit_per_minute,
+                s.max_body_bytes,
+                joined(&s.allowed_networks)
                     .map_or_else(|| "any client".to_owned(), |n| format!("only from {n}"))
             ),
         ),
-        field("active", cell(&s["active"])),
+        field("active", s.active.to_string()),
         field(
             "transform",
-            if s["transform"].is_string() {
+            if s.transform.is_some() {
                 "yes"
             } else {
                 "none (JSON as sent)"
@@ -361,53 +367,43 @@ fn source_lines(
         ),
     ];
     if let Some(st) = stats {
-        let rejected = st["rejected"]
-            .as_object()
-            .map(|r| {
-                r.iter()
-                    .map(|(k, v)| format!("{k} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| "none".to_owned());
+        let rejected = st
+            .rejected
+            .iter()
+            .map(|(outcome, n)| format!("{} {n}", outcome.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
         lines.push(field(
             "requests",
             format!(
                 "{} received, {} verified, {} published, {} duplicates (this instance)",
-                st["received"], st["verified"], st["published"], st["duplicates"]
+                st.received, st.verified, st.published, st.duplicates
             ),
         ));
-        lines.push(field("rejected", rejected));
-        if st["p50_us"].is_u64() {
-            lines.push(field(
-                "latency",
-                format!("p50 {} µs  p99 {} µs", st["p50_us"], st["p99_us"]),
-            ));
+        lines.push(field(
+            "rejected",
+            if rejected.is_empty() {
+                "none".to_owned()
+            } else {
+                rejected
+            },
+        ));
+        if let (Some(p50), Some(p99)) = (st.p50_us, st.p99_us) {
+            lines.push(field("latency", format!("p50 {p50} µs  p99 {p99} µs")));
         }
     }
     lines.push(Line::styled(strings::SOURCE_REQUESTS, BOLD));
-    for r in requests
-        .and_then(|r| r["requests"].as_array())
-        .into_iter()
-        .flatten()
-        .rev()
-    {
-        let outcome = cell(&r["outcome"]);
-        let style = if r["status"] == 200 {
-            "succeeded"
-        } else {
-            "dead"
-        };
+    for r in requests.iter().flat_map(|page| page.requests.iter()).rev() {
+        let style = if r.status == 200 { "succeeded" } else { "dead" };
         lines.push(Line::styled(
             format!(
                 "{} {:<18} {} {:<16} {:<24} {}",
-                strings::short_time(&r["at"]),
-                outcome,
-                r["status"],
-                cell(&r["client"]),
-                cell(&r["event_type"]),
-                cell(&r["detail"]),
+                strings::short_time(Some(r.at)),
+                r.outcome.as_str(),
+                r.status,
+                r.client,
+                r.event_type.as_deref().unwrap_or("-"),
+                r.detail.as_deref().unwrap_or("-"),
             ),
             theme.state(style),
         ));
@@ -415,27 +411,22 @@ fn source_lines(
     lines
 }
 
-fn type_lines(t: &Value) -> Vec<Line<'static>> {
+fn type_lines(t: &EventTypeDef) -> Vec<Line<'static>> {
     let mut lines = vec![
-        field("version", cell(&t["version"])),
-        field("validate", cell(&t["validate"])),
-        field("deprecated", cell(&t["deprecated_at"])),
-        field("description", cell(&t["description"])),
+        field("version", t.version.to_string()),
+        field("validate", t.validate.to_string()),
+        field(
+            "deprecated",
+            t.deprecated_at.map_or_else(
+                || "-".to_owned(),
+                |at| at.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            ),
+        ),
+        field("description", t.description.clone()),
         Line::styled("schema", BOLD),
     ];
-    lines.extend(pretty_value(&t["schema"]));
+    lines.extend(pretty_value(t.schema.as_ref()));
     lines.push(Line::styled("example", BOLD));
-    lines.extend(pretty_value(&t["example"]));
+    lines.extend(pretty_value(t.example.as_ref()));
     lines
-}
-
-/// A statistics window's failures by kind: `timeout 3, status 12`.
-fn failures(window: &Value) -> String {
-    let failures: Vec<String> = window["errors"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(kind, n)| format!("{kind} {n}"))
-        .collect();
-    failures.join(", ")
 }

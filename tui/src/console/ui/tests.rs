@@ -1,26 +1,41 @@
 //! Every view, page and overlay drawn at 80×24 from fixed data, compared with the
 //! snapshots under `snapshots/` (review changes with `cargo insta review`).
 
-use chrono::{DateTime, TimeZone as _, Utc};
-use hookwire_protocol::attempt::Outcome;
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome, ResponseRecord};
+use hookwire_protocol::audit::{AuditEntry, AuditPage, AuditRecord, Requester, RequesterSource};
+use hookwire_protocol::auth::AuthView;
+use hookwire_protocol::catalog::TypeList;
+use hookwire_protocol::dead_letter::DeadLetterPage;
+use hookwire_protocol::delivery::{DeliveryDetail, DeliveryPage, DeliveryRecord, ListDeliveries};
+use hookwire_protocol::endpoint::{Circuit, CircuitState, Endpoint, EndpointPage, EndpointStatus};
+use hookwire_protocol::operation::AdminReply;
+use hookwire_protocol::overview::{
+    EndpointCounts, EndpointLine, Overview, OverviewWindows, Series,
+};
+use hookwire_protocol::replay::{ReplayJob, ReplayJobs, ReplayState, StartReplay};
+use hookwire_protocol::source::{
+    RequestOutcome, SourceList, SourceRequest, SourceRequestPage, SourceStats, ValueFrom,
+    Verification,
+};
+use hookwire_protocol::stats::{EndpointStats, LatencySummary, StatsWindows, WindowSummary};
+use hookwire_protocol::{EventTypeFilter, Tenant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use serde_json::{Value, json};
 
 use super::*;
 use crate::console::action::Action;
 use crate::console::app::{Msg, Page, View};
 use crate::console::filter::tests::attempt;
+use crate::console::fixtures::{self, ago as at};
 use crate::console::form::Form;
 use crate::console::request::{ApiError, Load, Purpose};
 use crate::console::table::Table;
 
 fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
-}
-
-fn at(seconds_ago: i64) -> String {
-    (now() - chrono::TimeDelta::seconds(seconds_ago)).to_rfc3339()
+    fixtures::now()
 }
 
 fn screen_of(app: &App, width: u16, height: u16) -> String {
@@ -45,21 +60,97 @@ fn screen(app: &App) -> String {
     screen_of(app, 80, 24)
 }
 
-fn load(app: &mut App, load: Load, value: Value) {
-    app.on_msg(Msg::Reply(Purpose::Load(load), Ok(vec![value])));
+fn load(app: &mut App, load: Load, reply: AdminReply) {
+    app.on_msg(Msg::Reply(Purpose::Load(load), Ok(vec![reply])));
 }
 
-fn endpoint(id: &str, state: &str, types: &[&str]) -> Value {
-    json!({"id": id, "url": format!("https://{id}.example/hooks"), "event_types": types,
-        "status": {"state": state}, "timeout_ms": 10000, "verification": "echo",
-        "headers": {"X-Team": "billing"}, "description": ""})
+fn endpoint(id: &str, status: EndpointStatus, types: &[&str]) -> Endpoint {
+    let mut endpoint = fixtures::endpoint(id, &format!("https://{id}.example/hooks"));
+    endpoint.event_types = types
+        .iter()
+        .map(|t| EventTypeFilter::new(t).unwrap())
+        .collect();
+    endpoint.status = status;
+    endpoint.timeout_ms = 10_000;
+    endpoint.headers = BTreeMap::from([("x-team".to_owned(), "billing".to_owned())]);
+    endpoint
 }
 
-fn delivery(endpoint: &str, event: &str, state: &str, status: Option<u16>, ago: i64) -> Value {
-    json!({"endpoint_id": endpoint, "event_id": event, "event_type": "orders.paid",
-        "state": state, "attempts": 2, "last_status": status,
-        "last_error": if status == Some(200) { Value::Null } else { json!("status") },
-        "updated_at": at(ago), "event_seq": 12})
+fn pending() -> EndpointStatus {
+    EndpointStatus::PendingVerification { last_error: None }
+}
+
+fn delivery(
+    endpoint: &str,
+    event: &str,
+    state: Outcome,
+    status: Option<u16>,
+    ago: i64,
+) -> DeliveryRecord {
+    fixtures::delivery(endpoint, event, state, status, ago)
+}
+
+fn window(attempts: u64, rate: f64) -> WindowSummary {
+    WindowSummary {
+        attempts,
+        success_rate: Some(rate),
+        latency_ms: LatencySummary {
+            p50: Some(3.4),
+            p95: Some(11.3),
+            p99: Some(38.1),
+        },
+        ..WindowSummary::default()
+    }
+}
+
+fn line(id: &str, status: EndpointStatus, failing: bool, rate: Option<f64>) -> EndpointLine {
+    EndpointLine {
+        id: id.to_owned(),
+        url: format!("https://{id}.example/hooks"),
+        status,
+        failing,
+        attempts_24h: 0,
+        success_rate_24h: rate,
+        p95_ms_24h: None,
+        last_attempt_at: None,
+        dead_letters: 0,
+        held: 0,
+    }
+}
+
+fn overview_fixture() -> Overview {
+    let mut billing = line("ep_billing", EndpointStatus::Active, false, Some(0.997));
+    billing.p95_ms_24h = Some(9.5);
+    billing.last_attempt_at = Some(at(3));
+    let mut crm = line("ep_crm", EndpointStatus::Paused, true, Some(0.42));
+    crm.p95_ms_24h = Some(2048.0);
+    crm.last_attempt_at = Some(at(7200));
+    crm.dead_letters = 4;
+    Overview {
+        tenant: Tenant::default(),
+        at: now(),
+        endpoints: EndpointCounts {
+            total: 3,
+            active: 1,
+            paused: 1,
+            disabled: 0,
+            pending_verification: 1,
+            failing: 1,
+        },
+        windows: OverviewWindows {
+            hour: window(1240, 0.981),
+            day: window(30_112, 0.994),
+        },
+        series: Series {
+            bucket_secs: 300,
+            attempts: vec![10, 40, 80, 120, 90, 60, 100, 130, 160, 120, 150, 180],
+            succeeded: vec![0; 12],
+        },
+        dead_letters: 4,
+        held: 2,
+        retries_waiting_all_tenants: 7,
+        per_endpoint: vec![billing, crm, line("ep_new", pending(), false, None)],
+    }
 }
 
 /// A console with a little of everything loaded.
@@ -69,37 +160,19 @@ fn app() -> App {
     load(
         &mut app,
         Load::Endpoints,
-        json!({"endpoints": [
-            endpoint("ep_billing", "active", &["orders.>"]),
-            endpoint("ep_crm", "paused", &[]),
-            endpoint("ep_new", "pending_verification", &["users.created"]),
-        ]}),
+        AdminReply::EndpointsList(EndpointPage {
+            endpoints: vec![
+                endpoint("ep_billing", EndpointStatus::Active, &["orders.>"]),
+                endpoint("ep_crm", EndpointStatus::Paused, &[]),
+                endpoint("ep_new", pending(), &["users.created"]),
+            ],
+            next_cursor: None,
+        }),
     );
-    let window = |attempts: u64, rate: f64| {
-        json!({"attempts": attempts, "success_rate": rate,
-            "latency_ms": {"p50": 3.4, "p95": 11.3, "p99": 38.1}})
-    };
     load(
         &mut app,
         Load::Overview,
-        json!({
-            "endpoints": {"total": 3, "active": 1, "paused": 1, "disabled": 0,
-                "pending_verification": 1, "failing": 1},
-            "windows": {"1h": window(1240, 0.981), "24h": window(30_112, 0.994)},
-            "series": {"attempts": [10, 40, 80, 120, 90, 60, 100, 130, 160, 120, 150, 180]},
-            "dead_letters": 4, "held": 2, "retries_waiting_all_tenants": 7,
-            "per_endpoint": [
-                {"id": "ep_billing", "status": {"state": "active"}, "failing": false,
-                    "success_rate_24h": 0.997, "p95_ms_24h": 9.5, "last_attempt_at": at(3),
-                    "dead_letters": 0},
-                {"id": "ep_crm", "status": {"state": "paused"}, "failing": true,
-                    "success_rate_24h": 0.42, "p95_ms_24h": 2048.0, "last_attempt_at": at(7200),
-                    "dead_letters": 4},
-                {"id": "ep_new", "status": {"state": "pending_verification"}, "failing": false,
-                    "success_rate_24h": null, "p95_ms_24h": null, "last_attempt_at": null,
-                    "dead_letters": 0},
-            ]
-        }),
+        AdminReply::OverviewGet(overview_fixture()),
     );
     for (i, (endpoint, status, outcome)) in [
         ("ep_billing", Some(200), Outcome::Succeeded),
@@ -117,42 +190,58 @@ fn app() -> App {
     }
     load(
         &mut app,
-        Load::Deliveries(json!({})),
-        json!({"deliveries": [
-            delivery("ep_billing", "order-7", "succeeded", Some(200), 5),
-            delivery("ep_crm", "order-6", "retrying", Some(503), 65),
-            delivery("ep_crm", "order-5", "dead", None, 4000),
-        ], "next_cursor": null}),
+        Load::Deliveries(ListDeliveries::default()),
+        AdminReply::DeliveriesList(DeliveryPage {
+            deliveries: vec![
+                delivery("ep_billing", "order-7", Outcome::Succeeded, Some(200), 5),
+                delivery("ep_crm", "order-6", Outcome::Retrying, Some(503), 65),
+                delivery("ep_crm", "order-5", Outcome::Dead, None, 4000),
+            ],
+            next_cursor: None,
+        }),
     );
-    load(
-        &mut app,
-        Load::DeadLetters,
-        json!({"dead_letters": [
-            {"seq": 41, "endpoint_id": "ep_crm", "event_id": "order-5", "event_type": "orders.paid",
-                "attempts": 6, "last_error": "status 503", "dead_at": at(4000)},
-            {"seq": 44, "endpoint_id": "ep_crm", "event_id": "order-9", "event_type": "orders.paid",
-                "attempts": 6, "last_error": "timeout", "dead_at": at(300)},
-        ]}),
-    );
-    load(
-        &mut app,
-        Load::Types,
-        json!({"types": [
-            {"name": "orders.paid", "version": 3, "validate": true, "schema": {"type": "object"},
-                "example": {"order": 1}, "description": "An order was paid", "deprecated_at": null},
-            {"name": "users.created", "version": 1, "validate": false, "schema": null,
-                "description": "", "deprecated_at": at(86_400)},
-        ]}),
-    );
+    load_dead_letters_and_types(&mut app);
+    let job = |id: &str, endpoint: &str, state, scanned, queued, since, until| ReplayJob {
+        id: id.to_owned(),
+        endpoint_id: endpoint.to_owned(),
+        since: at(since),
+        until: at(until),
+        event_types: Vec::new(),
+        state,
+        scanned,
+        queued,
+        next_seq: 0,
+        last_seq: 0,
+        truncated_to: None,
+        error: None,
+        created_at: at(since),
+        updated_at: at(until),
+    };
     load(
         &mut app,
         Load::Replays,
-        json!({"jobs": [
-            {"id": "incident-42", "endpoint_id": "ep_crm", "state": "running", "scanned": 1200,
-                "queued": 300, "since": at(7200), "until": at(3600)},
-            {"id": "rpl_x1", "endpoint_id": "ep_billing", "state": "completed", "scanned": 10,
-                "queued": 10, "since": at(90_000), "until": at(86_400)},
-        ]}),
+        AdminReply::ReplayList(ReplayJobs {
+            jobs: vec![
+                job(
+                    "incident-42",
+                    "ep_crm",
+                    ReplayState::Running,
+                    1200,
+                    300,
+                    7200,
+                    3600,
+                ),
+                job(
+                    "rpl_x1",
+                    "ep_billing",
+                    ReplayState::Completed,
+                    10,
+                    10,
+                    90_000,
+                    86_400,
+                ),
+            ],
+        }),
     );
     load_audit(&mut app);
     load_sources(&mut app);
@@ -160,35 +249,105 @@ fn app() -> App {
     app
 }
 
+fn load_dead_letters_and_types(app: &mut App) {
+    let mut first = fixtures::dead_letter(41, "ep_crm", "order-5");
+    first.last_error = Some("status 503".to_owned());
+    first.dead_at = at(4000);
+    let mut second = fixtures::dead_letter(44, "ep_crm", "order-9");
+    second.last_error = Some("timeout".to_owned());
+    second.dead_at = at(300);
+    load(
+        app,
+        Load::DeadLetters,
+        AdminReply::DeadLettersList(DeadLetterPage {
+            dead_letters: vec![first, second],
+            next_cursor: None,
+        }),
+    );
+    let mut paid = fixtures::event_type("orders.paid");
+    paid.version = 3;
+    paid.validate = true;
+    paid.schema = Some(serde_json::json!({"type": "object"}));
+    paid.example = Some(serde_json::json!({"order": 1}));
+    "An order was paid".clone_into(&mut paid.description);
+    let mut created = fixtures::event_type("users.created");
+    created.deprecated_at = Some(at(86_400));
+    load(
+        app,
+        Load::Types,
+        AdminReply::TypesList(TypeList {
+            types: vec![paid, created],
+        }),
+    );
+}
+
 fn load_sources(app: &mut App) {
+    let mut github = fixtures::source("github", Verification::Github, "hwin_abc");
+    github.source.allowed_networks = vec![
+        "140.82.112.0/20".parse().unwrap(),
+        "192.30.252.0/22".parse().unwrap(),
+    ];
+    github.source.type_from = ValueFrom::Header("x-github-event".to_owned());
+    github.source.id_from = ValueFrom::Header("x-github-delivery".to_owned());
+    github.url = Some("https://hooks.example.com/in/hwin_abc".to_owned());
+    let mut stripe = fixtures::source(
+        "stripe",
+        Verification::Stripe {
+            tolerance_secs: 300,
+        },
+        "hwin_def",
+    );
+    stripe.source.active = false;
+    stripe.source.rate_limit_per_minute = 600;
     load(
         app,
         Load::Sources,
-        json!({"sources": [
-            {"tenant": "default", "name": "github", "subject": "hookwire.events.default.github",
-                "verification": {"scheme": "github"}, "active": true, "rate_limit_per_minute": 100,
-                "allowed_networks": ["140.82.112.0/20", "192.30.252.0/22"], "max_body_bytes": 262_144,
-                "type_from": {"header": "x-github-event"}, "id_from": {"header": "x-github-delivery"},
-                "path": "/in/hwin_abc", "url": "https://hooks.example.com/in/hwin_abc"},
-            {"tenant": "default", "name": "stripe", "subject": "hookwire.events.default.stripe",
-                "verification": {"scheme": "stripe", "tolerance_secs": 300}, "active": false,
-                "rate_limit_per_minute": 600, "path": "/in/hwin_def"},
-        ]}),
+        AdminReply::SourcesList(SourceList {
+            sources: vec![github, stripe],
+        }),
     );
 }
 
 fn load_audit(app: &mut App) {
+    let record = |seq, ago, action: &str, target: &str, outcome: &str, requester| AuditEntry {
+        seq,
+        record: AuditRecord {
+            at: at(ago),
+            tenant: Tenant::default(),
+            action: action.to_owned(),
+            target: Some(target.to_owned()),
+            outcome: outcome.to_owned(),
+            detail: None,
+            requester,
+        },
+    };
     load(
         app,
         Load::Audit,
-        json!({"records": [
-            {"seq": 7, "at": at(600), "tenant": "default", "action": "endpoints.rotate-secret",
-                "target": "ep_billing", "outcome": "ok",
-                "requester": {"name": "alice@bastion", "source": "declared"}},
-            {"seq": 9, "at": at(60), "tenant": "default", "action": "delivery.blocked_destination",
-                "target": "ep_crm", "outcome": "failed", "detail": "10.0.0.8 is private",
-                "requester": {"name": "hookwired", "source": "system"}},
-        ], "next_cursor": null}),
+        AdminReply::AuditList(AuditPage {
+            records: vec![
+                record(
+                    7,
+                    600,
+                    "endpoints.rotate-secret",
+                    "ep_billing",
+                    "ok",
+                    Requester {
+                        name: "alice@bastion".to_owned(),
+                        source: RequesterSource::Declared,
+                    },
+                ),
+                record(
+                    9,
+                    60,
+                    "delivery.blocked_destination",
+                    "ep_crm",
+                    "failed",
+                    Requester::system(),
+                ),
+            ],
+            next_cursor: None,
+        }),
     );
 }
 
@@ -246,16 +405,28 @@ fn source_page() {
     app.pages.push(Page::Source {
         name: "github".into(),
         data: app.sources.selected().cloned(),
-        stats: Some(
-            json!({"received": 12, "verified": 10, "published": 9, "duplicates": 1,
-            "rejected": {"bad_signature": 2}, "p50_us": 640, "p99_us": 1900}),
-        ),
-        requests: Some(json!({"requests": [
-            {"at": at(120), "outcome": "published", "status": 200, "client": "140.82.115.4",
-                "event_type": "push"},
-            {"at": at(60), "outcome": "bad_signature", "status": 401, "client": "203.0.113.9",
-                "detail": "signature does not match"},
-        ]})),
+        stats: Some(SourceStats {
+            received: 12,
+            verified: 10,
+            published: 9,
+            duplicates: 1,
+            rejected: BTreeMap::from([(RequestOutcome::BadSignature, 2)]),
+            p50_us: Some(640),
+            p99_us: Some(1900),
+        }),
+        requests: Some(SourceRequestPage {
+            requests: vec![
+                source_request(120, RequestOutcome::Published, 200, "140.82.115.4", None),
+                source_request(
+                    60,
+                    RequestOutcome::BadSignature,
+                    401,
+                    "203.0.113.9",
+                    Some("signature does not match"),
+                ),
+            ],
+            next_cursor: None,
+        }),
         scroll: 0,
     });
     insta::assert_snapshot!(screen(&app));
@@ -269,42 +440,108 @@ fn replays() {
 #[test]
 fn endpoint_page() {
     let mut app = in_view(View::Endpoints);
-    let mut deliveries = Table::new("key");
-    deliveries.load(
-        vec![
-            json!({"key": "a", "endpoint_id": "ep_billing", "event_id": "order-7",
-            "event_type": "orders.paid", "state": "succeeded", "attempts": 1,
-            "last_status": 200, "updated_at": at(5)}),
-        ],
-        false,
-    );
-    let window = json!({"attempts": 120, "success_rate": 0.75,
-        "latency_ms": {"p50": 3.0, "p95": 9.5, "p99": 19.0}, "errors": {"status": 30}});
-    let mut billing = endpoint("ep_billing", "active", &["orders.>"]);
-    billing["circuit"] = json!({"state": "open", "reason": "5 consecutive failures",
-        "opened_at": at(4), "failing_since": at(5), "probe_at": "2026-11-22T12:05:00Z"});
-    billing["auth"] = json!({"type": "oauth2", "token_url": "https://auth.example/token",
-        "client_id": "billing"});
+    let mut deliveries = Table::default();
+    let mut paid = delivery("ep_billing", "order-7", Outcome::Succeeded, Some(200), 5);
+    paid.attempts = 1;
+    deliveries.load(vec![paid], false);
+    let window = WindowSummary {
+        attempts: 120,
+        success_rate: Some(0.75),
+        latency_ms: LatencySummary {
+            p50: Some(3.0),
+            p95: Some(9.5),
+            p99: Some(19.0),
+        },
+        errors: BTreeMap::from([("status".to_owned(), 30)]),
+        ..WindowSummary::default()
+    };
+    let mut billing = endpoint("ep_billing", EndpointStatus::Active, &["orders.>"]);
+    billing.circuit = Some(Circuit {
+        state: CircuitState::Open,
+        reason: "5 consecutive failures".to_owned(),
+        opened_at: at(4),
+        failing_since: at(5),
+        probe_at: now() + chrono::TimeDelta::minutes(5),
+    });
+    billing.auth = Some(AuthView::Oauth2 {
+        token_url: "https://auth.example/token".to_owned(),
+        client_id: "billing".to_owned(),
+        scope: None,
+    });
     app.pages.push(Page::Endpoint {
         id: "ep_billing".into(),
         endpoint: Some(billing),
-        stats: Some(json!({"windows": {"1h": window, "24h": window, "7d": window}})),
+        stats: Some(EndpointStats {
+            endpoint_id: "ep_billing".to_owned(),
+            windows: StatsWindows {
+                hour: window.clone(),
+                day: window.clone(),
+                week: window,
+            },
+        }),
         deliveries,
     });
     insta::assert_snapshot!(screen(&app));
 }
 
-fn delivery_detail() -> Value {
-    json!({
-        "delivery": delivery("ep_crm", "order-6", "retrying", Some(503), 65),
-        "event_data": {"order": 6, "total": 1250},
-        "attempts": [
-            {"attempt": 1, "at": at(125), "latency_ms": 12.4, "url": "https://ep_crm.example/hooks",
-             "outcome": "retrying", "request_headers": {"content-type": "application/json",
-             "webhook-id": "order-6"}, "response": {"status": 503, "headers": {"retry-after": "60"},
-             "body": "{\"error\":\"busy\"}"}, "error": {"kind": "status", "message": "503 Service Unavailable"}},
-        ]
-    })
+fn delivery_detail() -> DeliveryDetail {
+    let attempt = AttemptRecord {
+        tenant: Tenant::default(),
+        endpoint_id: "ep_crm".to_owned(),
+        event_id: "order-6".to_owned(),
+        event_seq: 12,
+        event_type: "orders.paid".to_owned(),
+        attempt: 1,
+        at: at(125),
+        latency_ms: 12.4,
+        url: "https://ep_crm.example/hooks".to_owned(),
+        request_headers: BTreeMap::from([
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("webhook-id".to_owned(), "order-6".to_owned()),
+        ]),
+        response: Some(ResponseRecord {
+            status: 503,
+            headers: BTreeMap::from([("retry-after".to_owned(), "60".to_owned())]),
+            body: "{\"error\":\"busy\"}".to_owned(),
+        }),
+        error: Some(ErrorRecord {
+            kind: ErrorKind::Status,
+            message: "503 Service Unavailable".to_owned(),
+        }),
+        outcome: Outcome::Retrying,
+        next_attempt_at: None,
+        correlation_id: None,
+        test: false,
+    };
+    DeliveryDetail {
+        delivery: delivery("ep_crm", "order-6", Outcome::Retrying, Some(503), 65),
+        attempts: vec![attempt],
+        event_data: Some(serde_json::json!({"order": 6, "total": 1250})),
+    }
+}
+
+fn source_request(
+    ago: i64,
+    outcome: RequestOutcome,
+    status: u16,
+    client: &str,
+    detail: Option<&str>,
+) -> SourceRequest {
+    SourceRequest {
+        at: at(ago),
+        tenant: Tenant::default(),
+        source: "github".to_owned(),
+        client: client.to_owned(),
+        outcome,
+        status,
+        detail: detail.map(str::to_owned),
+        event_type: (status == 200).then(|| "push".to_owned()),
+        msg_id: None,
+        headers: BTreeMap::new(),
+        body_bytes: 0,
+        body_excerpt: String::new(),
+        latency_us: 0,
+    }
 }
 
 #[test]
@@ -351,7 +588,11 @@ fn type_page() {
 fn confirm_replay_overlay() {
     let mut app = in_view(View::Endpoints);
     app.mode = Mode::Confirm(Action::Replay {
-        request: json!({"endpoint_id": "ep_crm", "since": at(7200)}),
+        request: StartReplay {
+            endpoint_id: "ep_crm".to_owned(),
+            since: at(7200),
+            ..StartReplay::default()
+        },
         events: 1834,
         complete: true,
     });
@@ -406,7 +647,11 @@ fn loading_disconnected_and_spinner_states() {
         text.contains(strings::DISCONNECTED) && text.contains(SPINNER[0]),
         "{text}"
     );
-    load(&mut app, Load::Endpoints, json!({"endpoints": []}));
+    load(
+        &mut app,
+        Load::Endpoints,
+        AdminReply::EndpointsList(EndpointPage::default()),
+    );
     assert!(screen(&app).contains(strings::NO_ENDPOINTS));
     app.view = View::Live;
     assert!(screen(&app).contains(strings::NO_ATTEMPTS));

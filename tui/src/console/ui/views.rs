@@ -1,14 +1,16 @@
 //! The seven views: overview, endpoints, live, deliveries, dead letters, types, replays.
 
 use chrono::{DateTime, Utc};
+use hookwire_protocol::audit::RequesterSource;
+use hookwire_protocol::delivery::DeliveryRecord;
+use hookwire_protocol::overview::{EndpointLine, Overview};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Row, Sparkline, Table, TableState, Wrap};
-use serde_json::Value;
 
-use super::{BOLD, SELECTED, Theme, ago, cell, millis, percent};
+use super::{BOLD, SELECTED, Theme, ago, millis, percent};
 use crate::console::app::{App, EndpointSort, RATE_SECONDS, View};
 use crate::console::strings;
 use crate::console::table;
@@ -29,21 +31,28 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: 
 }
 
 /// A message instead of a table: loading, or nothing to show.
-fn empty(frame: &mut Frame, area: Rect, table: &table::Table, nothing: &str) -> bool {
-    let text = match &table.rows {
-        None => strings::LOADING,
-        Some(_) if table.visible().is_empty() => nothing,
-        Some(_) => return false,
+fn empty<R: table::Row>(
+    frame: &mut Frame,
+    area: Rect,
+    table: &table::Table<R>,
+    nothing: &str,
+) -> bool {
+    let text = if !table.loaded() {
+        strings::LOADING
+    } else if table.visible().is_empty() {
+        nothing
+    } else {
+        return false;
     };
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
     true
 }
 
 /// Renders `rows` under `header` with the selection and marks of `source`.
-pub(super) fn render_table(
+pub(super) fn render_table<R: table::Row>(
     frame: &mut Frame,
     area: Rect,
-    source: &table::Table,
+    source: &table::Table<R>,
     header: &[&str],
     widths: &[Constraint],
     rows: Vec<Row<'static>>,
@@ -65,11 +74,8 @@ pub(super) fn render_table(
 }
 
 /// `*` before marked rows.
-fn mark(source: &table::Table, row: &Value) -> String {
-    let marked = source
-        .id_of(row)
-        .is_some_and(|id| source.marked.contains(&id));
-    if marked { "*" } else { " " }.to_owned()
+fn mark<R: table::Row>(source: &table::Table<R>, row: &R) -> String {
+    if source.is_marked(row) { "*" } else { " " }.to_owned()
 }
 
 fn overview(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTime<Utc>) {
@@ -101,15 +107,9 @@ fn overview(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTim
         ]),
         hour_title,
     );
-    let series: Vec<u64> = o["series"]["attempts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_u64)
-        .collect();
     frame.render_widget(
         Sparkline::default()
-            .data(&series)
+            .data(&o.series.attempts)
             .style(theme.fg(Color::Cyan)),
         hour_chart,
     );
@@ -117,61 +117,52 @@ fn overview(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTim
 }
 
 /// The overview's text: endpoints by state, the hour and the day, what waits.
-fn summary(o: &Value, rate: &[u64], theme: Theme) -> Vec<Line<'static>> {
-    let e = &o["endpoints"];
-    let window = |name: &str| {
-        let w = &o["windows"][name];
+fn summary(o: &Overview, rate: &[u64], theme: Theme) -> Vec<Line<'static>> {
+    let e = &o.endpoints;
+    let window = |w: &hookwire_protocol::stats::WindowSummary| {
         format!(
             "{:>8} attempts  {:>6} ok  p50 {} ms  p95 {} ms  p99 {} ms",
-            cell(&w["attempts"]),
-            percent(&w["success_rate"]),
-            millis(&w["latency_ms"]["p50"]),
-            millis(&w["latency_ms"]["p95"]),
-            millis(&w["latency_ms"]["p99"]),
+            w.attempts,
+            percent(w.success_rate),
+            millis(w.latency_ms.p50),
+            millis(w.latency_ms.p95),
+            millis(w.latency_ms.p99),
         )
     };
-    let count = |v: &Value, color: Color| {
-        let style = if v.as_u64().unwrap_or(0) > 0 {
-            theme.fg(color)
-        } else {
-            Style::new()
-        };
-        Span::styled(cell(v), style)
+    let count = |n: u64, color: Color| {
+        let style = if n > 0 { theme.fg(color) } else { Style::new() };
+        Span::styled(n.to_string(), style)
     };
     let last = rate.iter().rev().nth(1).copied().unwrap_or(0);
     vec![
         Line::from(vec![
             Span::styled("endpoints  ", BOLD),
-            Span::raw(format!(
-                "{} total  {} active  ",
-                cell(&e["total"]),
-                cell(&e["active"])
-            )),
-            count(&e["paused"], Color::Yellow),
+            Span::raw(format!("{} total  {} active  ", e.total, e.active)),
+            count(e.paused, Color::Yellow),
             Span::raw(" paused  "),
-            count(&e["disabled"], Color::Red),
+            count(e.disabled, Color::Red),
             Span::raw(" disabled  "),
-            count(&e["pending_verification"], Color::Yellow),
+            count(e.pending_verification, Color::Yellow),
             Span::raw(" unverified  "),
-            count(&e["failing"], Color::Red),
+            count(e.failing, Color::Red),
             Span::raw(" failing"),
         ]),
         Line::from(vec![
             Span::styled("last hour  ", BOLD),
-            Span::raw(window("1h")),
+            Span::raw(window(&o.windows.hour)),
         ]),
         Line::from(vec![
             Span::styled("last day   ", BOLD),
-            Span::raw(window("24h")),
+            Span::raw(window(&o.windows.day)),
         ]),
         Line::from(vec![
             Span::styled("waiting    ", BOLD),
-            count(&o["dead_letters"], Color::Red),
+            count(o.dead_letters, Color::Red),
             Span::raw(" dead letters  "),
-            count(&o["held"], Color::Yellow),
+            count(o.held, Color::Yellow),
             Span::raw(format!(
                 " held  {} retries (all tenants)",
-                cell(&o["retries_waiting_all_tenants"]),
+                o.retries_waiting_all_tenants,
             )),
         ]),
         Line::from(vec![
@@ -185,33 +176,28 @@ fn summary(o: &Value, rate: &[u64], theme: Theme) -> Vec<Line<'static>> {
 fn worst_endpoints(
     frame: &mut Frame,
     table_area: Rect,
-    o: &Value,
+    o: &Overview,
     theme: Theme,
     now: DateTime<Utc>,
 ) {
-    let mut lines: Vec<&Value> = o["per_endpoint"].as_array().into_iter().flatten().collect();
+    let mut lines: Vec<&EndpointLine> = o.per_endpoint.iter().collect();
     lines.sort_by(|a, b| {
-        let key = |l: &Value| {
-            (
-                l["failing"] != true,
-                l["success_rate_24h"].as_f64().unwrap_or(2.0),
-            )
-        };
+        let key = |l: &EndpointLine| (!l.failing, l.success_rate_24h.unwrap_or(2.0));
         key(a)
             .partial_cmp(&key(b))
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     let rows = lines.iter().map(|l| {
-        let state = l["status"]["state"].as_str().unwrap_or("?");
+        let state = l.status.as_str();
         Row::new(vec![
-            cell(&l["id"]),
+            l.id.clone(),
             state.to_owned(),
-            percent(&l["success_rate_24h"]),
-            millis(&l["p95_ms_24h"]),
-            ago(&l["last_attempt_at"], now),
-            cell(&l["dead_letters"]),
+            percent(l.success_rate_24h),
+            millis(l.p95_ms_24h),
+            ago(l.last_attempt_at, now),
+            l.dead_letters.to_string(),
         ])
-        .style(if l["failing"] == true {
+        .style(if l.failing {
             theme.fg(Color::Red)
         } else {
             theme.state(state)
@@ -246,29 +232,28 @@ fn endpoints(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTi
         .visible()
         .into_iter()
         .map(|e| {
-            let id = e["id"].as_str().unwrap_or_default();
-            let line = app.endpoint_line(id).cloned().unwrap_or_default();
-            let state = delivery_state(e).to_owned();
-            let types = e["event_types"]
-                .as_array()
-                .map(|t| {
-                    t.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                })
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| "*".to_owned());
+            let line = app.endpoint_line(&e.id);
+            let state = e.delivery_state();
+            let types = if e.event_types.is_empty() {
+                "*".to_owned()
+            } else {
+                let names: Vec<&str> = e
+                    .event_types
+                    .iter()
+                    .map(hookwire_protocol::EventTypeFilter::as_str)
+                    .collect();
+                names.join(",")
+            };
             Row::new(vec![
-                id.to_owned(),
-                short_state(&state).to_owned(),
+                e.id.clone(),
+                short_state(state).to_owned(),
                 types,
-                percent(&line["success_rate_24h"]),
-                millis(&line["p95_ms_24h"]),
-                ago(&line["last_attempt_at"], now),
-                cell(&e["url"]),
+                percent(line.and_then(|l| l.success_rate_24h)),
+                millis(line.and_then(|l| l.p95_ms_24h)),
+                ago(line.and_then(|l| l.last_attempt_at), now),
+                e.url.clone(),
             ])
-            .style(theme.state(&state))
+            .style(theme.state(state))
         })
         .collect();
     let mut header = ["ID", "STATUS", "TYPES", "OK 24H", "P95", "LAST", "URL"].map(String::from);
@@ -358,7 +343,7 @@ fn live(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
 pub(super) fn deliveries(
     frame: &mut Frame,
     area: Rect,
-    source: &table::Table,
+    source: &table::Table<DeliveryRecord>,
     theme: Theme,
     now: DateTime<Utc>,
 ) {
@@ -369,22 +354,22 @@ pub(super) fn deliveries(
         .visible()
         .into_iter()
         .map(|d| {
-            let state = d["state"].as_str().unwrap_or("?").to_owned();
-            let last = match (&d["last_status"], &d["last_error"]) {
-                (Value::Number(status), _) => status.to_string(),
-                (_, Value::String(kind)) => kind.clone(),
-                _ => "-".to_owned(),
+            let state = d.state.as_str();
+            let last = match (d.last_status, d.last_error) {
+                (Some(status), _) => status.to_string(),
+                (None, Some(kind)) => kind.as_str().to_owned(),
+                (None, None) => "-".to_owned(),
             };
             Row::new(vec![
-                ago(&d["updated_at"], now),
-                cell(&d["endpoint_id"]),
-                cell(&d["event_id"]),
-                cell(&d["event_type"]),
-                state.clone(),
-                cell(&d["attempts"]),
+                ago(Some(d.updated_at), now),
+                d.endpoint_id.clone(),
+                d.event_id.clone(),
+                d.event_type.clone(),
+                state.to_owned(),
+                d.attempts.to_string(),
                 last,
             ])
-            .style(theme.state(&state))
+            .style(theme.state(state))
         })
         .collect();
     render_table(
@@ -416,13 +401,13 @@ fn dead_letters(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>) {
         .map(|d| {
             Row::new(vec![
                 mark(source, d),
-                cell(&d["seq"]),
-                ago(&d["dead_at"], now),
-                cell(&d["endpoint_id"]),
-                cell(&d["event_id"]),
-                cell(&d["event_type"]),
-                cell(&d["attempts"]),
-                cell(&d["last_error"]),
+                d.seq.to_string(),
+                ago(Some(d.dead_at), now),
+                d.endpoint_id.clone(),
+                d.event_id.clone(),
+                d.event_type.clone(),
+                d.attempts.to_string(),
+                d.last_error.clone().unwrap_or_else(|| "-".to_owned()),
             ])
         })
         .collect();
@@ -457,9 +442,9 @@ fn types(frame: &mut Frame, area: Rect, app: &App) {
         .into_iter()
         .map(|t| {
             let flags = [
-                (t["validate"] == true, "validates"),
-                (!t["deprecated_at"].is_null(), "deprecated"),
-                (!t["schema"].is_null(), "schema"),
+                (t.validate, "validates"),
+                (t.deprecated_at.is_some(), "deprecated"),
+                (t.schema.is_some(), "schema"),
             ]
             .iter()
             .filter(|(on, _)| *on)
@@ -467,10 +452,10 @@ fn types(frame: &mut Frame, area: Rect, app: &App) {
             .collect::<Vec<_>>()
             .join(",");
             Row::new(vec![
-                cell(&t["name"]),
-                format!("v{}", cell(&t["version"])),
+                t.name.clone(),
+                format!("v{}", t.version),
                 flags,
-                cell(&t["description"]),
+                t.description.clone(),
             ])
         })
         .collect();
@@ -498,20 +483,20 @@ fn replays(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .visible()
         .into_iter()
         .map(|j| {
-            let state = j["state"].as_str().unwrap_or("?").to_owned();
+            let state = j.state.as_str();
             Row::new(vec![
-                cell(&j["id"]),
-                cell(&j["endpoint_id"]),
-                state.clone(),
-                cell(&j["scanned"]),
-                cell(&j["queued"]),
+                j.id.clone(),
+                j.endpoint_id.clone(),
+                state.to_owned(),
+                j.scanned.to_string(),
+                j.queued.to_string(),
                 format!(
                     "{} … {}",
-                    strings::short_time(&j["since"]),
-                    strings::short_time(&j["until"])
+                    strings::short_time(Some(j.since)),
+                    strings::short_time(Some(j.until))
                 ),
             ])
-            .style(theme.state(&state))
+            .style(theme.state(state))
         })
         .collect();
     render_table(
@@ -539,19 +524,24 @@ fn audit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .audit
         .visible()
         .into_iter()
-        .map(|r| {
-            let outcome = r["outcome"].as_str().unwrap_or("?").to_owned();
-            let state = if outcome == "ok" { "succeeded" } else { "dead" };
-            let requester = &r["requester"];
-            let who = match requester["source"].as_str() {
-                Some("declared") => format!("{} {}", cell(&requester["name"]), strings::DECLARED),
-                _ => cell(&requester["name"]),
+        .map(|entry| {
+            let r = &entry.record;
+            let state = if r.outcome == "ok" {
+                "succeeded"
+            } else {
+                "dead"
+            };
+            let who = match r.requester.source {
+                RequesterSource::Declared => {
+                    format!("{} {}", r.requester.name, strings::DECLARED)
+                }
+                _ => r.requester.name.clone(),
             };
             Row::new(vec![
-                strings::short_time(&r["at"]),
-                cell(&r["action"]),
-                cell(&r["target"]),
-                outcome,
+                strings::short_time(Some(r.at)),
+                r.action.clone(),
+                r.target.clone().unwrap_or_else(|| "-".to_owned()),
+                r.outcome.clone(),
                 who,
             ])
             .style(theme.state(state))
@@ -581,25 +571,23 @@ fn sources(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         .sources
         .visible()
         .into_iter()
-        .map(|s| {
-            let active = s["active"] == true;
-            let networks = s["allowed_networks"]
-                .as_array()
-                .map_or_else(|| "any".to_owned(), |n| n.len().to_string());
+        .map(|view| {
+            let s = &view.source;
+            let networks = if s.allowed_networks.is_empty() {
+                "any".to_owned()
+            } else {
+                s.allowed_networks.len().to_string()
+            };
             Row::new(vec![
-                cell(&s["name"]),
-                cell(&s["verification"]["scheme"]),
-                if active { "yes" } else { "no" }.to_owned(),
-                format!("{}/min", s["rate_limit_per_minute"]),
+                s.name.clone(),
+                s.verification.name().to_owned(),
+                if s.active { "yes" } else { "no" }.to_owned(),
+                format!("{}/min", s.rate_limit_per_minute),
                 networks,
-                cell(&s["subject"]),
-                s["url"]
-                    .as_str()
-                    .or_else(|| s["path"].as_str())
-                    .unwrap_or("-")
-                    .to_owned(),
+                s.subject.clone(),
+                view.url.clone().unwrap_or_else(|| view.path.clone()),
             ])
-            .style(theme.state(if active { "succeeded" } else { "paused" }))
+            .style(theme.state(if s.active { "succeeded" } else { "paused" }))
         })
         .collect();
     render_table(
@@ -620,12 +608,4 @@ fn sources(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         ],
         rows,
     );
-}
-
-fn delivery_state(endpoint: &Value) -> &str {
-    let status = endpoint["status"]["state"].as_str().unwrap_or("?");
-    match endpoint["circuit"]["state"].as_str() {
-        Some(circuit) if status == "active" => circuit,
-        _ => status,
-    }
 }

@@ -1,0 +1,97 @@
+//! Test data for the console, built from the protocol's own types and constructors (the
+//! same validation hookwired applies), so a fixture cannot drift from what hookwired sends.
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use hookwire_protocol::attempt::{ErrorKind, Outcome};
+use hookwire_protocol::catalog::{CreateType, EventTypeDef};
+use hookwire_protocol::dead_letter::DeadLetter;
+use hookwire_protocol::delivery::DeliveryRecord;
+use hookwire_protocol::endpoint::{CreateEndpoint, Endpoint, EndpointStatus};
+use hookwire_protocol::source::{CreateSource, SourceView, Verification};
+use hookwire_protocol::{Secret, Subjects, Tenant};
+
+/// The time every fixture is relative to.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap()
+}
+
+/// `seconds` before [`now`].
+pub(crate) fn ago(seconds: i64) -> DateTime<Utc> {
+    now() - chrono::TimeDelta::seconds(seconds)
+}
+
+/// An endpoint as `endpoints.create` makes it, then set to `status`.
+pub(crate) fn endpoint(id: &str, url: &str) -> Endpoint {
+    let (mut endpoint, _, _) = CreateEndpoint {
+        id: Some(id.to_owned()),
+        url: url.to_owned(),
+        ..CreateEndpoint::default()
+    }
+    .into_endpoint(Tenant::default(), String::new(), Secret::generate(), now())
+    .unwrap();
+    endpoint.status = EndpointStatus::Active;
+    endpoint
+}
+
+/// An event type as `types.create` makes it.
+pub(crate) fn event_type(name: &str) -> EventTypeDef {
+    CreateType {
+        name: name.to_owned(),
+        ..CreateType::default()
+    }
+    .into_def(now())
+    .unwrap()
+}
+
+/// A delivery after its latest attempt.
+pub(crate) fn delivery(
+    endpoint_id: &str,
+    event_id: &str,
+    state: Outcome,
+    status: Option<u16>,
+    seconds_ago: i64,
+) -> DeliveryRecord {
+    DeliveryRecord {
+        tenant: Tenant::default(),
+        endpoint_id: endpoint_id.to_owned(),
+        event_id: event_id.to_owned(),
+        event_seq: 12,
+        event_type: "orders.paid".to_owned(),
+        state,
+        attempts: 2,
+        last_status: status,
+        last_error: (status != Some(200)).then_some(ErrorKind::Status),
+        next_attempt_at: None,
+        updated_at: ago(seconds_ago),
+        test: false,
+    }
+}
+
+/// A dead letter.
+pub(crate) fn dead_letter(seq: u64, endpoint_id: &str, event_id: &str) -> DeadLetter {
+    DeadLetter {
+        seq,
+        endpoint_id: endpoint_id.to_owned(),
+        event_id: event_id.to_owned(),
+        event_type: "orders.paid".to_owned(),
+        attempts: 6,
+        last_error: None,
+        dead_at: now(),
+    }
+}
+
+/// A source as `sources.create` makes it, at path `/in/<token>`.
+pub(crate) fn source(name: &str, verification: Verification, token: &str) -> SourceView {
+    let source = CreateSource {
+        name: name.to_owned(),
+        verification: Some(verification),
+        ..CreateSource::default()
+    }
+    .into_source(Tenant::default(), &Subjects::default(), now())
+    .unwrap();
+    SourceView {
+        source,
+        path: format!("/in/{token}"),
+        url: None,
+    }
+}

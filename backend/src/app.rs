@@ -17,14 +17,16 @@ use crate::config::Config;
 use crate::delivery::gates::Gates;
 use crate::delivery::http::Sender;
 use crate::delivery::request::Recording;
+use crate::delivery::{held, tiers};
 use crate::engine::Engine;
-use crate::ingress::{self, Ingress};
 use crate::metrics::{self, Metrics};
 use crate::registry::{self, Registry};
+use crate::sources::ingress::{self, Ingress};
 use crate::sources::{self, Sources};
 use crate::store::Store;
+use crate::store::indexer;
 use crate::vault::Keyring;
-use crate::{delivery, fanout, held, indexer, tiers};
+use crate::{delivery, fanout};
 
 /// The NATS micro service name every instance registers under.
 pub const SERVICE_NAME: &str = "hookwire";

@@ -12,7 +12,7 @@ use crate::stream_page::{self, Start};
 
 /// Writes `record` to the audit stream and waits for JetStream to store it. A record that
 /// cannot be written is logged with everything it holds, so it is not lost silently.
-pub async fn write(engine: &Engine, record: &AuditRecord) {
+pub(crate) async fn write(engine: &Engine, record: &AuditRecord) {
     let stored = async {
         let subject = engine
             .topology
@@ -36,7 +36,7 @@ pub async fn write(engine: &Engine, record: &AuditRecord) {
 }
 
 /// A security event `hookwired` found on its own.
-pub async fn security_event(
+pub(crate) async fn security_event(
     engine: &Engine,
     tenant: &Tenant,
     action: &str,
@@ -57,7 +57,7 @@ pub async fn security_event(
 
 /// Audits an attempt that was refused for security reasons (a blocked destination, or
 /// credentials that could not be obtained); other attempts are not audit matters.
-pub async fn attempt(engine: &Engine, record: &AttemptRecord) {
+pub(crate) async fn attempt(engine: &Engine, record: &AttemptRecord) {
     let Some(error) = &record.error else {
         return;
     };
@@ -78,7 +78,7 @@ pub async fn attempt(engine: &Engine, record: &AttemptRecord) {
 
 /// `audit.list`: up to `limit` of `tenant`'s records from `since` (default: the last 24
 /// hours) or after the cursor, optionally only one action prefix or one target.
-pub async fn list(
+pub(crate) async fn list(
     engine: &Engine,
     tenant: &Tenant,
     request: &ListAudit,

@@ -21,7 +21,7 @@ struct Entry {
 type Types = BTreeMap<String, Arc<Entry>>;
 
 /// The catalog of every tenant.
-pub struct Catalog {
+pub(crate) struct Catalog {
     types: RwLock<HashMap<Tenant, Types>>,
     strict: bool,
 }
@@ -51,7 +51,7 @@ fn compile(def: &EventTypeDef) -> Result<Option<jsonschema::Validator>, AdminErr
 impl Catalog {
     /// An empty catalog; `strict` limits endpoint filters to known types.
     #[must_use]
-    pub fn new(strict: bool) -> Self {
+    pub(crate) fn new(strict: bool) -> Self {
         Self {
             types: RwLock::new(HashMap::new()),
             strict,
@@ -91,13 +91,13 @@ impl Catalog {
 
     /// One type.
     #[must_use]
-    pub fn get(&self, tenant: &Tenant, name: &str) -> Option<EventTypeDef> {
+    pub(crate) fn get(&self, tenant: &Tenant, name: &str) -> Option<EventTypeDef> {
         self.entry(tenant, name).map(|e| e.def.clone())
     }
 
     /// A tenant's types in name order.
     #[must_use]
-    pub fn list(&self, tenant: &Tenant) -> Vec<EventTypeDef> {
+    pub(crate) fn list(&self, tenant: &Tenant) -> Vec<EventTypeDef> {
         self.read()
             .get(tenant)
             .map(|types| types.values().map(|e| e.def.clone()).collect())
@@ -106,12 +106,12 @@ impl Catalog {
 
     /// The example payload of a type, if it has one.
     #[must_use]
-    pub fn example(&self, tenant: &Tenant, name: &str) -> Option<serde_json::Value> {
+    pub(crate) fn example(&self, tenant: &Tenant, name: &str) -> Option<serde_json::Value> {
         self.get(tenant, name).and_then(|def| def.example)
     }
 
     /// Checks a published event: fine unless its type validates and the payload fails.
-    pub fn check_event(
+    pub(crate) fn check_event(
         &self,
         tenant: &Tenant,
         event_type: &EventType,
@@ -143,7 +143,7 @@ impl Catalog {
     }
 
     /// In strict mode, every filter (other than `hookwire.` ones) must match a known type.
-    pub fn check_filters(
+    pub(crate) fn check_filters(
         &self,
         tenant: &Tenant,
         filters: &[EventTypeFilter],
@@ -194,7 +194,7 @@ pub(crate) fn not_found(name: &str) -> AdminError {
 }
 
 /// Loads every type in the bucket, then follows changes forever.
-pub async fn load_and_follow(
+pub(crate) async fn load_and_follow(
     bucket: kv::Store,
     catalog: Arc<Catalog>,
     bucket_stream_seq: u64,
@@ -270,7 +270,7 @@ async fn read(
 }
 
 /// `types.create`.
-pub async fn create(
+pub(crate) async fn create(
     bucket: &kv::Store,
     catalog: &Catalog,
     tenant: &Tenant,
@@ -281,7 +281,7 @@ pub async fn create(
 }
 
 /// `types.update`.
-pub async fn update(
+pub(crate) async fn update(
     bucket: &kv::Store,
     catalog: &Catalog,
     tenant: &Tenant,
@@ -293,7 +293,7 @@ pub async fn update(
 }
 
 /// `types.deprecate`: still delivered, marked as no longer to be used.
-pub async fn deprecate(
+pub(crate) async fn deprecate(
     bucket: &kv::Store,
     catalog: &Catalog,
     tenant: &Tenant,
@@ -310,7 +310,7 @@ pub async fn deprecate(
 }
 
 /// `types.delete`.
-pub async fn delete(
+pub(crate) async fn delete(
     bucket: &kv::Store,
     catalog: &Catalog,
     tenant: &Tenant,

@@ -26,10 +26,23 @@ pub const ENV_PREFIX: &str = "HOOKWIRE__";
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The file could not be read.
-    #[error("cannot read config file {}", path.display())]
+    /// A file the configuration names (the configuration itself, the secrets key, a CA
+    /// bundle) could not be read.
+    #[error("cannot read {}: {source}", path.display())]
     Read {
         /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The generated secrets key could not be written.
+    #[error(
+        "cannot write the generated secrets key to {}: {source}; make its folder writable or set [secrets] key_file",
+        path.display()
+    )]
+    WriteKey {
+        /// The key file.
         path: PathBuf,
         /// The I/O error.
         #[source]
@@ -214,7 +227,7 @@ fn read_key(path: &Path) -> Result<[u8; KEY_LEN], ConfigError> {
 fn write_new_key(path: &Path) -> Result<(), ConfigError> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let failed = |source| ConfigError::Read {
+    let failed = |source| ConfigError::WriteKey {
         path: path.to_owned(),
         source,
     };
@@ -757,6 +770,24 @@ mod tests {
         let (again, warning) = secrets.load(dir.path()).unwrap();
         assert!(warning.unwrap().starts_with("using the generated"));
         assert_eq!(first.current_id(), again.current_id());
+    }
+
+    #[test]
+    fn a_key_that_cannot_be_written_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        // A data folder under a regular file cannot be created, not even by root.
+        let blocker = dir.path().join("not-a-folder");
+        std::fs::write(&blocker, "").unwrap();
+        let error = SecretsConfig::default()
+            .load(&blocker.join("data"))
+            .unwrap_err();
+        assert!(matches!(error, ConfigError::WriteKey { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot write the generated secrets key"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::engine::Engine;
 use crate::task::Task;
 
 /// Most dead letters one requeue moves; call again for more.
-pub const MAX_REQUEUE: u64 = 10_000;
+pub(crate) const MAX_REQUEUE: u64 = 10_000;
 
 fn unavailable(e: &impl std::fmt::Display) -> AdminError {
     AdminError::unavailable("the dead-letter stream did not answer", e)
@@ -75,7 +75,7 @@ async fn next(
 }
 
 /// A page of `tenant`'s dead letters, oldest first.
-pub async fn list(
+pub(crate) async fn list(
     engine: &Engine,
     tenant: &Tenant,
     endpoint_id: Option<&str>,
@@ -112,7 +112,7 @@ pub async fn list(
 }
 
 /// Sends the selected dead letters back for delivery with a fresh retry schedule; returns how many.
-pub async fn requeue(
+pub(crate) async fn requeue(
     engine: &Engine,
     tenant: &Tenant,
     selection: &DeadLetterSelection,
@@ -153,7 +153,7 @@ pub async fn requeue(
 }
 
 /// Deletes the selected dead letters; returns how many.
-pub async fn purge(
+pub(crate) async fn purge(
     engine: &Engine,
     tenant: &Tenant,
     selection: &DeadLetterSelection,

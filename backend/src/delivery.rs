@@ -1,12 +1,15 @@
 //! Delivery: attempts over HTTP, what their results mean, and when to try again.
 
-pub mod circuit;
-pub mod destination;
-pub mod gates;
-pub mod http;
-pub mod oauth;
-pub mod outcome;
-pub mod pacing;
-pub mod request;
-pub mod retry;
-pub mod worker;
+pub(crate) mod causes;
+pub(crate) mod circuit;
+pub(crate) mod destination;
+pub(crate) mod gates;
+pub(crate) mod held;
+pub(crate) mod http;
+pub(crate) mod oauth;
+pub(crate) mod outcome;
+pub(crate) mod pacing;
+pub(crate) mod request;
+pub(crate) mod retry;
+pub(crate) mod tiers;
+pub(crate) mod worker;

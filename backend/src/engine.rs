@@ -14,7 +14,7 @@ use crate::registry::Registry;
 use crate::task::Task;
 
 /// The daemon's shared parts.
-pub struct Engine {
+pub(crate) struct Engine {
     /// The NATS connection.
     pub client: async_nats::Client,
     /// JetStream on it.
@@ -47,15 +47,16 @@ pub struct Engine {
 
 /// An operational event failed to publish.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot publish operational event {event_type}: {message}")]
-pub struct OperationalError {
+#[error("cannot publish operational event {event_type}: {source}")]
+pub(crate) struct OperationalError {
     event_type: String,
-    message: String,
+    #[source]
+    source: async_nats::Error,
 }
 
 impl Engine {
     /// Puts `task` on the tasks stream for a worker and waits for JetStream to store it.
-    pub async fn enqueue(&self, task: &Task) -> Result<(), async_nats::Error> {
+    pub(crate) async fn enqueue(&self, task: &Task) -> Result<(), async_nats::Error> {
         let subject = self.topology.subjects.task(&task.tenant, &task.endpoint_id);
         self.js
             .publish_with_headers(subject, task.headers(), task.data.clone())
@@ -66,26 +67,26 @@ impl Engine {
 
     /// Publishes `hookwire.<name>` for `tenant` onto the events stream, where it is
     /// delivered like any other event (to endpoints that ask for `hookwire.*`).
-    pub async fn publish_operational(
+    pub(crate) async fn publish_operational(
         &self,
         tenant: &Tenant,
         name: &str,
         data: &serde_json::Value,
     ) -> Result<(), OperationalError> {
-        let failed = |message: String| OperationalError {
+        let failed = |source: async_nats::Error| OperationalError {
             event_type: format!("hookwire.{name}"),
-            message,
+            source,
         };
         let event_type =
-            EventType::new(&format!("hookwire.{name}")).map_err(|e| failed(e.to_string()))?;
+            EventType::new(&format!("hookwire.{name}")).map_err(|e| failed(e.into()))?;
         let subject = self.topology.subjects.event(tenant, &event_type);
-        let payload = serde_json::to_vec(data).map_err(|e| failed(e.to_string()))?;
+        let payload = serde_json::to_vec(data).map_err(|e| failed(e.into()))?;
         self.js
             .publish(subject, payload.into())
             .await
-            .map_err(|e| failed(e.to_string()))?
+            .map_err(|e| failed(e.into()))?
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(e.into()))?;
         Ok(())
     }
 }

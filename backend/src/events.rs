@@ -40,7 +40,7 @@ fn describe(
 }
 
 /// `events.get`.
-pub async fn get(
+pub(crate) async fn get(
     engine: &Engine,
     store: &Store,
     tenant: &Tenant,
@@ -104,7 +104,7 @@ pub async fn get(
 }
 
 /// The data of event `seq`, if the stream still has it (`None` for sequence 0: test sends).
-pub async fn data(engine: &Engine, seq: u64) -> Option<Value> {
+pub(crate) async fn data(engine: &Engine, seq: u64) -> Option<Value> {
     if seq == 0 {
         return None;
     }
@@ -114,7 +114,7 @@ pub async fn data(engine: &Engine, seq: u64) -> Option<Value> {
 }
 
 /// `events.list`: up to `limit` events after the cursor (or from `since`, or the start).
-pub async fn list(
+pub(crate) async fn list(
     engine: &Engine,
     tenant: &Tenant,
     request: &ListEvents,

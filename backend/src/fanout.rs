@@ -20,7 +20,7 @@ const CONCURRENT_EVENTS: usize = 256;
 const MAX_EVENT_ID_LEN: usize = 128;
 
 /// Consumes the events stream until `stop` turns true.
-pub async fn run(
+pub(crate) async fn run(
     engine: Arc<Engine>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), async_nats::Error> {

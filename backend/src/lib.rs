@@ -1,34 +1,31 @@
 //! `hookwired`, the Hookwire daemon, as a library: [`app::run`] starts everything.
 //!
 //! Data flow: events stream → [`fanout`] → tasks stream → [`delivery::worker`] → HTTP;
-//! failures → retry tiers ([`tiers`]) → tasks stream, or the dead-letter stream; every
-//! attempt → attempts stream → [`indexer`] → redb ([`store`]). Endpoints live in the
-//! configuration bucket and are applied by [`registry`]; [`admin`] serves the API.
+//! failures → retry tiers ([`delivery::tiers`]) → tasks stream, or the dead-letter stream;
+//! every attempt → attempts stream → [`store::indexer`] → redb ([`store`]). Endpoints live
+//! in the configuration bucket and are applied by [`registry`]; [`admin`] serves the API;
+//! [`sources`] take incoming webhooks through their ingress.
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod app;
-pub mod audit;
-pub mod catalog;
+pub(crate) mod audit;
+pub(crate) mod catalog;
 pub mod config;
-pub mod dead_letters;
-pub mod delivery;
-pub mod engine;
-pub mod events;
-pub mod fanout;
-pub mod held;
+pub(crate) mod dead_letters;
+pub(crate) mod delivery;
+pub(crate) mod engine;
+pub(crate) mod events;
+pub(crate) mod fanout;
 mod ids;
-pub mod indexer;
-pub mod ingress;
-pub mod metrics;
-pub mod redeliver;
-pub mod registry;
-pub mod replay;
-pub mod sources;
-pub mod store;
-pub mod stream_page;
-pub mod task;
-pub mod test_send;
-pub mod tiers;
-pub mod vault;
-pub mod verification;
-pub mod watched;
+pub(crate) mod metrics;
+pub(crate) mod redeliver;
+pub(crate) mod registry;
+pub(crate) mod replay;
+pub(crate) mod sources;
+pub(crate) mod store;
+pub(crate) mod stream_page;
+pub(crate) mod task;
+pub(crate) mod test_send;
+pub(crate) mod vault;
+pub(crate) mod verification;
+pub(crate) mod watched;

@@ -19,7 +19,7 @@ use prometheus_client::registry::Registry;
 
 /// Deliveries by how their latest attempt ended.
 #[derive(Default)]
-pub struct Deliveries {
+pub(crate) struct Deliveries {
     /// Attempts that delivered.
     pub succeeded: Counter,
     /// Attempts that failed with a retry scheduled.
@@ -31,7 +31,7 @@ pub struct Deliveries {
 }
 
 /// Everything `/metrics` reports.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     /// Deliveries by outcome.
     pub deliveries: Deliveries,
@@ -61,7 +61,7 @@ pub struct Metrics {
 impl Metrics {
     /// Registers every metric.
     #[must_use]
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let metrics = Self {
             registry: Registry::with_prefix("hookwire"),
             deliveries: Deliveries::default(),
@@ -154,14 +154,14 @@ impl Metrics {
     }
 
     /// Counts one request to a source.
-    pub fn ingress_request(&self, outcome: hookwire_protocol::source::RequestOutcome) {
+    pub(crate) fn ingress_request(&self, outcome: hookwire_protocol::source::RequestOutcome) {
         self.ingress_requests
             .get_or_create(&vec![("outcome".to_owned(), outcome.as_str().to_owned())])
             .inc();
     }
 
     /// Marks the instance ready (connected and provisioned) or not.
-    pub fn set_ready(&self, ready: bool) {
+    pub(crate) fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
@@ -181,7 +181,7 @@ impl Default for Metrics {
 }
 
 /// Serves the health and metrics endpoints on `addr` until the process ends.
-pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
+pub(crate) async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
     let app = axum::Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -213,7 +213,11 @@ async fn render(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
 }
 
 /// Refreshes the stream-depth gauges every few seconds.
-pub async fn poll_depths(js: jetstream::Context, streams: [String; 4], metrics: Arc<Metrics>) {
+pub(crate) async fn poll_depths(
+    js: jetstream::Context,
+    streams: [String; 4],
+    metrics: Arc<Metrics>,
+) {
     let gauges = [
         &metrics.queue_depth,
         &metrics.retries_waiting,

@@ -13,7 +13,7 @@ use crate::store::Store;
 use crate::task::Task;
 
 /// Queues `event_id` for `endpoint_id` again; returns the number of the new attempt.
-pub async fn redeliver(
+pub(crate) async fn redeliver(
     engine: &Engine,
     store: &Store,
     tenant: &Tenant,

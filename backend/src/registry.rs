@@ -26,7 +26,7 @@ const MAX_CONFIG_BATCH: usize = 500;
 /// An endpoint as kept in the bucket and in redb: its public view and, sealed, its
 /// secrets and credentials.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredEndpoint {
+pub(crate) struct StoredEndpoint {
     /// What the admin API shows.
     pub endpoint: Endpoint,
     /// [`EndpointSecrets`], sealed.
@@ -35,7 +35,7 @@ pub struct StoredEndpoint {
 
 /// An endpoint opened for reading or changing its secrets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointRecord {
+pub(crate) struct EndpointRecord {
     /// What the admin API shows.
     pub endpoint: Endpoint,
     /// Signing secrets, newest first; previous ones carry their expiry.
@@ -59,7 +59,7 @@ fn owner(endpoint: &Endpoint) -> String {
 
 impl EndpointRecord {
     /// Seals the secrets and credentials under the current key.
-    pub fn seal(&self, keyring: &Keyring) -> Result<StoredEndpoint, VaultError> {
+    pub(crate) fn seal(&self, keyring: &Keyring) -> Result<StoredEndpoint, VaultError> {
         let secrets = EndpointSecrets {
             secrets: self.secrets.clone(),
             credentials: self.credentials.clone(),
@@ -73,7 +73,7 @@ impl EndpointRecord {
 
 impl StoredEndpoint {
     /// Opens the secrets and credentials.
-    pub fn open(&self, keyring: &Keyring) -> Result<EndpointRecord, VaultError> {
+    pub(crate) fn open(&self, keyring: &Keyring) -> Result<EndpointRecord, VaultError> {
         let opened: EndpointSecrets = keyring.open(&self.sealed, &owner(&self.endpoint))?;
         Ok(EndpointRecord {
             endpoint: self.endpoint.clone(),
@@ -85,13 +85,13 @@ impl StoredEndpoint {
 
 /// The bucket key of an endpoint.
 #[must_use]
-pub fn endpoint_key(tenant: &Tenant, id: &str) -> String {
+pub(crate) fn endpoint_key(tenant: &Tenant, id: &str) -> String {
     format!("endpoints.{tenant}.{id}")
 }
 
 /// An endpoint ready for delivery: secrets parsed, schedule resolved.
 #[derive(Debug)]
-pub struct LiveEndpoint {
+pub(crate) struct LiveEndpoint {
     /// The endpoint.
     pub endpoint: Endpoint,
     /// Signing secrets, newest first.
@@ -107,7 +107,7 @@ pub struct LiveEndpoint {
 impl LiveEndpoint {
     /// The secrets that sign at `now`: the current one and those in their grace period.
     #[must_use]
-    pub fn signing_secrets(
+    pub(crate) fn signing_secrets(
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> std::borrow::Cow<'_, [Secret]> {
@@ -130,7 +130,7 @@ impl LiveEndpoint {
     /// filter starting with `hookwire.`; a catch-all endpoint never gets them, which also
     /// keeps a failing endpoint from feeding on reports of its own failures.
     #[must_use]
-    pub fn wants(&self, event_type: &EventType) -> bool {
+    pub(crate) fn wants(&self, event_type: &EventType) -> bool {
         if matches!(self.endpoint.status, EndpointStatus::Disabled { .. }) {
             return false;
         }
@@ -160,7 +160,7 @@ struct Inner {
 }
 
 /// The in-memory endpoints, shared by fan-out, delivery and the admin API.
-pub struct Registry {
+pub(crate) struct Registry {
     inner: RwLock<Inner>,
     default_schedule: Vec<Duration>,
     keyring: Arc<Keyring>,
@@ -171,7 +171,7 @@ impl Registry {
     /// An empty registry opening secrets with `keyring`; endpoints without a schedule use
     /// `default_schedule`.
     #[must_use]
-    pub fn new(default_schedule: Vec<Duration>, keyring: Arc<Keyring>) -> Self {
+    pub(crate) fn new(default_schedule: Vec<Duration>, keyring: Arc<Keyring>) -> Self {
         Self {
             inner: RwLock::new(Inner::default()),
             default_schedule,
@@ -182,13 +182,13 @@ impl Registry {
 
     /// The keys secrets are sealed with.
     #[must_use]
-    pub fn keyring(&self) -> &Keyring {
+    pub(crate) fn keyring(&self) -> &Keyring {
         &self.keyring
     }
 
     /// Endpoints whose secrets are sealed under a previous key.
     #[must_use]
-    pub fn stale_seals(&self) -> Vec<(Tenant, String)> {
+    pub(crate) fn stale_seals(&self) -> Vec<(Tenant, String)> {
         let inner = self
             .inner
             .read()
@@ -199,7 +199,7 @@ impl Registry {
     /// Why endpoints stored in the bucket are not served here (their secrets do not open),
     /// one line per endpoint.
     #[must_use]
-    pub fn unopened(&self) -> Vec<String> {
+    pub(crate) fn unopened(&self) -> Vec<String> {
         let inner = self
             .inner
             .read()
@@ -213,7 +213,7 @@ impl Registry {
 
     /// One endpoint.
     #[must_use]
-    pub fn get(&self, tenant: &Tenant, id: &str) -> Option<Arc<LiveEndpoint>> {
+    pub(crate) fn get(&self, tenant: &Tenant, id: &str) -> Option<Arc<LiveEndpoint>> {
         let inner = self
             .inner
             .read()
@@ -223,7 +223,11 @@ impl Registry {
 
     /// The endpoints of `tenant` that want `event_type`.
     #[must_use]
-    pub fn matching(&self, tenant: &Tenant, event_type: &EventType) -> Vec<Arc<LiveEndpoint>> {
+    pub(crate) fn matching(
+        &self,
+        tenant: &Tenant,
+        event_type: &EventType,
+    ) -> Vec<Arc<LiveEndpoint>> {
         let inner = self
             .inner
             .read()
@@ -242,7 +246,7 @@ impl Registry {
 
     /// A page of `tenant`'s endpoints in id order, after `cursor`.
     #[must_use]
-    pub fn page(
+    pub(crate) fn page(
         &self,
         tenant: &Tenant,
         cursor: Option<&str>,
@@ -272,12 +276,12 @@ impl Registry {
 
     /// The bucket revision applied so far.
     #[must_use]
-    pub fn revision(&self) -> u64 {
+    pub(crate) fn revision(&self) -> u64 {
         *self.revision.borrow()
     }
 
     /// Waits until bucket `revision` is applied here, so a writer can read its own write.
-    pub async fn wait_for(&self, revision: u64, timeout: Duration) -> bool {
+    pub(crate) async fn wait_for(&self, revision: u64, timeout: Duration) -> bool {
         let mut seen = self.revision.subscribe();
         tokio::time::timeout(timeout, seen.wait_for(|applied| *applied >= revision))
             .await
@@ -285,7 +289,12 @@ impl Registry {
     }
 
     /// Waits until the endpoint is gone here (a delete has no revision to wait for).
-    pub async fn wait_until_gone(&self, tenant: &Tenant, id: &str, timeout: Duration) -> bool {
+    pub(crate) async fn wait_until_gone(
+        &self,
+        tenant: &Tenant,
+        id: &str,
+        timeout: Duration,
+    ) -> bool {
         let mut seen = self.revision.subscribe();
         tokio::time::timeout(timeout, async {
             while self.get(tenant, id).is_some() {
@@ -302,7 +311,7 @@ impl Registry {
     /// Changes one stored endpoint with optimistic concurrency: read, open, `change`, seal
     /// under the current key, write if nobody wrote in between, else read again. Returns the
     /// new bucket revision.
-    pub async fn modify(
+    pub(crate) async fn modify(
         &self,
         bucket: &kv::Store,
         tenant: &Tenant,
@@ -314,22 +323,22 @@ impl Registry {
             let entry = bucket
                 .entry(key.as_str())
                 .await
-                .map_err(|e| WriteError::Bucket(e.to_string()))?
+                .map_err(|e| WriteError::Bucket(e.into()))?
                 .filter(|e| e.operation == kv::Operation::Put)
                 .ok_or_else(|| WriteError::NotFound(id.to_owned()))?;
-            let stored: StoredEndpoint = serde_json::from_slice(&entry.value)
-                .map_err(|e| WriteError::Bucket(e.to_string()))?;
+            let stored: StoredEndpoint =
+                serde_json::from_slice(&entry.value).map_err(WriteError::Record)?;
             let mut record = stored.open(&self.keyring)?;
             change(&mut record)?;
-            let value = serde_json::to_vec(&record.seal(&self.keyring)?)
-                .map_err(|e| WriteError::Bucket(e.to_string()))?;
+            let value =
+                serde_json::to_vec(&record.seal(&self.keyring)?).map_err(WriteError::Record)?;
             match bucket
                 .update(key.as_str(), value.into(), entry.revision)
                 .await
             {
                 Ok(revision) => return Ok(revision),
                 Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {}
-                Err(e) => return Err(WriteError::Bucket(e.to_string())),
+                Err(e) => return Err(WriteError::Bucket(e.into())),
             }
         }
         Err(WriteError::Contended(id.to_owned()))
@@ -417,7 +426,7 @@ impl Registry {
 
 /// Why a bucket write failed.
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     /// No such endpoint.
     #[error("no endpoint {0}")]
     NotFound(String),
@@ -429,7 +438,10 @@ pub enum WriteError {
     Contended(String),
     /// The bucket failed.
     #[error("configuration bucket: {0}")]
-    Bucket(String),
+    Bucket(#[source] async_nats::Error),
+    /// A stored endpoint does not decode (or the changed one does not encode).
+    #[error("endpoint record: {0}")]
+    Record(#[source] serde_json::Error),
     /// The endpoint's secrets could not be opened or sealed.
     #[error(transparent)]
     Vault(#[from] VaultError),
@@ -437,23 +449,31 @@ pub enum WriteError {
 
 /// Why the configuration watcher stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum SyncError {
+pub(crate) enum SyncError {
     /// The bucket could not be watched.
     #[error("cannot watch the configuration bucket: {0}")]
-    Watch(String),
+    Watch(#[source] async_nats::Error),
+    /// The watch ended, which it does only when the connection is gone for good.
+    #[error("the configuration bucket's watch ended")]
+    WatchEnded,
+    /// A state-file task did not finish.
+    #[error("a state-file task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// The state file failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
 
 /// Loads the endpoints redb already has, so the instance serves before the bucket answers.
-pub async fn load(store: &Store, registry: &Registry) -> Result<(), SyncError> {
+pub(crate) async fn load(store: &Store, registry: &Registry) -> Result<(), SyncError> {
     let store = store.clone();
     let (endpoints, revision) = tokio::task::spawn_blocking(move || {
-        Ok::<_, crate::store::StoreError>((store.endpoints()?, store.config_revision()?))
+        Ok::<_, crate::store::StoreError>((
+            store.endpoints::<StoredEndpoint>()?,
+            store.config_revision()?,
+        ))
     })
-    .await
-    .map_err(|e| SyncError::Watch(e.to_string()))??;
+    .await??;
     let changes: Vec<_> = endpoints
         .into_iter()
         .map(|s| (s.endpoint.tenant.clone(), s.endpoint.id.clone(), Some(s)))
@@ -464,7 +484,7 @@ pub async fn load(store: &Store, registry: &Registry) -> Result<(), SyncError> {
 
 /// Applies every bucket change after the last one redb has, forever (the watch resumes
 /// across reconnects on its own).
-pub async fn sync(
+pub(crate) async fn sync(
     bucket: kv::Store,
     store: Store,
     registry: Arc<Registry>,
@@ -473,10 +493,10 @@ pub async fn sync(
     let mut watch = bucket
         .watch_all_from_revision(from)
         .await
-        .map_err(|e| SyncError::Watch(e.to_string()))?;
+        .map_err(|e| SyncError::Watch(e.into()))?;
     let mut batch = Vec::new();
     while let Some(entry) = watch.next().await {
-        let entry = entry.map_err(|e| SyncError::Watch(e.to_string()))?;
+        let entry = entry.map_err(|e| SyncError::Watch(e.into()))?;
         let last_revision = entry.revision;
         let more_pending = entry.delta > 0;
         if let Some(change) = parse_entry(&entry) {
@@ -489,11 +509,10 @@ pub async fn sync(
         let writer = store.clone();
         let committed = changes.clone();
         tokio::task::spawn_blocking(move || writer.apply_config(&committed, last_revision))
-            .await
-            .map_err(|e| SyncError::Watch(e.to_string()))??;
+            .await??;
         registry.apply(&changes, last_revision);
     }
-    Err(SyncError::Watch("the watch ended".into()))
+    Err(SyncError::WatchEnded)
 }
 
 fn parse_entry(entry: &kv::Entry) -> Option<(Tenant, String, Option<StoredEndpoint>)> {

@@ -38,7 +38,7 @@ fn job_key(tenant: &Tenant, id: &str) -> String {
 }
 
 /// `replay.start`: starts (or returns, or resumes) the job.
-pub async fn start(
+pub(crate) async fn start(
     engine: &Arc<Engine>,
     store: &Store,
     tenant: &Tenant,
@@ -131,11 +131,11 @@ fn replayable_endpoint(
 }
 
 /// How long a preview counts before answering with a lower bound.
-pub const PREVIEW_BUDGET: Duration = Duration::from_secs(5);
+pub(crate) const PREVIEW_BUDGET: Duration = Duration::from_secs(5);
 
 /// `replay.preview`: counts what `replay.start` would queue for the same request, reading
 /// only the events' subjects, so an operator can confirm a replay knowing its size.
-pub async fn preview(
+pub(crate) async fn preview(
     engine: &Engine,
     tenant: &Tenant,
     request: &StartReplay,
@@ -259,7 +259,11 @@ async fn existing(
 }
 
 /// `replay.get`.
-pub async fn get(engine: &Engine, tenant: &Tenant, id: &str) -> Result<ReplayJob, AdminError> {
+pub(crate) async fn get(
+    engine: &Engine,
+    tenant: &Tenant,
+    id: &str,
+) -> Result<ReplayJob, AdminError> {
     hookwire_protocol::replay::validate_job_id(id)?;
     read(engine, &job_key(tenant, id))
         .await?
@@ -272,7 +276,7 @@ pub async fn get(engine: &Engine, tenant: &Tenant, id: &str) -> Result<ReplayJob
 }
 
 /// `replay.list`: the tenant's jobs, newest first (at most `limit`).
-pub async fn list(
+pub(crate) async fn list(
     engine: &Engine,
     tenant: &Tenant,
     limit: usize,

@@ -23,9 +23,8 @@ use hookwire_protocol::Tenant;
 use hookwire_protocol::attempt::AttemptRecord;
 use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
-use crate::registry::StoredEndpoint;
-
-pub mod stats;
+pub(crate) mod indexer;
+pub(crate) mod stats;
 
 use hookwire_protocol::delivery::{DeliveryQuery, DeliveryRecord};
 use stats::StatsBucket;
@@ -48,7 +47,7 @@ const CONFIG_REVISION: &str = "config_revision";
 /// A state-file operation that failed, with redb's or serde's error as its cause.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum StoreError {
+pub(crate) enum StoreError {
     /// The file could not be opened or created.
     #[error("cannot open the state file: {0}")]
     Open(#[from] redb::DatabaseError),
@@ -81,7 +80,7 @@ pub enum StoreError {
 /// The state file. Cheap to clone; every method blocks on disk I/O, so async callers use
 /// `spawn_blocking`.
 #[derive(Clone)]
-pub struct Store {
+pub(crate) struct Store {
     db: Arc<Database>,
 }
 
@@ -92,7 +91,7 @@ fn endpoint_key(tenant: &Tenant, id: &str) -> String {
 impl Store {
     /// Opens (or creates) the state file at `path` with a page cache of `cache_bytes`,
     /// creating its tables.
-    pub fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
+    pub(crate) fn open(path: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
                 path: parent.to_owned(),
@@ -115,10 +114,10 @@ impl Store {
     }
 
     /// Applies configuration changes up to bucket `revision` in one transaction:
-    /// `Some` stores an endpoint, `None` removes it.
-    pub fn apply_config(
+    /// `Some` stores an endpoint (as the registry keeps it, sealed), `None` removes it.
+    pub(crate) fn apply_config<E: serde::Serialize>(
         &self,
-        changes: &[(Tenant, String, Option<StoredEndpoint>)],
+        changes: &[(Tenant, String, Option<E>)],
         revision: u64,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
@@ -142,7 +141,7 @@ impl Store {
     }
 
     /// Every stored endpoint.
-    pub fn endpoints(&self) -> Result<Vec<StoredEndpoint>, StoreError> {
+    pub(crate) fn endpoints<E: serde::de::DeserializeOwned>(&self) -> Result<Vec<E>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ENDPOINTS)?;
         table
@@ -155,12 +154,12 @@ impl Store {
     }
 
     /// The bucket revision the stored endpoints reflect.
-    pub fn config_revision(&self) -> Result<u64, StoreError> {
+    pub(crate) fn config_revision(&self) -> Result<u64, StoreError> {
         self.meta(CONFIG_REVISION)
     }
 
     /// The attempts-stream sequence indexed so far.
-    pub fn attempts_cursor(&self) -> Result<u64, StoreError> {
+    pub(crate) fn attempts_cursor(&self) -> Result<u64, StoreError> {
         self.meta(ATTEMPTS_SEQ)
     }
 
@@ -173,7 +172,7 @@ impl Store {
     /// Indexes a batch of attempt records in one transaction (one fsync for the batch)
     /// and moves the cursor to `last_seq`. Delivery states and statistics are folded in
     /// memory first, so each key is read and written once per batch.
-    pub fn index_attempts(
+    pub(crate) fn index_attempts(
         &self,
         records: &[AttemptRecord],
         last_seq: u64,
@@ -228,7 +227,7 @@ impl Store {
     /// Forgets deliveries whose last attempt was before `before` (the delivery, its
     /// attempts and its place in the time and event indexes) and statistics older than it,
     /// at most `batch` deliveries per call. Returns how many deliveries went.
-    pub fn prune(&self, before: DateTime<Utc>, batch: usize) -> Result<usize, StoreError> {
+    pub(crate) fn prune(&self, before: DateTime<Utc>, batch: usize) -> Result<usize, StoreError> {
         let cutoff = before.timestamp_millis();
         let txn = self.db.begin_write()?;
         let old = {
@@ -264,7 +263,7 @@ impl Store {
     }
 
     /// One delivery's state.
-    pub fn delivery(
+    pub(crate) fn delivery(
         &self,
         tenant: &Tenant,
         endpoint_id: &str,
@@ -280,7 +279,7 @@ impl Store {
     }
 
     /// One delivery's attempts, in order.
-    pub fn attempts(
+    pub(crate) fn attempts(
         &self,
         tenant: &Tenant,
         endpoint_id: &str,
@@ -300,7 +299,7 @@ impl Store {
 
     /// One endpoint's statistics summed per window (`(from, to)` in Unix seconds, to
     /// exclusive), in one pass over its buckets.
-    pub fn stats(
+    pub(crate) fn stats(
         &self,
         tenant: &Tenant,
         endpoint_id: &str,
@@ -328,7 +327,7 @@ impl Store {
 
     /// A page of `tenant`'s deliveries matching `query`, newest first, continuing below
     /// `cursor`; the next cursor is set while more may follow.
-    pub fn list_deliveries(
+    pub(crate) fn list_deliveries(
         &self,
         tenant: &Tenant,
         query: &DeliveryQuery,
@@ -371,7 +370,7 @@ impl Store {
     }
 
     /// The endpoints an event was delivered to, with its stream sequence.
-    pub fn event_deliveries(
+    pub(crate) fn event_deliveries(
         &self,
         tenant: &Tenant,
         event_id: &str,
@@ -391,7 +390,7 @@ impl Store {
 
 /// Where a delivery listing continues: below this (time, key) position.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryCursor {
+pub(crate) struct DeliveryCursor {
     /// The last attempt time of the last delivery looked at.
     pub at_ms: i64,
     /// Its key.
@@ -401,13 +400,13 @@ pub struct DeliveryCursor {
 impl DeliveryCursor {
     /// The cursor as the API shows it: `<ms>:<key>`.
     #[must_use]
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         format!("{}:{}", self.at_ms, self.key)
     }
 
     /// A cursor from its API form.
     #[must_use]
-    pub fn decode(text: &str) -> Option<Self> {
+    pub(crate) fn decode(text: &str) -> Option<Self> {
         let (at, key) = text.split_once(':')?;
         Some(Self {
             at_ms: at.parse().ok()?,

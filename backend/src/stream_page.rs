@@ -10,7 +10,7 @@ use hookwire_protocol::admin::AdminError;
 
 /// Where a page starts.
 #[derive(Debug, Clone, Copy)]
-pub enum Start {
+pub(crate) enum Start {
     /// After this stream sequence (a previous page's cursor).
     After(u64),
     /// At the first message stored at or after this time.
@@ -20,7 +20,7 @@ pub enum Start {
 }
 
 /// A page: the messages in stream order and whether more follow.
-pub struct Page {
+pub(crate) struct Page {
     /// The messages read.
     pub messages: Vec<jetstream::Message>,
     /// True when the stream holds more matching messages after these.
@@ -32,7 +32,7 @@ fn unavailable(e: impl std::fmt::Display) -> AdminError {
 }
 
 /// Up to `limit` messages of `stream` on `filter_subjects`, from `start`.
-pub async fn read(
+pub(crate) async fn read(
     js: &jetstream::Context,
     stream: &str,
     filter_subjects: Vec<String>,

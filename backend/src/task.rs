@@ -21,12 +21,27 @@ const PACED: &str = "Hookwire-Paced";
 
 /// A task message that could not be read; it is dead-lettered rather than retried forever.
 #[derive(Debug, thiserror::Error)]
-#[error("malformed task message: {0}")]
-pub struct TaskError(String);
+#[non_exhaustive]
+pub(crate) enum TaskError {
+    /// The message has no headers at all.
+    #[error("malformed task message: no headers")]
+    NoHeaders,
+    /// A header is missing or holds no valid value.
+    #[error("malformed task message: {header} {problem}")]
+    Header {
+        /// The header.
+        header: &'static str,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// The tenant or event type header is not a valid name.
+    #[error("malformed task message: {0}")]
+    Name(#[from] hookwire_protocol::subject::SubjectError),
+}
 
 /// One event for one endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
+pub(crate) struct Task {
     /// The tenant.
     pub tenant: Tenant,
     /// The endpoint to deliver to.
@@ -59,7 +74,7 @@ impl Task {
     /// and, for a task coming back from a retry tier, per due time, so a task parked twice
     /// for the same attempt (a paused endpoint) is never mistaken for a duplicate.
     #[must_use]
-    pub fn msg_id(&self) -> String {
+    pub(crate) fn msg_id(&self) -> String {
         match self.due_ms {
             Some(due) => format!(
                 "{}:{}:{}:{due}",
@@ -71,7 +86,7 @@ impl Task {
 
     /// The headers that carry this task, with `Nats-Msg-Id` set.
     #[must_use]
-    pub fn headers(&self) -> HeaderMap {
+    pub(crate) fn headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(
             hookwire_protocol::headers::NATS_MSG_ID,
@@ -101,19 +116,19 @@ impl Task {
 
     /// Which entry of a retry schedule follows this attempt's failure (1 for the first).
     #[must_use]
-    pub fn schedule_position(&self) -> u32 {
+    pub(crate) fn schedule_position(&self) -> u32 {
         self.attempt.saturating_sub(self.series_start) + 1
     }
 
     /// The last error recorded on a dead letter.
     #[must_use]
-    pub fn last_error(headers: &HeaderMap) -> Option<String> {
+    pub(crate) fn last_error(headers: &HeaderMap) -> Option<String> {
         headers.get(LAST_ERROR).map(|v| v.as_str().to_owned())
     }
 
     /// The headers of this task as a dead letter, with the last error.
     #[must_use]
-    pub fn dead_letter_headers(&self, last_error: &str) -> HeaderMap {
+    pub(crate) fn dead_letter_headers(&self, last_error: &str) -> HeaderMap {
         let mut headers = self.headers();
         let one_line: String = last_error
             .chars()
@@ -125,24 +140,28 @@ impl Task {
     }
 
     /// Reads a task from a message's headers and payload.
-    pub fn from_message(headers: Option<&HeaderMap>, data: Bytes) -> Result<Self, TaskError> {
-        let headers = headers.ok_or_else(|| TaskError("no headers".into()))?;
-        let text = |name: &str| {
+    pub(crate) fn from_message(
+        headers: Option<&HeaderMap>,
+        data: Bytes,
+    ) -> Result<Self, TaskError> {
+        let headers = headers.ok_or(TaskError::NoHeaders)?;
+        let bad =
+            |header: &'static str, problem: &'static str| TaskError::Header { header, problem };
+        let text = |name: &'static str| {
             headers
                 .get(name)
                 .map(|v| v.as_str().to_owned())
-                .ok_or_else(|| TaskError(format!("missing {name}")))
+                .ok_or_else(|| bad(name, "is missing"))
         };
-        let number = |name: &str| -> Result<i64, TaskError> {
+        let number = |name: &'static str| -> Result<i64, TaskError> {
             text(name)?
                 .parse()
-                .map_err(|_| TaskError(format!("{name} is not a number")))
+                .map_err(|_| bad(name, "is not a number"))
         };
-        let tenant = Tenant::new(&text(TENANT)?).map_err(|e| TaskError(e.to_string()))?;
-        let event_type =
-            EventType::new(&text(EVENT_TYPE)?).map_err(|e| TaskError(e.to_string()))?;
-        let positive = |name: &str| -> Result<u64, TaskError> {
-            u64::try_from(number(name)?).map_err(|_| TaskError(format!("{name} is negative")))
+        let tenant = Tenant::new(&text(TENANT)?)?;
+        let event_type = EventType::new(&text(EVENT_TYPE)?)?;
+        let positive = |name: &'static str| -> Result<u64, TaskError> {
+            u64::try_from(number(name)?).map_err(|_| bad(name, "is negative"))
         };
         Ok(Self {
             tenant,
@@ -152,10 +171,10 @@ impl Task {
             event_type,
             event_time_ms: number(EVENT_TIME)?,
             attempt: u32::try_from(positive(ATTEMPT)?)
-                .map_err(|_| TaskError(format!("{ATTEMPT} is out of range")))?,
+                .map_err(|_| bad(ATTEMPT, "is out of range"))?,
             series_start: match headers.get(SERIES_START) {
                 Some(_) => u32::try_from(positive(SERIES_START)?)
-                    .map_err(|_| TaskError(format!("{SERIES_START} is out of range")))?,
+                    .map_err(|_| bad(SERIES_START, "is out of range"))?,
                 None => 1,
             },
             correlation_id: headers.get(CORRELATION).map(|v| v.as_str().to_owned()),

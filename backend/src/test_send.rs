@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use crate::ids;
 
 /// Sends the test event and returns its attempt record.
-pub async fn send(
+pub(crate) async fn send(
     engine: &Engine,
     sender: &Sender,
     tenant: &Tenant,

@@ -17,7 +17,7 @@ use crate::ids;
 use crate::registry::WriteError;
 
 /// Verifies `id`'s receiver now and records the result.
-pub async fn verify(
+pub(crate) async fn verify(
     engine: &Engine,
     sender: &Sender,
     tenant: &Tenant,
@@ -116,7 +116,7 @@ pub async fn verify(
 
 /// Verifies in the background (after a create, a URL change or a resume); the result is
 /// recorded on the endpoint and in an operational event.
-pub fn spawn(engine: Arc<Engine>, sender: Sender, tenant: Tenant, id: String) {
+pub(crate) fn spawn(engine: Arc<Engine>, sender: Sender, tenant: Tenant, id: String) {
     tokio::spawn(async move {
         match verify(&engine, &sender, &tenant, &id).await {
             Ok(report) if report.verified => tracing::info!(%tenant, id, "endpoint verified"),

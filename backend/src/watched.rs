@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 /// Loads every `kind` entry of `bucket` through `apply` (tenant, name, value or `None` when
 /// deleted), then follows changes after `bucket_stream_seq` in a task of its own.
-pub async fn load_and_follow<T, F>(
+pub(crate) async fn load_and_follow<T, F>(
     bucket: kv::Store,
     kind: &'static str,
     bucket_stream_seq: u64,

@@ -1,7 +1,8 @@
 //! Fuzz targets on stable Rust: every parser that takes outside input gets arbitrary bytes
-//! and text (subjects, admin request bodies, signature headers, networks) and must answer
-//! with a value or an error, never a panic; plus a property test that random sequences of
-//! admin changes keep an endpoint consistent.
+//! and text (subjects, admin request bodies, signature headers, networks, incoming
+//! webhooks: their verification, value rules, event types and message ids, and source
+//! requests) and must answer with a value or an error, never a panic; plus a property test
+//! that random sequences of admin changes keep an endpoint consistent.
 //!
 //! `scripts/test` runs each target for a bounded number of cases (`PROPTEST_CASES`, 256 by
 //! default); `scripts/fuzz` runs them far longer.
@@ -17,9 +18,13 @@ use hookwire_protocol::auth::Credentials;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, Endpoint, EndpointStatus, StatusChange, UpdateEndpoint,
 };
+use hookwire_protocol::inbound::{self, sign};
 use hookwire_protocol::network::{self, NetworkRules};
 use hookwire_protocol::schemes::{stripe_signature, verify_github, verify_stripe};
 use hookwire_protocol::signing::{self, Secret, WebhookHeaders};
+use hookwire_protocol::source::{
+    CreateSource, HmacAlgorithm, MacEncoding, UpdateSource, ValueFrom, Verification,
+};
 use hookwire_protocol::{EventType, EventTypeFilter, Subjects, Tenant};
 use proptest::prelude::*;
 
@@ -225,6 +230,183 @@ proptest! {
             let stored = serde_json::to_vec(&endpoint).unwrap();
             let read: Endpoint = serde_json::from_slice(&stored).unwrap();
             prop_assert_eq!(&read, &endpoint);
+        }
+    }
+}
+
+/// Every verification scheme, with a header name from `text` for the generic HMAC.
+fn schemes(text: &str) -> Vec<Verification> {
+    vec![
+        Verification::None,
+        Verification::Standard {
+            tolerance_secs: 300,
+        },
+        Verification::Github,
+        Verification::Stripe {
+            tolerance_secs: 300,
+        },
+        Verification::Gitlab,
+        Verification::Shopify,
+        Verification::Slack {
+            tolerance_secs: 300,
+        },
+        Verification::Hmac {
+            header: text.to_lowercase(),
+            algorithm: HmacAlgorithm::Sha1,
+            encoding: MacEncoding::Base64,
+            prefix: "sha1=".to_owned(),
+        },
+    ]
+}
+
+/// Header names the schemes read, so arbitrary values reach their parsers.
+const INBOUND_HEADERS: &[&str] = &[
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "x-hub-signature-256",
+    "stripe-signature",
+    "x-gitlab-token",
+    "x-shopify-hmac-sha256",
+    "x-slack-signature",
+    "x-slack-request-timestamp",
+];
+
+proptest! {
+    #[test]
+    fn incoming_verification_answers_any_request(
+        values in prop::collection::vec(texty(), INBOUND_HEADERS.len()),
+        secret in texty(),
+        body in prop::collection::vec(any::<u8>(), 0..256),
+        now in any::<i64>(),
+        header in texty(),
+    ) {
+        let lookup = |name: &str| {
+            INBOUND_HEADERS
+                .iter()
+                .position(|h| *h == name)
+                .map(|i| values[i].as_str())
+                .or_else(|| (name == header.to_lowercase()).then_some(values[0].as_str()))
+        };
+        for scheme in schemes(&header) {
+            let _ = inbound::verify(&scheme, &secret, lookup, &body, now);
+        }
+    }
+
+    #[test]
+    fn incoming_signatures_verify_and_tampering_is_caught(
+        secret in "[ -~]{1,40}",
+        body in prop::collection::vec(any::<u8>(), 1..256),
+        now in 1_000_000_000_i64..4_000_000_000,
+    ) {
+        let signed = [
+            (Verification::Github, "x-hub-signature-256", sign::github(&secret, &body)),
+            (
+                Verification::Stripe { tolerance_secs: 300 },
+                "stripe-signature",
+                sign::stripe(&secret, now, &body),
+            ),
+            (Verification::Shopify, "x-shopify-hmac-sha256", sign::shopify(&secret, &body)),
+            (
+                Verification::Slack { tolerance_secs: 300 },
+                "x-slack-signature",
+                sign::slack(&secret, now, &body),
+            ),
+        ];
+        let timestamp = now.to_string();
+        for (scheme, name, signature) in signed {
+            let lookup = |wanted: &str| {
+                if wanted == name {
+                    Some(signature.as_str())
+                } else if wanted == "x-slack-request-timestamp" {
+                    Some(timestamp.as_str())
+                } else {
+                    None
+                }
+            };
+            prop_assert!(inbound::verify(&scheme, &secret, lookup, &body, now).is_ok(), "{:?}", scheme);
+            let mut tampered = body.clone();
+            tampered[0] ^= 1;
+            prop_assert!(inbound::verify(&scheme, &secret, lookup, &tampered, now).is_err(), "{:?}", scheme);
+        }
+    }
+
+    #[test]
+    fn value_rules_pick_or_find_nothing(
+        rule in prop_oneof![
+            texty().prop_map(ValueFrom::Header),
+            texty().prop_map(ValueFrom::Field),
+            texty().prop_map(ValueFrom::Fixed),
+        ],
+        body in texty(),
+        header in texty(),
+    ) {
+        let body: Option<serde_json::Value> = serde_json::from_str(&body).ok();
+        let picked = inbound::pick(&rule, |_| Some(header.as_str()), body.as_ref());
+        if let Some(value) = picked {
+            prop_assert!(!value.trim().is_empty());
+        }
+    }
+
+    #[test]
+    fn provider_values_become_valid_event_types(value in proptest::option::of(texty())) {
+        let event_type = inbound::event_type_of(value.as_deref());
+        prop_assert!(EventType::new(&event_type).is_ok(), "{event_type:?}");
+        prop_assert!(event_type.len() <= 128, "{event_type:?}");
+        prop_assert!(event_type.split('.').count() <= 8, "{event_type:?}");
+    }
+
+    #[test]
+    fn provider_ids_become_bounded_message_ids(source in "[a-z0-9_-]{1,64}", id in texty()) {
+        let msg_id = inbound::msg_id(&source, &id);
+        prop_assert!(msg_id.starts_with(&format!("{source}:")), "{msg_id:?}");
+        prop_assert!(msg_id.bytes().all(|b| b.is_ascii_graphic()), "{msg_id:?}");
+        prop_assert!(msg_id.len() <= inbound::MAX_MSG_ID_LEN.max(source.len() + 72), "{msg_id:?}");
+        prop_assert_eq!(msg_id.clone(), inbound::msg_id(&source, &id), "stable");
+    }
+
+    #[test]
+    fn source_requests_decode_validate_or_refuse(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        let subjects = Subjects::default();
+        let now = Utc::now();
+        if let Ok(create) = AdminError::parse::<CreateSource>(&body)
+            && let Ok(source) = create.into_source(Tenant::default(), &subjects, now)
+            && let Ok(update) = AdminError::parse::<UpdateSource>(&body)
+        {
+            let _ = update.apply(&source, &subjects, now);
+        }
+    }
+
+    #[test]
+    fn json_shaped_source_requests_validate_or_refuse(
+        name in texty(),
+        subject in texty(),
+        scheme in prop_oneof![Just("none"), Just("github"), Just("stripe"), Just("hmac"), Just("rot13")],
+        header in texty(),
+        rule in texty(),
+        transform in texty(),
+        networks in prop::collection::vec(texty(), 0..3),
+        rate in any::<u32>(),
+    ) {
+        let subjects = Subjects::default();
+        let body = serde_json::json!({
+            "name": name,
+            "subject": subject,
+            "verification": {"scheme": scheme, "header": header},
+            "type_from": {"field": rule},
+            "id_from": {"header": rule},
+            "transform": transform,
+            "allowed_networks": networks,
+            "rate_limit_per_minute": rate,
+        });
+        if let Ok(create) = AdminError::parse::<CreateSource>(body.to_string().as_bytes())
+            && let Ok(source) = create.into_source(Tenant::default(), &subjects, Utc::now())
+        {
+            prop_assert!(subjects.parse_event(&format!("{}.x", source.subject)).is_ok(), "{}", source.subject);
+            let update = serde_json::json!({"name": source.name, "type_from": null, "transform": transform});
+            if let Ok(update) = AdminError::parse::<UpdateSource>(update.to_string().as_bytes()) {
+                let _ = update.apply(&source, &subjects, Utc::now());
+            }
         }
     }
 }

@@ -388,6 +388,7 @@ fn write_error(error: WriteError) -> AdminError {
         e @ WriteError::Contended(_) => AdminError::conflict(e.to_string()),
         e @ WriteError::Bucket(_) => AdminError::unavailable("writing the endpoint", e),
         e @ WriteError::Vault(_) => AdminError::internal("sealing the endpoint's secrets", e),
+        e @ WriteError::Record(_) => AdminError::internal("reading the stored endpoint", e),
     }
 }
 

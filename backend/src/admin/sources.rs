@@ -9,6 +9,7 @@ use hookwire_protocol::source::{
 };
 
 use super::{Admin, Handler};
+use crate::stream_page::{self, Start};
 
 impl Handler for ops::SourcesCreate {
     async fn handle(
@@ -110,6 +111,53 @@ impl Handler for ops::SourcesRequests {
         request: ListSourceRequests,
     ) -> Result<SourceRequestPage, AdminError> {
         let limit = PageSize::resolve(request.limit)?;
-        crate::sources::requests(&admin.engine, tenant, &request, limit).await
+        requests(&admin.engine, tenant, &request, limit).await
     }
+}
+
+/// `sources.requests`: up to `limit` recorded requests to one source, from `since` (default:
+/// the last hour) or after the cursor.
+async fn requests(
+    engine: &crate::engine::Engine,
+    tenant: &Tenant,
+    request: &ListSourceRequests,
+    limit: usize,
+) -> Result<SourceRequestPage, AdminError> {
+    let name = hookwire_protocol::source::validate_name(&request.name)?;
+    engine.sources.view_of(tenant, &name)?;
+    let subject = engine
+        .topology
+        .subjects
+        .source_live(tenant, &name)
+        .map_err(|e| AdminError::invalid("name", e.to_string()))?;
+    let start = match (request.cursor, request.since) {
+        (Some(cursor), _) => Start::After(cursor),
+        (None, Some(since)) => Start::Since(since),
+        (None, None) => Start::Since(chrono::Utc::now() - chrono::TimeDelta::hours(1)),
+    };
+    let page = stream_page::read(
+        &engine.js,
+        &engine.topology.attempts,
+        vec![subject],
+        start,
+        limit,
+    )
+    .await?;
+    let mut requests = Vec::with_capacity(page.messages.len());
+    let mut last_seq = None;
+    for message in &page.messages {
+        last_seq = Some(
+            message
+                .info()
+                .map_err(|e| AdminError::internal("reading a request record's metadata", e))?
+                .stream_sequence,
+        );
+        if let Ok(record) = serde_json::from_slice(&message.payload) {
+            requests.push(record);
+        }
+    }
+    Ok(SourceRequestPage {
+        requests,
+        next_cursor: if page.more { last_seq } else { None },
+    })
 }

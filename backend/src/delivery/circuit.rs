@@ -38,7 +38,7 @@ impl Default for BreakerSettings {
 
 /// What this instance has seen of an endpoint's recent attempts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     consecutive_failures: u32,
     first_failure_at: Option<DateTime<Utc>>,
     window_start: Option<DateTime<Utc>>,
@@ -48,7 +48,7 @@ pub struct Counts {
 
 /// What the circuit should become after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     /// Nothing changes.
     Keep,
     /// Open it (from closed, or again after a failed probe).
@@ -61,7 +61,7 @@ pub enum Change {
 
 /// Applies one attempt's result (`succeeded`) at `now` to `counts` and the endpoint's
 /// `circuit` (`None` when closed).
-pub fn on_result(
+pub(crate) fn on_result(
     settings: &BreakerSettings,
     counts: &mut Counts,
     circuit: Option<&Circuit>,
@@ -144,13 +144,17 @@ fn count(settings: &BreakerSettings, counts: &mut Counts, succeeded: bool, now: 
 /// Whether an open circuit's probe is due: open past `probe_at`, or half open with a
 /// probe that never reported.
 #[must_use]
-pub fn probe_due(circuit: &Circuit, now: DateTime<Utc>) -> bool {
+pub(crate) fn probe_due(circuit: &Circuit, now: DateTime<Utc>) -> bool {
     now >= circuit.probe_at
 }
 
 /// The circuit while its probe is on the way.
 #[must_use]
-pub fn half_open(circuit: &Circuit, settings: &BreakerSettings, now: DateTime<Utc>) -> Circuit {
+pub(crate) fn half_open(
+    circuit: &Circuit,
+    settings: &BreakerSettings,
+    now: DateTime<Utc>,
+) -> Circuit {
     Circuit {
         state: CircuitState::HalfOpen,
         probe_at: now + chrono::Duration::seconds(settings.cooldown_secs),

@@ -13,7 +13,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 /// A request refused because of where it would go.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockedDestination {
+pub(crate) struct BlockedDestination {
     /// What was refused, for operators.
     pub message: String,
 }
@@ -43,7 +43,7 @@ impl BlockedDestination {
 
 /// The deployment's rules with one endpoint's on top.
 #[derive(Debug, Clone)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// `[outbound]` rules, shared.
     pub deployment: Arc<NetworkRules>,
     /// The endpoint's narrowing.
@@ -52,14 +52,14 @@ pub struct Rules {
 
 impl Rules {
     /// Whether `ip`, reached as `host`, may be connected to.
-    pub fn check(&self, host: &str, ip: IpAddr) -> Result<(), BlockedDestination> {
+    pub(crate) fn check(&self, host: &str, ip: IpAddr) -> Result<(), BlockedDestination> {
         network::check(&self.deployment, &self.endpoint, ip)
             .map_err(|why| BlockedDestination::address(host, ip, why))
     }
 
     /// Checks a URL's host when it is an address literal, which no resolver sees. A host
     /// name passes here and is checked when it resolves.
-    pub fn check_literal(&self, url: &url::Url) -> Result<(), BlockedDestination> {
+    pub(crate) fn check_literal(&self, url: &url::Url) -> Result<(), BlockedDestination> {
         let ip = match url.host() {
             Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
             Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
@@ -73,14 +73,14 @@ impl Rules {
 /// and the blocked addresses removed. A name with no address left fails the request with
 /// [`BlockedDestination`].
 #[derive(Debug, Clone)]
-pub struct GuardedResolver {
+pub(crate) struct GuardedResolver {
     rules: Rules,
 }
 
 impl GuardedResolver {
     /// A resolver that applies `rules`.
     #[must_use]
-    pub fn new(rules: Rules) -> Self {
+    pub(crate) fn new(rules: Rules) -> Self {
         Self { rules }
     }
 }
@@ -113,7 +113,9 @@ impl Resolve for GuardedResolver {
 
 /// The [`BlockedDestination`] somewhere in `error`'s chain of causes, if any.
 #[must_use]
-pub fn find_blocked<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a BlockedDestination> {
+pub(crate) fn find_blocked<'a>(
+    error: &'a (dyn StdError + 'static),
+) -> Option<&'a BlockedDestination> {
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = current {
         if let Some(blocked) = e.downcast_ref::<BlockedDestination>() {

@@ -20,7 +20,7 @@ const MAX_INLINE_WAIT: Duration = Duration::from_millis(25);
 
 /// What to do with a delivery now.
 #[derive(Debug, Clone)]
-pub enum Admission {
+pub(crate) enum Admission {
     /// Attempt it after `wait`.
     Go {
         /// How long to wait first (its rate-limit slot).
@@ -56,7 +56,7 @@ struct Gate {
 
 /// The gates of every endpoint this instance delivers to.
 #[derive(Debug)]
-pub struct Gates {
+pub(crate) struct Gates {
     by_endpoint: Mutex<HashMap<Tenant, HashMap<String, Gate>>>,
     breaker: BreakerSettings,
     default_max_in_flight: u32,
@@ -66,7 +66,7 @@ impl Gates {
     /// Gates with these breaker settings; endpoints without `max_in_flight` adapt below
     /// `default_max_in_flight`.
     #[must_use]
-    pub fn new(breaker: BreakerSettings, default_max_in_flight: u32) -> Self {
+    pub(crate) fn new(breaker: BreakerSettings, default_max_in_flight: u32) -> Self {
         Self {
             by_endpoint: Mutex::default(),
             breaker,
@@ -76,7 +76,7 @@ impl Gates {
 
     /// The breaker settings.
     #[must_use]
-    pub fn breaker(&self) -> &BreakerSettings {
+    pub(crate) fn breaker(&self) -> &BreakerSettings {
         &self.breaker
     }
 
@@ -114,7 +114,7 @@ impl Gates {
 
     /// Whether a delivery to `endpoint` (active) may be attempted now. `paced` when the
     /// delivery already holds a rate-limit slot from an earlier deferral.
-    pub fn admit(&self, endpoint: &Endpoint, paced: bool, now: Instant) -> Admission {
+    pub(crate) fn admit(&self, endpoint: &Endpoint, paced: bool, now: Instant) -> Admission {
         let max = self.max_in_flight(endpoint);
         self.with_gate(endpoint, |gate| {
             match endpoint.circuit.as_ref().map(|c| c.state) {
@@ -161,7 +161,7 @@ impl Gates {
     }
 
     /// Ends a wait that [`Admission::Wait`] started.
-    pub fn stop_waiting(&self, endpoint: &Endpoint) {
+    pub(crate) fn stop_waiting(&self, endpoint: &Endpoint) {
         self.with_gate(endpoint, |gate| {
             gate.waiting = gate.waiting.saturating_sub(1);
         });
@@ -169,7 +169,7 @@ impl Gates {
 
     /// Records an admitted attempt's result. `endpoint` is the endpoint as it was when the
     /// attempt was admitted; the returned change is for the caller to store and announce.
-    pub fn finish(
+    pub(crate) fn finish(
         &self,
         endpoint: &Endpoint,
         load: Load,

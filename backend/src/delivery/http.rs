@@ -1,7 +1,6 @@
 //! Sending one webhook over HTTP and reporting what happened, facts only.
 
 use std::collections::{BTreeMap, HashMap};
-use std::error::Error as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,12 +10,13 @@ use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::network::NetworkRules;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 
+use super::causes;
 use super::destination::{BlockedDestination, GuardedResolver, Rules, find_blocked};
 use super::oauth::{ClientCredentials, Tokens};
 use crate::registry::LiveEndpoint;
 
 /// The `user-agent` of every webhook.
-pub const USER_AGENT: &str = concat!(
+pub(crate) const USER_AGENT: &str = concat!(
     "Hookwire/",
     env!("CARGO_PKG_VERSION"),
     " (+webhooks for NATS)"
@@ -24,7 +24,7 @@ pub const USER_AGENT: &str = concat!(
 
 /// What one request produced.
 #[derive(Debug)]
-pub struct Sent {
+pub(crate) struct Sent {
     /// The headers sent (with the authentication, if any).
     pub request_headers: HeaderMap,
     /// The response, if one arrived.
@@ -54,7 +54,7 @@ pub struct Outbound {
 /// connection through the SSRF guard. Endpoints with network rules or a client certificate
 /// of their own get a client of their own (shared by endpoints with equal ones).
 #[derive(Clone)]
-pub struct Sender {
+pub(crate) struct Sender {
     outbound: Arc<Outbound>,
     default: reqwest::Client,
     special: Arc<Mutex<HashMap<ClientKey, reqwest::Client>>>,
@@ -72,7 +72,7 @@ struct ClientKey {
 const MAX_SPECIAL_CLIENTS: usize = 1024;
 
 /// Checks that a client certificate chain and its key load and belong together.
-pub fn check_identity(certificate: &ClientCertificate) -> Result<(), String> {
+pub(crate) fn check_identity(certificate: &ClientCertificate) -> Result<(), String> {
     use rustls::pki_types::pem::PemObject as _;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let chain = CertificateDer::pem_slice_iter(certificate.certificate.as_bytes())
@@ -99,7 +99,7 @@ fn identity(certificate: &ClientCertificate) -> Result<reqwest::Identity, reqwes
 
 impl Sender {
     /// Clients obeying `outbound`.
-    pub fn new(outbound: Outbound) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(outbound: Outbound) -> Result<Self, reqwest::Error> {
         let outbound = Arc::new(outbound);
         let default = build_client(&outbound, NetworkRules::default(), None)?;
         Ok(Self {
@@ -112,7 +112,11 @@ impl Sender {
 
     /// Refuses what can be refused before any lookup: an `http://` URL under `https_only`
     /// and an address literal outside the rules. Endpoint changes are checked with it.
-    pub fn check_url(&self, url: &str, endpoint: &NetworkRules) -> Result<(), BlockedDestination> {
+    pub(crate) fn check_url(
+        &self,
+        url: &str,
+        endpoint: &NetworkRules,
+    ) -> Result<(), BlockedDestination> {
         let url = url::Url::parse(url).map_err(|e| BlockedDestination {
             message: format!("not a valid URL: {e}"),
         })?;
@@ -213,7 +217,12 @@ impl Sender {
 
     /// POSTs `body` with `headers` and the endpoint's authentication to its URL under its
     /// network rules, giving up after its timeout.
-    pub async fn post(&self, endpoint: &LiveEndpoint, mut headers: HeaderMap, body: Bytes) -> Sent {
+    pub(crate) async fn post(
+        &self,
+        endpoint: &LiveEndpoint,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Sent {
         let started = Instant::now();
         let (url, network) = (endpoint.endpoint.url.as_str(), &endpoint.endpoint.network);
         let timeout = Duration::from_millis(u64::from(endpoint.endpoint.timeout_ms));
@@ -345,21 +354,9 @@ async fn read_excerpt(mut response: reqwest::Response) -> String {
     body_excerpt(&body)
 }
 
-/// The error and its causes on one line.
-pub(super) fn describe(error: &reqwest::Error) -> String {
-    let mut chain = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        chain.push_str(": ");
-        chain.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    chain
-}
-
 /// Names a request failure from the error and its causes.
 fn classify(error: &reqwest::Error) -> (ErrorKind, String) {
-    let chain = describe(error);
+    let chain = causes::chain(error);
     if let Some(blocked) = find_blocked(error) {
         return (ErrorKind::BlockedDestination, blocked.message.clone());
     }

@@ -21,7 +21,7 @@ const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
 const MAX_CACHED: usize = 4096;
 
 /// The client-credentials fields of an [`Auth::Oauth2`].
-pub struct ClientCredentials<'a> {
+pub(crate) struct ClientCredentials<'a> {
     /// The token endpoint.
     pub token_url: &'a str,
     /// The client id.
@@ -44,7 +44,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Token>>>;
 
 /// Access tokens by the credentials that obtained them.
 #[derive(Default)]
-pub struct Tokens {
+pub(crate) struct Tokens {
     slots: Mutex<HashMap<Auth, Slot>>,
 }
 
@@ -74,7 +74,7 @@ impl Tokens {
 
     /// A valid access token for `auth`, fetched with `client` when none is cached, after
     /// `may_fetch` allowed the token URL.
-    pub async fn access_token(
+    pub(crate) async fn access_token(
         &self,
         client: &reqwest::Client,
         auth: &Auth,
@@ -102,7 +102,7 @@ impl Tokens {
     }
 
     /// Drops the cached token for `auth` (the receiver refused it).
-    pub fn forget(&self, auth: &Auth) {
+    pub(crate) fn forget(&self, auth: &Auth) {
         let slot = self.slot(auth);
         if let Ok(mut cached) = slot.try_lock() {
             *cached = None;
@@ -157,7 +157,7 @@ async fn fetch(
                     credentials.token_url, blocked.message
                 ),
             ),
-            None => failure(credentials, &super::http::describe(&e)),
+            None => failure(credentials, &super::causes::chain(&e)),
         })?;
     let status = response.status();
     let body = read_limited(response).await;

@@ -10,7 +10,7 @@ use super::http::Sent;
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// 2xx: done.
     Delivered,
     /// Try again; `retry_after` when the receiver said when.
@@ -27,7 +27,11 @@ pub enum Verdict {
 /// Classifies an HTTP answer. `retry_after` is the raw header, honoured only with the
 /// statuses where it means "come back later".
 #[must_use]
-pub fn classify_status(status: u16, retry_after: Option<&str>, now: DateTime<Utc>) -> Verdict {
+pub(crate) fn classify_status(
+    status: u16,
+    retry_after: Option<&str>,
+    now: DateTime<Utc>,
+) -> Verdict {
     match status {
         200..=299 => Verdict::Delivered,
         410 => Verdict::Disable,
@@ -48,7 +52,7 @@ pub fn classify_status(status: u16, retry_after: Option<&str>, now: DateTime<Utc
 
 /// What a request's result means: a response by its status, no response as a retry.
 #[must_use]
-pub fn verdict(sent: &Sent, now: DateTime<Utc>) -> Verdict {
+pub(crate) fn verdict(sent: &Sent, now: DateTime<Utc>) -> Verdict {
     match (&sent.response, &sent.error) {
         (Some(response), _) => classify_status(response.status, sent.retry_after.as_deref(), now),
         (None, Some((kind, _))) => Verdict::Retry {
@@ -64,7 +68,7 @@ pub fn verdict(sent: &Sent, now: DateTime<Utc>) -> Verdict {
 
 /// The failure to record for a request with this `verdict`, if it failed.
 #[must_use]
-pub fn error_record(sent: &Sent, verdict: Verdict) -> Option<ErrorRecord> {
+pub(crate) fn error_record(sent: &Sent, verdict: Verdict) -> Option<ErrorRecord> {
     match (&sent.error, verdict) {
         (Some((kind, message)), _) => Some(ErrorRecord {
             kind: *kind,
@@ -85,7 +89,7 @@ pub fn error_record(sent: &Sent, verdict: Verdict) -> Option<ErrorRecord> {
 /// Reads `Retry-After`: delay seconds (`120`) or an HTTP date
 /// (`Wed, 21 Oct 2015 07:28:00 GMT`). A date in the past means now.
 #[must_use]
-pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
         return value.parse().ok().map(Duration::from_secs);

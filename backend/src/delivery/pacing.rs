@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 /// Hands out delivery slots at most `rate` per second, with bursts of up to one second's
 /// worth.
 #[derive(Debug, Clone, Default)]
-pub struct Pacer {
+pub(crate) struct Pacer {
     /// The theoretical arrival time of the next delivery.
     next: Option<Instant>,
 }
 
 impl Pacer {
     /// Takes the next slot and returns how long to wait for it (zero: go now).
-    pub fn reserve(&mut self, rate_per_sec: u32, now: Instant) -> Duration {
+    pub(crate) fn reserve(&mut self, rate_per_sec: u32, now: Instant) -> Duration {
         let rate = rate_per_sec.max(1);
         let interval = Duration::from_secs(1) / rate;
         let burst = interval * (rate - 1);
@@ -27,7 +27,7 @@ impl Pacer {
 
 /// What an attempt told about the receiver's load.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Load {
+pub(crate) enum Load {
     /// Answered (any status but the two below) after `latency`.
     Answered {
         /// How long it took.
@@ -41,7 +41,7 @@ pub enum Load {
 
 /// The in-flight limit of one endpoint on this instance.
 #[derive(Debug, Clone)]
-pub struct Concurrency {
+pub(crate) struct Concurrency {
     limit: f64,
     in_flight: u32,
     recent_ms: Option<f64>,
@@ -59,7 +59,7 @@ const CUT_EVERY: Duration = Duration::from_secs(1);
 impl Concurrency {
     /// A limit starting at `max`.
     #[must_use]
-    pub fn new(max: u32) -> Self {
+    pub(crate) fn new(max: u32) -> Self {
         Self {
             limit: f64::from(max.max(1)),
             in_flight: 0,
@@ -71,21 +71,15 @@ impl Concurrency {
 
     /// The current limit, whole.
     #[must_use]
-    pub fn limit(&self) -> u32 {
+    pub(crate) fn limit(&self) -> u32 {
         // The limit is kept within 1..=max, so it fits.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let whole = self.limit.floor() as u32;
         whole.max(1)
     }
 
-    /// Attempts in flight.
-    #[must_use]
-    pub fn in_flight(&self) -> u32 {
-        self.in_flight
-    }
-
     /// Takes a place if one is free under `max` and the adapted limit.
-    pub fn try_acquire(&mut self, max: u32) -> bool {
+    pub(crate) fn try_acquire(&mut self, max: u32) -> bool {
         self.limit = self.limit.min(f64::from(max.max(1)));
         if self.in_flight < self.limit() {
             self.in_flight += 1;
@@ -96,7 +90,7 @@ impl Concurrency {
     }
 
     /// Gives the place back with what the attempt showed, adapting the limit (at most `max`).
-    pub fn release(&mut self, load: Load, max: u32, now: Instant) {
+    pub(crate) fn release(&mut self, load: Load, max: u32, now: Instant) {
         self.in_flight = self.in_flight.saturating_sub(1);
         let max = f64::from(max.max(1));
         match load {
@@ -119,7 +113,7 @@ impl Concurrency {
 
     /// How long a delivery that found no free place waits before it is tried again.
     #[must_use]
-    pub fn backoff(&self) -> Duration {
+    pub(crate) fn backoff(&self) -> Duration {
         let ms = self.recent_ms.unwrap_or(100.0).clamp(50.0, 5_000.0);
         Duration::from_secs_f64(ms / 1000.0)
     }
@@ -193,7 +187,7 @@ mod tests {
         assert!(!c.try_acquire(2));
         c.release(Load::Unknown, 2, Instant::now());
         assert!(c.try_acquire(2));
-        assert_eq!(c.in_flight(), 2);
+        assert_eq!(c.in_flight, 2);
         // A lower configured maximum applies at once.
         c.release(Load::Unknown, 2, Instant::now());
         c.release(Load::Unknown, 2, Instant::now());

@@ -20,7 +20,7 @@ use crate::registry::LiveEndpoint;
 
 /// The webhook body around `data` (JSON text; anything else is sent as `null`).
 #[must_use]
-pub fn body(event_type: &str, timestamp: DateTime<Utc>, data: &[u8]) -> Bytes {
+pub(crate) fn body(event_type: &str, timestamp: DateTime<Utc>, data: &[u8]) -> Bytes {
     let data = std::str::from_utf8(data)
         .ok()
         .and_then(|text| RawValue::from_string(text.to_owned()).ok())
@@ -36,7 +36,7 @@ pub fn body(event_type: &str, timestamp: DateTime<Utc>, data: &[u8]) -> Bytes {
 /// The endpoint's own headers, then Hookwire's: content type, `webhook-id`,
 /// `webhook-timestamp` (`at`) and one signature of `body` per live secret.
 #[must_use]
-pub fn signed_headers(
+pub(crate) fn signed_headers(
     endpoint: &LiveEndpoint,
     webhook_id: &str,
     correlation_id: Option<&str>,
@@ -101,21 +101,21 @@ const ALWAYS_REDACTED: &[&str] = &[
 ];
 
 /// What replaces a redacted header value.
-pub const REDACTED: &str = "<redacted>";
+pub(crate) const REDACTED: &str = "<redacted>";
 
 /// What attempt records keep of a request and its response: header values that carry
 /// credentials are replaced by [`REDACTED`] (the built-in names, the deployment's
 /// `[privacy] redact_headers` and the endpoint's own custom headers), and the response body
 /// is cut to the endpoint's `response_body_bytes`.
 #[derive(Debug, Clone)]
-pub struct Recording {
+pub(crate) struct Recording {
     redacted: Vec<String>,
 }
 
 impl Recording {
     /// Redacting the built-in names and `extra` (any case).
     #[must_use]
-    pub fn new(extra: &[String]) -> Self {
+    pub(crate) fn new(extra: &[String]) -> Self {
         let mut redacted: Vec<String> = ALWAYS_REDACTED.iter().map(|n| (*n).to_owned()).collect();
         redacted.extend(extra.iter().map(|n| n.to_ascii_lowercase()));
         redacted.sort();
@@ -130,7 +130,7 @@ impl Recording {
     /// A header value as recorded: `value`, or [`REDACTED`] for a name that carries
     /// credentials (`name` lowercase).
     #[must_use]
-    pub fn redact(&self, name: &str, value: String) -> String {
+    pub(crate) fn redact(&self, name: &str, value: String) -> String {
         if self.hides(name) {
             REDACTED.to_owned()
         } else {
@@ -140,7 +140,7 @@ impl Recording {
 
     /// The request headers as recorded.
     #[must_use]
-    pub fn request_headers(
+    pub(crate) fn request_headers(
         &self,
         headers: &HeaderMap,
         endpoint: &Endpoint,
@@ -161,7 +161,7 @@ impl Recording {
 
     /// The response as recorded.
     #[must_use]
-    pub fn response(
+    pub(crate) fn response(
         &self,
         response: Option<ResponseRecord>,
         endpoint: &Endpoint,

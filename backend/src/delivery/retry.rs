@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 /// Delays between attempts when an endpoint sets none: about 22 hours in all, 9 attempts.
-pub const DEFAULT_SCHEDULE: [Duration; 8] = [
+pub(crate) const DEFAULT_SCHEDULE: [Duration; 8] = [
     Duration::from_secs(5),
     Duration::from_secs(30),
     Duration::from_mins(2),
@@ -20,7 +20,7 @@ pub const DEFAULT_SCHEDULE: [Duration; 8] = [
 
 /// Retry tiers when the configuration sets none: a ladder dense enough that a delivery
 /// parked in the tier at or above its delay is never late by more than that tier's step.
-pub const DEFAULT_TIERS: [Duration; 15] = [
+pub(crate) const DEFAULT_TIERS: [Duration; 15] = [
     Duration::from_secs(1),
     Duration::from_secs(5),
     Duration::from_secs(10),
@@ -39,7 +39,7 @@ pub const DEFAULT_TIERS: [Duration; 15] = [
 ];
 
 /// How far a scheduled delay may be moved either way, as a fraction.
-pub const JITTER: f64 = 0.2;
+pub(crate) const JITTER: f64 = 0.2;
 
 /// How long to wait before the next attempt after attempt number `failed_attempt`
 /// (1-based) failed, or `None` when the schedule is used up and the delivery is dead.
@@ -49,7 +49,7 @@ pub const JITTER: f64 = 0.2;
 /// random number in `[-1, 1]` that spreads scheduled delays by ±[`JITTER`], so a burst of
 /// failures does not come back as a burst.
 #[must_use]
-pub fn next_delay(
+pub(crate) fn next_delay(
     schedule: &[Duration],
     failed_attempt: u32,
     retry_after: Option<Duration>,
@@ -66,7 +66,7 @@ pub fn next_delay(
 
 /// `delay` moved by `unit` × [`JITTER`] of itself; `unit` is clamped to `[-1, 1]`.
 #[must_use]
-pub fn jittered(delay: Duration, unit: f64) -> Duration {
+pub(crate) fn jittered(delay: Duration, unit: f64) -> Duration {
     let factor = 1.0 + unit.clamp(-1.0, 1.0) * JITTER;
     delay.mul_f64(factor)
 }
@@ -74,7 +74,7 @@ pub fn jittered(delay: Duration, unit: f64) -> Duration {
 /// The tier a delivery waiting `delay` is parked in: the shortest tier at least that long,
 /// else the longest. `tiers` is sorted ascending and not empty.
 #[must_use]
-pub fn tier_for(tiers: &[Duration], delay: Duration) -> usize {
+pub(crate) fn tier_for(tiers: &[Duration], delay: Duration) -> usize {
     tiers
         .iter()
         .position(|tier| *tier >= delay)

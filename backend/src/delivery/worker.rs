@@ -21,14 +21,14 @@ use super::outcome::{Verdict, error_record, verdict};
 use super::pacing::Load;
 use super::request;
 use super::retry::{next_delay, tier_for};
+use crate::delivery::held;
 use crate::engine::Engine;
-use crate::held;
 use crate::registry::{self, LiveEndpoint};
 use crate::task::Task;
 
 /// Pulls and delivers tasks, `concurrency` at a time, until `stop` turns true; then lets
 /// the attempts in flight finish.
-pub async fn run(
+pub(crate) async fn run(
     engine: Arc<Engine>,
     sender: Sender,
     concurrency: usize,

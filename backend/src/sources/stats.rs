@@ -7,11 +7,11 @@ use std::sync::Mutex;
 use hookwire_protocol::source::{RequestOutcome, SourceStats};
 
 /// Published requests whose latency the percentiles cover.
-pub const LATENCY_WINDOW: usize = 1024;
+pub(crate) const LATENCY_WINDOW: usize = 1024;
 
 /// One source's counters.
 #[derive(Debug, Default)]
-pub struct Counters {
+pub(crate) struct Counters {
     inner: Mutex<Inner>,
 }
 
@@ -23,7 +23,7 @@ struct Inner {
 
 impl Counters {
     /// Counts one request that reached the source.
-    pub fn record(&self, outcome: RequestOutcome, latency_us: u64) {
+    pub(crate) fn record(&self, outcome: RequestOutcome, latency_us: u64) {
         let mut inner = self
             .inner
             .lock()
@@ -48,7 +48,7 @@ impl Counters {
 
     /// The counters with the latency percentiles.
     #[must_use]
-    pub fn snapshot(&self) -> SourceStats {
+    pub(crate) fn snapshot(&self) -> SourceStats {
         let inner = self
             .inner
             .lock()

@@ -17,7 +17,7 @@ const FUEL: u64 = 200_000;
 
 /// A request's body, read by its content type.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Body {
+pub(crate) struct Body {
     /// What templates see as `body` and JSON Pointers read: JSON as is, form fields as an
     /// object of strings, text as a string.
     pub value: Value,
@@ -28,7 +28,7 @@ pub struct Body {
 /// Reads `bytes` by `content_type`: JSON when it says so (or says nothing and it parses),
 /// form fields for `application/x-www-form-urlencoded`, text otherwise.
 #[must_use]
-pub fn read_body(bytes: &[u8], content_type: Option<&str>) -> Body {
+pub(crate) fn read_body(bytes: &[u8], content_type: Option<&str>) -> Body {
     let media = content_type
         .and_then(|ct| ct.split(';').next())
         .map(|m| m.trim().to_ascii_lowercase());
@@ -62,7 +62,7 @@ pub fn read_body(bytes: &[u8], content_type: Option<&str>) -> Body {
 /// `{"content_type", "body"}` (plus `"form"` with the fields of a form, or `"body_base64"`
 /// instead of `"body"` for bytes that are not UTF-8).
 #[must_use]
-pub fn default_payload(bytes: &[u8], content_type: Option<&str>, body: &Body) -> Vec<u8> {
+pub(crate) fn default_payload(bytes: &[u8], content_type: Option<&str>, body: &Body) -> Vec<u8> {
     if body.is_json {
         return bytes.to_vec();
     }
@@ -87,7 +87,7 @@ pub fn default_payload(bytes: &[u8], content_type: Option<&str>, body: &Body) ->
 }
 
 /// What a template sees besides the body.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// Headers, lowercase names.
     pub headers: &'a BTreeMap<String, String>,
     /// Query parameters.
@@ -101,7 +101,7 @@ pub struct Request<'a> {
 }
 
 /// A compiled template.
-pub struct Template {
+pub(crate) struct Template {
     env: Environment<'static>,
 }
 
@@ -113,7 +113,7 @@ impl std::fmt::Debug for Template {
 
 impl Template {
     /// Compiles `source`; a syntax error names its line.
-    pub fn compile(source: &str) -> Result<Self, String> {
+    pub(crate) fn compile(source: &str) -> Result<Self, String> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Json);
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
@@ -135,7 +135,7 @@ impl Template {
     }
 
     /// Renders the payload for `body` and `request`; the output must be JSON.
-    pub fn render(&self, body: &Body, request: &Request<'_>) -> Result<Vec<u8>, String> {
+    pub(crate) fn render(&self, body: &Body, request: &Request<'_>) -> Result<Vec<u8>, String> {
         let template = self.env.get_template(TEMPLATE).map_err(|e| describe(&e))?;
         let context = minijinja::context! {
             body => minijinja::Value::from_serialize(&body.value),

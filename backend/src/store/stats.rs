@@ -10,20 +10,20 @@ use hookwire_protocol::stats::{LatencySummary, WindowSummary};
 use serde::{Deserialize, Serialize};
 
 /// The width of one bucket, in seconds.
-pub const BUCKET_SECS: i64 = 300;
+pub(crate) const BUCKET_SECS: i64 = 300;
 /// Latency bucket `k` holds attempts up to `2^(k/4)` ms (1 ms … 65.5 s); one more holds
 /// the slower ones.
 const LATENCY_BOUNDS: usize = 65;
 
 /// The start of the bucket holding `at`, in Unix seconds.
 #[must_use]
-pub fn bucket_of(at: DateTime<Utc>) -> i64 {
+pub(crate) fn bucket_of(at: DateTime<Utc>) -> i64 {
     bucket_of_secs(at.timestamp())
 }
 
 /// The start of the bucket holding Unix second `secs`.
 #[must_use]
-pub fn bucket_of_secs(secs: i64) -> i64 {
+pub(crate) fn bucket_of_secs(secs: i64) -> i64 {
     secs.div_euclid(BUCKET_SECS) * BUCKET_SECS
 }
 
@@ -40,7 +40,7 @@ fn latency_bucket(latency_ms: f64) -> usize {
 
 /// Everything counted for one endpoint in one bucket (or summed over a window).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsBucket {
+pub(crate) struct StatsBucket {
     /// Attempts made.
     pub attempts: u64,
     /// Attempts that delivered.
@@ -63,7 +63,7 @@ pub struct StatsBucket {
 
 impl StatsBucket {
     /// Counts one attempt.
-    pub fn add(&mut self, record: &AttemptRecord) {
+    pub(crate) fn add(&mut self, record: &AttemptRecord) {
         self.attempts += 1;
         if record.error.is_none() {
             self.succeeded += 1;
@@ -91,7 +91,7 @@ impl StatsBucket {
     }
 
     /// Adds `other`'s counts to this one.
-    pub fn merge(&mut self, other: &Self) {
+    pub(crate) fn merge(&mut self, other: &Self) {
         self.attempts += other.attempts;
         self.succeeded += other.succeeded;
         self.failed += other.failed;
@@ -114,7 +114,7 @@ impl StatsBucket {
     /// The latency at `quantile` (0–1): the upper bound of the bucket it falls in (at most
     /// 19 % above the true value), `None` without attempts.
     #[must_use]
-    pub fn latency_ms(&self, quantile: f64) -> Option<f64> {
+    pub(crate) fn latency_ms(&self, quantile: f64) -> Option<f64> {
         let total: u64 = self.latency.iter().sum();
         if total == 0 {
             return None;
@@ -134,7 +134,7 @@ impl StatsBucket {
 
     /// The window's summary as `endpoints.stats` shows it.
     #[must_use]
-    pub fn summary(&self) -> WindowSummary {
+    pub(crate) fn summary(&self) -> WindowSummary {
         #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52")]
         let success_rate =
             (self.attempts > 0).then(|| self.succeeded as f64 / self.attempts as f64);

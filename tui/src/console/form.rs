@@ -13,7 +13,7 @@ use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::replay::StartReplay;
 use serde_json::Value;
 
-use super::request::ApiError;
+use super::error::ApiError;
 use crate::when;
 
 /// What a form does when submitted.

@@ -4,6 +4,7 @@
 
 mod action;
 mod app;
+mod error;
 mod filter;
 #[cfg(test)]
 mod fixtures;

@@ -14,6 +14,7 @@ use hookwire_protocol::replay::StartReplay;
 use hookwire_protocol::source::{ListSourceRequests, SourceName};
 
 use super::action::Action;
+pub(crate) use super::error::ApiError;
 use super::form::FormKind;
 
 /// How many rows a list view loads (the API's page limit).
@@ -121,31 +122,6 @@ impl Call {
             requests: vec![load.request()],
             purpose: Purpose::Load(load),
         }
-    }
-}
-
-/// A failed call, as the console shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiError {
-    /// What failed, for people.
-    pub(crate) message: String,
-    /// The request field the API blamed, if it did (forms show the error there).
-    pub(crate) field: Option<String>,
-}
-
-impl ApiError {
-    /// An error not tied to a field.
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            field: None,
-        }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
     }
 }
 

@@ -22,7 +22,7 @@ const FETCH_WAIT: Duration = Duration::from_millis(500);
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// Works one tier forever.
-pub async fn run(engine: Arc<Engine>, tier: Duration) {
+pub(crate) async fn run(engine: Arc<Engine>, tier: Duration) {
     loop {
         if let Err(e) = work(&engine, tier).await {
             tracing::warn!(tier_secs = tier.as_secs(), error = %e, "retry tier interrupted; resuming");

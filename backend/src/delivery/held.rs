@@ -29,7 +29,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 const BATCH: usize = 256;
 
 /// Holds `task` until its endpoint delivers again.
-pub async fn hold(engine: &Engine, task: &Task) -> Result<(), async_nats::Error> {
+pub(crate) async fn hold(engine: &Engine, task: &Task) -> Result<(), async_nats::Error> {
     let subject = engine
         .topology
         .subjects
@@ -44,7 +44,7 @@ pub async fn hold(engine: &Engine, task: &Task) -> Result<(), async_nats::Error>
 
 /// Releases held tasks of endpoints that deliver again, whenever `wake` is notified and
 /// every few seconds, forever.
-pub async fn run(engine: Arc<Engine>, wake: Arc<Notify>) {
+pub(crate) async fn run(engine: Arc<Engine>, wake: Arc<Notify>) {
     loop {
         if let Err(e) = sweep(&engine).await {
             tracing::warn!(error = %e, "cannot release held deliveries yet; retrying");

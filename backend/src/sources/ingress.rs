@@ -34,14 +34,14 @@ use crate::engine::Engine;
 use crate::sources::{LiveSource, Prepared, PreparedRequest};
 
 /// The header naming the source an event came in through.
-pub const SOURCE_HEADER: &str = "Hookwire-Source";
+pub(crate) const SOURCE_HEADER: &str = "Hookwire-Source";
 /// [`CORRELATION_ID`] as an HTTP request header (names arrive lowercase).
 const CORRELATION_HEADER: &str = "hookwire-correlation-id";
 /// Headers that carry a provider's shared secret itself, never recorded.
 const SECRET_HEADERS: &[&str] = &["x-gitlab-token"];
 
 /// What the handler needs.
-pub struct Ingress {
+pub(crate) struct Ingress {
     engine: Arc<Engine>,
     settings: IngressConfig,
     in_flight: Arc<Semaphore>,
@@ -80,7 +80,11 @@ struct Received {
 impl Ingress {
     /// An ingress publishing with `engine`.
     #[must_use]
-    pub fn new(engine: Arc<Engine>, settings: IngressConfig, redact_headers: &[String]) -> Self {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        settings: IngressConfig,
+        redact_headers: &[String],
+    ) -> Self {
         let mut redacted = redact_headers.to_vec();
         redacted.extend(SECRET_HEADERS.iter().map(|h| (*h).to_owned()));
         Self {
@@ -94,7 +98,11 @@ impl Ingress {
     }
 
     /// Answers one HTTP request from `peer`.
-    pub async fn handle(&self, request: Request<Incoming>, peer: IpAddr) -> Response<Full<Bytes>> {
+    pub(crate) async fn handle(
+        &self,
+        request: Request<Incoming>,
+        peer: IpAddr,
+    ) -> Response<Full<Bytes>> {
         let path = request.uri().path();
         if path == "/healthz" {
             return if self.engine.client.connection_state()
@@ -459,7 +467,11 @@ fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 /// The client's address: the peer's, unless the peer is a trusted proxy, then the last
 /// `X-Forwarded-For` entry not itself a trusted proxy.
 #[must_use]
-pub fn client_address(peer: IpAddr, headers: &hyper::HeaderMap, trusted: &[IpNet]) -> IpAddr {
+pub(crate) fn client_address(
+    peer: IpAddr,
+    headers: &hyper::HeaderMap,
+    trusted: &[IpNet],
+) -> IpAddr {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
         return peer;
@@ -479,7 +491,7 @@ pub fn client_address(peer: IpAddr, headers: &hyper::HeaderMap, trusted: &[IpNet
 }
 
 /// Serves the ingress on `listener` until the task is dropped.
-pub async fn serve(
+pub(crate) async fn serve(
     ingress: Arc<Ingress>,
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -537,7 +549,7 @@ pub async fn serve(
 }
 
 /// Binds the ingress listener (and loads its TLS certificate) as configured.
-pub async fn bind(
+pub(crate) async fn bind(
     settings: &IngressConfig,
     listen: SocketAddr,
 ) -> anyhow::Result<(TcpListener, Option<tokio_rustls::TlsAcceptor>)> {
@@ -606,6 +618,36 @@ mod tests {
             client_address(ip("10.0.0.1"), &headers(&["junk"]), &[]),
             ip("10.0.0.1")
         );
+    }
+
+    proptest::proptest! {
+        /// Fuzz target (`scripts/fuzz` runs it longer): any `X-Forwarded-For` values, any
+        /// peer and trusted networks give an address that is the peer or one the headers
+        /// name, and never a trusted proxy's unless the peer itself is the client.
+        #[test]
+        fn the_client_address_is_the_peer_or_a_forwarded_untrusted_one(
+            peer in proptest::array::uniform4(proptest::num::u8::ANY),
+            values in proptest::collection::vec("[0-9a-f.:, ]{0,40}|[ -~]{0,40}", 0..4),
+            trusted in proptest::collection::vec((proptest::array::uniform4(proptest::num::u8::ANY), 0_u8..=32), 0..3),
+        ) {
+            let peer = IpAddr::from(peer);
+            let trusted: Vec<IpNet> = trusted
+                .into_iter()
+                .filter_map(|(ip, len)| ipnet::Ipv4Net::new(ip.into(), len).ok().map(IpNet::V4))
+                .collect();
+            let mut map = hyper::HeaderMap::new();
+            for value in &values {
+                if let Ok(value) = HeaderValue::from_str(value) {
+                    map.append("x-forwarded-for", value);
+                }
+            }
+            let client = client_address(peer, &map, &trusted);
+            let named = values.iter().any(|v| v.split(',').any(|p| p.trim().parse() == Ok(client)));
+            proptest::prop_assert!(client == peer || named);
+            if client != peer {
+                proptest::prop_assert!(!trusted.iter().any(|net| net.contains(&client)));
+            }
+        }
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! loaded at start and kept current by a watch, so the ingress answers without I/O
 //! before the publish.
 
-pub mod stats;
-pub mod transform;
+pub(crate) mod ingress;
+pub(crate) mod stats;
+pub(crate) mod transform;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::num::NonZeroU32;
@@ -17,8 +18,8 @@ use base64::Engine as _;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::source::{
-    CreateSource, CreatedSource, ListSourceRequests, Source, SourceRequestPage, SourceView,
-    TestSource, TestedSource, UpdateSource, Verification, check_secret, validate_name,
+    CreateSource, CreatedSource, Source, SourceView, TestSource, TestedSource, UpdateSource,
+    Verification, check_secret, validate_name,
 };
 use hookwire_protocol::{Secret, Subjects, Tenant, inbound};
 use rand::RngCore as _;
@@ -36,7 +37,7 @@ const TOKEN_PREFIX: &str = "hwin_";
 /// A source as kept in the bucket: its public view and, sealed, the token and the provider
 /// secret.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredSource {
+pub(crate) struct StoredSource {
     /// What the admin API shows.
     pub source: Source,
     /// [`SourceSecrets`], sealed.
@@ -86,7 +87,7 @@ fn generate_secret(verification: &Verification) -> Result<String, AdminError> {
 }
 
 /// A source ready to take requests.
-pub struct LiveSource {
+pub(crate) struct LiveSource {
     /// The source.
     pub source: Source,
     /// The provider secret.
@@ -114,7 +115,7 @@ impl LiveSource {
     }
 
     /// Verifies a request by the source's scheme.
-    pub fn verify<'a>(
+    pub(crate) fn verify<'a>(
         &self,
         header: impl Fn(&str) -> Option<&'a str>,
         body: &[u8],
@@ -124,7 +125,7 @@ impl LiveSource {
     }
 
     /// Takes one request from the rate limit, or says how long until one is allowed.
-    pub fn admit(&self) -> Result<(), Duration> {
+    pub(crate) fn admit(&self) -> Result<(), Duration> {
         self.limiter.check().map_err(|not_until| {
             not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
@@ -133,7 +134,7 @@ impl LiveSource {
     }
 
     /// The event type, `Nats-Msg-Id` and payload a verified request publishes.
-    pub fn prepare<'a>(
+    pub(crate) fn prepare<'a>(
         &self,
         header: impl Fn(&str) -> Option<&'a str> + Copy,
         bytes: &[u8],
@@ -180,7 +181,7 @@ impl LiveSource {
 
     /// The admin view.
     #[must_use]
-    pub fn view(&self, public_url: Option<&str>) -> SourceView {
+    pub(crate) fn view(&self, public_url: Option<&str>) -> SourceView {
         view(&self.source, &self.token, public_url)
     }
 }
@@ -195,7 +196,7 @@ fn view(source: &Source, token: &str, public_url: Option<&str>) -> SourceView {
 }
 
 /// The parts of a request a payload is made from besides its body.
-pub struct PreparedRequest<'a> {
+pub(crate) struct PreparedRequest<'a> {
     /// Headers, lowercase names.
     pub headers: &'a BTreeMap<String, String>,
     /// Query parameters.
@@ -206,7 +207,7 @@ pub struct PreparedRequest<'a> {
 
 /// What a request publishes.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     /// `<source subject>.<type>`.
     pub subject: String,
     /// The event type.
@@ -226,7 +227,7 @@ struct Inner {
 }
 
 /// Every tenant's sources, shared by the ingress and the admin API.
-pub struct Sources {
+pub(crate) struct Sources {
     inner: RwLock<Inner>,
     counters: Mutex<HashMap<(Tenant, String), Arc<Counters>>>,
     keyring: Arc<Keyring>,
@@ -237,7 +238,11 @@ pub struct Sources {
 impl Sources {
     /// No sources yet; secrets open with `keyring`; views show URLs on `public_url`.
     #[must_use]
-    pub fn new(keyring: Arc<Keyring>, subjects: Subjects, public_url: Option<String>) -> Self {
+    pub(crate) fn new(
+        keyring: Arc<Keyring>,
+        subjects: Subjects,
+        public_url: Option<String>,
+    ) -> Self {
         Self {
             inner: RwLock::new(Inner::default()),
             counters: Mutex::new(HashMap::new()),
@@ -255,13 +260,13 @@ impl Sources {
 
     /// The source a URL token belongs to.
     #[must_use]
-    pub fn by_token(&self, token: &str) -> Option<Arc<LiveSource>> {
+    pub(crate) fn by_token(&self, token: &str) -> Option<Arc<LiveSource>> {
         self.read().by_token.get(token).cloned()
     }
 
     /// One source.
     #[must_use]
-    pub fn get(&self, tenant: &Tenant, name: &str) -> Option<Arc<LiveSource>> {
+    pub(crate) fn get(&self, tenant: &Tenant, name: &str) -> Option<Arc<LiveSource>> {
         self.read()
             .by_name
             .get(&(tenant.clone(), name.to_owned()))
@@ -269,7 +274,7 @@ impl Sources {
     }
 
     /// A source's counters on this instance.
-    pub fn counters(&self, tenant: &Tenant, name: &str) -> Arc<Counters> {
+    pub(crate) fn counters(&self, tenant: &Tenant, name: &str) -> Arc<Counters> {
         let mut counters = self
             .counters
             .lock()
@@ -283,19 +288,19 @@ impl Sources {
 
     /// The configured public base URL.
     #[must_use]
-    pub fn public_url(&self) -> Option<&str> {
+    pub(crate) fn public_url(&self) -> Option<&str> {
         self.public_url.as_deref()
     }
 
     /// Sources sealed under a previous key.
     #[must_use]
-    pub fn stale_seals(&self) -> Vec<(Tenant, String)> {
+    pub(crate) fn stale_seals(&self) -> Vec<(Tenant, String)> {
         self.read().stale.iter().cloned().collect()
     }
 
     /// Why stored sources are not served here, one line each.
     #[must_use]
-    pub fn unopened(&self) -> Vec<String> {
+    pub(crate) fn unopened(&self) -> Vec<String> {
         self.read()
             .unopened
             .iter()
@@ -345,7 +350,7 @@ impl Sources {
 
     /// A tenant's sources in name order.
     #[must_use]
-    pub fn list(&self, tenant: &Tenant) -> Vec<SourceView> {
+    pub(crate) fn list(&self, tenant: &Tenant) -> Vec<SourceView> {
         let inner = self.read();
         let mut views: Vec<SourceView> = inner
             .by_name
@@ -359,7 +364,7 @@ impl Sources {
 }
 
 /// Loads every source in the bucket, then follows changes forever.
-pub async fn load_and_follow(
+pub(crate) async fn load_and_follow(
     bucket: kv::Store,
     sources: Arc<Sources>,
     bucket_stream_seq: u64,
@@ -477,7 +482,7 @@ impl Sources {
     }
 
     /// `sources.create`.
-    pub async fn create(
+    pub(crate) async fn create(
         &self,
         bucket: &kv::Store,
         tenant: &Tenant,
@@ -499,7 +504,7 @@ impl Sources {
 
     /// `sources.update`: a new scheme keeps the secret when it suits the scheme, else needs
     /// (or, where it can be, generates) one.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         bucket: &kv::Store,
         tenant: &Tenant,
@@ -520,7 +525,7 @@ impl Sources {
     }
 
     /// `sources.rotate-token`: a new URL; the old one stops working at once.
-    pub async fn rotate_token(
+    pub(crate) async fn rotate_token(
         &self,
         bucket: &kv::Store,
         tenant: &Tenant,
@@ -544,7 +549,7 @@ impl Sources {
     }
 
     /// Rewrites a source under the current key (after a key rotation).
-    pub async fn reseal(
+    pub(crate) async fn reseal(
         &self,
         bucket: &kv::Store,
         tenant: &Tenant,
@@ -561,7 +566,7 @@ impl Sources {
     }
 
     /// `sources.delete`.
-    pub async fn delete(
+    pub(crate) async fn delete(
         &self,
         bucket: &kv::Store,
         tenant: &Tenant,
@@ -585,7 +590,7 @@ impl Sources {
     }
 
     /// `sources.get`.
-    pub fn view_of(&self, tenant: &Tenant, name: &str) -> Result<SourceView, AdminError> {
+    pub(crate) fn view_of(&self, tenant: &Tenant, name: &str) -> Result<SourceView, AdminError> {
         let name = validate_name(name)?;
         self.get(tenant, &name)
             .map(|live| live.view(self.public_url()))
@@ -593,7 +598,11 @@ impl Sources {
     }
 
     /// `sources.test`: what a request would publish (no verification, nothing published).
-    pub fn test(&self, tenant: &Tenant, request: &TestSource) -> Result<TestedSource, AdminError> {
+    pub(crate) fn test(
+        &self,
+        tenant: &Tenant,
+        request: &TestSource,
+    ) -> Result<TestedSource, AdminError> {
         let name = validate_name(&request.name)?;
         let live = self.get(tenant, &name).ok_or_else(|| not_found(&name))?;
         let (bytes, default_type) = match &request.body {
@@ -638,54 +647,6 @@ impl Sources {
                 .map_err(|e| AdminError::internal("reading the transformed payload", e))?,
         })
     }
-}
-
-/// `sources.requests`: up to `limit` recorded requests to one source, from `since` (default:
-/// the last hour) or after the cursor.
-pub async fn requests(
-    engine: &crate::engine::Engine,
-    tenant: &Tenant,
-    request: &ListSourceRequests,
-    limit: usize,
-) -> Result<SourceRequestPage, AdminError> {
-    use crate::stream_page::{self, Start};
-    let name = validate_name(&request.name)?;
-    engine.sources.view_of(tenant, &name)?;
-    let subject = engine
-        .topology
-        .subjects
-        .source_live(tenant, &name)
-        .map_err(|e| AdminError::invalid("name", e.to_string()))?;
-    let start = match (request.cursor, request.since) {
-        (Some(cursor), _) => Start::After(cursor),
-        (None, Some(since)) => Start::Since(since),
-        (None, None) => Start::Since(chrono::Utc::now() - chrono::TimeDelta::hours(1)),
-    };
-    let page = stream_page::read(
-        &engine.js,
-        &engine.topology.attempts,
-        vec![subject],
-        start,
-        limit,
-    )
-    .await?;
-    let mut requests = Vec::with_capacity(page.messages.len());
-    let mut last_seq = None;
-    for message in &page.messages {
-        last_seq = Some(
-            message
-                .info()
-                .map_err(|e| AdminError::internal("reading a request record's metadata", e))?
-                .stream_sequence,
-        );
-        if let Ok(record) = serde_json::from_slice(&message.payload) {
-            requests.push(record);
-        }
-    }
-    Ok(SourceRequestPage {
-        requests,
-        next_cursor: if page.more { last_seq } else { None },
-    })
 }
 
 /// The secret a source keeps: the one given (checked), else the current one if it suits the

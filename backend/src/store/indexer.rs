@@ -16,7 +16,7 @@ const MAX_BATCH: usize = 2000;
 const LINGER: Duration = Duration::from_millis(2);
 
 /// Indexes forever, resuming after interruptions.
-pub async fn run(js: jetstream::Context, stream_name: String, filter: String, store: Store) {
+pub(crate) async fn run(js: jetstream::Context, stream_name: String, filter: String, store: Store) {
     loop {
         if let Err(e) = index(&js, &stream_name, &filter, &store).await {
             tracing::warn!(error = %e, "attempt indexer interrupted; resuming");

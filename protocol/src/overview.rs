@@ -93,3 +93,11 @@ pub struct EndpointLine {
     /// Its held deliveries.
     pub held: u64,
 }
+
+impl OverviewWindows {
+    /// The windows with their wire names, shortest first.
+    #[must_use]
+    pub fn named(&self) -> [(&'static str, &WindowSummary); 2] {
+        [("1h", &self.hour), ("24h", &self.day)]
+    }
+}

@@ -62,3 +62,11 @@ pub struct StatsWindows {
     #[serde(rename = "7d")]
     pub week: WindowSummary,
 }
+
+impl StatsWindows {
+    /// The windows with their wire names, shortest first.
+    #[must_use]
+    pub fn named(&self) -> [(&'static str, &WindowSummary); 3] {
+        [("1h", &self.hour), ("24h", &self.day), ("7d", &self.week)]
+    }
+}

@@ -346,10 +346,7 @@ fn print_overview(overview: &Overview) {
         "endpoints  {} total: {} active, {} paused, {} disabled, {} pending verification, {} failing",
         e.total, e.active, e.paused, e.disabled, e.pending_verification, e.failing
     );
-    for (name, w) in [
-        ("1h", &overview.windows.hour),
-        ("24h", &overview.windows.day),
-    ] {
+    for (name, w) in overview.windows.named() {
         println!(
             "{name:<10} {} attempts, success {}, p50/p95/p99 {}/{}/{} ms",
             w.attempts,
@@ -507,8 +504,7 @@ fn print_stats(stats: &EndpointStats) {
         "{:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  FAILURES",
         "", "ATTEMPTS", "SUCCESS", "P50 MS", "P95 MS", "P99 MS"
     );
-    let w = &stats.windows;
-    for (name, window) in [("1h", &w.hour), ("24h", &w.day), ("7d", &w.week)] {
+    for (name, window) in stats.windows.named() {
         println!(
             "{name:<5} {:>9} {:>8} {:>9} {:>9} {:>9}  {}",
             window.attempts,

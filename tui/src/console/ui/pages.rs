@@ -205,16 +205,10 @@ fn endpoint_lines(
         ),
         BOLD,
     ));
-    for name in ["1h", "24h", "7d"] {
-        let text = stats.map_or_else(
-            || strings::LOADING.to_owned(),
-            |s| {
-                let w = match name {
-                    "1h" => &s.windows.hour,
-                    "24h" => &s.windows.day,
-                    _ => &s.windows.week,
-                };
-                format!(
+    match stats {
+        Some(s) => {
+            for (name, w) in s.windows.named() {
+                let text = format!(
                     "{:>9} {:>8} {:>7} {:>7} {:>7}  {}",
                     w.attempts,
                     percent(w.success_rate),
@@ -222,10 +216,15 @@ fn endpoint_lines(
                     millis(w.latency_ms.p95),
                     millis(w.latency_ms.p99),
                     crate::output::failures(w)
-                )
-            },
-        );
-        lines.push(field(name, text));
+                );
+                lines.push(field(name, text));
+            }
+        }
+        None => {
+            for name in ["1h", "24h", "7d"] {
+                lines.push(field(name, strings::LOADING.to_owned()));
+            }
+        }
     }
     lines
 }

@@ -1,9 +1,11 @@
 //! Hookwire's wire protocol: the NATS subject layout, the event envelope delivered to
-//! receivers, event-type filters and Standard Webhooks signing.
+//! receivers, event-type filters, Standard Webhooks signing, and the admin contract (the
+//! table of operations in [`operation`], with every request and reply type).
 //!
 //! This crate does no I/O. Everything in it is a pure function of its inputs (the one
-//! exception is [`signing::Secret::generate`], which draws random bytes), so both the daemon and the operator tool share one definition of
-//! the protocol and it can be tested exhaustively.
+//! exception is [`signing::Secret::generate`], which draws random bytes), so the daemon,
+//! the CLI and the console share one definition of the protocol and it can be tested
+//! exhaustively.
 
 pub mod admin;
 pub mod attempt;

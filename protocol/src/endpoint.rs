@@ -384,7 +384,7 @@ pub struct TestEndpoint {
     pub id: String,
     /// The event type to send.
     pub event_type: String,
-    /// The event's data; the catalog's example for the type when absent.
+    /// The event's data; when absent, the catalog's example for the type, else `{}`.
     #[serde(default)]
     pub payload: Option<serde_json::Value>,
 }

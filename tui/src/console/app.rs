@@ -32,6 +32,10 @@ const LIVE_CAPACITY: usize = 2000;
 /// Seconds of live throughput the overview charts.
 pub(crate) const RATE_SECONDS: usize = 60;
 const PAGE: isize = 10;
+/// How long a message stays on the message line.
+const STATUS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+/// Messages `:messages` keeps.
+const MESSAGES_KEPT: usize = 100;
 
 /// The views, in tab order (keys 1-9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +113,14 @@ pub(crate) enum Mode {
         id: String,
         secret: String,
     },
-    Help,
+    /// The key list, scrolled down by `scroll` lines.
+    Help {
+        scroll: usize,
+    },
+    /// Every message of this session in full, newest first (`:messages`).
+    Messages {
+        scroll: usize,
+    },
 }
 
 /// What arrives for the app.
@@ -162,6 +173,8 @@ pub(crate) struct App {
     pub(crate) live_filter_text: String,
     pub(crate) live_selected: usize,
     pub(crate) frozen: bool,
+    /// Attempts that arrived while frozen, shown once the tail follows again.
+    pub(crate) held_back: Vec<AttemptRecord>,
     /// Live attempts per second: (Unix second, attempts, failed), oldest first.
     pub(crate) rate: VecDeque<(i64, u64, u64)>,
     pub(crate) deliveries: Table<DeliveryRecord>,
@@ -176,7 +189,12 @@ pub(crate) struct App {
     /// Calls sent and not answered yet (the header shows a spinner meanwhile).
     pub(crate) pending: usize,
     pub(crate) spinner: usize,
+    /// The message line: the last thing said, until it expires or the view changes.
     pub(crate) status: Option<String>,
+    /// When the message line was set.
+    pub(crate) status_at: Option<DateTime<Utc>>,
+    /// Everything said, newest last (`:messages` shows them in full).
+    pub(crate) messages: VecDeque<(DateTime<Utc>, String)>,
     pub(crate) quit: bool,
 }
 
@@ -198,6 +216,7 @@ impl App {
             live_filter_text: String::new(),
             live_selected: 0,
             frozen: false,
+            held_back: Vec::new(),
             rate: VecDeque::new(),
             deliveries: Table::default(),
             deliveries_search: String::new(),
@@ -209,6 +228,8 @@ impl App {
             pending: 0,
             spinner: 0,
             status: None,
+            status_at: None,
+            messages: VecDeque::new(),
             quit: false,
         }
     }
@@ -229,6 +250,18 @@ impl App {
             .per_endpoint
             .iter()
             .find(|line| line.id == id)
+    }
+
+    /// Puts `text` on the message line and in the message history.
+    fn say(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        let now = Utc::now();
+        if self.messages.len() == MESSAGES_KEPT {
+            self.messages.pop_front();
+        }
+        self.messages.push_back((now, text.clone()));
+        self.status = Some(text);
+        self.status_at = Some(now);
     }
 
     fn call(&mut self, call: Call) -> Request {
@@ -273,9 +306,28 @@ impl App {
                 }
                 Vec::new()
             }
-            Mode::Help => {
-                if matches!(key, Some(Key::Back | Key::Help | Key::Quit)) {
-                    self.mode = Mode::Normal;
+            Mode::Help { scroll } | Mode::Messages { scroll } => {
+                let closes = if matches!(self.mode, Mode::Help { .. }) {
+                    Key::Help
+                } else {
+                    Key::Back
+                };
+                let scroll = match key {
+                    Some(Key::Down) => scroll.saturating_add(1),
+                    Some(Key::Up) => scroll.saturating_sub(1),
+                    Some(Key::PageDown) => scroll.saturating_add(10),
+                    Some(Key::PageUp) => scroll.saturating_sub(10),
+                    Some(Key::Top) => 0,
+                    Some(Key::Bottom) => usize::MAX,
+                    Some(k) if k == closes || matches!(k, Key::Back | Key::Quit) => {
+                        self.mode = Mode::Normal;
+                        return Vec::new();
+                    }
+                    _ => scroll,
+                };
+                match &mut self.mode {
+                    Mode::Help { scroll: at } | Mode::Messages { scroll: at } => *at = scroll,
+                    _ => {}
                 }
                 Vec::new()
             }
@@ -285,7 +337,7 @@ impl App {
 
     fn on_normal_key(&mut self, key: Key) -> Vec<Request> {
         if key.mutates() && self.readonly {
-            self.status = Some(strings::READONLY.to_owned());
+            self.say(strings::READONLY.to_owned());
             return Vec::new();
         }
         match key {
@@ -297,7 +349,7 @@ impl App {
             Key::Bottom => self.move_selection(0, Some(true)),
             Key::Filter => self.mode = Mode::Filter(self.current_filter()),
             Key::Command => self.mode = Mode::Command(String::new()),
-            Key::Help => self.mode = Mode::Help,
+            Key::Help => self.mode = Mode::Help { scroll: 0 },
             Key::NextView | Key::PrevView => {
                 let here = VIEWS.iter().position(|v| *v == self.view).unwrap_or(0);
                 let step = if key == Key::NextView {
@@ -340,11 +392,18 @@ impl App {
             }
             Key::Copy => {
                 if let Some(text) = self.id_in_context() {
-                    self.status = Some(strings::copied(&text));
+                    self.say(strings::copied(&text));
                     return vec![Request::Copy(text)];
                 }
             }
-            Key::Freeze => self.frozen = !self.frozen,
+            Key::Freeze => {
+                self.frozen = !self.frozen;
+                if !self.frozen {
+                    for record in std::mem::take(&mut self.held_back) {
+                        self.follow(record);
+                    }
+                }
+            }
             Key::Refresh => return self.reload(),
             Key::Quit | Key::ForceQuit => self.quit = true,
             _ => return self.change(key),
@@ -448,10 +507,10 @@ impl App {
                 .iter()
                 .any(|r| r.op().effect() != Effect::Read)
         {
-            self.status = Some(strings::READONLY.to_owned());
+            self.say(strings::READONLY.to_owned());
             return Vec::new();
         }
-        self.status = Some(format!("{}…", action.describe()));
+        self.say(format!("{}…", action.describe()));
         let call = Call {
             requests: action.requests(),
             purpose: Purpose::Perform(action),
@@ -553,14 +612,14 @@ impl App {
                     text.clone_into(&mut self.live_filter_text);
                     self.live_selected = 0;
                 }
-                Err(e) => self.status = Some(e),
+                Err(e) => self.say(e),
             },
             View::Deliveries => match deliveries_query(text, Utc::now(), PAGE_LIMIT) {
                 Ok(query) => {
                     text.clone_into(&mut self.deliveries_search);
                     return vec![self.load(Load::Deliveries(query))];
                 }
-                Err(e) => self.status = Some(e),
+                Err(e) => self.say(e),
             },
             _ => {
                 if let Some(table) = self.current_table() {
@@ -587,9 +646,13 @@ impl App {
             "replays" | "replay" => View::Replays,
             "audit" => View::Audit,
             "sources" | "src" => View::Sources,
+            "messages" | "msg" => {
+                self.mode = Mode::Messages { scroll: 0 };
+                return Vec::new();
+            }
             "tenant" if !argument.trim().is_empty() => return self.switch_tenant(argument.trim()),
             _ => {
-                self.status = Some(strings::unknown_command(command));
+                self.say(strings::unknown_command(command));
                 return Vec::new();
             }
         };
@@ -600,7 +663,7 @@ impl App {
         let tenant = match Tenant::new(name) {
             Ok(tenant) => tenant,
             Err(e) => {
-                self.status = Some(e.to_string());
+                self.say(e.to_string());
                 return Vec::new();
             }
         };
@@ -618,6 +681,10 @@ impl App {
 
     /// Goes to `view` (closing any page) and loads what it shows.
     fn show(&mut self, view: View) -> Vec<Request> {
+        // What was said belongs to the view it was said in (`:messages` keeps it).
+        if self.view != view {
+            self.status = None;
+        }
         self.view = view;
         self.pages.clear();
         self.reload()
@@ -944,13 +1011,15 @@ impl App {
             }
             Msg::Attempt(record) => self.on_attempt(*record),
             Msg::Tick => {
-                let refreshes = self.pages.is_empty()
-                    && self.pending == 0
-                    && matches!(
-                        self.view,
-                        View::Overview | View::Replays | View::Audit | View::Sources
-                    );
-                if refreshes {
+                if self
+                    .status_at
+                    .is_some_and(|at| Utc::now() - at > STATUS_LIFETIME)
+                {
+                    self.status = None;
+                }
+                // Every list and page follows changes made elsewhere; the live tail has
+                // its own stream.
+                if self.pending == 0 && (self.view != View::Live || !self.pages.is_empty()) {
                     return self.reload();
                 }
             }
@@ -985,8 +1054,17 @@ impl App {
             }
         }
         if self.frozen {
+            if self.held_back.len() == LIVE_CAPACITY {
+                self.held_back.remove(0);
+            }
+            self.held_back.push(record);
             return;
         }
+        self.follow(record);
+    }
+
+    /// Adds an attempt to the live tail.
+    fn follow(&mut self, record: AttemptRecord) {
         // Keep the selected attempt selected while new ones arrive above it.
         if self.live_selected > 0 && self.live_filter.matches(&record) {
             self.live_selected += 1;
@@ -1028,12 +1106,12 @@ impl App {
                 Vec::new()
             }
             (Purpose::Load(_), Err(e)) => {
-                self.status = Some(e.message);
+                self.say(e.message);
                 Vec::new()
             }
             (Purpose::Perform(action), Ok(replies)) => self.performed(&action, &replies),
             (Purpose::Perform(action), Err(e)) => {
-                self.status = Some(strings::failed(&action.describe(), &e.message));
+                self.say(strings::failed(&action.describe(), &e.message));
                 Vec::new()
             }
             (Purpose::Submit(kind), Ok(replies)) => self.submitted(&kind, replies),
@@ -1053,7 +1131,7 @@ impl App {
                 if let Mode::Form(form) = &mut self.mode {
                     form.apply_error(&e);
                 } else {
-                    self.status = Some(e.message);
+                    self.say(e.message);
                 }
                 Vec::new()
             }
@@ -1151,7 +1229,7 @@ impl App {
     }
 
     fn performed(&mut self, action: &Action, replies: &[AdminReply]) -> Vec<Request> {
-        self.status = Some(action.outcome(replies));
+        self.say(action.outcome(replies));
         let mut requests = Vec::new();
         match action {
             Action::RotateSecret(id) => {
@@ -1181,7 +1259,7 @@ impl App {
     fn submitted(&mut self, kind: &FormKind, replies: Vec<AdminReply>) -> Vec<Request> {
         self.mode = Mode::Normal;
         let mut requests = Vec::new();
-        self.status = Some(match (kind, replies.into_iter().next()) {
+        let said = match (kind, replies.into_iter().next()) {
             (FormKind::CreateEndpoint, Some(AdminReply::EndpointsCreate(created))) => {
                 let id = created.endpoint.id;
                 requests.push(Request::Copy(created.secret.clone()));
@@ -1199,7 +1277,8 @@ impl App {
             }
             (FormKind::EditEndpoint(id) | FormKind::EditType(id), _) => strings::saved(id),
             (kind, _) => strings::done(&format!("{kind:?}")),
-        });
+        };
+        self.say(said);
         requests.extend(self.reload());
         requests
     }

@@ -389,11 +389,7 @@ fn the_live_tail_is_bounded_filtered_freezes_and_counts_per_second() {
         *rate.last().unwrap(),
         u64::try_from(LIVE_CAPACITY + 5).unwrap()
     );
-    press(&mut app, Key::Freeze);
     let failed = attempt("ep_b", "a.b", Some(500));
-    app.on_msg(Msg::Attempt(Box::new(failed.clone())));
-    assert_eq!(app.live.len(), LIVE_CAPACITY, "frozen: nothing added");
-    press(&mut app, Key::Freeze);
     app.on_msg(Msg::Attempt(Box::new(failed)));
     press(&mut app, Key::View(2));
     press(&mut app, Key::Filter);
@@ -457,10 +453,104 @@ fn failures_and_ticks() {
         "the overview refreshes"
     );
     press(&mut app, Key::View(1));
+    app.pending = 0;
+    assert_eq!(
+        loads(&app.on_msg(Msg::Tick)),
+        [Load::Endpoints, Load::Overview],
+        "the endpoints view follows changes made elsewhere"
+    );
+    press(&mut app, Key::View(2));
+    app.pending = 0;
     assert!(
         app.on_msg(Msg::Tick).is_empty(),
-        "the endpoints view does not poll"
+        "the live tail has its own stream"
     );
+    press(&mut app, Key::View(4));
+    app.pending = 0;
+    assert_eq!(loads(&app.on_msg(Msg::Tick)), [Load::DeadLetters]);
+    // Nothing piles up while a reload is out.
+    assert!(app.on_msg(Msg::Tick).is_empty());
+}
+
+#[test]
+fn open_pages_refresh_too() {
+    let mut app = console();
+    press(&mut app, Key::Open);
+    app.pending = 0;
+    assert_eq!(
+        loads(&app.on_msg(Msg::Tick)),
+        [
+            Load::Endpoint("ep_a".into()),
+            Load::EndpointStats("ep_a".into()),
+            Load::EndpointDeliveries("ep_a".into())
+        ]
+    );
+}
+
+#[test]
+fn messages_expire_leave_with_their_view_and_stay_in_the_history() {
+    let mut app = console();
+    press(&mut app, Key::Command);
+    type_text(&mut app, "nonsense\n");
+    assert!(app.status.is_some());
+    app.pending = 1;
+    app.on_msg(Msg::Tick);
+    assert!(app.status.is_some(), "fresh messages stay");
+    app.status_at = Some(Utc::now() - chrono::TimeDelta::seconds(11));
+    app.on_msg(Msg::Tick);
+    assert_eq!(app.status, None, "old ones expire");
+    press(&mut app, Key::Command);
+    type_text(&mut app, "nonsense\n");
+    press(&mut app, Key::View(0));
+    assert_eq!(
+        app.status, None,
+        "a message does not follow to another view"
+    );
+    assert_eq!(app.messages.len(), 2);
+    press(&mut app, Key::Command);
+    type_text(&mut app, "messages\n");
+    assert_eq!(app.mode, Mode::Messages { scroll: 0 });
+    press(&mut app, Key::Down);
+    assert_eq!(app.mode, Mode::Messages { scroll: 1 });
+    press(&mut app, Key::Back);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn help_scrolls_and_closes() {
+    let mut app = console();
+    press(&mut app, Key::Help);
+    press(&mut app, Key::PageDown);
+    assert_eq!(app.mode, Mode::Help { scroll: 10 });
+    press(&mut app, Key::Up);
+    assert_eq!(app.mode, Mode::Help { scroll: 9 });
+    press(&mut app, Key::Help);
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn attempts_that_arrive_while_frozen_appear_when_following_again() {
+    let mut app = console();
+    press(&mut app, Key::View(2));
+    app.on_msg(Msg::Attempt(Box::new(attempt("ep_a", "a.b", Some(200)))));
+    press(&mut app, Key::Freeze);
+    for endpoint in ["ep_b", "ep_c"] {
+        app.on_msg(Msg::Attempt(Box::new(attempt(endpoint, "a.b", Some(200)))));
+    }
+    assert_eq!(
+        app.visible_attempts().len(),
+        1,
+        "frozen: the screen holds still"
+    );
+    assert_eq!(app.held_back.len(), 2);
+    press(&mut app, Key::Freeze);
+    let shown: Vec<&str> = app
+        .visible_attempts()
+        .iter()
+        .map(|a| a.endpoint_id.as_str())
+        .collect();
+    assert_eq!(shown, ["ep_c", "ep_b", "ep_a"], "newest first, none lost");
+    assert!(app.held_back.is_empty());
 }
 
 #[test]

@@ -103,7 +103,7 @@ impl Form {
                     "payload",
                     "payload",
                     String::new(),
-                    "JSON; empty sends the catalog's example",
+                    "JSON; empty: the catalog's example, else {}",
                 ),
             ],
         )

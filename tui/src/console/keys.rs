@@ -109,7 +109,7 @@ const BINDINGS: &[Binding] = &[
         KeyCode::Enter,
         Key::Open,
         "enter",
-        "open (endpoint, delivery, type)",
+        "open (endpoint, delivery, type, source)",
     ),
     bind(KeyCode::Esc, Key::Back, "esc", "back, cancel"),
     bind(
@@ -122,7 +122,7 @@ const BINDINGS: &[Binding] = &[
         KeyCode::Char(':'),
         Key::Command,
         ":",
-        "command: :overview :endpoints :live :deliveries :dlq :types :replays :tenant NAME :q",
+        "command: :overview :endpoints :live :deliveries :dlq :types :replays :audit :sources :messages :tenant NAME :q",
     ),
     bind(
         KeyCode::Tab,

@@ -150,15 +150,30 @@ fn typed(key: KeyEvent) -> Option<char> {
 /// Reports connection changes (the client reconnects on its own).
 async fn watch_connection(client: async_nats::Client, tx: mpsc::Sender<Msg>) {
     let mut last = None;
+    let mut ever_connected = false;
     loop {
-        let up = client.connection_state() == async_nats::connection::State::Connected;
-        if last != Some(up) {
-            last = Some(up);
-            if tx.send(Msg::Connected(up)).await.is_err() {
+        let state = client.connection_state();
+        ever_connected |= state == async_nats::connection::State::Connected;
+        let shown = shown_connection(&state, ever_connected);
+        if shown.is_some() && shown != last {
+            last = shown;
+            if tx.send(Msg::Connected(shown == Some(true))).await.is_err() {
                 return;
             }
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Poll quickly until the first answer, then at a relaxed pace.
+        let pause = if ever_connected { 500 } else { 50 };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+}
+
+/// What the header says of a connection state: connected, disconnected, or nothing new
+/// (`None`) while the first connection is still being made, which is not an outage.
+fn shown_connection(state: &async_nats::connection::State, ever_connected: bool) -> Option<bool> {
+    match state {
+        async_nats::connection::State::Connected => Some(true),
+        async_nats::connection::State::Pending if !ever_connected => None,
+        _ => Some(false),
     }
 }
 
@@ -270,5 +285,21 @@ async fn follow_live(client: async_nats::Client, subject: String, tx: mpsc::Send
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_nats::connection::State;
+
+    use super::shown_connection;
+
+    #[test]
+    fn the_first_connection_in_progress_is_not_an_outage() {
+        assert_eq!(shown_connection(&State::Pending, false), None);
+        assert_eq!(shown_connection(&State::Connected, false), Some(true));
+        assert_eq!(shown_connection(&State::Pending, true), Some(false));
+        assert_eq!(shown_connection(&State::Disconnected, false), Some(false));
+        assert_eq!(shown_connection(&State::Disconnected, true), Some(false));
     }
 }

@@ -37,7 +37,6 @@ pub(crate) const NO_AUDIT: &str = "no audited changes or security events in the 
 pub(crate) const DECLARED: &str = "(declared)";
 pub(crate) const NO_REPLAYS: &str = "no replay jobs (w on an endpoint starts one)";
 pub(crate) const MORE_ROWS: &str = "more rows exist than are shown: narrow the filter";
-pub(crate) const FROZEN: &str = "FROZEN (f to follow)";
 pub(crate) const READONLY: &str = "read-only: changes are disabled";
 pub(crate) const CONFIRM_HINT: &str = "y to confirm, n or esc to cancel";
 pub(crate) const FORM_HINT: &str = "tab/↓ next field  ↑ previous  enter send  esc cancel";
@@ -45,6 +44,10 @@ pub(crate) const SENDING: &str = "sending…";
 pub(crate) const SECRET_HINT: &str =
     "shown once; copied to the clipboard (c copies again); esc closes";
 pub(crate) const HELP_TITLE: &str = "keys (esc to close)";
+pub(crate) const MESSAGES_TITLE: &str = "messages, newest first (esc to close)";
+pub(crate) const NO_MESSAGES: &str = "nothing said yet";
+/// Ends a message cut to fit the message line.
+pub(crate) const MORE_IN_MESSAGES: &str = "… (:messages)";
 pub(crate) const HINT: &str = "? help  : command  / filter  enter open  esc back  q quit";
 pub(crate) const NOT_INDEXED: &str =
     "not recorded yet (the first attempt is indexed within moments; u reloads)";
@@ -72,6 +75,20 @@ pub(crate) fn confirm_requeue_endpoint(id: &str) -> String {
 /// What a confirmation asks.
 pub(crate) fn confirm_purge(n: usize) -> String {
     format!("Purge {n} dead letter(s)? They are deleted and never delivered.")
+}
+
+/// The live tail's marker while frozen, with what waits to be shown.
+pub(crate) fn frozen(waiting: usize) -> String {
+    if waiting == 0 {
+        "FROZEN (f to follow)".to_owned()
+    } else {
+        format!("FROZEN, {waiting} new (f to follow)")
+    }
+}
+
+/// An overlay's title when it scrolls: which lines show.
+pub(crate) fn scrolled_title(title: &str, first: usize, last: usize, total: usize) -> String {
+    format!("{title} [{first}-{last}/{total}, j/k to scroll]")
 }
 
 /// What a confirmation asks.

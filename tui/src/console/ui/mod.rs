@@ -79,7 +79,8 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, theme: Theme, now: chrono::Date
     }
     draw_footer(frame, footer, app);
     match &app.mode {
-        Mode::Help => draw_help(frame, app.readonly),
+        Mode::Help { scroll } => draw_help(frame, app.readonly, *scroll),
+        Mode::Messages { scroll } => draw_messages(frame, app, *scroll),
         Mode::Confirm(action) => {
             let question = action.confirmation().unwrap_or_default();
             draw_confirm(frame, &question);
@@ -144,19 +145,39 @@ fn view_tabs(app: &App, names: bool) -> Vec<Span<'static>> {
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let frozen = app.frozen && app.view == super::app::View::Live;
+    let mut spans = Vec::new();
+    if frozen && !matches!(app.mode, Mode::Filter(_) | Mode::Command(_)) {
+        spans.push(Span::styled(strings::frozen(app.held_back.len()), BOLD));
+        spans.push(Span::raw("  "));
+    }
     let text = match &app.mode {
         Mode::Filter(text) => format!("/{text}▏"),
         Mode::Command(text) => format!(":{text}▏"),
-        _ => match (
-            &app.status,
-            app.frozen && app.view == super::app::View::Live,
-        ) {
-            (Some(status), _) => status.clone(),
-            (None, true) => strings::FROZEN.to_owned(),
-            (None, false) => strings::HINT.to_owned(),
+        _ => match &app.status {
+            // A message longer than the line ends with a pointer to `:messages`.
+            Some(status) => fitted(
+                status,
+                usize::from(area.width).saturating_sub(Line::from(spans.clone()).width()),
+            ),
+            None if frozen => String::new(),
+            None => strings::HINT.to_owned(),
         },
     };
-    frame.render_widget(Paragraph::new(text), area);
+    spans.push(Span::raw(text));
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// `text` in at most `width` columns; when it is cut, it ends with a pointer to the
+/// message history.
+fn fitted(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let room = width.saturating_sub(strings::MORE_IN_MESSAGES.chars().count());
+    let mut cut: String = text.chars().take(room).collect();
+    cut.push_str(strings::MORE_IN_MESSAGES);
+    cut
 }
 
 /// A box of `width` × `height` in the middle of the screen (smaller screens: all of it).
@@ -179,16 +200,48 @@ fn lines_height(lines: usize) -> u16 {
     u16::try_from(lines).unwrap_or(u16::MAX).saturating_add(2)
 }
 
-fn draw_help(frame: &mut Frame, readonly: bool) {
+fn draw_help(frame: &mut Frame, readonly: bool, scroll: usize) {
     let lines: Vec<Line> = keys::help(readonly)
         .map(|(keys, what)| Line::from(format!("{keys:>9}  {what}")))
         .collect();
-    let area = centered(frame, 78, lines_height(lines.len()));
+    scrolled_box(frame, strings::HELP_TITLE, lines, scroll);
+}
+
+fn draw_messages(frame: &mut Frame, app: &App, scroll: usize) {
+    let lines: Vec<Line> = if app.messages.is_empty() {
+        vec![Line::from(strings::NO_MESSAGES)]
+    } else {
+        app.messages
+            .iter()
+            .rev()
+            .map(|(at, text)| Line::from(format!("{} {text}", at.format("%H:%M:%SZ"))))
+            .collect()
+    };
+    scrolled_box(frame, strings::MESSAGES_TITLE, lines, scroll);
+}
+
+/// An overlay of `lines`, wrapped, as high as the screen allows, scrolled down by `scroll`
+/// rows (kept so the last row stays in view); the title says where it stands when not all
+/// fits.
+fn scrolled_box(frame: &mut Frame, title: &str, lines: Vec<Line<'static>>, scroll: usize) {
+    let text_width = frame.area().width.min(78).saturating_sub(2).max(1);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // Wrapped, a line takes as many rows as its words need at the box's width (ratatui's
+    // own count, so the box and the text agree).
+    let total = paragraph.line_count(text_width);
+    let area = centered(frame, 78, lines_height(total));
+    let inner = usize::from(area.height.saturating_sub(2)).max(1);
+    let scroll = scroll.min(total.saturating_sub(inner));
+    let title = if total > inner {
+        strings::scrolled_title(title, scroll + 1, (scroll + inner).min(total), total)
+    } else {
+        title.to_owned()
+    };
+    let paragraph = paragraph
+        .block(boxed(title))
+        .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0));
     frame.render_widget(Clear, area);
-    frame.render_widget(
-        Paragraph::new(lines).block(boxed(strings::HELP_TITLE.to_owned())),
-        area,
-    );
+    frame.render_widget(paragraph, area);
 }
 
 fn draw_confirm(frame: &mut Frame, question: &str) {

@@ -625,7 +625,7 @@ fn new_secret_overlay() {
 #[test]
 fn help_hides_changes_when_read_only() {
     let mut app = in_view(View::Endpoints);
-    app.mode = Mode::Help;
+    app.mode = Mode::Help { scroll: 0 };
     let full = screen_of(&app, 100, 50);
     assert!(full.contains("rotate secret"), "{full}");
     app.readonly = true;
@@ -662,4 +662,45 @@ fn wide_terminals_get_wider_columns() {
     let app = in_view(View::Endpoints);
     let text = screen_of(&app, 160, 30);
     assert!(text.contains("https://ep_billing.example/hooks"), "{text}");
+}
+
+#[test]
+fn help_scrolls_at_80x24_to_its_last_entry() {
+    let mut app = in_view(View::Endpoints);
+    app.mode = Mode::Help { scroll: 0 };
+    let top = screen(&app);
+    assert!(top.contains("j/k to scroll"), "{top}");
+    assert!(!top.contains("quit, always"), "{top}");
+    assert!(top.contains(":audit :sources"), "{top}");
+    app.mode = Mode::Help { scroll: usize::MAX };
+    let bottom = screen(&app);
+    assert!(bottom.contains("quit, always"), "{bottom}");
+    insta::assert_snapshot!(bottom);
+}
+
+#[test]
+fn a_long_message_points_to_the_history_which_shows_it_whole() {
+    let mut app = in_view(View::Endpoints);
+    let long = "pause ep_billing failed: no hookwired serves hookwire.admin.default.endpoints.pause; is it running and connected to the same NATS?";
+    app.status = Some(long.to_owned());
+    app.messages.push_back((now(), long.to_owned()));
+    let text = screen(&app);
+    let footer = text.lines().last().unwrap();
+    assert!(footer.ends_with("(:messages)"), "{footer}");
+    app.mode = Mode::Messages { scroll: 0 };
+    let history = screen(&app);
+    assert!(history.contains("same NATS?"), "{history}");
+    insta::assert_snapshot!(history);
+}
+
+#[test]
+fn the_frozen_marker_stays_beside_a_message() {
+    let mut app = in_view(View::Live);
+    app.frozen = true;
+    app.held_back
+        .push(attempt("ep_crm", "orders.paid", Some(200)));
+    app.status = Some("copied order-2".to_owned());
+    let footer = screen(&app).lines().last().unwrap().to_owned();
+    assert!(footer.starts_with("FROZEN, 1 new"), "{footer}");
+    assert!(footer.contains("copied order-2"), "{footer}");
 }

@@ -34,6 +34,21 @@ pub(crate) const RATE_SECONDS: usize = 60;
 const PAGE: isize = 10;
 /// How long a message stays on the message line.
 const STATUS_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+/// The `:` commands, for completion (`run_command` understands each).
+const COMMANDS: &[&str] = &[
+    "overview",
+    "endpoints",
+    "live",
+    "deliveries",
+    "dlq",
+    "types",
+    "replays",
+    "audit",
+    "sources",
+    "messages",
+    "tenant ",
+    "quit",
+];
 /// Messages `:messages` keeps.
 const MESSAGES_KEPT: usize = 100;
 
@@ -193,6 +208,9 @@ pub(crate) struct App {
     pub(crate) status: Option<String>,
     /// When the message line was set.
     pub(crate) status_at: Option<DateTime<Utc>>,
+    /// `:` commands run, oldest first, and where up/down stand in them.
+    pub(crate) history: Vec<String>,
+    pub(crate) history_at: Option<usize>,
     /// Everything said, newest last (`:messages` shows them in full).
     pub(crate) messages: VecDeque<(DateTime<Utc>, String)>,
     pub(crate) quit: bool,
@@ -230,6 +248,8 @@ impl App {
             status: None,
             status_at: None,
             messages: VecDeque::new(),
+            history: Vec::new(),
+            history_at: None,
             quit: false,
         }
     }
@@ -569,16 +589,23 @@ impl App {
             }
             (_, Some('\n')) => {
                 self.mode = Mode::Normal;
-                return if filter {
-                    self.apply_filter(&text)
-                } else {
-                    self.run_command(text.trim())
-                };
+                if filter {
+                    return self.apply_filter(&text);
+                }
+                let command = text.trim();
+                self.history_at = None;
+                if !command.is_empty() && self.history.last().is_none_or(|last| last != command) {
+                    self.history.push(command.to_owned());
+                }
+                return self.run_command(command);
             }
             (_, Some('\u{8}')) => {
                 text.pop();
             }
             (_, Some(c)) => text.push(c),
+            (Some(Key::NextView), None) if !filter => text = self.complete(&text),
+            (Some(Key::Up), None) if !filter => text = self.recall(true).unwrap_or(text),
+            (Some(Key::Down), None) if !filter => text = self.recall(false).unwrap_or_default(),
             _ => {}
         }
         self.mode = if filter {
@@ -587,6 +614,49 @@ impl App {
             Mode::Command(text)
         };
         Vec::new()
+    }
+
+    /// Tab in a `:` command: the command it begins, or as much as all candidates share
+    /// (the candidates go to the message line).
+    fn complete(&mut self, text: &str) -> String {
+        let candidates: Vec<&str> = COMMANDS
+            .iter()
+            .copied()
+            .filter(|c| c.starts_with(text))
+            .collect();
+        match candidates.as_slice() {
+            [] => text.to_owned(),
+            [only] => (*only).to_owned(),
+            [first, rest @ ..] => {
+                let shared = rest.iter().fold(first.len(), |len, c| {
+                    first
+                        .bytes()
+                        .zip(c.bytes())
+                        .take(len)
+                        .take_while(|(a, b)| a == b)
+                        .count()
+                });
+                self.say(candidates.join(" "));
+                first[..shared].to_owned()
+            }
+        }
+    }
+
+    /// Up (`older`) or down in the `:` command history; `None` past the newest.
+    fn recall(&mut self, older: bool) -> Option<String> {
+        let newest = self.history.len().checked_sub(1)?;
+        let at = match (self.history_at, older) {
+            (None, true) => newest,
+            (None, false) => return None,
+            (Some(at), true) => at.saturating_sub(1),
+            (Some(at), false) if at < newest => at + 1,
+            (Some(_), false) => {
+                self.history_at = None;
+                return None;
+            }
+        };
+        self.history_at = Some(at);
+        self.history.get(at).cloned()
     }
 
     fn current_filter(&self) -> String {

@@ -642,3 +642,47 @@ fn enter_opens_a_source_with_its_stats_and_requests() {
     press(&mut app, Key::Back);
     assert!(app.pages.is_empty());
 }
+
+#[test]
+fn commands_complete_with_tab_and_come_back_with_up() {
+    let mut app = console();
+    press(&mut app, Key::Command);
+    type_text(&mut app, "so");
+    press(&mut app, Key::NextView);
+    assert_eq!(app.mode, Mode::Command("sources".into()));
+    type_text(&mut app, "\n");
+    assert_eq!(app.view, View::Sources);
+    press(&mut app, Key::Command);
+    type_text(&mut app, "d");
+    press(&mut app, Key::NextView);
+    assert_eq!(
+        app.mode,
+        Mode::Command("d".into()),
+        "deliveries and dlq share only d"
+    );
+    assert!(app.status.as_deref().unwrap().contains("dlq"));
+    type_text(&mut app, "lq\n");
+    press(&mut app, Key::Command);
+    press(&mut app, Key::Up);
+    assert_eq!(app.mode, Mode::Command("dlq".into()));
+    press(&mut app, Key::Up);
+    assert_eq!(app.mode, Mode::Command("sources".into()));
+    press(&mut app, Key::Down);
+    assert_eq!(app.mode, Mode::Command("dlq".into()));
+    press(&mut app, Key::Down);
+    assert_eq!(app.mode, Mode::Command(String::new()));
+}
+
+#[test]
+fn every_completed_command_is_understood() {
+    for command in COMMANDS {
+        let mut app = console();
+        let argument = if command.ends_with(' ') { "acme" } else { "" };
+        app.run_command(&format!("{command}{argument}"));
+        let unknown = app
+            .status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("unknown command"));
+        assert!(!unknown, "{command}");
+    }
+}

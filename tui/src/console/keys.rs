@@ -191,6 +191,19 @@ const BINDINGS: &[Binding] = &[
     },
 ];
 
+/// The key presses an event stands for. Esc and the next key sent in one read (a laggy
+/// link) arrive as that key with Alt, which the console binds to nothing: they are taken
+/// apart again, Esc first.
+pub(crate) fn unfold(event: KeyEvent) -> Vec<KeyEvent> {
+    if event.modifiers.contains(KeyModifiers::ALT) {
+        let mut next = event;
+        next.modifiers.remove(KeyModifiers::ALT);
+        vec![KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), next]
+    } else {
+        vec![event]
+    }
+}
+
 /// The key an event means, if any.
 pub(crate) fn key_for(event: KeyEvent) -> Option<Key> {
     // Shifted letters arrive with SHIFT set; the character already says which.
@@ -222,6 +235,15 @@ mod tests {
 
     fn press(code: KeyCode, modifiers: KeyModifiers) -> Option<Key> {
         key_for(KeyEvent::new(code, modifiers))
+    }
+
+    #[test]
+    fn esc_and_the_next_key_in_one_read_are_both_kept() {
+        let folded = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::ALT);
+        let keys: Vec<Option<Key>> = unfold(folded).into_iter().map(key_for).collect();
+        assert_eq!(keys, [Some(Key::Back), Some(Key::Down)]);
+        let plain = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+        assert_eq!(unfold(plain), [plain]);
     }
 
     #[test]

@@ -83,7 +83,9 @@ async fn run_on(terminal: &mut ratatui::DefaultTerminal, options: Options) -> an
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => {
-                    requests = app.on_key(keys::key_for(key), typed(key));
+                    for key in keys::unfold(key) {
+                        requests.extend(app.on_key(keys::key_for(key), typed(key)));
+                    }
                     dirty = true;
                 }
                 Some(Ok(Event::Resize(..))) => dirty = true,

@@ -34,9 +34,9 @@ pub(crate) const NO_SOURCES: &str =
 pub(crate) const SOURCE_REQUESTS: &str = "recent requests (newest first)";
 pub(crate) const NO_AUDIT: &str = "no audited changes or security events in the last 24 hours";
 /// Marks a requester name the request declared itself (NATS did not vouch for it).
-pub(crate) const DECLARED: &str = "(declared)";
+/// Marks a requester that named itself (`Hookwire-Requester`), which NATS does not vouch for.
+pub(crate) const DECLARED: &str = "decl.";
 pub(crate) const NO_REPLAYS: &str = "no replay jobs (w on an endpoint starts one)";
-pub(crate) const MORE_ROWS: &str = "more rows exist than are shown: narrow the filter";
 pub(crate) const READONLY: &str = "read-only: changes are disabled";
 pub(crate) const CONFIRM_HINT: &str = "y to confirm, n or esc to cancel";
 pub(crate) const FORM_HINT: &str = "tab/↓ next field  ↑ previous  enter send  esc cancel";
@@ -75,6 +75,30 @@ pub(crate) fn confirm_requeue_endpoint(id: &str) -> String {
 /// What a confirmation asks.
 pub(crate) fn confirm_purge(n: usize) -> String {
     format!("Purge {n} dead letter(s)? They are deleted and never delivered.")
+}
+
+/// A list with nothing left after its filter.
+pub(crate) fn nothing_matches(filter: &str) -> String {
+    format!("nothing matches /{filter} (/ then enter on an empty line shows all)")
+}
+
+/// The line under a list: `3/40`, `/status:failed 3/12 of 40`, `… more on the server`.
+pub(crate) fn list_note(
+    position: usize,
+    shown: usize,
+    total: usize,
+    filter: &str,
+    more: bool,
+) -> String {
+    let mut note = if filter.is_empty() {
+        format!("{position}/{shown}")
+    } else {
+        format!("/{filter}  {position}/{shown} of {total}")
+    };
+    if more {
+        note.push_str("  more on the server: narrow the search");
+    }
+    note
 }
 
 /// The live tail's marker while frozen, with what waits to be shown.
@@ -172,11 +196,11 @@ pub(crate) fn test_result(id: &str, attempt: &AttemptRecord) -> String {
     }
 }
 
-/// A time as `MM-DD HH:MM:SS` (UTC), or `-`.
+/// A time as `MM-DD HH:MM:SSZ` (UTC, as the `Z` says), or `-`.
 pub(crate) fn short_time(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(
         || "-".to_owned(),
-        |t| t.format("%m-%d %H:%M:%S").to_string(),
+        |t| t.format("%m-%d %H:%M:%SZ").to_string(),
     )
 }
 

@@ -114,6 +114,11 @@ impl<R: Row> Table<R> {
         }
     }
 
+    /// How many rows are loaded, filtered or not.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.as_ref().map_or(0, Vec::len)
+    }
+
     /// The rows the filter lets through, in order.
     pub(crate) fn visible(&self) -> Vec<&R> {
         let needle = self.filter.to_lowercase();

@@ -27,7 +27,7 @@ use ratatui::backend::TestBackend;
 
 use super::*;
 use crate::console::action::Action;
-use crate::console::app::{Msg, Page, View};
+use crate::console::app::{EndpointSort, Msg, Page, View};
 use crate::console::filter::tests::attempt;
 use crate::console::fixtures::{self, ago as at};
 use crate::console::form::Form;
@@ -703,4 +703,70 @@ fn the_frozen_marker_stays_beside_a_message() {
     let footer = screen(&app).lines().last().unwrap().to_owned();
     assert!(footer.starts_with("FROZEN, 1 new"), "{footer}");
     assert!(footer.contains("copied order-2"), "{footer}");
+}
+
+#[test]
+fn sort_markers_and_long_ids_fit_at_80_columns_and_wide_terminals_show_more() {
+    let mut app = in_view(View::Endpoints);
+    for (sort, marker) in [
+        (EndpointSort::Success, "OK 24H↓"),
+        (EndpointSort::LastAttempt, "LAST↓"),
+        (EndpointSort::P95, "P95↓"),
+    ] {
+        app.endpoint_sort = sort;
+        assert!(screen(&app).contains(marker), "{marker}");
+    }
+    assert!(
+        !screen(&app).contains("TYPES"),
+        "80 columns leave the types out"
+    );
+    assert!(screen_of(&app, 120, 30).contains("TYPES"));
+
+    let long = "ep_3k9x7q2m5n8p1r4t6v0w2yzz";
+    let mut app = in_view(View::Live);
+    app.on_msg(Msg::Attempt(Box::new(attempt(
+        long,
+        "orders.paid",
+        Some(200),
+    ))));
+    let narrow = screen(&app);
+    assert!(narrow.contains("ep_3k9x7…v0w2yzz"), "{narrow}");
+    assert!(screen_of(&app, 140, 30).contains(long));
+}
+
+#[test]
+fn ids_are_shortened_in_the_middle() {
+    assert_eq!(views::fit_id("ep_short", 16), "ep_short");
+    let fitted = views::fit_id("ep_3k9x7q2m5n8p1r4t6v0w2yzz", 16);
+    assert_eq!(fitted.chars().count(), 16);
+    assert!(
+        fitted.starts_with("ep_3k9x7") && fitted.ends_with("v0w2yzz"),
+        "{fitted}"
+    );
+}
+
+#[test]
+fn filters_and_counts_show_under_lists() {
+    let mut app = in_view(View::Endpoints);
+    app.endpoints.set_filter("crm");
+    let text = screen(&app);
+    assert!(text.contains("/crm  1/1 of 3"), "{text}");
+    app.endpoints.set_filter("nothing-like-this");
+    assert!(screen(&app).contains("nothing matches /nothing-like-this"));
+
+    let mut app = in_view(View::Live);
+    app.live_filter = crate::console::filter::LiveFilter::parse("status:failed").unwrap();
+    app.live_filter_text = "status:failed".to_owned();
+    let text = screen(&app);
+    assert!(text.contains("/status:failed  1/2 of 3"), "{text}");
+    app.live_filter = crate::console::filter::LiveFilter::parse("code:404").unwrap();
+    app.live_filter_text = "code:404".to_owned();
+    assert!(screen(&app).contains("nothing matches /code:404"));
+}
+
+#[test]
+fn times_say_they_are_utc() {
+    let text = screen(&in_view(View::Audit));
+    assert!(text.contains("11:50:00Z"), "{text}");
+    assert!(screen(&in_view(View::Live)).contains("UTC"));
 }

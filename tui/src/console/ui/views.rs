@@ -38,14 +38,41 @@ fn empty<R: table::Row>(
     nothing: &str,
 ) -> bool {
     let text = if !table.loaded() {
-        strings::LOADING
-    } else if table.visible().is_empty() {
-        nothing
-    } else {
+        strings::LOADING.to_owned()
+    } else if !table.visible().is_empty() {
         return false;
+    } else if table.filter.is_empty() {
+        nothing.to_owned()
+    } else {
+        strings::nothing_matches(&table.filter)
     };
     frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), area);
     true
+}
+
+/// The line under a list: where the selection stands among the rows shown, the filter
+/// that narrows them, and whether the server has more.
+fn list_note(
+    frame: &mut Frame,
+    area: Rect,
+    position: usize,
+    shown: usize,
+    total: usize,
+    filter: &str,
+    more: bool,
+) -> Rect {
+    if area.height < 3 {
+        return area;
+    }
+    let [rows, note] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(
+        Line::styled(
+            strings::list_note(position, shown, total, filter, more),
+            BOLD,
+        ),
+        note,
+    );
+    rows
 }
 
 /// Renders `rows` under `header` with the selection and marks of `source`.
@@ -57,14 +84,16 @@ pub(super) fn render_table<R: table::Row>(
     widths: &[Constraint],
     rows: Vec<Row<'static>>,
 ) {
-    let area = if source.more {
-        let [table, note] =
-            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-        frame.render_widget(Paragraph::new(strings::MORE_ROWS), note);
-        table
-    } else {
-        area
-    };
+    let shown = source.visible().len();
+    let area = list_note(
+        frame,
+        area,
+        source.selected_index() + 1,
+        shown,
+        source.len(),
+        &source.filter,
+        source.more,
+    );
     let table = Table::new(rows, widths.iter().copied())
         .header(Row::new(header.iter().map(|h| (*h).to_owned())).style(BOLD))
         .row_highlight_style(SELECTED)
@@ -227,36 +256,41 @@ fn endpoints(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTi
     if empty(frame, area, &app.endpoints, nothing) {
         return;
     }
-    let rows = app
-        .endpoints
-        .visible()
+    // Narrow terminals leave out the types (the endpoint page shows them): the id and the
+    // URL need the room.
+    let with_types = area.width >= WIDE;
+    let endpoints = app.endpoints.visible();
+    let id_width = column_width(endpoints.iter().map(|e| e.id.as_str()), 27);
+    let rows = endpoints
         .into_iter()
         .map(|e| {
             let line = app.endpoint_line(&e.id);
             let state = e.delivery_state();
-            let types = if e.event_types.is_empty() {
-                "*".to_owned()
-            } else {
-                let names: Vec<&str> = e
-                    .event_types
-                    .iter()
-                    .map(hookwire_protocol::EventTypeFilter::as_str)
-                    .collect();
-                names.join(",")
-            };
-            Row::new(vec![
-                e.id.clone(),
-                short_state(state).to_owned(),
-                types,
+            let mut cells = vec![e.id.clone(), short_state(state).to_owned()];
+            if with_types {
+                cells.push(if e.event_types.is_empty() {
+                    "*".to_owned()
+                } else {
+                    let names: Vec<&str> = e
+                        .event_types
+                        .iter()
+                        .map(hookwire_protocol::EventTypeFilter::as_str)
+                        .collect();
+                    names.join(",")
+                });
+            }
+            cells.extend([
                 percent(line.and_then(|l| l.success_rate_24h)),
                 millis(line.and_then(|l| l.p95_ms_24h)),
                 ago(line.and_then(|l| l.last_attempt_at), now),
                 e.url.clone(),
-            ])
-            .style(theme.state(state))
+            ]);
+            Row::new(cells).style(theme.state(state))
         })
         .collect();
-    let mut header = ["ID", "STATUS", "TYPES", "OK 24H", "P95", "LAST", "URL"].map(String::from);
+    let mut header: Vec<String> = ["ID", "STATUS", "TYPES", "OK 24H", "P95", "LAST", "URL"]
+        .map(String::from)
+        .into();
     let sorted = match app.endpoint_sort {
         EndpointSort::Id => 0,
         EndpointSort::Status => 1,
@@ -265,23 +299,55 @@ fn endpoints(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTi
         EndpointSort::LastAttempt => 5,
     };
     header[sorted].push('↓');
+    // Every column has room for its name and the sort marker.
+    let mut widths = vec![
+        Constraint::Length(id_width.max(3)),
+        Constraint::Length(8),
+        Constraint::Length(12),
+        Constraint::Length(7),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Fill(1),
+    ];
+    if !with_types {
+        header.remove(2);
+        widths.remove(2);
+    }
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    render_table(
-        frame,
-        area,
-        &app.endpoints,
-        &header,
-        &[
-            Constraint::Length(27),
-            Constraint::Length(8),
-            Constraint::Length(10),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Length(4),
-            Constraint::Fill(1),
-        ],
-        rows,
-    );
+    render_table(frame, area, &app.endpoints, &header, &widths, rows);
+}
+
+/// The endpoint-id column of the attempt, delivery and dead-letter lists: whole ids on
+/// wide terminals, `fit_id` shortened ones on narrow ones.
+fn endpoint_column(area: Rect) -> usize {
+    if area.width >= WIDE + 20 { 27 } else { 16 }
+}
+
+fn width_of(columns: usize) -> Constraint {
+    Constraint::Length(u16::try_from(columns).unwrap_or(u16::MAX))
+}
+
+/// Terminals at least this wide get the optional columns.
+const WIDE: u16 = 100;
+
+/// A column as wide as its longest value, at most `max`.
+fn column_width<'a>(values: impl Iterator<Item = &'a str>, max: usize) -> u16 {
+    let longest = values.map(|v| v.chars().count()).max().unwrap_or(0);
+    u16::try_from(longest.min(max)).unwrap_or(u16::MAX)
+}
+
+/// An id in `width` columns: whole when it fits, else its start and end around `…`, so
+/// ids that share a prefix stay apart.
+pub(super) fn fit_id(id: &str, width: usize) -> String {
+    let count = id.chars().count();
+    if count <= width || width < 5 {
+        return id.to_owned();
+    }
+    let tail = (width - 1) / 2;
+    let head = width - 1 - tail;
+    let start: String = id.chars().take(head).collect();
+    let end: String = id.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
 }
 
 /// Endpoint states in at most 8 characters.
@@ -296,9 +362,24 @@ fn short_state(state: &str) -> &str {
 fn live(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     let attempts = app.visible_attempts();
     if attempts.is_empty() {
-        frame.render_widget(Paragraph::new(strings::NO_ATTEMPTS), area);
+        let text = if app.live_filter_text.is_empty() {
+            strings::NO_ATTEMPTS.to_owned()
+        } else {
+            strings::nothing_matches(&app.live_filter_text)
+        };
+        frame.render_widget(Paragraph::new(text), area);
         return;
     }
+    let area = list_note(
+        frame,
+        area,
+        app.live_selected + 1,
+        attempts.len(),
+        app.live.len(),
+        &app.live_filter_text,
+        false,
+    );
+    let endpoint_width = endpoint_column(area);
     // Only the rows that fit are built: a 2,000-row tail costs one screen per frame.
     let height = usize::from(area.height.saturating_sub(1)).max(1);
     let offset = app.live_selected.saturating_sub(height - 1);
@@ -314,7 +395,7 @@ fn live(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         let test = if a.test { " test" } else { "" };
         Row::new(vec![
             a.at.format("%H:%M:%S").to_string(),
-            a.endpoint_id.clone(),
+            fit_id(&a.endpoint_id, endpoint_width),
             a.event_id.clone(),
             a.event_type.clone(),
             format!("#{} {result}{test}", a.attempt),
@@ -326,14 +407,14 @@ fn live(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         rows,
         [
             Constraint::Length(8),
-            Constraint::Length(16),
+            width_of(endpoint_width),
             Constraint::Fill(1),
             Constraint::Length(16),
             Constraint::Length(14),
             Constraint::Length(5),
         ],
     )
-    .header(Row::new(["TIME", "ENDPOINT", "EVENT", "TYPE", "RESULT", "MS"]).style(BOLD))
+    .header(Row::new(["UTC", "ENDPOINT", "EVENT", "TYPE", "RESULT", "MS"]).style(BOLD))
     .row_highlight_style(SELECTED);
     let mut state = TableState::default().with_selected(Some(app.live_selected - offset));
     frame.render_stateful_widget(table, area, &mut state);
@@ -350,6 +431,7 @@ pub(super) fn deliveries(
     if empty(frame, area, source, strings::NO_DELIVERIES) {
         return;
     }
+    let endpoint_width = endpoint_column(area);
     let rows = source
         .visible()
         .into_iter()
@@ -362,7 +444,7 @@ pub(super) fn deliveries(
             };
             Row::new(vec![
                 ago(Some(d.updated_at), now),
-                d.endpoint_id.clone(),
+                fit_id(&d.endpoint_id, endpoint_width),
                 d.event_id.clone(),
                 d.event_type.clone(),
                 state.to_owned(),
@@ -379,7 +461,7 @@ pub(super) fn deliveries(
         &["AGO", "ENDPOINT", "EVENT", "TYPE", "STATE", "TRIES", "LAST"],
         &[
             Constraint::Length(4),
-            Constraint::Length(16),
+            width_of(endpoint_width),
             Constraint::Fill(1),
             Constraint::Length(16),
             Constraint::Length(9),
@@ -395,6 +477,7 @@ fn dead_letters(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>) {
     if empty(frame, area, source, strings::NO_DEAD_LETTERS) {
         return;
     }
+    let endpoint_width = endpoint_column(area);
     let rows = source
         .visible()
         .into_iter()
@@ -403,7 +486,7 @@ fn dead_letters(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>) {
                 mark(source, d),
                 d.seq.to_string(),
                 ago(Some(d.dead_at), now),
-                d.endpoint_id.clone(),
+                fit_id(&d.endpoint_id, endpoint_width),
                 d.event_id.clone(),
                 d.event_type.clone(),
                 d.attempts.to_string(),
@@ -422,7 +505,7 @@ fn dead_letters(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>) {
             Constraint::Length(1),
             Constraint::Length(6),
             Constraint::Length(4),
-            Constraint::Length(16),
+            width_of(endpoint_width),
             Constraint::Fill(1),
             Constraint::Length(14),
             Constraint::Length(5),
@@ -531,9 +614,10 @@ fn audit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
             } else {
                 "dead"
             };
+            // The marker goes first, so a narrow column never cuts it off.
             let who = match r.requester.source {
                 RequesterSource::Declared => {
-                    format!("{} {}", r.requester.name, strings::DECLARED)
+                    format!("{} {}", strings::DECLARED, r.requester.name)
                 }
                 _ => r.requester.name.clone(),
             };
@@ -553,8 +637,8 @@ fn audit(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         &app.audit,
         &["AT", "ACTION", "TARGET", "OUTCOME", "REQUESTER"],
         &[
-            Constraint::Length(11),
-            Constraint::Fill(2),
+            Constraint::Length(15),
+            Constraint::Fill(1),
             Constraint::Length(14),
             Constraint::Length(15),
             Constraint::Fill(1),

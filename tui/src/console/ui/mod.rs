@@ -111,14 +111,17 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
         Span::styled(strings::TITLE, BOLD),
         Span::raw(format!(" {} ", app.tenant)),
     ];
-    // Every view's name when they fit, else the current one's and the others' numbers.
+    // Every view's name when they fit, else the others' names shortened, else the current
+    // one's name and the others' numbers.
     let used = Line::from(left.clone()).width() + Line::from(right.clone()).width() + 1;
-    let full = view_tabs(app, true);
-    let tabs = if Line::from(full.clone()).width() + used <= usize::from(area.width) {
-        full
-    } else {
-        view_tabs(app, false)
+    let fits = |tabs: &Vec<Span<'static>>| {
+        Line::from(tabs.clone()).width() + used <= usize::from(area.width)
     };
+    let tabs = [None, Some(SHORT_NAME), Some(0)]
+        .into_iter()
+        .map(|others| view_tabs(app, others))
+        .find(&fits)
+        .unwrap_or_else(|| view_tabs(app, Some(0)));
     let mut spans = left;
     spans.extend(tabs);
     spans.push(Span::raw(" "));
@@ -126,18 +129,27 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App, theme: Theme) {
     frame.render_widget(Line::from(spans), area);
 }
 
-fn view_tabs(app: &App, names: bool) -> Vec<Span<'static>> {
+/// How many letters of a view's name the shortened tab bar keeps.
+const SHORT_NAME: usize = 4;
+
+/// The tab bar: the current view with its name, the others with at most `others` letters
+/// of theirs (`None`: whole, `Some(0)`: only the number).
+fn view_tabs(app: &App, others: Option<usize>) -> Vec<Span<'static>> {
     VIEWS
         .iter()
         .zip(strings::VIEWS)
         .enumerate()
         .map(|(i, (view, name))| {
             if *view == app.view {
-                Span::styled(format!("{}:{name}", i + 1), SELECTED)
-            } else if names {
-                Span::raw(format!("{}:{name}", i + 1))
-            } else {
-                Span::raw(format!("{}", i + 1))
+                return Span::styled(format!("{}:{name}", i + 1), SELECTED);
+            }
+            match others {
+                None => Span::raw(format!("{}:{name}", i + 1)),
+                Some(0) => Span::raw(format!("{}", i + 1)),
+                Some(letters) => {
+                    let short: String = name.chars().take(letters).collect();
+                    Span::raw(format!("{}:{short}", i + 1))
+                }
             }
         })
         .flat_map(|tab| [tab, Span::raw(" ")])

@@ -42,7 +42,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, page: &Page, theme: Theme, now
                 .borders(Borders::TOP | Borders::BOTTOM)
                 .title(format!("endpoint {id}"));
             frame.render_widget(Paragraph::new(lines).block(block), top);
-            views::deliveries(frame, bottom, deliveries, theme, now);
+            views::deliveries(frame, bottom, deliveries, "", theme, now);
         }
         Page::Delivery {
             endpoint_id,

@@ -759,6 +759,9 @@ fn filters_and_counts_show_under_lists() {
     app.live_filter_text = "status:failed".to_owned();
     let text = screen(&app);
     assert!(text.contains("/status:failed  1/2 of 3"), "{text}");
+    let mut deliveries = in_view(View::Deliveries);
+    deliveries.deliveries_search = "status:dead".to_owned();
+    assert!(screen(&deliveries).contains("/status:dead  1/3 of 3"));
     app.live_filter = crate::console::filter::LiveFilter::parse("code:404").unwrap();
     app.live_filter_text = "code:404".to_owned();
     assert!(screen(&app).contains("nothing matches /code:404"));
@@ -769,4 +772,21 @@ fn times_say_they_are_utc() {
     let text = screen(&in_view(View::Audit));
     assert!(text.contains("11:50:00Z"), "{text}");
     assert!(screen(&in_view(View::Live)).contains("UTC"));
+}
+
+#[test]
+fn wide_terminals_name_every_view_in_the_tab_bar() {
+    let text = screen_of(&in_view(View::Endpoints), 120, 30);
+    let header = text.lines().next().unwrap();
+    for name in ["1:Overview", "2:Endpoints", "5:Dead", "9:Sources"] {
+        assert!(header.contains(name), "{header}");
+    }
+    // Disconnected, with less of the line left: every view still named, shortened.
+    let mut app = in_view(View::Endpoints);
+    app.connected = Some(false);
+    app.pending = 1;
+    let text = screen_of(&app, 120, 30);
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("1:Over 2:Endpoints"), "{header}");
+    assert!(header.contains("9:Sour"), "{header}");
 }

@@ -21,7 +21,16 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: 
         View::Overview => overview(frame, area, app, theme, now),
         View::Endpoints => endpoints(frame, area, app, theme, now),
         View::Live => live(frame, area, app, theme),
-        View::Deliveries => deliveries(frame, area, &app.deliveries, theme, now),
+        View::Deliveries => {
+            deliveries(
+                frame,
+                area,
+                &app.deliveries,
+                &app.deliveries_search,
+                theme,
+                now,
+            );
+        }
         View::DeadLetters => dead_letters(frame, area, app, now),
         View::Types => types(frame, area, app),
         View::Replays => replays(frame, area, app, theme),
@@ -84,6 +93,19 @@ pub(super) fn render_table<R: table::Row>(
     widths: &[Constraint],
     rows: Vec<Row<'static>>,
 ) {
+    render_searched_table(frame, area, source, &source.filter, header, widths, rows);
+}
+
+/// [`render_table`] for a list the server searched: `search` is what it was asked for.
+fn render_searched_table<R: table::Row>(
+    frame: &mut Frame,
+    area: Rect,
+    source: &table::Table<R>,
+    search: &str,
+    header: &[&str],
+    widths: &[Constraint],
+    rows: Vec<Row<'static>>,
+) {
     let shown = source.visible().len();
     let area = list_note(
         frame,
@@ -91,7 +113,7 @@ pub(super) fn render_table<R: table::Row>(
         source.selected_index() + 1,
         shown,
         source.len(),
-        &source.filter,
+        search,
         source.more,
     );
     let table = Table::new(rows, widths.iter().copied())
@@ -425,6 +447,7 @@ pub(super) fn deliveries(
     frame: &mut Frame,
     area: Rect,
     source: &table::Table<DeliveryRecord>,
+    search: &str,
     theme: Theme,
     now: DateTime<Utc>,
 ) {
@@ -454,10 +477,11 @@ pub(super) fn deliveries(
             .style(theme.state(state))
         })
         .collect();
-    render_table(
+    render_searched_table(
         frame,
         area,
         source,
+        search,
         &["AGO", "ENDPOINT", "EVENT", "TYPE", "STATE", "TRIES", "LAST"],
         &[
             Constraint::Length(4),

@@ -142,3 +142,63 @@ async fn a_read_only_console_shows_but_does_not_change() {
     console.press("q");
     assert_eq!(console.wait_exit(WAIT).await, 0);
 }
+
+#[tokio::test]
+async fn the_console_connects_quietly_follows_changes_and_uses_wide_terminals() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let mut console = Console::start(&stack.server.url(), &[], 80, 24);
+    // Until the first connection is made the header says connecting, never disconnected.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let screen = console.screen();
+        assert!(!screen.contains("disconnected"), "{screen}");
+        if screen.contains("connected") && screen.contains("no endpoints") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{screen}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    // An endpoint made elsewhere appears and turns active without a key (the list reloads
+    // every 5 s).
+    let created: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "create",
+            &json!({"url": receiver.url_for("/hook"), "event_types": ["orders.>"]}),
+        )
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    stack.wait_for_state(&id, "active").await;
+    console
+        .wait_until("the new endpoint, active", WAIT, |s| {
+            s.lines().any(|l| l.contains(&id) && l.contains("active"))
+        })
+        .await;
+    let narrow = console.screen();
+    assert!(
+        !narrow.contains("TYPES"),
+        "80 columns leave the types out:\n{narrow}"
+    );
+    console.press("q");
+    assert_eq!(console.wait_exit(WAIT).await, 0);
+
+    // A wide terminal shows the types, and the live tail the whole endpoint id.
+    let mut wide = Console::start(&stack.server.url(), &[], 160, 40);
+    wide.wait_for("TYPES", WAIT).await;
+    wide.press("3");
+    wide.wait_for("waiting for attempts", WAIT).await;
+    stack
+        .publish("orders.paid", &json!({"order": 3}), Some("pty-wide-1"))
+        .await;
+    let screen = wide.wait_for("pty-wide-1", WAIT).await;
+    assert!(
+        screen.contains(&id),
+        "the whole id at 160 columns:\n{screen}"
+    );
+    wide.press("q");
+    assert_eq!(wide.wait_exit(WAIT).await, 0);
+}

@@ -9,6 +9,7 @@ use async_nats::jetstream::{self, consumer::PullConsumer};
 use futures_util::StreamExt as _;
 use hookwire_nats::streams::FANOUT_CONSUMER;
 use hookwire_protocol::Tenant;
+use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID, TRACEPARENT};
 use tokio::sync::watch;
 
@@ -120,10 +121,19 @@ fn tasks_for(
         .map_err(reject)?;
     let correlation_id = header(CORRELATION_ID).or_else(|| header(TRACEPARENT));
     let event_time_ms = i64::try_from(published_ns / 1_000_000).unwrap_or(i64::MAX);
+    // The data is parsed only for an endpoint with a content filter, once per event.
+    let mut data: Option<serde_json::Value> = None;
+    let mut passes = |filter: &ContentFilter| {
+        let data = data.get_or_insert_with(|| {
+            serde_json::from_slice(&message.payload).unwrap_or(serde_json::Value::Null)
+        });
+        filter.matches(data)
+    };
     Ok(engine
         .registry
         .matching(&tenant, &event_type)
         .iter()
+        .filter(|endpoint| endpoint.endpoint.filter.as_ref().is_none_or(&mut passes))
         .map(|endpoint| Task {
             tenant: tenant.clone(),
             endpoint_id: endpoint.endpoint.id.clone(),

@@ -461,6 +461,13 @@ fn task_for(
     if !endpoint.wants(&event_type) || !any_matches(&job.event_types, &event_type) {
         return Ok(None);
     }
+    // As fan-out does: an endpoint with a content filter takes only the events it passes.
+    if let Some(filter) = &endpoint.endpoint.filter {
+        let data = serde_json::from_slice(&message.payload).unwrap_or(serde_json::Value::Null);
+        if !filter.matches(&data) {
+            return Ok(None);
+        }
+    }
     let header = |name| fanout::header(message.headers.as_ref(), name);
     // An event fan-out rejected (bad id) was never delivered; a replay does not either.
     let Ok(event_id) = fanout::event_id(header(NATS_MSG_ID), published_ns, seq) else {

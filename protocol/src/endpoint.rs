@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::admin::AdminError;
 use crate::attempt::MAX_BODY_EXCERPT;
 use crate::auth::{Auth, AuthView, CertificateView, ClientCertificate, Credentials};
+use crate::content_filter::ContentFilter;
 use crate::filter::EventTypeFilter;
 use crate::network::{NetworkRules, parse_networks};
 use crate::schemes::{GITHUB_HEADER, SignatureScheme};
@@ -234,6 +235,10 @@ pub struct Endpoint {
     /// The mutual-TLS client certificate, by fingerprint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_certificate: Option<CertificateView>,
+    /// Only events whose data passes this filter (beside `event_types`); every event when
+    /// absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ContentFilter>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -298,6 +303,9 @@ pub struct CreateEndpoint {
     /// A client certificate for mutual TLS.
     #[serde(default)]
     pub client_certificate: Option<ClientCertificate>,
+    /// Only events whose data passes this filter.
+    #[serde(default)]
+    pub filter: Option<ContentFilter>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -363,6 +371,13 @@ pub struct UpdateEndpoint {
         skip_serializing_if = "Option::is_none"
     )]
     pub client_certificate: Option<Option<ClientCertificate>>,
+    /// New content filter; `null` removes it.
+    #[serde(
+        default,
+        deserialize_with = "crate::auth::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub filter: Option<Option<ContentFilter>>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -515,6 +530,7 @@ impl CreateEndpoint {
                 .transpose()?,
             auth: None,
             client_certificate: None,
+            filter: self.filter.map(checked_filter).transpose()?,
             created_at: now,
             updated_at: now,
         };
@@ -599,6 +615,9 @@ impl UpdateEndpoint {
         }
         if let Some(bytes) = self.response_body_bytes {
             next.response_body_bytes = Some(validate_body_bytes(bytes)?);
+        }
+        if let Some(filter) = self.filter {
+            next.filter = filter.map(checked_filter).transpose()?;
         }
         check_signature_header(&next)?;
         if let Some(status) = self.status {
@@ -710,6 +729,10 @@ fn check_signature_header(endpoint: &Endpoint) -> Result<(), AdminError> {
         ));
     }
     Ok(())
+}
+
+fn checked_filter(filter: ContentFilter) -> Result<ContentFilter, AdminError> {
+    filter.validate().map(|()| filter)
 }
 
 /// Checks a caller-chosen endpoint id.
@@ -989,9 +1012,19 @@ mod tests {
                 password: "pa55".into(),
             }),
             client_certificate: None,
+            filter: Some(
+                serde_json::from_value(serde_json::json!({"all": [{"path": "/a", "eq": 1}]}))
+                    .unwrap(),
+            ),
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
+        assert!(
+            endpoint
+                .filter
+                .as_ref()
+                .is_some_and(|f| f.matches(&serde_json::json!({"a": 1.0})))
+        );
         assert_eq!(
             endpoint.auth,
             Some(AuthView::Basic {

@@ -15,6 +15,7 @@
 use chrono::{DateTime, Duration, Utc};
 use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::auth::Credentials;
+use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, Endpoint, EndpointStatus, StatusChange, UpdateEndpoint,
 };
@@ -407,6 +408,59 @@ proptest! {
             if let Ok(update) = AdminError::parse::<UpdateSource>(update.to_string().as_bytes()) {
                 let _ = update.apply(&source, &subjects, Utc::now());
             }
+        }
+    }
+}
+
+/// Arbitrary JSON, a few levels deep.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>().prop_map(serde_json::Value::from),
+        texty().prop_map(serde_json::Value::String),
+    ];
+    leaf.prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map("[a-z/~0-9]{0,6}", inner, 0..6)
+                .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn content_filters_read_validate_and_match_or_refuse(filter in json_value(), data in json_value()) {
+        let body = serde_json::json!({"url": "http://127.0.0.1:9/", "filter": filter});
+        if let Ok(create) = AdminError::parse::<CreateEndpoint>(body.to_string().as_bytes())
+            && let Some(filter) = create.filter
+        {
+            let _ = filter.validate();
+            let _ = filter.matches(&data);
+        }
+    }
+
+    #[test]
+    fn filters_of_every_operator_match_without_panicking(
+        path in prop_oneof![Just(String::new()), "(/[a-z~01]{0,4}){1,3}"],
+        op in prop_oneof![Just("eq"), Just("ne"), Just("in"), Just("exists"), Just("lt"), Just("le"), Just("gt"), Just("ge"), Just("prefix")],
+        value in json_value(),
+        data in json_value(),
+    ) {
+        let value = match op {
+            "in" => serde_json::json!([value]),
+            "exists" => serde_json::json!(value.is_null()),
+            "prefix" => serde_json::json!(value.to_string()),
+            _ => value,
+        };
+        let predicate = serde_json::json!({"path": path, op: value});
+        let all: ContentFilter = serde_json::from_value(serde_json::json!({"all": [predicate]})).unwrap();
+        let any: ContentFilter = serde_json::from_value(serde_json::json!({"any": [predicate]})).unwrap();
+        if all.validate().is_ok() {
+            // One predicate: `all` and `any` of it agree.
+            prop_assert_eq!(all.matches(&data), any.matches(&data));
         }
     }
 }

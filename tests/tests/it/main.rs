@@ -13,6 +13,7 @@ mod catalog;
 mod cli;
 mod connect;
 mod console;
+mod content_filters;
 mod contract;
 mod controls;
 mod daemon;

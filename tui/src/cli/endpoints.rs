@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use hookwire_protocol::auth::{Auth, ClientCertificate};
+use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, EndpointId, ListEndpoints, RequestedStatus, RotateSecret, TestEndpoint,
     UpdateEndpoint, VerificationMode,
@@ -179,6 +180,11 @@ pub(crate) struct EndpointFields {
     /// On update: stop presenting a client certificate.
     #[arg(long, conflicts_with = "client_cert")]
     no_client_cert: bool,
+    /// Only events whose data passes this content filter, as JSON or @FILE, e.g.
+    /// {"all":[{"path":"/severity","eq":"high"}]} (see docs/templates.md); `none` on
+    /// update removes it.
+    #[arg(long, value_name = "JSON|@FILE|none")]
+    filter: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -286,6 +292,7 @@ impl EndpointFields {
             response_body_bytes: self.response_body_bytes,
             auth: self.auth()?.flatten(),
             client_certificate: self.client_certificate()?.flatten(),
+            filter: self.filter()?.flatten(),
         })
     }
 
@@ -300,6 +307,22 @@ impl EndpointFields {
                 let auth = serde_json::from_value(value)
                     .context("--auth: expected {\"type\":\"bearer\"|\"basic\"|\"oauth2\", ...}")?;
                 Ok(Some(Some(auth)))
+            }
+        }
+    }
+
+    /// `--filter`: absent keeps, `none` removes, JSON sets.
+    #[expect(clippy::option_option, reason = "absent, none and a value differ")]
+    fn filter(&self) -> anyhow::Result<Option<Option<ContentFilter>>> {
+        match self.filter.as_deref() {
+            None => Ok(None),
+            Some("none") => Ok(Some(None)),
+            Some(text) => {
+                let value = parse_json_arg(text).map_err(|e| anyhow::anyhow!("--filter: {e}"))?;
+                let filter = serde_json::from_value(value).context(
+                    "--filter: expected {\"all\"|\"any\": [{\"path\": \"/a\", \"eq\": ...}, ...]}",
+                )?;
+                Ok(Some(Some(filter)))
             }
         }
     }
@@ -341,6 +364,7 @@ impl EndpointFields {
             response_body_bytes: self.response_body_bytes,
             auth: self.auth()?,
             client_certificate: self.client_certificate()?,
+            filter: self.filter()?,
         })
     }
 

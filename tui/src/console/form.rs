@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use hookwire_protocol::catalog::{CreateType, EventTypeDef, JsonChange, UpdateType};
+use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
     CreateEndpoint, Endpoint, TestEndpoint, UpdateEndpoint, VerificationMode,
 };
@@ -242,6 +243,7 @@ impl Form {
                     timeout_ms: number(self.value("timeout_ms"), "timeout_ms")?,
                     retry_schedule_secs: self.retry_schedule()?,
                     verification: Some(self.verification()?),
+                    filter: self.content_filter()?,
                     ..CreateEndpoint::default()
                 })
             }
@@ -255,6 +257,8 @@ impl Form {
                 timeout_ms: number(self.value("timeout_ms"), "timeout_ms")?,
                 retry_schedule_secs: self.retry_schedule()?,
                 verification: Some(self.verification()?),
+                // Emptied on edit: removed.
+                filter: Some(self.content_filter()?),
                 ..UpdateEndpoint::default()
             }),
             FormKind::TestSend(id) => AdminRequest::EndpointsTest(TestEndpoint {
@@ -322,6 +326,20 @@ impl Form {
             .map(Some)
     }
 
+    /// The content filter typed as JSON; `None` when the field is empty.
+    fn content_filter(&self) -> Result<Option<ContentFilter>, (&'static str, String)> {
+        json_value(self.value("filter"), "filter")?
+            .map(|value| {
+                serde_json::from_value(value).map_err(|e| {
+                    (
+                        "filter",
+                        format!("not a filter ({e}); e.g. {{\"all\":[{{\"path\":\"/severity\",\"eq\":\"high\"}}]}}"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
     fn verification(&self) -> Result<VerificationMode, (&'static str, String)> {
         match self.value("verification") {
             "echo" => Ok(VerificationMode::Echo),
@@ -341,6 +359,10 @@ impl Form {
 
 fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
     let joined = |items: Vec<String>, sep: &str| items.join(sep);
+    let filter = endpoint
+        .and_then(|e| e.filter.as_ref())
+        .and_then(|f| serde_json::to_string(f).ok())
+        .unwrap_or_default();
     let (url, types, description, headers, timeout, retry, verification) = match endpoint {
         Some(e) => (
             e.url.clone(),
@@ -390,6 +412,12 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
             }
             .to_owned(),
             "echo or status",
+        ),
+        field(
+            "filter",
+            "filter",
+            filter,
+            "content filter JSON; empty: every event",
         ),
     ]
 }
@@ -621,6 +649,37 @@ mod tests {
         let mut test = Form::test_send("ep_1", Some(&endpoint));
         assert_eq!(test.fields[0].value, "orders.paid");
         assert_eq!(body_of(&mut test)["payload"], Value::Null);
+    }
+
+    #[test]
+    fn the_content_filter_is_json_checked_in_place_and_prefilled() {
+        let mut form = Form::create_endpoint();
+        fill(&mut form, "url", "https://example.com/hooks");
+        fill(
+            &mut form,
+            "filter",
+            r#"{"all":[{"path":"/severity","eq":"high"}]}"#,
+        );
+        let Some(AdminRequest::EndpointsCreate(create)) = form.request(now()) else {
+            panic!("not a create");
+        };
+        let filter = create.filter.unwrap();
+        assert!(filter.matches(&serde_json::json!({"severity": "high"})));
+        fill(&mut form, "filter", r#"{"some":[]}"#);
+        assert!(form.request(now()).is_none());
+        assert_eq!(form.fields[form.focus].key, "filter");
+
+        let mut endpoint = crate::console::fixtures::endpoint("ep_1", "http://127.0.0.1/x");
+        endpoint.filter = Some(filter);
+        let mut edit = Form::edit_endpoint(&endpoint);
+        let field = edit.fields.iter().find(|f| f.key == "filter").unwrap();
+        assert!(field.value.contains("/severity"), "{}", field.value);
+        fill(&mut edit, "filter", "");
+        assert_eq!(
+            body_of(&mut edit)["filter"],
+            Value::Null,
+            "emptied: removed"
+        );
     }
 
     #[test]

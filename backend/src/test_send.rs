@@ -26,11 +26,18 @@ pub(crate) async fn send(
         .registry
         .get(tenant, &request.id)
         .ok_or_else(|| crate::admin::endpoint_not_found(&request.id))?;
-    // No payload: the catalog's example for the type, else an empty object (a ping).
-    let payload = request
-        .payload
-        .or_else(|| engine.catalog.example(tenant, event_type.as_str()))
-        .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
+    let payload = match request.payload {
+        Some(payload) => payload,
+        None => engine
+            .catalog
+            .example(tenant, event_type.as_str())
+            .ok_or_else(|| {
+                AdminError::invalid(
+                    "payload",
+                    format!("the catalog has no example for {event_type}; give a payload"),
+                )
+            })?,
+    };
     let data = serde_json::to_vec(&payload)
         .map_err(|e| AdminError::internal("encoding the test payload", e))?;
     let event_id = ids::random("test_");

@@ -399,7 +399,8 @@ pub struct TestEndpoint {
     pub id: String,
     /// The event type to send.
     pub event_type: String,
-    /// The event's data; when absent, the catalog's example for the type, else `{}`.
+    /// The event's data; the catalog's example for the type when absent (refused when the
+    /// catalog has none).
     #[serde(default)]
     pub payload: Option<serde_json::Value>,
 }

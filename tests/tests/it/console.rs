@@ -183,6 +183,11 @@ async fn the_console_connects_quietly_follows_changes_and_uses_wide_terminals() 
         !narrow.contains("TYPES"),
         "80 columns leave the types out:\n{narrow}"
     );
+    // `t` then enter sends the proposed ping at once (`orders.>` names no concrete type).
+    console.press("t");
+    console.wait_for("send a test event", WAIT).await;
+    console.press(ENTER);
+    console.wait_for(&format!("test to {id}: 200"), WAIT).await;
     console.press("q");
     assert_eq!(console.wait_exit(WAIT).await, 0);
 

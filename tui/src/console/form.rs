@@ -17,6 +17,9 @@ use serde_json::Value;
 use super::error::ApiError;
 use crate::when;
 
+/// The type a test send proposes when the endpoint names no concrete one.
+const PING: &str = "test.ping";
+
 /// What a form does when submitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum FormKind {
@@ -89,13 +92,16 @@ impl Form {
 
     /// A test send to endpoint `id`; the type defaults to its first concrete filter.
     pub(crate) fn test_send(id: &str, endpoint: Option<&Endpoint>) -> Self {
-        let event_type = endpoint
+        let concrete = endpoint
             .into_iter()
             .flat_map(|e| e.event_types.iter())
             .map(hookwire_protocol::EventTypeFilter::as_str)
-            .find(|t| !t.contains(['*', '>']))
-            .unwrap_or("test.ping")
-            .to_owned();
+            .find(|t| !t.contains(['*', '>']));
+        // The catalog has no example for the fallback ping: it is sent with `{}`.
+        let (event_type, payload) = match concrete {
+            Some(event_type) => (event_type.to_owned(), String::new()),
+            None => (PING.to_owned(), "{}".to_owned()),
+        };
         Self::new(
             FormKind::TestSend(id.to_owned()),
             vec![
@@ -103,8 +109,8 @@ impl Form {
                 field(
                     "payload",
                     "payload",
-                    String::new(),
-                    "JSON; empty: the catalog's example, else {}",
+                    payload,
+                    "JSON; empty sends the catalog's example",
                 ),
             ],
         )
@@ -648,7 +654,15 @@ mod tests {
             .collect();
         let mut test = Form::test_send("ep_1", Some(&endpoint));
         assert_eq!(test.fields[0].value, "orders.paid");
-        assert_eq!(body_of(&mut test)["payload"], Value::Null);
+        assert_eq!(
+            body_of(&mut test)["payload"],
+            Value::Null,
+            "the catalog's example"
+        );
+        // No concrete type: the ping goes with `{}` (the catalog has no example for it).
+        let mut ping = Form::test_send("ep_1", None);
+        assert_eq!(ping.fields[0].value, "test.ping");
+        assert_eq!(body_of(&mut ping)["payload"], serde_json::json!({}));
     }
 
     #[test]

@@ -51,6 +51,37 @@ const RESERVED_HEADERS: &[&str] = &[
     "user-agent",
 ];
 
+/// How an endpoint's large bodies travel: gzip-compressed with `Content-Encoding: gzip`.
+/// Signatures cover the uncompressed body, which is what a receiver's framework hands on
+/// after decompressing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compression {
+    /// Bodies of at least this many bytes are compressed (0: every body).
+    pub min_bytes: u32,
+}
+
+impl Compression {
+    /// The largest threshold: above the largest event, so larger would mean never.
+    pub const MAX_MIN_BYTES: u32 = 16 * 1024 * 1024;
+
+    fn validate(self) -> Result<Self, AdminError> {
+        if self.min_bytes > Self::MAX_MIN_BYTES {
+            return Err(AdminError::invalid(
+                "compression",
+                "min_bytes: at most 16777216; remove compression to send bodies as they are",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// Whether a body of `len` bytes is compressed.
+    #[must_use]
+    pub fn applies(self, len: usize) -> bool {
+        u32::try_from(len).map_or(true, |len| len >= self.min_bytes)
+    }
+}
+
 /// Whether an endpoint receives webhooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -239,6 +270,9 @@ pub struct Endpoint {
     /// absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<ContentFilter>,
+    /// Large bodies go gzip-compressed; every body as is when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -306,6 +340,9 @@ pub struct CreateEndpoint {
     /// Only events whose data passes this filter.
     #[serde(default)]
     pub filter: Option<ContentFilter>,
+    /// Gzip for large bodies.
+    #[serde(default)]
+    pub compression: Option<Compression>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -378,6 +415,13 @@ pub struct UpdateEndpoint {
         skip_serializing_if = "Option::is_none"
     )]
     pub filter: Option<Option<ContentFilter>>,
+    /// New compression; `null` sends every body as is.
+    #[serde(
+        default,
+        deserialize_with = "crate::auth::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub compression: Option<Option<Compression>>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -532,6 +576,7 @@ impl CreateEndpoint {
             auth: None,
             client_certificate: None,
             filter: self.filter.map(checked_filter).transpose()?,
+            compression: self.compression.map(Compression::validate).transpose()?,
             created_at: now,
             updated_at: now,
         };
@@ -619,6 +664,9 @@ impl UpdateEndpoint {
         }
         if let Some(filter) = self.filter {
             next.filter = filter.map(checked_filter).transpose()?;
+        }
+        if let Some(compression) = self.compression {
+            next.compression = compression.map(Compression::validate).transpose()?;
         }
         check_signature_header(&next)?;
         if let Some(status) = self.status {
@@ -1013,6 +1061,7 @@ mod tests {
                 password: "pa55".into(),
             }),
             client_certificate: None,
+            compression: Some(Compression { min_bytes: 1024 }),
             filter: Some(
                 serde_json::from_value(serde_json::json!({"all": [{"path": "/a", "eq": 1}]}))
                     .unwrap(),

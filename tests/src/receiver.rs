@@ -27,8 +27,11 @@ pub struct Recorded {
     pub path: String,
     /// Every header as sent.
     pub headers: HeaderMap,
-    /// The raw body.
+    /// The body, decompressed when it came with `Content-Encoding: gzip` (as web frameworks
+    /// hand it on).
     pub body: Bytes,
+    /// The body's size on the wire (compressed, when it was).
+    pub wire_bytes: usize,
     /// When the request's head arrived, on the monotonic clock.
     pub arrived: Instant,
     /// When the request's head arrived, on the wall clock.
@@ -336,6 +339,12 @@ async fn handle(
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
+    let wire_bytes = body.len();
+    let gzipped = head
+        .headers
+        .get("content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let body = if gzipped { gunzip(&body) } else { body };
     let verification = verify(&shared, &head.headers, &body, arrived_at);
     let recorded = Recorded {
         method: head.method.to_string(),
@@ -345,6 +354,7 @@ async fn handle(
             .map_or_else(|| "/".to_owned(), ToString::to_string),
         headers: head.headers,
         body,
+        wire_bytes,
         arrived,
         arrived_at,
         verification,
@@ -406,6 +416,16 @@ fn verify(
                 )
             }),
     )
+}
+
+/// A gzip body decompressed; an undecodable one is kept as it came (the test sees it).
+fn gunzip(body: &[u8]) -> Bytes {
+    use std::io::Read as _;
+    let mut text = Vec::new();
+    match flate2::read::GzDecoder::new(body).read_to_end(&mut text) {
+        Ok(_) => Bytes::from(text),
+        Err(_) => Bytes::copy_from_slice(body),
+    }
 }
 
 /// The challenge of a verification webhook.

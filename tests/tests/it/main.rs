@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod catalog;
 mod cli;
+mod compression;
 mod connect;
 mod console;
 mod content_filters;

@@ -7,8 +7,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
-    CreateEndpoint, EndpointId, ListEndpoints, RequestedStatus, RotateSecret, TestEndpoint,
-    UpdateEndpoint, VerificationMode,
+    Compression, CreateEndpoint, EndpointId, ListEndpoints, RequestedStatus, RotateSecret,
+    TestEndpoint, UpdateEndpoint, VerificationMode,
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
@@ -185,6 +185,13 @@ pub(crate) struct EndpointFields {
     /// update removes it.
     #[arg(long, value_name = "JSON|@FILE|none")]
     filter: Option<String>,
+    /// Gzip bodies of at least this many bytes (0: every body; with --no-compression on
+    /// update: none). The signature covers the uncompressed body.
+    #[arg(long, value_name = "BYTES")]
+    compress_from: Option<u32>,
+    /// On update: send every body as it is.
+    #[arg(long, conflicts_with = "compress_from")]
+    no_compression: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -293,6 +300,7 @@ impl EndpointFields {
             auth: self.auth()?.flatten(),
             client_certificate: self.client_certificate()?.flatten(),
             filter: self.filter()?.flatten(),
+            compression: self.compression().flatten(),
         })
     }
 
@@ -309,6 +317,16 @@ impl EndpointFields {
                 Ok(Some(Some(auth)))
             }
         }
+    }
+
+    /// `--compress-from` sets, `--no-compression` removes.
+    #[expect(clippy::option_option, reason = "absent, removed and a value differ")]
+    fn compression(&self) -> Option<Option<Compression>> {
+        if self.no_compression {
+            return Some(None);
+        }
+        self.compress_from
+            .map(|min_bytes| Some(Compression { min_bytes }))
     }
 
     /// `--filter`: absent keeps, `none` removes, JSON sets.
@@ -365,6 +383,7 @@ impl EndpointFields {
             auth: self.auth()?,
             client_certificate: self.client_certificate()?,
             filter: self.filter()?,
+            compression: self.compression(),
         })
     }
 

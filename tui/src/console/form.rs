@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use hookwire_protocol::catalog::{CreateType, EventTypeDef, JsonChange, UpdateType};
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
-    CreateEndpoint, Endpoint, TestEndpoint, UpdateEndpoint, VerificationMode,
+    Compression, CreateEndpoint, Endpoint, TestEndpoint, UpdateEndpoint, VerificationMode,
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::replay::StartReplay;
@@ -250,6 +250,7 @@ impl Form {
                     retry_schedule_secs: self.retry_schedule()?,
                     verification: Some(self.verification()?),
                     filter: self.content_filter()?,
+                    compression: self.compression()?,
                     ..CreateEndpoint::default()
                 })
             }
@@ -265,6 +266,7 @@ impl Form {
                 verification: Some(self.verification()?),
                 // Emptied on edit: removed.
                 filter: Some(self.content_filter()?),
+                compression: Some(self.compression()?),
                 ..UpdateEndpoint::default()
             }),
             FormKind::TestSend(id) => AdminRequest::EndpointsTest(TestEndpoint {
@@ -332,6 +334,12 @@ impl Form {
             .map(Some)
     }
 
+    /// Gzip from this many bytes; `None` when the field is empty.
+    fn compression(&self) -> Result<Option<Compression>, (&'static str, String)> {
+        Ok(number(self.value("compression"), "compression")?
+            .map(|min_bytes| Compression { min_bytes }))
+    }
+
     /// The content filter typed as JSON; `None` when the field is empty.
     fn content_filter(&self) -> Result<Option<ContentFilter>, (&'static str, String)> {
         json_value(self.value("filter"), "filter")?
@@ -365,6 +373,10 @@ impl Form {
 
 fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
     let joined = |items: Vec<String>, sep: &str| items.join(sep);
+    let compression = endpoint
+        .and_then(|e| e.compression)
+        .map(|c| c.min_bytes.to_string())
+        .unwrap_or_default();
     let filter = endpoint
         .and_then(|e| e.filter.as_ref())
         .and_then(|f| serde_json::to_string(f).ok())
@@ -424,6 +436,12 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
             "filter",
             filter,
             "content filter JSON; empty: every event",
+        ),
+        field(
+            "gzip from",
+            "compression",
+            compression,
+            "bytes; empty: never compress",
         ),
     ]
 }
@@ -694,6 +712,14 @@ mod tests {
             Value::Null,
             "emptied: removed"
         );
+        fill(&mut edit, "compression", "2048");
+        assert_eq!(
+            body_of(&mut edit)["compression"],
+            serde_json::json!({"min_bytes": 2048})
+        );
+        fill(&mut edit, "compression", "lots");
+        assert!(edit.request(now()).is_none());
+        assert_eq!(edit.fields[edit.focus].key, "compression");
     }
 
     #[test]

@@ -189,7 +189,7 @@ pub(crate) struct App {
     pub(crate) live_selected: usize,
     pub(crate) frozen: bool,
     /// Attempts that arrived while frozen, shown once the tail follows again.
-    pub(crate) held_back: Vec<AttemptRecord>,
+    pub(crate) held_back: VecDeque<AttemptRecord>,
     /// Live attempts per second: (Unix second, attempts, failed), oldest first.
     pub(crate) rate: VecDeque<(i64, u64, u64)>,
     pub(crate) deliveries: Table<DeliveryRecord>,
@@ -234,7 +234,7 @@ impl App {
             live_filter_text: String::new(),
             live_selected: 0,
             frozen: false,
-            held_back: Vec::new(),
+            held_back: VecDeque::new(),
             rate: VecDeque::new(),
             deliveries: Table::default(),
             deliveries_search: String::new(),
@@ -1125,9 +1125,9 @@ impl App {
         }
         if self.frozen {
             if self.held_back.len() == LIVE_CAPACITY {
-                self.held_back.remove(0);
+                self.held_back.pop_front();
             }
-            self.held_back.push(record);
+            self.held_back.push_back(record);
             return;
         }
         self.follow(record);

@@ -698,7 +698,7 @@ fn the_frozen_marker_stays_beside_a_message() {
     let mut app = in_view(View::Live);
     app.frozen = true;
     app.held_back
-        .push(attempt("ep_crm", "orders.paid", Some(200)));
+        .push_back(attempt("ep_crm", "orders.paid", Some(200)));
     app.status = Some("copied order-2".to_owned());
     let footer = screen(&app).lines().last().unwrap().to_owned();
     assert!(footer.starts_with("FROZEN, 1 new"), "{footer}");

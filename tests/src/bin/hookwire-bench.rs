@@ -368,8 +368,13 @@ fn report(name: &str, figures: &Value) {
 }
 
 async fn throughput(durable: bool, n: usize) -> Value {
+    throughput_of(durable, json!({}), n).await
+}
+
+/// Throughput to one endpoint made from `spec`.
+async fn throughput_of(durable: bool, spec: Value, n: usize) -> Value {
     let bench = Bench::start(durable).await;
-    bench.endpoint("default", json!({})).await;
+    bench.endpoint("default", spec).await;
     let (cpu_before, _) = bench.usage();
     let started = now_ns();
     bench
@@ -388,6 +393,32 @@ async fn throughput(durable: bool, n: usize) -> Value {
         "peak_rss_mb": rss / (1024 * 1024),
         "bare_loop_per_sec": bare.round(), "ratio_to_bare": (rate / bare * 100.0).round() / 100.0,
     })
+}
+
+/// The outgoing-shaping features against none, one fresh stack each: a content filter every
+/// event passes (the data parsed and tested per event) and gzip of every delivery (the
+/// bodies are ~300 bytes; the verification challenge, ~150, is left plain so the sink does
+/// not count it).
+async fn shaping(n: usize) -> Value {
+    let mut figures = serde_json::Map::new();
+    let mut plain_rate = None;
+    for (name, spec) in [
+        ("none", json!({})),
+        (
+            "filter",
+            json!({"filter": {"all": [{"path": "/pad", "exists": true}, {"path": "/t", "gt": 0}]}}),
+        ),
+        ("gzip", json!({"compression": {"min_bytes": 256}})),
+    ] {
+        let mut result = throughput_of(false, spec, n).await;
+        let rate = result["deliveries_per_sec"].as_f64().unwrap_or(0.0);
+        let base = *plain_rate.get_or_insert(rate);
+        if base > 0.0 {
+            result["ratio_to_none"] = json!((rate / base * 100.0).round() / 100.0);
+        }
+        figures.insert(name.to_owned(), result);
+    }
+    Value::Object(figures)
 }
 
 async fn latency(rate: u64, seconds: u64) -> Value {
@@ -665,6 +696,7 @@ async fn main() {
         "tenants",
         "console",
         "ingress",
+        "shaping",
     ];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
@@ -686,6 +718,7 @@ async fn main() {
             "tenants" => tenants(1000, seconds).await,
             "console" => console(50, seconds).await,
             "ingress" => ingress(20_000, 64, 2_000).await,
+            "shaping" => shaping(20_000).await,
             other => {
                 eprintln!("unknown scenario {other}; choose from {all:?}");
                 std::process::exit(2);

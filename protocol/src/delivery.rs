@@ -173,12 +173,9 @@ pub struct DeliveryQuery {
 }
 
 impl ListDeliveries {
-    /// The request's filters, checked.
+    /// The request's filters, checked (the endpoint id was checked as the request was
+    /// read: `endpoint::id_option`).
     pub fn query(&self) -> Result<DeliveryQuery, AdminError> {
-        if let Some(id) = &self.endpoint_id {
-            crate::endpoint::validate_id(id)
-                .map_err(|e| AdminError::invalid("endpoint_id", e.message))?;
-        }
         let event_type = self
             .event_type
             .as_deref()

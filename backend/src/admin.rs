@@ -17,6 +17,7 @@ mod overview;
 mod replay;
 mod sources;
 mod system;
+mod templates;
 mod types;
 
 use std::sync::Arc;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use async_nats::jetstream;
+use async_nats::jetstream::{self, kv};
 use async_nats::service::ServiceExt as _;
 use hookwire_nats::connect::InitialConnect;
 use hookwire_nats::streams::{ProvisionError, Topology};
@@ -25,6 +25,7 @@ use crate::sources::ingress::{self, Ingress};
 use crate::sources::{self, Sources};
 use crate::store::Store;
 use crate::store::indexer;
+use crate::templates::{self, Templates};
 use crate::vault::Keyring;
 use crate::{delivery, fanout};
 
@@ -61,11 +62,8 @@ pub async fn run(
     let store = open_store(&store_path, &config).await?;
     let (registry, bucket) =
         load_endpoints(&js, &topology, &store, &config, Arc::clone(&keyring)).await?;
-    let catalog = Arc::new(Catalog::new(config.catalog.strict));
     let bucket_seq = bucket_sequence(&js, &topology).await?;
-    catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot load the event-types catalog: {e}"))?;
+    let (catalog, templates) = load_catalog_and_templates(&bucket, bucket_seq, &config).await?;
     let sources = load_sources(&bucket, bucket_seq, keyring, &subjects, &config).await?;
 
     let engine = Arc::new(Engine {
@@ -74,6 +72,7 @@ pub async fn run(
         topology: topology.clone(),
         registry: Arc::clone(&registry),
         catalog,
+        templates,
         sources,
         bucket: bucket.clone(),
         metrics: Arc::clone(&metrics),
@@ -251,6 +250,23 @@ async fn load_endpoints(
         );
     }
     Ok((registry, bucket))
+}
+
+/// The event-types catalog and the payload templates, loaded and followed.
+async fn load_catalog_and_templates(
+    bucket: &kv::Store,
+    bucket_seq: u64,
+    config: &Config,
+) -> anyhow::Result<(Arc<Catalog>, Arc<Templates>)> {
+    let catalog = Arc::new(Catalog::new(config.catalog.strict));
+    catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the event-types catalog: {e}"))?;
+    let templates = Arc::new(Templates::default());
+    templates::load_and_follow(bucket.clone(), Arc::clone(&templates), bucket_seq)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot load the payload templates: {e}"))?;
+    Ok((catalog, templates))
 }
 
 /// The configuration bucket's latest revision. The bucket handle's own status is a snapshot

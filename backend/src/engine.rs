@@ -25,6 +25,8 @@ pub(crate) struct Engine {
     pub registry: Arc<Registry>,
     /// Event types.
     pub catalog: Arc<Catalog>,
+    /// Payload templates.
+    pub templates: Arc<crate::templates::Templates>,
     /// Incoming-webhook sources.
     pub sources: Arc<crate::sources::Sources>,
     /// The configuration bucket.

@@ -39,14 +39,14 @@ fn describe(
     Some((tenant, event))
 }
 
-/// `events.get`.
-pub(crate) async fn get(
-    engine: &Engine,
+/// The stream sequence of the event `request` names: its `seq`, or the sequence recorded
+/// with the deliveries of its `id`.
+async fn sequence_of(
     store: &Store,
     tenant: &Tenant,
-    request: GetEvent,
-) -> Result<EventDetail, AdminError> {
-    let seq = match (request.seq, &request.id) {
+    request: &GetEvent,
+) -> Result<u64, AdminError> {
+    Ok(match (request.seq, &request.id) {
         (Some(seq), None) => seq,
         (None, Some(id)) => {
             let (reader, owner, event) = (store.clone(), tenant.clone(), id.clone());
@@ -62,7 +62,14 @@ pub(crate) async fn get(
             })?
         }
         _ => return Err(AdminError::invalid("seq", "give exactly one of seq and id")),
-    };
+    })
+}
+
+/// The stored message of event `seq`.
+async fn message(
+    engine: &Engine,
+    seq: u64,
+) -> Result<async_nats::jetstream::message::StreamMessage, AdminError> {
     let stream = engine
         .js
         .get_stream(&engine.topology.events)
@@ -77,6 +84,18 @@ pub(crate) async fn get(
         }
         Err(e) => return Err(AdminError::unavailable("reading the event", e)),
     };
+    Ok(message)
+}
+
+/// `events.get`.
+pub(crate) async fn get(
+    engine: &Engine,
+    store: &Store,
+    tenant: &Tenant,
+    request: GetEvent,
+) -> Result<EventDetail, AdminError> {
+    let seq = sequence_of(store, tenant, &request).await?;
+    let message = message(engine, seq).await?;
     let (owner, event) = describe(
         engine,
         &message.subject,
@@ -101,6 +120,56 @@ pub(crate) async fn get(
     .map_err(|e| AdminError::internal("reading the event's deliveries", e))?
     .map_err(|e| AdminError::internal("reading the event's deliveries", e))?;
     Ok(EventDetail { event, deliveries })
+}
+
+/// One event as fan-out saw it, for rendering it again.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredEvent {
+    /// Its id.
+    pub id: String,
+    /// Its type.
+    pub event_type: String,
+    /// When it was published, to the millisecond (as deliveries carry it).
+    pub time: chrono::DateTime<Utc>,
+    /// Its correlation id.
+    pub correlation_id: Option<String>,
+    /// Its data as published.
+    pub data: bytes::Bytes,
+}
+
+/// The event `request` names, in `tenant`.
+pub(crate) async fn stored(
+    engine: &Engine,
+    store: &Store,
+    tenant: &Tenant,
+    request: &GetEvent,
+) -> Result<StoredEvent, AdminError> {
+    let seq = sequence_of(store, tenant, request).await?;
+    let message = message(engine, seq).await?;
+    let published_ns = message.time.unix_timestamp_nanos();
+    let not_here = || AdminError::not_found(format!("no event {seq} in this tenant"));
+    let (owner, event_type) = engine
+        .topology
+        .subjects
+        .parse_event(&message.subject)
+        .map_err(|_| not_here())?;
+    if &owner != tenant {
+        return Err(not_here());
+    }
+    let header = |name: &str| fanout::header(Some(&message.headers), name);
+    let id = fanout::event_id(header(NATS_MSG_ID), published_ns, seq)
+        .map_err(|e| AdminError::invalid("seq", format!("event {seq} has an unusable id: {e}")))?;
+    let time_ms = i64::try_from(published_ns / 1_000_000).unwrap_or(0);
+    Ok(StoredEvent {
+        id,
+        event_type: event_type.to_string(),
+        time: Utc
+            .timestamp_millis_opt(time_ms)
+            .single()
+            .unwrap_or_else(Utc::now),
+        correlation_id: fanout::correlation_id(Some(&message.headers)),
+        data: message.payload,
+    })
 }
 
 /// The data of event `seq`, if the stream still has it (`None` for sequence 0: test sends).

@@ -119,7 +119,7 @@ fn tasks_for(
         .catalog
         .check_event(&tenant, &event_type, &message.payload)
         .map_err(reject)?;
-    let correlation_id = header(CORRELATION_ID).or_else(|| header(TRACEPARENT));
+    let correlation_id = correlation_id(message.headers.as_ref());
     let event_time_ms = i64::try_from(published_ns / 1_000_000).unwrap_or(i64::MAX);
     // The data is parsed only for an endpoint with a content filter, once per event.
     let mut data: Option<serde_json::Value> = None;
@@ -156,6 +156,11 @@ pub(crate) fn header(headers: Option<&async_nats::HeaderMap>, name: &str) -> Opt
     headers
         .and_then(|h| h.get(name))
         .map(|v| v.as_str().to_owned())
+}
+
+/// An event's correlation id: its `Hookwire-Correlation-Id`, else its `traceparent`.
+pub(crate) fn correlation_id(headers: Option<&async_nats::HeaderMap>) -> Option<String> {
+    header(headers, CORRELATION_ID).or_else(|| header(headers, TRACEPARENT))
 }
 
 /// An event's id: its `Nats-Msg-Id` (`msg_id`) when it has one, else one derived from its

@@ -25,6 +25,7 @@ pub(crate) mod sources;
 pub(crate) mod store;
 pub(crate) mod stream_page;
 pub(crate) mod task;
+pub(crate) mod templates;
 pub(crate) mod test_send;
 pub(crate) mod vault;
 pub(crate) mod verification;

@@ -28,6 +28,8 @@ pub(crate) struct Deliveries {
     pub dead: Counter,
     /// Deliveries put off by a rate or in-flight limit (no attempt spent).
     pub deferred: Counter,
+    /// Deliveries whose template failed to render (sent to dead letters, nothing sent).
+    pub template_failed: Counter,
 }
 
 /// Everything `/metrics` reports.
@@ -96,6 +98,11 @@ impl Metrics {
             "deliveries_deferred",
             "Deliveries put off by an endpoint's rate or in-flight limit",
             d.deferred.clone(),
+        );
+        registry.register(
+            "deliveries_template_failed",
+            "Deliveries whose template failed to render (dead-lettered, nothing sent)",
+            d.template_failed.clone(),
         );
         registry.register(
             "attempt_duration_seconds",

@@ -13,6 +13,7 @@ use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
 use hookwire_protocol::filter::EventTypeFilter;
 use hookwire_protocol::rotation::SecretEntry;
 use hookwire_protocol::subject::OPERATIONAL_NAMESPACE;
+use hookwire_protocol::template::TemplatePin;
 use hookwire_protocol::{EventType, Secret, Tenant};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -242,6 +243,22 @@ impl Registry {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// `tenant`'s endpoints that pin a template, with their pins.
+    #[must_use]
+    pub(crate) fn template_pins(&self, tenant: &Tenant) -> Vec<(String, TemplatePin)> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner
+            .by_tenant
+            .get(tenant)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| Some((e.endpoint.id.clone(), e.endpoint.template.clone()?)))
+            .collect()
     }
 
     /// A page of `tenant`'s endpoints in id order, after `cursor`.

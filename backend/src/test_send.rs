@@ -1,5 +1,6 @@
-//! `endpoints.test`: one synthetic event sent to one endpoint now, signed like any webhook,
-//! without publishing an event. The attempt is recorded (and shown live) marked `test`.
+//! `endpoints.test`: one synthetic event sent to one endpoint now, rendered by its template
+//! (if it pins one) and signed like any webhook, without publishing an event. The attempt
+//! is recorded (and shown live) marked `test`.
 
 use chrono::Utc;
 use hookwire_protocol::admin::AdminError;
@@ -12,6 +13,7 @@ use crate::delivery::outcome::{error_record, verdict};
 use crate::delivery::request;
 use crate::engine::Engine;
 use crate::ids;
+use crate::templates::{self, BodyError, EventView};
 
 /// Sends the test event and returns its attempt record.
 pub(crate) async fn send(
@@ -42,9 +44,28 @@ pub(crate) async fn send(
         .map_err(|e| AdminError::internal("encoding the test payload", e))?;
     let event_id = ids::random("test_");
     let at = Utc::now();
-    let body = request::body(event_type.as_str(), at, &data);
-    let headers = request::signed_headers(&live, &event_id, None, at, &body);
-    let sent = sender.post(&live, headers, body).await;
+    let view = EventView {
+        data: &data,
+        event_type: event_type.as_str(),
+        event_id: &event_id,
+        timestamp: at,
+        tenant,
+        correlation_id: None,
+        attempt: 1,
+        endpoint: &live.endpoint,
+    };
+    let payload = match templates::payload_for(engine, &view).await {
+        Ok(payload) => payload,
+        Err(BodyError::Render(e)) => {
+            return Err(AdminError::invalid(
+                "template",
+                format!("{e}; nothing was sent (`templates.preview` shows the output)"),
+            ));
+        }
+        Err(BodyError::Unavailable(e)) => return Err(e),
+    };
+    let headers = request::signed_headers(&live, &event_id, None, at, &payload);
+    let sent = sender.post(&live, headers, payload.body).await;
     // A test records a 410 like any failure; it never disables the endpoint.
     let error = error_record(&sent, verdict(&sent, at));
     let record = AttemptRecord {

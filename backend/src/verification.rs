@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use hookwire_protocol::Tenant;
 use hookwire_protocol::admin::AdminError;
+use hookwire_protocol::endpoint::VerificationMode;
 use hookwire_protocol::verification::{self, Challenge, VerificationReport};
 
 use crate::delivery::http::Sender;
@@ -27,6 +28,15 @@ pub(crate) async fn verify(
         .registry
         .get(tenant, id)
         .ok_or_else(|| crate::admin::endpoint_not_found(id))?;
+    if live.endpoint.verification == VerificationMode::Confirmed {
+        return Err(AdminError::invalid(
+            "id",
+            format!(
+                "endpoint {id} has verification \"confirmed\": the operator confirmed its \
+                 destination and no challenge is sent; switch to echo or status to run one"
+            ),
+        ));
+    }
     let now = Utc::now();
     let challenge = Challenge {
         challenge: ids::random("chl_"),
@@ -34,9 +44,9 @@ pub(crate) async fn verify(
     };
     let data = serde_json::to_vec(&challenge)
         .map_err(|e| AdminError::internal("encoding the challenge", e))?;
-    let body = request::body(verification::EVENT_TYPE, now, &data);
-    let headers = request::signed_headers(&live, &ids::random("vrf_"), None, now, &body);
-    let sent = sender.post(&live, headers, body).await;
+    let payload = request::Payload::envelope(verification::EVENT_TYPE, now, &data);
+    let headers = request::signed_headers(&live, &ids::random("vrf_"), None, now, &payload);
+    let sent = sender.post(&live, headers, payload.body).await;
     let result = match (&sent.response, &sent.error) {
         (Some(response), _) => verification::check_answer(
             live.endpoint.verification,

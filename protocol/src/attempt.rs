@@ -39,6 +39,10 @@ pub enum ErrorKind {
     /// The credentials the receiver needs could not be obtained (the OAuth 2.0 token
     /// endpoint failed or refused); nothing was sent to the receiver.
     Auth,
+    /// The endpoint's template failed to render (or is missing); nothing was sent. Not the
+    /// receiver's fault and not retried: the delivery goes to dead letters, to be requeued
+    /// once the template is fixed.
+    Template,
 }
 
 impl ErrorKind {
@@ -56,6 +60,7 @@ impl ErrorKind {
             Self::Request => "request",
             Self::EndpointDisabled => "endpoint_disabled",
             Self::BlockedDestination => "blocked_destination",
+            Self::Template => "template",
             Self::Auth => "auth",
         }
     }

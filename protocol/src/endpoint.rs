@@ -15,6 +15,7 @@ use crate::network::{NetworkRules, parse_networks};
 use crate::schemes::{GITHUB_HEADER, SignatureScheme};
 use crate::signing::Secret;
 use crate::subject::{Tenant, validate_token};
+use crate::template::TemplatePin;
 
 /// Attempt timeout when none is given.
 pub const DEFAULT_TIMEOUT_MS: u32 = 15_000;
@@ -178,6 +179,9 @@ pub enum VerificationMode {
     Echo,
     /// Any 2xx answer suffices, for receivers that cannot echo.
     Status,
+    /// No challenge: the operator confirmed the destination by naming the URL's host
+    /// (`confirm_destination`), for receivers that cannot answer one (chat and issue APIs).
+    Confirmed,
 }
 
 impl VerificationMode {
@@ -187,6 +191,7 @@ impl VerificationMode {
         match self {
             Self::Echo => "echo",
             Self::Status => "status",
+            Self::Confirmed => "confirmed",
         }
     }
 }
@@ -273,6 +278,12 @@ pub struct Endpoint {
     /// Large bodies go gzip-compressed; every body as is when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
+    /// The template version its bodies are rendered with; the standard envelope when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplatePin>,
+    /// Operator-defined labels, which templates read as `endpoint.metadata`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -306,7 +317,7 @@ pub struct CreateEndpoint {
     /// `active` (default: delivering once verified) or `paused`.
     #[serde(default)]
     pub status: Option<RequestedStatus>,
-    /// `echo` (default) or `status`.
+    /// `echo` (default), `status` or `confirmed`.
     #[serde(default)]
     pub verification: Option<VerificationMode>,
     /// `whsec_...`; generated when absent.
@@ -343,6 +354,15 @@ pub struct CreateEndpoint {
     /// Gzip for large bodies.
     #[serde(default)]
     pub compression: Option<Compression>,
+    /// The template version to render bodies with.
+    #[serde(default)]
+    pub template: Option<TemplatePin>,
+    /// Labels for templates (`endpoint.metadata`).
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// With `verification: "confirmed"`: the URL's host, typed by the operator.
+    #[serde(default)]
+    pub confirm_destination: Option<String>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -373,7 +393,7 @@ pub struct UpdateEndpoint {
     /// `active` or `paused`. Setting `active` also re-enables a disabled endpoint.
     #[serde(default)]
     pub status: Option<RequestedStatus>,
-    /// `echo` or `status`.
+    /// `echo`, `status` or `confirmed`.
     #[serde(default)]
     pub verification: Option<VerificationMode>,
     /// New allowed networks (replaces all; empty removes the narrowing).
@@ -422,6 +442,20 @@ pub struct UpdateEndpoint {
         skip_serializing_if = "Option::is_none"
     )]
     pub compression: Option<Option<Compression>>,
+    /// New template pin; `null` sends the standard envelope.
+    #[serde(
+        default,
+        deserialize_with = "crate::auth::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub template: Option<Option<TemplatePin>>,
+    /// New labels (replace all).
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+    /// The URL's host, needed when verification becomes `confirmed` or the URL changes
+    /// under it.
+    #[serde(default)]
+    pub confirm_destination: Option<String>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -534,7 +568,7 @@ impl CreateEndpoint {
             url: validate_url(&self.url)?,
             description: validate_description(self.description.unwrap_or_default())?,
             event_types: validate_filters(&self.event_types.unwrap_or_default())?,
-            headers: validate_headers(self.headers.unwrap_or_default())?,
+            headers: validate_headers(self.headers.unwrap_or_default(), RESERVED_HEADERS)?,
             timeout_ms: validate_timeout(self.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS))?,
             retry_schedule_secs: self
                 .retry_schedule_secs
@@ -577,9 +611,16 @@ impl CreateEndpoint {
             client_certificate: None,
             filter: self.filter.map(checked_filter).transpose()?,
             compression: self.compression.map(Compression::validate).transpose()?,
+            template: self
+                .template
+                .map(|pin| pin.validate("template"))
+                .transpose()?,
+            metadata: validate_metadata(self.metadata.unwrap_or_default())?,
             created_at: now,
             updated_at: now,
         };
+        let mut endpoint = endpoint;
+        confirm_destination(&mut endpoint, self.confirm_destination, true, now)?;
         check_signature_header(&endpoint)?;
         let credentials = Credentials {
             auth: self.auth.map(Auth::validate).transpose()?,
@@ -625,6 +666,9 @@ impl UpdateEndpoint {
         if let Some(mode) = self.verification {
             next.verification = mode;
         }
+        let newly_confirmed = next.verification == VerificationMode::Confirmed
+            && (current.verification != VerificationMode::Confirmed || next.url != current.url);
+        confirm_destination(&mut next, self.confirm_destination, newly_confirmed, now)?;
         if let Some(description) = self.description {
             next.description = validate_description(description)?;
         }
@@ -632,7 +676,7 @@ impl UpdateEndpoint {
             next.event_types = validate_filters(&filters)?;
         }
         if let Some(headers) = self.headers {
-            next.headers = validate_headers(headers)?;
+            next.headers = validate_headers(headers, RESERVED_HEADERS)?;
         }
         if let Some(timeout) = self.timeout_ms {
             next.timeout_ms = validate_timeout(timeout)?;
@@ -667,6 +711,12 @@ impl UpdateEndpoint {
         }
         if let Some(compression) = self.compression {
             next.compression = compression.map(Compression::validate).transpose()?;
+        }
+        if let Some(template) = self.template {
+            next.template = template.map(|pin| pin.validate("template")).transpose()?;
+        }
+        if let Some(metadata) = self.metadata {
+            next.metadata = validate_metadata(metadata)?;
         }
         check_signature_header(&next)?;
         if let Some(status) = self.status {
@@ -780,6 +830,84 @@ fn check_signature_header(endpoint: &Endpoint) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// With `confirmed` verification, the operator's confirmation (`confirm`: the URL's host)
+/// stands in for the challenge and marks the receiver verified. It is `needed` when the mode
+/// becomes `confirmed` or the URL changes under it; other modes take none.
+fn confirm_destination(
+    endpoint: &mut Endpoint,
+    confirm: Option<String>,
+    needed: bool,
+    now: DateTime<Utc>,
+) -> Result<(), AdminError> {
+    let field = "confirm_destination";
+    if endpoint.verification != VerificationMode::Confirmed {
+        return match confirm {
+            Some(_) => Err(AdminError::invalid(
+                field,
+                "only with verification \"confirmed\"; other modes send a challenge",
+            )),
+            None => Ok(()),
+        };
+    }
+    let host = url::Url::parse(&endpoint.url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    match confirm {
+        None if needed => Err(AdminError::invalid(
+            field,
+            format!(
+                "verification \"confirmed\" sends no challenge: confirm the destination by \
+                 naming the URL's host ({host})"
+            ),
+        )),
+        None => Ok(()),
+        Some(confirmed) if !confirmed.eq_ignore_ascii_case(&host) => Err(AdminError::invalid(
+            field,
+            format!("{confirmed:?} is not the URL's host {host:?}"),
+        )),
+        Some(_) => {
+            endpoint.verified_at = Some(now);
+            if matches!(endpoint.status, EndpointStatus::PendingVerification { .. }) {
+                endpoint.status = EndpointStatus::Active;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The most metadata labels an endpoint has.
+const MAX_METADATA: usize = 32;
+
+/// Checks metadata labels: keys 1–64 of `a-z 0-9 _` (templates read them as
+/// `endpoint.metadata.key`), values at most 1024 characters.
+fn validate_metadata(
+    metadata: BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, AdminError> {
+    if metadata.len() > MAX_METADATA {
+        return Err(AdminError::invalid("metadata", "at most 32 labels"));
+    }
+    for (key, value) in &metadata {
+        let key_ok = (1..=64).contains(&key.len())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !key_ok {
+            return Err(AdminError::invalid(
+                "metadata",
+                format!("{key:?}: keys are 1 to 64 of a-z 0-9 _"),
+            ));
+        }
+        if value.chars().count() > MAX_DESCRIPTION_LEN {
+            return Err(AdminError::invalid(
+                "metadata",
+                format!("{key}: values are at most 1024 characters"),
+            ));
+        }
+    }
+    Ok(metadata)
+}
+
 fn checked_filter(filter: ContentFilter) -> Result<ContentFilter, AdminError> {
     filter.validate().map(|()| filter)
 }
@@ -891,8 +1019,10 @@ fn validate_filters(filters: &[String]) -> Result<Vec<EventTypeFilter>, AdminErr
     Ok(valid)
 }
 
-fn validate_headers(
+/// Checks extra headers (names lowercased) against the names `reserved` for Hookwire.
+pub(crate) fn validate_headers(
     headers: BTreeMap<String, String>,
+    reserved: &[&str],
 ) -> Result<BTreeMap<String, String>, AdminError> {
     if headers.len() > MAX_HEADERS {
         return Err(AdminError::invalid("headers", "at most 32 headers"));
@@ -913,7 +1043,7 @@ fn validate_headers(
                 format!("{name:?} is not a valid HTTP header name"),
             ));
         }
-        if RESERVED_HEADERS.contains(&lower.as_str()) {
+        if reserved.contains(&lower.as_str()) {
             return Err(AdminError::invalid(
                 "headers",
                 format!("{name} is set by Hookwire and cannot be overridden"),
@@ -1066,9 +1196,17 @@ mod tests {
                 serde_json::from_value(serde_json::json!({"all": [{"path": "/a", "eq": 1}]}))
                     .unwrap(),
             ),
+            template: Some(TemplatePin {
+                name: "slack".into(),
+                version: 2,
+            }),
+            metadata: Some(BTreeMap::from([("channel".into(), "#billing".into())])),
+            confirm_destination: None,
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
+        assert_eq!(endpoint.template.as_ref().map(|p| p.version), Some(2));
+        assert_eq!(endpoint.metadata["channel"], "#billing");
         assert!(
             endpoint
                 .filter
@@ -1444,6 +1582,129 @@ mod tests {
         assert_eq!(
             serde_json::to_value(EndpointStatus::Active).unwrap(),
             serde_json::json!({"state": "active"})
+        );
+    }
+    #[test]
+    fn a_confirmed_destination_is_verified_by_the_operator_typing_its_host() {
+        let request = |confirm: Option<&str>| CreateEndpoint {
+            url: "https://hooks.slack.com/services/T0/B0/x".into(),
+            verification: Some(VerificationMode::Confirmed),
+            confirm_destination: confirm.map(str::to_owned),
+            ..CreateEndpoint::default()
+        };
+        let missing = create(request(None)).unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("confirm_destination"));
+        assert!(
+            missing.message.contains("hooks.slack.com"),
+            "{}",
+            missing.message
+        );
+        let wrong = create(request(Some("hooks.slack.co"))).unwrap_err();
+        assert_eq!(wrong.field.as_deref(), Some("confirm_destination"));
+        let (endpoint, _) = create(request(Some("HOOKS.slack.com"))).unwrap();
+        assert_eq!(
+            endpoint.status,
+            EndpointStatus::Active,
+            "no challenge to wait for"
+        );
+        assert!(endpoint.verified_at.is_some());
+
+        let stray = CreateEndpoint {
+            url: "https://example.com/".into(),
+            confirm_destination: Some("example.com".into()),
+            ..CreateEndpoint::default()
+        };
+        assert_eq!(
+            create(stray).unwrap_err().field.as_deref(),
+            Some("confirm_destination"),
+            "a challenge mode takes no confirmation"
+        );
+
+        let credentials = Credentials::default();
+        let now = Utc::now();
+        let same_url = UpdateEndpoint {
+            id: endpoint.id.clone(),
+            description: Some("x".into()),
+            ..UpdateEndpoint::default()
+        };
+        assert!(same_url.apply(&endpoint, &credentials, now).is_ok());
+        let moved = UpdateEndpoint {
+            id: endpoint.id.clone(),
+            url: Some("https://discord.com/api/webhooks/1/x".into()),
+            ..UpdateEndpoint::default()
+        };
+        assert_eq!(
+            moved
+                .clone()
+                .apply(&endpoint, &credentials, now)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("confirm_destination"),
+            "a new URL needs a new confirmation"
+        );
+        let confirmed = UpdateEndpoint {
+            confirm_destination: Some("discord.com".into()),
+            ..moved
+        };
+        let (next, _) = confirmed.apply(&endpoint, &credentials, now).unwrap();
+        assert_eq!(next.status, EndpointStatus::Active);
+
+        let (echo, _) = create(CreateEndpoint {
+            url: "https://example.com/".into(),
+            ..CreateEndpoint::default()
+        })
+        .unwrap();
+        let switch = UpdateEndpoint {
+            id: echo.id.clone(),
+            verification: Some(VerificationMode::Confirmed),
+            ..UpdateEndpoint::default()
+        };
+        assert!(switch.clone().apply(&echo, &credentials, now).is_err());
+        let (switched, _) = UpdateEndpoint {
+            confirm_destination: Some("example.com".into()),
+            ..switch
+        }
+        .apply(&echo, &credentials, now)
+        .unwrap();
+        assert_eq!(switched.status, EndpointStatus::Active);
+    }
+
+    #[test]
+    fn metadata_keys_are_template_names_and_pins_count_from_one() {
+        let with = |metadata: &[(&str, &str)]| {
+            create(CreateEndpoint {
+                url: "https://example.com/".into(),
+                metadata: Some(
+                    metadata
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                ),
+                ..CreateEndpoint::default()
+            })
+        };
+        assert!(with(&[("channel", "#ops"), ("team_2", "")]).is_ok());
+        for bad in ["Channel", "a-b", "", "a.b"] {
+            assert_eq!(
+                with(&[(bad, "x")]).unwrap_err().field.as_deref(),
+                Some("metadata"),
+                "{bad:?}"
+            );
+        }
+        let long = "x".repeat(1025);
+        assert!(with(&[("a", long.as_str())]).is_err());
+        let unpinned = create(CreateEndpoint {
+            url: "https://example.com/".into(),
+            template: Some(TemplatePin {
+                name: "slack".into(),
+                version: 0,
+            }),
+            ..CreateEndpoint::default()
+        });
+        assert_eq!(
+            unpinned.unwrap_err().field.as_deref(),
+            Some("template.version")
         );
     }
 }

@@ -32,6 +32,7 @@ pub mod source;
 pub mod stats;
 pub mod subject;
 pub mod system;
+pub mod template;
 pub mod time;
 pub mod verification;
 

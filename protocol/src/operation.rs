@@ -142,6 +142,27 @@ macro_rules! admin_operations {
             /// Removes an event type from the catalog.
             TypesDelete = "types" "delete":
                 $crate::catalog::TypeName => $crate::admin::Deleted, Change;
+            /// Creates a payload template (version 1), from a body or a preset.
+            TemplatesCreate = "templates" "create":
+                $crate::template::CreateTemplate => $crate::template::TemplateVersion, Change;
+            /// Adds a version to a template; endpoints keep the version they pin.
+            TemplatesAddVersion = "templates" "add-version":
+                $crate::template::AddTemplateVersion => $crate::template::TemplateVersion, Change;
+            /// One template with every version and the endpoints pinning them.
+            TemplatesGet = "templates" "get":
+                $crate::template::TemplateName => $crate::template::TemplateDetail, Read;
+            /// The tenant's templates.
+            TemplatesList = "templates" "list":
+                $crate::admin::NoFields => $crate::template::TemplateList, Read;
+            /// Deletes a template that no endpoint pins.
+            TemplatesDelete = "templates" "delete":
+                $crate::template::TemplateName => $crate::admin::Deleted, Change;
+            /// The ready templates `templates.create` installs by name.
+            TemplatesPresets = "templates" "presets":
+                $crate::admin::NoFields => $crate::template::PresetList, Read;
+            /// Renders what a template version would send, sending nothing.
+            TemplatesPreview = "templates" "preview":
+                $crate::template::PreviewTemplate => $crate::template::RenderedRequest, Read;
             /// The tenant at a glance.
             OverviewGet = "overview" "get":
                 $crate::admin::NoFields => $crate::overview::Overview, Read;

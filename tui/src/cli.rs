@@ -9,6 +9,7 @@ mod endpoints;
 mod events;
 mod replay;
 mod sources;
+mod templates;
 mod types;
 
 use std::time::Duration;
@@ -90,6 +91,9 @@ enum Command {
     /// The event-types catalog.
     #[command(subcommand)]
     Types(types::TypeCommand),
+    /// Payload templates: what endpoints are sent (see docs/templates.md).
+    #[command(subcommand)]
+    Templates(templates::TemplateCommand),
     /// The audit log: admin changes and security events (default: the last 24 hours).
     Audit(audit::AuditArgs),
     /// Incoming-webhook sources: URLs third parties post to (see docs/incoming.md).
@@ -182,6 +186,7 @@ impl Cli {
             Command::Overview => Some(AdminRequest::OverviewGet(NoFields {})),
             Command::Replay(args) => Some(args.request()?),
             Command::Types(command) => Some(command.request()),
+            Command::Templates(command) => Some(command.request()?),
             Command::Events(command) => command.request(),
         };
         let settings = self

@@ -12,6 +12,7 @@ use hookwire_protocol::overview::Overview;
 use hookwire_protocol::replay::{ReplayJob, ReplayPreview};
 use hookwire_protocol::source::{SourceRequestPage, SourceView};
 use hookwire_protocol::stats::{EndpointStats, WindowSummary};
+use hookwire_protocol::template::{Preset, RenderedRequest, TemplateDetail, TemplateSummary};
 use serde::Serialize;
 
 /// A command that failed.
@@ -144,6 +145,7 @@ pub(crate) fn print_reply(reply: &AdminReply) {
         }
         AdminReply::EndpointsDelete(deleted)
         | AdminReply::TypesDelete(deleted)
+        | AdminReply::TemplatesDelete(deleted)
         | AdminReply::SourcesDelete(deleted) => println!("deleted {}", deleted.deleted),
         AdminReply::EndpointsRotateSecret(rotated) => {
             println!("new secret (shown only now): {}", rotated.secret);
@@ -184,6 +186,19 @@ pub(crate) fn print_reply(reply: &AdminReply) {
         | AdminReply::TypesUpdate(def)
         | AdminReply::TypesDeprecate(def) => print_json(def),
         AdminReply::TypesList(list) => print_types(&list.types),
+        AdminReply::TemplatesCreate(version) | AdminReply::TemplatesAddVersion(version) => {
+            println!(
+                "{} ({}); pin it with --template {}:{}",
+                version.pin(),
+                version.format.as_str(),
+                version.name,
+                version.version
+            );
+        }
+        AdminReply::TemplatesGet(detail) => print_template(detail),
+        AdminReply::TemplatesList(list) => print_templates(&list.templates),
+        AdminReply::TemplatesPresets(list) => print_presets(&list.presets),
+        AdminReply::TemplatesPreview(rendered) => print_rendered(rendered),
         AdminReply::OverviewGet(overview) => print_overview(overview),
         AdminReply::SystemInfo(info) => print_json(info),
         AdminReply::SystemHealth(health) => print_json(health),
@@ -515,6 +530,88 @@ fn print_stats(stats: &EndpointStats) {
             failures(window)
         );
     }
+}
+
+fn print_templates(templates: &[TemplateSummary]) {
+    if templates.is_empty() {
+        println!("no templates");
+        return;
+    }
+    println!(
+        "{:<24} {:>6} {:<6} {:>6}  DESCRIPTION",
+        "TEMPLATE", "LATEST", "FORMAT", "PINNED"
+    );
+    for template in templates {
+        println!(
+            "{:<24} {:>6} {:<6} {:>6}  {}",
+            template.name,
+            template.latest,
+            template.format.as_str(),
+            template.pinned_by,
+            template.description
+        );
+    }
+}
+
+fn print_template(detail: &TemplateDetail) {
+    for version in &detail.versions {
+        println!(
+            "--- v{} ({}, {}){}",
+            version.version,
+            version.format.as_str(),
+            version.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            version
+                .preset
+                .as_deref()
+                .map(|p| format!(" from preset {p}"))
+                .unwrap_or_default()
+        );
+        if !version.description.is_empty() {
+            println!("{}", version.description);
+        }
+        for (name, value) in &version.headers {
+            println!("{name}: {value}");
+        }
+        println!(
+            "{}",
+            version
+                .body
+                .as_deref()
+                .unwrap_or("(no body: the standard envelope, converted for the format)")
+        );
+    }
+    if detail.pinned_by.is_empty() {
+        println!("--- pinned by no endpoint");
+    }
+    for pin in &detail.pinned_by {
+        println!("--- pinned by {} at v{}", pin.endpoint_id, pin.version);
+    }
+}
+
+fn print_presets(presets: &[Preset]) {
+    for preset in presets {
+        println!("{:<14} {}", preset.name, preset.description);
+        println!("{:<14} hosts: {}", "", preset.hosts.join(", "));
+        println!("{:<14} setup: {}", "", preset.setup);
+    }
+}
+
+/// A preview as the request would leave: the request line, headers, a blank line, the body.
+fn print_rendered(rendered: &RenderedRequest) {
+    println!(
+        "POST {}{}",
+        rendered.url.as_deref().unwrap_or("(no endpoint)"),
+        if rendered.compressed {
+            "  (gzip-compressed on the wire)"
+        } else {
+            ""
+        }
+    );
+    for (name, value) in &rendered.headers {
+        println!("{name}: {value}");
+    }
+    println!();
+    println!("{}", rendered.body);
 }
 
 fn print_types(types: &[EventTypeDef]) {

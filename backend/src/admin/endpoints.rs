@@ -16,12 +16,13 @@ use hookwire_protocol::endpoint::{
 use hookwire_protocol::operation::ops;
 use hookwire_protocol::rotation::{self, SecretEntry};
 use hookwire_protocol::stats::{EndpointStats, StatsWindows};
+use hookwire_protocol::template::TemplatePin;
 use hookwire_protocol::verification::VerificationReport;
 
 use super::{APPLY_TIMEOUT, Admin, Handler};
 use crate::delivery::http;
 use crate::registry::{self, EndpointRecord, WriteError};
-use crate::{test_send, verification};
+use crate::{templates, test_send, verification};
 
 impl Handler for ops::EndpointsCreate {
     async fn handle(
@@ -40,6 +41,9 @@ impl Handler for ops::EndpointsCreate {
             .catalog
             .check_filters(tenant, &endpoint.event_types)?;
         admin.check_destination(&endpoint, &credentials)?;
+        admin
+            .check_template(tenant, endpoint.template.as_ref())
+            .await?;
         let record = EndpointRecord {
             endpoint: endpoint.clone(),
             secrets: vec![SecretEntry::current(secret.expose())],
@@ -106,6 +110,10 @@ impl Handler for ops::EndpointsUpdate {
         request: UpdateEndpoint,
     ) -> Result<Endpoint, AdminError> {
         let id = request.id.clone();
+        if let Some(Some(pin)) = &request.template {
+            let pin = pin.clone().validate("template")?;
+            admin.check_template(tenant, Some(&pin)).await?;
+        }
         let revision = admin
             .engine
             .registry
@@ -304,6 +312,21 @@ impl Admin {
             .get(tenant, id)
             .map(|live| live.endpoint.clone())
             .ok_or_else(|| super::endpoint_not_found(id))
+    }
+
+    /// A pin must name a version that exists.
+    async fn check_template(
+        &self,
+        tenant: &Tenant,
+        pin: Option<&TemplatePin>,
+    ) -> Result<(), AdminError> {
+        match pin {
+            Some(pin) => {
+                let engine = &self.engine;
+                templates::check_pin(&engine.bucket, &engine.templates, tenant, pin).await
+            }
+            None => Ok(()),
+        }
     }
 
     /// Refuses a URL no delivery could reach: `http://` under `https_only`, or an address

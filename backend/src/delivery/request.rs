@@ -1,7 +1,9 @@
-//! The webhook request: the `{"type","timestamp","data"}` body and the signed headers, the
-//! same for deliveries, verification challenges and test sends.
+//! The webhook request: the body (the `{"type","timestamp","data"}` envelope, or what the
+//! endpoint's template renders) and the signed headers, the same for deliveries,
+//! verification challenges, test sends and previews.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -17,6 +19,28 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 
 use crate::registry::LiveEndpoint;
+use crate::templates::Compiled;
+
+/// What an endpoint is sent for one event: the body, and the template version that
+/// rendered it (which decides the content type and adds headers).
+#[derive(Debug, Clone)]
+pub(crate) struct Payload {
+    /// The bytes signed and sent (before any compression).
+    pub body: Bytes,
+    /// The version that rendered `body`; `None` for the standard envelope.
+    pub template: Option<Arc<Compiled>>,
+}
+
+impl Payload {
+    /// The standard envelope.
+    #[must_use]
+    pub(crate) fn envelope(event_type: &str, timestamp: DateTime<Utc>, data: &[u8]) -> Self {
+        Self {
+            body: body(event_type, timestamp, data),
+            template: None,
+        }
+    }
+}
 
 /// The webhook body around `data` (JSON text; anything else is sent as `null`).
 #[must_use]
@@ -33,19 +57,23 @@ pub(crate) fn body(event_type: &str, timestamp: DateTime<Utc>, data: &[u8]) -> B
     Bytes::from(envelope.to_body())
 }
 
-/// The endpoint's own headers, then Hookwire's: content type, `webhook-id`,
-/// `webhook-timestamp` (`at`) and one signature of `body` per live secret.
+/// The template's headers, the endpoint's own (which win), then Hookwire's: content type
+/// (the template's, else JSON), `webhook-id`, `webhook-timestamp` (`at`) and one signature of
+/// the body per live secret.
 #[must_use]
 pub(crate) fn signed_headers(
     endpoint: &LiveEndpoint,
     webhook_id: &str,
     correlation_id: Option<&str>,
     at: DateTime<Utc>,
-    body: &[u8],
+    payload: &Payload,
 ) -> HeaderMap {
+    let body = &payload.body[..];
     let timestamp = at.timestamp();
+    let template = payload.template.as_deref().map(|t| &t.version);
+    let template_headers = template.map(|t| &t.headers).into_iter().flatten();
     let mut headers = HeaderMap::with_capacity(6 + endpoint.endpoint.headers.len());
-    for (name, value) in &endpoint.endpoint.headers {
+    for (name, value) in template_headers.chain(&endpoint.endpoint.headers) {
         if let (Ok(name), Ok(value)) = (
             HeaderName::try_from(name.as_str()),
             HeaderValue::try_from(value.as_str()),
@@ -59,7 +87,10 @@ pub(crate) fn signed_headers(
             headers.insert(HeaderName::from_static(name), value);
         }
     };
-    set("content-type", "application/json");
+    set(
+        "content-type",
+        template.map_or("application/json", |t| t.content_type()),
+    );
     set(WEBHOOK_ID, webhook_id);
     set(WEBHOOK_TIMESTAMP, &timestamp.to_string());
     if let Some(correlation) = correlation_id {

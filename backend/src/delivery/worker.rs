@@ -19,12 +19,13 @@ use super::gates::Admission;
 use super::http::{Sender, Sent};
 use super::outcome::{Verdict, error_record, verdict};
 use super::pacing::Load;
-use super::request;
+use super::request::{self, Payload};
 use super::retry::{next_delay, tier_for};
 use crate::delivery::held;
 use crate::engine::Engine;
 use crate::registry::{self, LiveEndpoint};
 use crate::task::Task;
+use crate::templates::{self, BodyError, EventView, RenderError};
 
 /// Pulls and delivers tasks, `concurrency` at a time, until `stop` turns true; then lets
 /// the attempts in flight finish.
@@ -93,7 +94,11 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
             let record = skipped_record(&task, &endpoint, reason);
             finish(engine, &task, &endpoint, record, Next::Dead).await
         }
-        EndpointStatus::Active => admitted(engine, sender, &task, &endpoint).await,
+        EndpointStatus::Active => match payload(engine, &task, &endpoint).await {
+            Ok(payload) => admitted(engine, sender, &task, &endpoint, &payload).await,
+            Err(BodyError::Render(error)) => template_failed(engine, &task, &endpoint, error).await,
+            Err(BodyError::Unavailable(error)) => Err(error.into()),
+        },
     };
     match result {
         Ok(()) => {
@@ -110,6 +115,74 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
     }
 }
 
+/// What the endpoint is sent for the task's event (rendered before the gates admit it, so a
+/// template failure takes no place from the receiver's limits).
+async fn payload(
+    engine: &Engine,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+) -> Result<Payload, BodyError> {
+    let timestamp = event_time(task);
+    if endpoint.endpoint.template.is_none() {
+        return Ok(Payload::envelope(
+            task.event_type.as_str(),
+            timestamp,
+            &task.data,
+        ));
+    }
+    let view = EventView {
+        data: &task.data,
+        event_type: task.event_type.as_str(),
+        event_id: &task.event_id,
+        timestamp,
+        tenant: &task.tenant,
+        correlation_id: task.correlation_id.as_deref(),
+        attempt: task.attempt,
+        endpoint: &endpoint.endpoint,
+    };
+    templates::payload_for(engine, &view).await
+}
+
+/// When the task's event happened.
+fn event_time(task: &Task) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(task.event_time_ms)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+/// A delivery whose template failed: nothing is sent and nothing retried (the same template
+/// would fail the same way); it goes to dead letters with the error, to be requeued once the
+/// template or the pin is fixed, and the failure is announced.
+async fn template_failed(
+    engine: &Engine,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+    error: RenderError,
+) -> Result<(), async_nats::Error> {
+    tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, error = %error, "template failed");
+    engine.metrics.deliveries.template_failed.inc();
+    let record = AttemptRecord {
+        error: Some(ErrorRecord {
+            kind: ErrorKind::Template,
+            message: error.to_string(),
+        }),
+        outcome: Outcome::Dead,
+        ..record_for(task, endpoint, Utc::now())
+    };
+    crate::audit::attempt(engine, &record).await;
+    let data = serde_json::json!({
+        "endpoint_id": task.endpoint_id,
+        "event_id": task.event_id,
+        "event_type": task.event_type,
+        "template": error.template,
+        "error": error.message,
+    });
+    engine
+        .publish_operational(&task.tenant, "endpoint.template_failed", &data)
+        .await?;
+    finish(engine, task, endpoint, record, Next::Dead).await
+}
+
 /// Passes the endpoint's gates (circuit, in-flight and rate limits), then attempts, holds
 /// or defers.
 async fn admitted(
@@ -117,6 +190,7 @@ async fn admitted(
     sender: &Sender,
     task: &Task,
     endpoint: &LiveEndpoint,
+    payload: &Payload,
 ) -> Result<(), async_nats::Error> {
     loop {
         match engine
@@ -133,7 +207,7 @@ async fn admitted(
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
-                return attempt(engine, sender, task, endpoint).await;
+                return attempt(engine, sender, task, endpoint, payload).await;
             }
         }
     }
@@ -154,21 +228,17 @@ async fn attempt(
     sender: &Sender,
     task: &Task,
     endpoint: &LiveEndpoint,
+    payload: &Payload,
 ) -> Result<(), async_nats::Error> {
     let started = Utc::now();
-    let event_time = Utc
-        .timestamp_millis_opt(task.event_time_ms)
-        .single()
-        .unwrap_or(started);
-    let body = request::body(task.event_type.as_str(), event_time, &task.data);
     let headers = request::signed_headers(
         endpoint,
         &task.event_id,
         task.correlation_id.as_deref(),
         started,
-        &body,
+        payload,
     );
-    let sent = sender.post(endpoint, headers, body).await;
+    let sent = sender.post(endpoint, headers, payload.body.clone()).await;
     let verdict = verdict(&sent, started);
     let change = engine.gates.finish(
         &endpoint.endpoint,

@@ -29,6 +29,7 @@ mod server_config;
 mod signing_interop;
 mod ssrf;
 mod support;
+mod templates;
 mod tenants;
 mod tls;
 mod verification;

@@ -12,6 +12,7 @@ use hookwire_protocol::endpoint::{
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
+use hookwire_protocol::template::TemplatePin;
 use serde_json::Value;
 
 use super::{parse_header, parse_json_arg};
@@ -117,6 +118,9 @@ pub(crate) enum VerificationArg {
     Echo,
     /// Any 2xx answer passes.
     Status,
+    /// No challenge: you confirm the destination with --confirm-destination HOST (for chat
+    /// and issue APIs, which cannot answer one).
+    Confirmed,
 }
 
 #[derive(Debug, Args)]
@@ -192,6 +196,41 @@ pub(crate) struct EndpointFields {
     /// On update: send every body as it is.
     #[arg(long, conflicts_with = "compress_from")]
     no_compression: bool,
+    /// Render bodies with this template version, NAME:VERSION (see `hookwire templates`);
+    /// `none` on update sends the standard envelope again.
+    #[arg(long, value_name = "NAME:VERSION|none", value_parser = parse_pin)]
+    template: Option<PinArg>,
+    /// A label templates read as endpoint.metadata.KEY, repeatable (replaces all on
+    /// update).
+    #[arg(long = "metadata", value_name = "KEY=VALUE", value_parser = parse_header)]
+    metadata: Vec<(String, String)>,
+    /// With --verification confirmed: the URL's host, typed to confirm the destination.
+    #[arg(long, value_name = "HOST")]
+    confirm_destination: Option<String>,
+}
+
+/// `--template`: a pin, or `none`.
+#[derive(Debug, Clone)]
+pub(crate) enum PinArg {
+    None,
+    Pin(TemplatePin),
+}
+
+/// `NAME:VERSION` or `none`.
+pub(super) fn parse_pin(text: &str) -> Result<PinArg, String> {
+    if text == "none" {
+        return Ok(PinArg::None);
+    }
+    let (name, version) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not NAME:VERSION (e.g. slack:1)"))?;
+    let version = version
+        .parse()
+        .map_err(|_| format!("{version:?} is not a version number"))?;
+    Ok(PinArg::Pin(TemplatePin {
+        name: name.to_owned(),
+        version,
+    }))
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -267,7 +306,21 @@ impl EndpointFields {
         self.verification.map(|v| match v {
             VerificationArg::Echo => VerificationMode::Echo,
             VerificationArg::Status => VerificationMode::Status,
+            VerificationArg::Confirmed => VerificationMode::Confirmed,
         })
+    }
+
+    /// `--template`: absent keeps, `none` removes, a pin sets.
+    #[expect(clippy::option_option, reason = "absent, none and a value differ")]
+    fn template(&self) -> Option<Option<TemplatePin>> {
+        self.template.clone().map(|pin| match pin {
+            PinArg::None => None,
+            PinArg::Pin(pin) => Some(pin),
+        })
+    }
+
+    fn metadata(&self) -> Option<BTreeMap<String, String>> {
+        (!self.metadata.is_empty()).then(|| self.metadata.iter().cloned().collect())
     }
 
     fn create(
@@ -301,6 +354,9 @@ impl EndpointFields {
             client_certificate: self.client_certificate()?.flatten(),
             filter: self.filter()?.flatten(),
             compression: self.compression().flatten(),
+            template: self.template().flatten(),
+            metadata: self.metadata(),
+            confirm_destination: self.confirm_destination.clone(),
         })
     }
 
@@ -384,6 +440,9 @@ impl EndpointFields {
             client_certificate: self.client_certificate()?,
             filter: self.filter()?,
             compression: self.compression(),
+            template: self.template(),
+            metadata: self.metadata(),
+            confirm_destination: self.confirm_destination.clone(),
         })
     }
 

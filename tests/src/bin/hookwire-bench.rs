@@ -368,12 +368,19 @@ fn report(name: &str, figures: &Value) {
 }
 
 async fn throughput(durable: bool, n: usize) -> Value {
-    throughput_of(durable, json!({}), n).await
+    throughput_of(durable, &[], json!({}), n).await
 }
 
-/// Throughput to one endpoint made from `spec`.
-async fn throughput_of(durable: bool, spec: Value, n: usize) -> Value {
+/// Throughput to one endpoint made from `spec`, after creating `templates`.
+async fn throughput_of(durable: bool, templates: &[Value], spec: Value, n: usize) -> Value {
     let bench = Bench::start(durable).await;
+    for template in templates {
+        bench
+            .admin
+            .call::<_, Value>("templates", "create", template)
+            .await
+            .expect("create template");
+    }
     bench.endpoint("default", spec).await;
     let (cpu_before, _) = bench.usage();
     let started = now_ns();
@@ -410,7 +417,7 @@ async fn shaping(n: usize) -> Value {
         ),
         ("gzip", json!({"compression": {"min_bytes": 256}})),
     ] {
-        let mut result = throughput_of(false, spec, n).await;
+        let mut result = throughput_of(false, &[], spec, n).await;
         let rate = result["deliveries_per_sec"].as_f64().unwrap_or(0.0);
         let base = *plain_rate.get_or_insert(rate);
         if base > 0.0 {
@@ -418,6 +425,29 @@ async fn shaping(n: usize) -> Value {
         }
         figures.insert(name.to_owned(), result);
     }
+    Value::Object(figures)
+}
+
+/// A small JSON template against none, one fresh stack each: the body re-rendered per
+/// delivery (the data parsed, three expressions, the output checked as JSON).
+async fn template(n: usize) -> Value {
+    let small = json!({"name": "bench", "body":
+        r#"{"text": {{ event.type ~ " " ~ event.id }}, "t": {{ data.t }}, "pad": {{ data.pad }}}"#});
+    let mut figures = serde_json::Map::new();
+    let none = throughput_of(false, &[], json!({}), n).await;
+    let mut with = throughput_of(
+        false,
+        &[small],
+        json!({"template": {"name": "bench", "version": 1}}),
+        n,
+    )
+    .await;
+    let rate = |v: &Value| v["deliveries_per_sec"].as_f64().unwrap_or(0.0);
+    if rate(&none) > 0.0 {
+        with["ratio_to_none"] = json!((rate(&with) / rate(&none) * 100.0).round() / 100.0);
+    }
+    figures.insert("none".to_owned(), none);
+    figures.insert("template".to_owned(), with);
     Value::Object(figures)
 }
 
@@ -697,6 +727,7 @@ async fn main() {
         "console",
         "ingress",
         "shaping",
+        "template",
     ];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
@@ -719,6 +750,7 @@ async fn main() {
             "console" => console(50, seconds).await,
             "ingress" => ingress(20_000, 64, 2_000).await,
             "shaping" => shaping(20_000).await,
+            "template" => template(20_000).await,
             other => {
                 eprintln!("unknown scenario {other}; choose from {all:?}");
                 std::process::exit(2);

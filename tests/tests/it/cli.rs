@@ -563,3 +563,110 @@ async fn scripts_manage_sources() {
     let (code, _) = hookwire_exit(&stack, &["sources", "get", "gh"]).await;
     assert_ne!(code, 0);
 }
+
+/// Runs `hookwire <args>` (text output) against the stack; returns (exit code, stdout).
+async fn hookwire_text(stack: &Stack, args: &[&str]) -> (i32, String) {
+    let output = tokio::process::Command::new(workspace_bin("hookwire"))
+        .env("NATS_URL", stack.server.url())
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn scripts_manage_templates_and_pin_them() {
+    let stack = Stack::start(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let body = dir.path().join("order.j2");
+    std::fs::write(
+        &body,
+        "<order id=\"{{ data.id }}\">{{ event.type }}</order>\n",
+    )
+    .unwrap();
+    let body_arg = format!("@{}", body.display());
+    let (ok, v1) = hookwire(
+        &stack,
+        &[
+            "templates",
+            "create",
+            "orders",
+            "--format",
+            "xml",
+            "--body",
+            &body_arg,
+        ],
+    )
+    .await;
+    assert!(ok, "{v1}");
+    assert_eq!((&v1["version"], &v1["format"]), (&json!(1), &json!("xml")));
+    let add = "templates add-version orders --automatic --header X-Kind=order";
+    let (ok, v2) = hookwire(&stack, &add.split(' ').collect::<Vec<_>>()).await;
+    assert!(ok, "{v2}");
+    assert_eq!(v2["version"], 2);
+    assert!(v2.get("body").is_none(), "automatic conversion: {v2}");
+    assert_eq!(v2["headers"]["x-kind"], "order");
+
+    // The text preview reads like the request it stands for.
+    let (code, text) = hookwire_text(
+        &stack,
+        &[
+            "templates",
+            "preview",
+            "--template",
+            "orders:1",
+            "--type",
+            "orders.paid",
+            "--data",
+            r#"{"id": "o&1"}"#,
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("POST (no endpoint)"), "{text}");
+    assert!(
+        text.contains("content-type: application/xml; charset=utf-8"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n\n<order id=\"o&amp;1\">orders.paid</order>"),
+        "{text}"
+    );
+
+    // Pinned at create, to a receiver that takes no challenge.
+    let create = "endpoints create --url http://127.0.0.1:9/hooks --template orders:2 \
+                  --metadata team=billing --verification confirmed --confirm-destination 127.0.0.1";
+    let args: Vec<&str> = create.split_whitespace().collect();
+    let (ok, endpoint) = hookwire(&stack, &args).await;
+    assert!(ok, "{endpoint}");
+    assert_eq!(
+        endpoint["template"],
+        json!({"name": "orders", "version": 2})
+    );
+    assert_eq!(endpoint["metadata"], json!({"team": "billing"}));
+    assert_eq!(endpoint["status"]["state"], "active");
+    let (ok, got) = hookwire(&stack, &["templates", "get", "orders"]).await;
+    assert!(ok);
+    assert_eq!(got["pinned_by"][0]["version"], 2);
+    let (code, refused) = hookwire_exit(&stack, &["templates", "delete", "orders"]).await;
+    assert_ne!(code, 0);
+    assert_eq!(refused["error"]["code"], "conflict");
+    let (code, _) = hookwire_text(&stack, &["endpoints", "update", "x", "--template", "v1"]).await;
+    assert_eq!(code, 2, "NAME:VERSION is checked before sending");
+    let (ok, unpinned) = hookwire(
+        &stack,
+        &[
+            "endpoints",
+            "update",
+            endpoint["id"].as_str().unwrap(),
+            "--template",
+            "none",
+        ],
+    )
+    .await;
+    assert!(ok && unpinned.get("template").is_none(), "{unpinned}");
+}

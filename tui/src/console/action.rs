@@ -7,6 +7,7 @@ use hookwire_protocol::delivery::DeliveryId;
 use hookwire_protocol::endpoint::{EndpointId, RotateSecret};
 use hookwire_protocol::operation::{AdminReply, AdminRequest};
 use hookwire_protocol::replay::StartReplay;
+use hookwire_protocol::template::TemplateName;
 
 use super::strings;
 
@@ -37,6 +38,7 @@ pub(crate) enum Action {
     },
     DeprecateType(String),
     DeleteType(String),
+    DeleteTemplate(String),
 }
 
 impl Action {
@@ -56,6 +58,7 @@ impl Action {
             } => Some(strings::confirm_replay(request, *events, *complete)),
             Self::DeprecateType(name) => Some(strings::confirm_deprecate(name)),
             Self::DeleteType(name) => Some(strings::confirm_delete_type(name)),
+            Self::DeleteTemplate(name) => Some(strings::confirm_delete_template(name)),
             Self::Pause(_)
             | Self::Resume(_)
             | Self::Enable(_)
@@ -107,6 +110,9 @@ impl Action {
             Self::Replay { request, .. } => vec![AdminRequest::ReplayStart(request.clone())],
             Self::DeprecateType(n) => vec![AdminRequest::TypesDeprecate(name(n))],
             Self::DeleteType(n) => vec![AdminRequest::TypesDelete(name(n))],
+            Self::DeleteTemplate(n) => vec![AdminRequest::TemplatesDelete(TemplateName {
+                name: n.clone(),
+            })],
         }
     }
 
@@ -130,6 +136,7 @@ impl Action {
             Self::Replay { request, .. } => format!("replay to {}", request.endpoint_id),
             Self::DeprecateType(name) => format!("deprecate {name}"),
             Self::DeleteType(name) => format!("delete type {name}"),
+            Self::DeleteTemplate(name) => format!("delete template {name}"),
         }
     }
 

@@ -17,6 +17,9 @@ use hookwire_protocol::overview::{EndpointLine, Overview};
 use hookwire_protocol::replay::ReplayJob;
 use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView};
 use hookwire_protocol::stats::EndpointStats;
+use hookwire_protocol::template::{
+    RenderedRequest, TemplateDetail, TemplateSummary, TemplateVersion,
+};
 
 use super::action::Action;
 use super::filter::{LiveFilter, deliveries_query};
@@ -64,9 +67,10 @@ pub(crate) enum View {
     Replays,
     Audit,
     Sources,
+    Templates,
 }
 
-pub(crate) const VIEWS: [View; 9] = [
+pub(crate) const VIEWS: [View; 10] = [
     View::Overview,
     View::Endpoints,
     View::Live,
@@ -76,6 +80,7 @@ pub(crate) const VIEWS: [View; 9] = [
     View::Replays,
     View::Audit,
     View::Sources,
+    View::Templates,
 ];
 
 /// A detail page opened over a view; `esc` goes back.
@@ -100,6 +105,15 @@ pub(crate) enum Page {
     Type {
         name: String,
         data: Option<EventTypeDef>,
+        scroll: usize,
+    },
+    /// A payload template: one version at a time (`shown`, the latest when `None`), who pins
+    /// which, and the last preview rendered here.
+    Template {
+        name: String,
+        detail: Option<TemplateDetail>,
+        shown: Option<u32>,
+        preview: Option<RenderedRequest>,
         scroll: usize,
     },
     /// An incoming-webhook source: its configuration, counters and recent requests.
@@ -196,6 +210,7 @@ pub(crate) struct App {
     pub(crate) deliveries_search: String,
     pub(crate) dead_letters: Table<DeadLetter>,
     pub(crate) types: Table<EventTypeDef>,
+    pub(crate) templates: Table<TemplateSummary>,
     pub(crate) replays: Table<ReplayJob>,
     /// The audit log's last 24 hours.
     pub(crate) audit: Table<AuditEntry>,
@@ -240,6 +255,7 @@ impl App {
             deliveries_search: String::new(),
             dead_letters: Table::default(),
             types: Table::default(),
+            templates: Table::default(),
             replays: Table::default(),
             audit: Table::default(),
             sources: Table::default(),
@@ -425,6 +441,7 @@ impl App {
                 }
             }
             Key::Refresh => return self.reload(),
+            Key::Older | Key::Newer => self.step_version(key == Key::Older),
             Key::Quit | Key::ForceQuit => self.quit = true,
             _ => return self.change(key),
         }
@@ -433,6 +450,9 @@ impl App {
 
     /// The keys that change something: each becomes a form or an [`Action`].
     fn change(&mut self, key: Key) -> Vec<Request> {
+        if let Some(requests) = self.template_change(key) {
+            return requests;
+        }
         let endpoint = self.endpoint_subject();
         let type_name = self.type_subject();
         let action = match (key, endpoint, type_name) {
@@ -491,6 +511,72 @@ impl App {
             _ => return Vec::new(),
         };
         self.ask_or_perform(action)
+    }
+
+    /// The change keys of the templates view and a template's page: new template, new
+    /// version, preview, delete. `None` when the key is not one of theirs here.
+    fn template_change(&mut self, key: Key) -> Option<Vec<Request>> {
+        let on_page = match self.pages.last() {
+            Some(Page::Template { name, .. }) => Some(name.clone()),
+            None if self.view == View::Templates => None,
+            _ => return None,
+        };
+        let name = on_page.clone().or_else(|| self.templates.selected_id());
+        match (key, on_page, name) {
+            (Key::New, None, _) => self.mode = Mode::Form(Form::create_template()),
+            (Key::New, Some(name), _) => {
+                self.mode = Mode::Form(Form::add_template_version(&name));
+            }
+            (Key::Test, Some(_), _) => {
+                let pin = self.shown_template_version().map(TemplateVersion::pin)?;
+                self.mode = Mode::Form(Form::preview_template(pin, None));
+            }
+            (Key::Delete, _, Some(name)) => {
+                return Some(self.ask_or_perform(Action::DeleteTemplate(name)));
+            }
+            _ => return None,
+        }
+        Some(Vec::new())
+    }
+
+    /// The version a template's page shows: the chosen one, else the latest.
+    pub(crate) fn shown_template_version(&self) -> Option<&TemplateVersion> {
+        let Some(Page::Template {
+            detail: Some(detail),
+            shown,
+            ..
+        }) = self.pages.last()
+        else {
+            return None;
+        };
+        match shown {
+            Some(number) => detail.versions.iter().find(|v| v.version == *number),
+            None => detail.versions.last(),
+        }
+    }
+
+    /// Shows the previous (`older`) or next version on a template's page.
+    fn step_version(&mut self, older: bool) {
+        let Some(Page::Template {
+            detail: Some(detail),
+            shown,
+            preview,
+            ..
+        }) = self.pages.last_mut()
+        else {
+            return;
+        };
+        let latest = detail.versions.last().map_or(1, |v| v.version);
+        let current = shown.unwrap_or(latest);
+        let next = if older {
+            current.saturating_sub(1).max(1)
+        } else {
+            (current + 1).min(latest)
+        };
+        if next != current {
+            *shown = Some(next);
+            *preview = None;
+        }
     }
 
     fn dead_letter_action(&self, key: Key) -> Option<Action> {
@@ -716,6 +802,7 @@ impl App {
             "replays" | "replay" => View::Replays,
             "audit" => View::Audit,
             "sources" | "src" => View::Sources,
+            "templates" | "tpl" => View::Templates,
             "messages" | "msg" => {
                 self.mode = Mode::Messages { scroll: 0 };
                 return Vec::new();
@@ -777,6 +864,7 @@ impl App {
                 event_id: event_id.clone(),
             }],
             Some(Page::Type { name, .. }) => vec![Load::Type(name.clone())],
+            Some(Page::Template { name, .. }) => vec![Load::Template(name.clone())],
             Some(Page::Source { name, .. }) => vec![
                 Load::Source(name.clone()),
                 Load::SourceStats(name.clone()),
@@ -797,6 +885,7 @@ impl App {
                 View::Replays => vec![Load::Replays],
                 View::Audit => vec![Load::Audit],
                 View::Sources => vec![Load::Sources],
+                View::Templates => vec![Load::Templates],
             },
         };
         loads.into_iter().map(|load| self.load(load)).collect()
@@ -833,10 +922,29 @@ impl App {
                 }
                 None => Vec::new(),
             },
+            (None, View::Templates) => match self.templates.selected_id() {
+                Some(name) => {
+                    self.pages.push(Page::Template {
+                        name,
+                        detail: None,
+                        shown: None,
+                        preview: None,
+                        scroll: 0,
+                    });
+                    self.reload()
+                }
+                None => Vec::new(),
+            },
             (None, View::Overview | View::Replays | View::Audit)
-            | (Some(Page::Delivery { .. } | Page::Type { .. } | Page::Source { .. }), _) => {
-                Vec::new()
-            }
+            | (
+                Some(
+                    Page::Delivery { .. }
+                    | Page::Type { .. }
+                    | Page::Source { .. }
+                    | Page::Template { .. },
+                ),
+                _,
+            ) => Vec::new(),
             _ => match self.delivery_in_context() {
                 Some((endpoint_id, event_id)) => {
                     self.pages.push(Page::Delivery {
@@ -872,6 +980,7 @@ impl App {
             Some(
                 Page::Delivery { scroll, .. }
                 | Page::Type { scroll, .. }
+                | Page::Template { scroll, .. }
                 | Page::Source { scroll, .. },
             ) => {
                 *scroll = match to_end {
@@ -907,6 +1016,7 @@ impl App {
             (None, View::Replays) => Some(&mut self.replays),
             (None, View::Audit) => Some(&mut self.audit),
             (None, View::Sources) => Some(&mut self.sources),
+            (None, View::Templates) => Some(&mut self.templates),
         }
     }
 
@@ -921,6 +1031,7 @@ impl App {
             (None, View::Replays) => Some(&self.replays),
             (None, View::Audit) => Some(&self.audit),
             (None, View::Sources) => Some(&self.sources),
+            (None, View::Templates) => Some(&self.templates),
         }
     }
 
@@ -951,14 +1062,16 @@ impl App {
         match self.pages.last() {
             Some(Page::Endpoint { id, .. }) => Some(id.clone()),
             Some(Page::Delivery { endpoint_id, .. }) => Some(endpoint_id.clone()),
-            Some(Page::Type { .. } | Page::Source { .. }) => None,
+            Some(Page::Type { .. } | Page::Source { .. } | Page::Template { .. }) => None,
             None => match self.view {
                 View::Endpoints => self.endpoints.selected_id(),
                 View::Live => self.selected_attempt().map(|a| a.endpoint_id.clone()),
                 View::Deliveries => self.deliveries.selected().map(|d| d.endpoint_id.clone()),
                 View::DeadLetters => self.dead_letters.selected().map(|d| d.endpoint_id.clone()),
                 View::Replays => self.replays.selected().map(|j| j.endpoint_id.clone()),
-                View::Overview | View::Types | View::Audit | View::Sources => None,
+                View::Overview | View::Types | View::Audit | View::Sources | View::Templates => {
+                    None
+                }
             },
         }
     }
@@ -974,7 +1087,7 @@ impl App {
                 ..
             }) => Some((endpoint_id.clone(), event_id.clone())),
             Some(Page::Endpoint { deliveries, .. }) => of_row(deliveries.selected()),
-            Some(Page::Type { .. } | Page::Source { .. }) => None,
+            Some(Page::Type { .. } | Page::Source { .. } | Page::Template { .. }) => None,
             None => match self.view {
                 View::Live => self
                     .selected_attempt()
@@ -994,7 +1107,9 @@ impl App {
         match self.pages.last() {
             Some(Page::Endpoint { id, .. }) => Some(id.clone()),
             Some(Page::Delivery { event_id, .. }) => Some(event_id.clone()),
-            Some(Page::Type { name, .. } | Page::Source { name, .. }) => Some(name.clone()),
+            Some(
+                Page::Type { name, .. } | Page::Source { name, .. } | Page::Template { name, .. },
+            ) => Some(name.clone()),
             None => match self.view {
                 View::Live => self.selected_attempt().map(|a| a.event_id.clone()),
                 View::Deliveries | View::DeadLetters => {
@@ -1228,6 +1343,7 @@ impl App {
                 },
             ) => (endpoint_id, event_id) == (want_endpoint, want_event),
             (Load::Type(want), Page::Type { name, .. })
+            | (Load::Template(want), Page::Template { name, .. })
             | (
                 Load::Source(want) | Load::SourceStats(want) | Load::SourceRequests(want),
                 Page::Source { name, .. },
@@ -1268,6 +1384,9 @@ impl App {
             (Load::Sources, AdminReply::SourcesList(list)) => {
                 self.sources.load(list.sources, false);
             }
+            (Load::Templates, AdminReply::TemplatesList(list)) => {
+                self.templates.load(list.templates, false);
+            }
             (load, reply) => match (self.page_for(load), reply) {
                 (Some(Page::Endpoint { endpoint, .. }), AdminReply::EndpointsGet(loaded)) => {
                     *endpoint = Some(loaded);
@@ -1283,6 +1402,9 @@ impl App {
                 }
                 (Some(Page::Type { data, .. }), AdminReply::TypesGet(loaded)) => {
                     *data = Some(loaded);
+                }
+                (Some(Page::Template { detail, .. }), AdminReply::TemplatesGet(loaded)) => {
+                    *detail = Some(loaded);
                 }
                 (Some(Page::Source { data, .. }), AdminReply::SourcesGet(loaded)) => {
                     *data = Some(loaded);
@@ -1319,6 +1441,10 @@ impl App {
                 self.pages
                     .retain(|p| !matches!(p, Page::Type { name: open, .. } if open == name));
             }
+            Action::DeleteTemplate(name) => {
+                self.pages
+                    .retain(|p| !matches!(p, Page::Template { name: open, .. } if open == name));
+            }
             Action::Purge(_) | Action::Requeue(_) => self.dead_letters.marked.clear(),
             _ => {}
         }
@@ -1344,6 +1470,23 @@ impl App {
             }
             (FormKind::CreateType, Some(AdminReply::TypesCreate(def))) => {
                 strings::created(&def.name)
+            }
+            (
+                FormKind::CreateTemplate | FormKind::AddTemplateVersion(_),
+                Some(
+                    AdminReply::TemplatesCreate(version) | AdminReply::TemplatesAddVersion(version),
+                ),
+            ) => {
+                if let Some(Page::Template { shown, .. }) = self.pages.last_mut() {
+                    *shown = Some(version.version);
+                }
+                strings::created(&version.pin().to_string())
+            }
+            (FormKind::PreviewTemplate(pin), Some(AdminReply::TemplatesPreview(rendered))) => {
+                if let Some(Page::Template { preview, .. }) = self.pages.last_mut() {
+                    *preview = Some(rendered);
+                }
+                strings::previewed(pin)
             }
             (FormKind::EditEndpoint(id) | FormKind::EditType(id), _) => strings::saved(id),
             (kind, _) => strings::done(&format!("{kind:?}")),

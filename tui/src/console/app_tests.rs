@@ -94,6 +94,7 @@ fn views_switch_by_number_tab_and_command_and_load_their_data() {
         ("replays", View::Replays, Some(Load::Replays)),
         ("audit", View::Audit, Some(Load::Audit)),
         ("sources", View::Sources, Some(Load::Sources)),
+        ("templates", View::Templates, Some(Load::Templates)),
         ("live", View::Live, None),
         (
             "deliveries",
@@ -685,4 +686,90 @@ fn every_completed_command_is_understood() {
             .is_some_and(|s| s.starts_with("unknown command"));
         assert!(!unknown, "{command}");
     }
+}
+
+#[test]
+fn a_template_page_steps_through_versions_and_previews_the_one_shown() {
+    use hookwire_protocol::template::{RenderedRequest, TemplateList, TemplateSummary};
+
+    let mut app = console();
+    assert_eq!(loads(&press(&mut app, Key::View(9))), [Load::Templates]);
+    assert_eq!(app.view, View::Templates);
+    let detail = fixtures::template();
+    let latest = detail.versions[1].clone();
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::Templates),
+        Ok(vec![AdminReply::TemplatesList(TemplateList {
+            templates: vec![TemplateSummary {
+                name: "chat".into(),
+                description: String::new(),
+                latest: 2,
+                format: latest.format,
+                preset: None,
+                pinned_by: 1,
+                updated_at: latest.created_at,
+            }],
+        })]),
+    ));
+    assert_eq!(
+        loads(&press(&mut app, Key::Open)),
+        [Load::Template("chat".into())]
+    );
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::Template("chat".into())),
+        Ok(vec![AdminReply::TemplatesGet(detail)]),
+    ));
+    let shown = |app: &App| app.shown_template_version().map(|v| v.version);
+    assert_eq!(shown(&app), Some(2), "the latest first");
+    press(&mut app, Key::Older);
+    press(&mut app, Key::Older);
+    assert_eq!(shown(&app), Some(1), "stops at the first");
+    press(&mut app, Key::Newer);
+    press(&mut app, Key::Newer);
+    assert_eq!(shown(&app), Some(2), "stops at the latest");
+    press(&mut app, Key::Older);
+
+    // `t` previews the version shown, sending nothing.
+    press(&mut app, Key::Test);
+    assert!(
+        matches!(&app.mode, Mode::Form(f) if f.kind == FormKind::PreviewTemplate(fixtures::template().versions[0].pin()))
+    );
+    let requests = type_text(&mut app, "\n");
+    let call = calls(&requests)[0].clone();
+    let AdminRequest::TemplatesPreview(preview) = &call.requests[0] else {
+        panic!("{call:?}");
+    };
+    assert_eq!(preview.template.as_ref().map(|p| p.version), Some(1));
+    assert_eq!(preview.event_type.as_deref(), Some("test.ping"));
+    assert_eq!(preview.data, Some(serde_json::json!({})));
+    app.on_msg(Msg::Reply(
+        call.purpose,
+        Ok(vec![AdminReply::TemplatesPreview(RenderedRequest {
+            template: preview.template.clone(),
+            url: None,
+            headers: std::collections::BTreeMap::new(),
+            body: "{}".into(),
+            compressed: false,
+        })]),
+    ));
+    assert!(matches!(
+        app.pages.last(),
+        Some(Page::Template {
+            preview: Some(_),
+            ..
+        })
+    ));
+    assert!(app.status.as_deref().unwrap().contains("chat v1"));
+
+    // `n` adds a version; `d` asks before deleting.
+    press(&mut app, Key::New);
+    assert!(
+        matches!(&app.mode, Mode::Form(f) if f.kind == FormKind::AddTemplateVersion("chat".into()))
+    );
+    press(&mut app, Key::Back);
+    press(&mut app, Key::Delete);
+    assert_eq!(
+        app.mode,
+        Mode::Confirm(Action::DeleteTemplate("chat".into()))
+    );
 }

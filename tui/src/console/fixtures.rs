@@ -95,3 +95,35 @@ pub(crate) fn source(name: &str, verification: Verification, token: &str) -> Sou
         url: None,
     }
 }
+
+/// Two versions of template `chat`, the second pinned by `ep_billing`.
+pub(crate) fn template() -> hookwire_protocol::template::TemplateDetail {
+    use hookwire_protocol::template::{
+        AddTemplateVersion, CreateTemplate, PinnedBy, TemplateDetail,
+    };
+    let v1 = CreateTemplate {
+        name: "chat".to_owned(),
+        preset: Some("slack".to_owned()),
+        description: Some("alerts to #ops".to_owned()),
+        ..CreateTemplate::default()
+    }
+    .into_version(ago(7200))
+    .unwrap();
+    let v2 = AddTemplateVersion {
+        name: "chat".to_owned(),
+        body: Some(Some(
+            "{\"text\": {{ event.type ~ \": \" ~ data.summary }}}".to_owned(),
+        )),
+        ..AddTemplateVersion::default()
+    }
+    .next_version(&v1, ago(600))
+    .unwrap();
+    TemplateDetail {
+        name: "chat".to_owned(),
+        versions: vec![v1, v2],
+        pinned_by: vec![PinnedBy {
+            endpoint_id: "ep_billing".to_owned(),
+            version: 2,
+        }],
+    }
+}

@@ -1,4 +1,5 @@
-//! Forms: create and edit endpoints and event types, send a test event, replay a window.
+//! Forms: create and edit endpoints, event types and templates, send a test event, preview
+//! a template, replay a window.
 //! A form checks what it can before sending (required fields, numbers, JSON, times) and
 //! shows the API's own errors in place, on the field the API names.
 
@@ -12,6 +13,9 @@ use hookwire_protocol::endpoint::{
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::replay::StartReplay;
+use hookwire_protocol::template::{
+    AddTemplateVersion, BodyFormat, CreateTemplate, PreviewTemplate, TemplatePin,
+};
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -29,6 +33,11 @@ pub(crate) enum FormKind {
     Replay,
     CreateType,
     EditType(String),
+    CreateTemplate,
+    /// A new version of the named template.
+    AddTemplateVersion(String),
+    /// A preview of this version.
+    PreviewTemplate(TemplatePin),
 }
 
 /// One input line.
@@ -154,6 +163,62 @@ impl Form {
         )
     }
 
+    /// A new template, from a preset or a one-line body.
+    pub(crate) fn create_template() -> Self {
+        let mut fields = vec![
+            field("name", "name", String::new(), "a-z 0-9 - _"),
+            field(
+                "preset",
+                "preset",
+                String::new(),
+                "slack, discord, teams, github-issue; empty: give a body",
+            ),
+        ];
+        fields.extend(template_fields());
+        Self::new(FormKind::CreateTemplate, fields)
+    }
+
+    /// The next version of template `name`; empty fields keep the latest version's.
+    pub(crate) fn add_template_version(name: &str) -> Self {
+        Self::new(
+            FormKind::AddTemplateVersion(name.to_owned()),
+            template_fields(),
+        )
+    }
+
+    /// A preview of `pin` against an event.
+    pub(crate) fn preview_template(pin: TemplatePin, event_type: Option<&str>) -> Self {
+        Self::new(
+            FormKind::PreviewTemplate(pin),
+            vec![
+                field(
+                    "event type",
+                    "event_type",
+                    event_type.unwrap_or(PING).to_owned(),
+                    "orders.paid",
+                ),
+                field(
+                    "data",
+                    "data",
+                    "{}".to_owned(),
+                    "JSON; empty: the catalog's example",
+                ),
+                field(
+                    "event id",
+                    "event_id",
+                    String::new(),
+                    "a past event instead (its id)",
+                ),
+                field(
+                    "endpoint",
+                    "endpoint_id",
+                    String::new(),
+                    "sign as this endpoint; empty: unsigned",
+                ),
+            ],
+        )
+    }
+
     /// The title of the form's box.
     pub(crate) fn title(&self) -> String {
         match &self.kind {
@@ -163,6 +228,9 @@ impl Form {
             FormKind::Replay => "replay a time window".to_owned(),
             FormKind::CreateType => "new event type".to_owned(),
             FormKind::EditType(name) => format!("edit {name}"),
+            FormKind::CreateTemplate => "new template".to_owned(),
+            FormKind::AddTemplateVersion(name) => format!("new version of {name}"),
+            FormKind::PreviewTemplate(pin) => format!("preview {pin}"),
         }
     }
 
@@ -249,8 +317,10 @@ impl Form {
                     timeout_ms: number(self.value("timeout_ms"), "timeout_ms")?,
                     retry_schedule_secs: self.retry_schedule()?,
                     verification: Some(self.verification()?),
+                    confirm_destination: self.optional("confirm_destination"),
                     filter: self.content_filter()?,
                     compression: self.compression()?,
+                    template: self.pin()?,
                     ..CreateEndpoint::default()
                 })
             }
@@ -264,9 +334,11 @@ impl Form {
                 timeout_ms: number(self.value("timeout_ms"), "timeout_ms")?,
                 retry_schedule_secs: self.retry_schedule()?,
                 verification: Some(self.verification()?),
+                confirm_destination: self.optional("confirm_destination"),
                 // Emptied on edit: removed.
                 filter: Some(self.content_filter()?),
                 compression: Some(self.compression()?),
+                template: Some(self.pin()?),
                 ..UpdateEndpoint::default()
             }),
             FormKind::TestSend(id) => AdminRequest::EndpointsTest(TestEndpoint {
@@ -310,7 +382,82 @@ impl Form {
                     validate: Some(self.validate()?),
                 })
             }
+            FormKind::CreateTemplate => self.create_template_request()?,
+            FormKind::AddTemplateVersion(name) => self.add_version_request(name)?,
+            FormKind::PreviewTemplate(pin) => self.preview_request(pin)?,
         })
+    }
+
+    /// `templates.create`.
+    fn create_template_request(&self) -> Result<AdminRequest, (&'static str, String)> {
+        Ok(AdminRequest::TemplatesCreate(CreateTemplate {
+            name: self.value("name").to_owned(),
+            preset: self.optional("preset"),
+            description: self.optional("description"),
+            format: self.format()?,
+            body: self.optional("body"),
+            headers: Some(headers(self.value("headers"))?).filter(|h| !h.is_empty()),
+        }))
+    }
+
+    /// `templates.add-version`: empty fields keep the latest version's.
+    fn add_version_request(&self, name: &str) -> Result<AdminRequest, (&'static str, String)> {
+        Ok(AdminRequest::TemplatesAddVersion(AddTemplateVersion {
+            name: name.to_owned(),
+            description: self.optional("description"),
+            format: self.format()?,
+            body: self.optional("body").map(Some),
+            headers: Some(headers(self.value("headers"))?).filter(|h| !h.is_empty()),
+        }))
+    }
+
+    /// `templates.preview` of `pin`: a past event when its id is given, else the data.
+    fn preview_request(&self, pin: &TemplatePin) -> Result<AdminRequest, (&'static str, String)> {
+        let event_id = self.optional("event_id");
+        let new_event = event_id.is_none();
+        Ok(AdminRequest::TemplatesPreview(PreviewTemplate {
+            template: Some(pin.clone()),
+            endpoint_id: self.optional("endpoint_id"),
+            event_type: Some(self.value("event_type").to_owned()).filter(|_| new_event),
+            data: json_value(self.value("data"), "data")?.filter(|_| new_event),
+            event_id,
+            ..PreviewTemplate::default()
+        }))
+    }
+
+    /// A field's text, `None` when empty.
+    fn optional(&self, key: &str) -> Option<String> {
+        Some(self.value(key).to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// `NAME:VERSION`; `None` when empty.
+    fn pin(&self) -> Result<Option<TemplatePin>, (&'static str, String)> {
+        let text = self.value("template");
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let (name, version) = text
+            .split_once(':')
+            .and_then(|(name, v)| Some((name, v.parse().ok()?)))
+            .ok_or_else(|| {
+                (
+                    "template",
+                    format!("{text:?} is not NAME:VERSION (slack:1)"),
+                )
+            })?;
+        Ok(Some(TemplatePin {
+            name: name.to_owned(),
+            version,
+        }))
+    }
+
+    fn format(&self) -> Result<Option<BodyFormat>, (&'static str, String)> {
+        match self.value("format") {
+            "" => Ok(None),
+            name => BodyFormat::named(name)
+                .map(Some)
+                .ok_or_else(|| ("format", "json, xml, form or text".to_owned())),
+        }
     }
 
     fn url(&self) -> Result<String, (&'static str, String)> {
@@ -358,7 +505,8 @@ impl Form {
         match self.value("verification") {
             "echo" => Ok(VerificationMode::Echo),
             "status" => Ok(VerificationMode::Status),
-            _ => Err(("verification", "echo or status".into())),
+            "confirmed" => Ok(VerificationMode::Confirmed),
+            _ => Err(("verification", "echo, status or confirmed".into())),
         }
     }
 
@@ -429,7 +577,13 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
                 verification
             }
             .to_owned(),
-            "echo or status",
+            "echo, status or confirmed (then the confirm host)",
+        ),
+        field(
+            "confirm host",
+            "confirm_destination",
+            String::new(),
+            "with confirmed: the URL's host, typed to confirm it",
         ),
         field(
             "filter",
@@ -443,6 +597,30 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
             compression,
             "bytes; empty: never compress",
         ),
+        field(
+            "template",
+            "template",
+            endpoint
+                .and_then(|e| e.template.as_ref())
+                .map(|pin| format!("{}:{}", pin.name, pin.version))
+                .unwrap_or_default(),
+            "NAME:VERSION; empty: the standard envelope",
+        ),
+    ]
+}
+
+/// What a template version is made of; every field may stay empty.
+fn template_fields() -> Vec<Field> {
+    vec![
+        field("format", "format", String::new(), "json, xml, form or text"),
+        field(
+            "body",
+            "body",
+            String::new(),
+            "one line of minijinja; longer ones: hookwire templates … --body @FILE",
+        ),
+        field("headers", "headers", String::new(), "Name=value, …"),
+        field("description", "description", String::new(), "optional"),
     ]
 }
 

@@ -18,6 +18,10 @@ pub(crate) enum Key {
     NextView,
     PrevView,
     View(usize),
+    /// The previous version (a template's page).
+    Older,
+    /// The next version.
+    Newer,
     Mark,
     Sort,
     Copy,
@@ -122,7 +126,7 @@ const BINDINGS: &[Binding] = &[
         KeyCode::Char(':'),
         Key::Command,
         ":",
-        "command: :overview :endpoints :live :deliveries :dlq :types :replays :audit :sources :messages :tenant NAME :q",
+        "command: :overview :endpoints :live :deliveries :dlq :types :replays :audit :sources :templates :messages :tenant NAME :q",
     ),
     bind(
         KeyCode::Tab,
@@ -131,7 +135,7 @@ const BINDINGS: &[Binding] = &[
         "next view (shift-tab: previous)",
     ),
     also(KeyCode::BackTab, Key::PrevView),
-    bind(KeyCode::Char('1'), Key::View(0), "1-9", "go to view"),
+    bind(KeyCode::Char('1'), Key::View(0), "1-9, 0", "go to view"),
     also(KeyCode::Char('2'), Key::View(1)),
     also(KeyCode::Char('3'), Key::View(2)),
     also(KeyCode::Char('4'), Key::View(3)),
@@ -140,6 +144,14 @@ const BINDINGS: &[Binding] = &[
     also(KeyCode::Char('7'), Key::View(6)),
     also(KeyCode::Char('8'), Key::View(7)),
     also(KeyCode::Char('9'), Key::View(8)),
+    also(KeyCode::Char('0'), Key::View(9)),
+    bind(
+        KeyCode::Left,
+        Key::Older,
+        "← / →",
+        "older / newer version (template page)",
+    ),
+    also(KeyCode::Right, Key::Newer),
     bind(
         KeyCode::Char(' '),
         Key::Mark,
@@ -151,18 +163,26 @@ const BINDINGS: &[Binding] = &[
     char('f', Key::Freeze, "freeze / follow the live tail"),
     char('u', Key::Refresh, "reload"),
     char('o', Key::OpenEndpoint, "open the endpoint of the row"),
-    char('n', Key::New, "new endpoint / event type"),
+    char(
+        'n',
+        Key::New,
+        "new endpoint / event type / template (version)",
+    ),
     char('e', Key::Edit, "edit endpoint / event type"),
     char('p', Key::Pause, "pause endpoint"),
     char('r', Key::Resume, "resume endpoint"),
     char('E', Key::Enable, "enable a disabled endpoint"),
     char('v', Key::Verify, "verify endpoint (send the challenge)"),
-    char('t', Key::Test, "send a test event"),
+    char(
+        't',
+        Key::Test,
+        "send a test event / preview a template version",
+    ),
     char('R', Key::Rotate, "rotate secret (asks first)"),
     char(
         'd',
         Key::Delete,
-        "delete endpoint / type, purge dead letters (asks)",
+        "delete endpoint / type / template, purge dead letters (asks)",
     ),
     char(
         'D',

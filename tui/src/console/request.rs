@@ -12,6 +12,7 @@ use hookwire_protocol::endpoint::{EndpointId, ListEndpoints};
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::replay::StartReplay;
 use hookwire_protocol::source::{ListSourceRequests, SourceName};
+use hookwire_protocol::template::TemplateName;
 
 use super::action::Action;
 pub(crate) use super::error::ApiError;
@@ -38,6 +39,8 @@ pub(crate) enum Load {
     DeadLetters,
     Types,
     Type(String),
+    Templates,
+    Template(String),
     Replays,
     Audit,
     Sources,
@@ -79,6 +82,8 @@ impl Load {
             }),
             Self::Types => AdminRequest::TypesList(NoFields {}),
             Self::Type(name) => AdminRequest::TypesGet(TypeName { name: name.clone() }),
+            Self::Templates => AdminRequest::TemplatesList(NoFields {}),
+            Self::Template(name) => AdminRequest::TemplatesGet(TemplateName { name: name.clone() }),
             Self::Replays => AdminRequest::ReplayList(PageSize { limit }),
             Self::Audit => AdminRequest::AuditList(ListAudit {
                 limit,

@@ -5,7 +5,7 @@ use hookwire_protocol::attempt::AttemptRecord;
 use hookwire_protocol::replay::StartReplay;
 
 pub(crate) const TITLE: &str = "hookwire";
-pub(crate) const VIEWS: [&str; 9] = [
+pub(crate) const VIEWS: [&str; 10] = [
     "Overview",
     "Endpoints",
     "Live",
@@ -15,6 +15,7 @@ pub(crate) const VIEWS: [&str; 9] = [
     "Replays",
     "Audit",
     "Sources",
+    "Templates",
 ];
 pub(crate) const CONNECTING: &str = "connecting…";
 pub(crate) const CONNECTED: &str = "connected";
@@ -29,6 +30,15 @@ pub(crate) const NO_DELIVERIES: &str =
 pub(crate) const NO_DEAD_LETTERS: &str =
     "no dead letters: every delivery got through or is still trying";
 pub(crate) const NO_TYPES: &str = "no event types in the catalog";
+pub(crate) const NO_TEMPLATES: &str =
+    "no payload templates (n creates one, from a preset or a body; docs/templates.md)";
+pub(crate) const NO_TEMPLATES_READONLY: &str = "no payload templates";
+/// The preview section of a template page before one was asked for.
+pub(crate) const PREVIEW_HINT: &str =
+    "t renders this version against an event (sends nothing); n adds a version, ←/→ other versions";
+/// A version without a body.
+pub(crate) const AUTOMATIC_BODY: &str =
+    "(no body: the standard envelope, converted for the format)";
 pub(crate) const NO_SOURCES: &str =
     "no incoming-webhook sources (hookwire sources create NAME --scheme github; docs/incoming.md)";
 pub(crate) const SOURCE_REQUESTS: &str = "recent requests (newest first)";
@@ -55,6 +65,11 @@ pub(crate) const NOT_INDEXED: &str =
 /// What a confirmation asks.
 pub(crate) fn confirm_delete(id: &str) -> String {
     format!("Delete endpoint {id}? Its waiting deliveries are dropped.")
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_delete_template(name: &str) -> String {
+    format!("Delete template {name} and every version? (Refused while an endpoint pins it.)")
 }
 
 /// What a confirmation asks.
@@ -161,6 +176,11 @@ pub(crate) fn failed(what: &str, error: &str) -> String {
 /// After a create.
 pub(crate) fn created(id: &str) -> String {
     format!("created {id}")
+}
+
+/// After a template preview.
+pub(crate) fn previewed(pin: &impl std::fmt::Display) -> String {
+    format!("rendered {pin} (nothing was sent)")
 }
 
 /// After an edit.

@@ -11,6 +11,7 @@ use hookwire_protocol::delivery::DeliveryRecord;
 use hookwire_protocol::endpoint::Endpoint;
 use hookwire_protocol::replay::ReplayJob;
 use hookwire_protocol::source::SourceView;
+use hookwire_protocol::template::TemplateSummary;
 use serde::Serialize;
 
 /// An object a table lists: it has an id that stays the same across reloads.
@@ -53,6 +54,12 @@ impl Row for ReplayJob {
 impl Row for AuditEntry {
     fn id(&self) -> String {
         self.seq.to_string()
+    }
+}
+
+impl Row for TemplateSummary {
+    fn id(&self) -> String {
+        self.name.clone()
     }
 }
 

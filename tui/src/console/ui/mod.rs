@@ -140,15 +140,17 @@ fn view_tabs(app: &App, others: Option<usize>) -> Vec<Span<'static>> {
         .zip(strings::VIEWS)
         .enumerate()
         .map(|(i, (view, name))| {
+            // Views are numbered by their keys: 1 to 9, then 0.
+            let key = (i + 1) % 10;
             if *view == app.view {
-                return Span::styled(format!("{}:{name}", i + 1), SELECTED);
+                return Span::styled(format!("{key}:{name}"), SELECTED);
             }
             match others {
-                None => Span::raw(format!("{}:{name}", i + 1)),
-                Some(0) => Span::raw(format!("{}", i + 1)),
+                None => Span::raw(format!("{key}:{name}")),
+                Some(0) => Span::raw(format!("{key}")),
                 Some(letters) => {
                     let short: String = name.chars().take(letters).collect();
-                    Span::raw(format!("{}:{short}", i + 1))
+                    Span::raw(format!("{key}:{short}"))
                 }
             }
         })

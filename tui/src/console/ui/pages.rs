@@ -1,6 +1,7 @@
 //! Detail pages: an endpoint (configuration, statistics, recent deliveries), a delivery
 //! (the event and every attempt with headers and bodies), an event type (schema and
-//! example) and an incoming-webhook source (rules, counters, recent requests).
+//! example), a payload template (versions, body, preview) and an incoming-webhook source
+//! (rules, counters, recent requests).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
 use hookwire_protocol::schemes::SignatureScheme;
 use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView, ValueFrom};
 use hookwire_protocol::stats::EndpointStats;
+use hookwire_protocol::template::{RenderedRequest, TemplateDetail};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
@@ -62,6 +64,19 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, page: &Page, theme: Theme, now
                 .as_ref()
                 .map_or_else(|| vec![Line::from(strings::LOADING)], type_lines);
             scrolled(frame, area, format!("event type {name}"), lines, *scroll);
+        }
+        Page::Template {
+            name,
+            detail,
+            shown,
+            preview,
+            scroll,
+        } => {
+            let lines = detail.as_ref().map_or_else(
+                || vec![Line::from(strings::LOADING)],
+                |d| template_lines(d, *shown, preview.as_ref()),
+            );
+            scrolled(frame, area, format!("template {name}"), lines, *scroll);
         }
         Page::Source {
             name,
@@ -406,6 +421,90 @@ fn source_lines(
             ),
             theme.state(style),
         ));
+    }
+    lines
+}
+
+/// A template: its versions (the shown one marked), who pins which, the shown version's
+/// headers and body, and the last preview.
+fn template_lines(
+    detail: &TemplateDetail,
+    shown: Option<u32>,
+    preview: Option<&RenderedRequest>,
+) -> Vec<Line<'static>> {
+    let latest = detail.versions.last().map_or(0, |v| v.version);
+    let shown = shown.unwrap_or(latest);
+    let Some(version) = detail.versions.iter().find(|v| v.version == shown) else {
+        return vec![Line::from(strings::LOADING)];
+    };
+    let mut versions: Vec<Span<'static>> = vec![label("versions")];
+    for v in &detail.versions {
+        let text = format!("v{}", v.version);
+        versions.push(if v.version == shown {
+            Span::styled(format!("[{text}]"), BOLD)
+        } else {
+            Span::raw(text)
+        });
+        versions.push(Span::raw(" "));
+    }
+    let pins: Vec<String> = detail
+        .pinned_by
+        .iter()
+        .map(|p| format!("{} (v{})", p.endpoint_id, p.version))
+        .collect();
+    let mut lines = vec![
+        Line::from(versions),
+        field(
+            "format",
+            format!(
+                "{}, content type {}",
+                version.format.as_str(),
+                version.content_type()
+            ),
+        ),
+        field(
+            "preset",
+            version.preset.clone().unwrap_or_else(|| "-".to_owned()),
+        ),
+        field("description", version.description.clone()),
+        field(
+            "added",
+            version
+                .created_at
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
+        ),
+        field("pinned by", joined(&pins).unwrap_or_else(|| "-".to_owned())),
+    ];
+    if !version.headers.is_empty() {
+        lines.extend(headers("headers", &version.headers));
+    }
+    lines.push(Line::styled("body", BOLD));
+    match &version.body {
+        Some(body) => lines.extend(body.lines().map(|l| Line::from(format!("    {l}")))),
+        None => lines.push(Line::from(format!("    {}", strings::AUTOMATIC_BODY))),
+    }
+    lines.push(Line::styled("preview", BOLD));
+    match preview {
+        None => lines.push(Line::from(format!("    {}", strings::PREVIEW_HINT))),
+        Some(rendered) => {
+            lines.push(Line::from(format!(
+                "    POST {}{}",
+                rendered.url.as_deref().unwrap_or("(no endpoint: unsigned)"),
+                if rendered.compressed {
+                    "  (gzip on the wire)"
+                } else {
+                    ""
+                }
+            )));
+            lines.extend(
+                rendered
+                    .headers
+                    .iter()
+                    .map(|(k, v)| Line::from(format!("    {k}: {v}"))),
+            );
+            lines.push(Line::from(""));
+            lines.extend(pretty(&rendered.body));
+        }
     }
     lines
 }

@@ -21,6 +21,7 @@ use hookwire_protocol::source::{
     Verification,
 };
 use hookwire_protocol::stats::{EndpointStats, LatencySummary, StatsWindows, WindowSummary};
+use hookwire_protocol::template::{RenderedRequest, TemplateList, TemplateSummary};
 use hookwire_protocol::{EventTypeFilter, Tenant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -573,6 +574,63 @@ fn delivery_page_scrolls_but_keeps_the_end_on_screen() {
     );
 }
 
+/// The templates view with `chat` loaded.
+fn templates_view() -> App {
+    let mut app = in_view(View::Templates);
+    let detail = fixtures::template();
+    let latest = detail.versions.last().unwrap();
+    load(
+        &mut app,
+        Load::Templates,
+        AdminReply::TemplatesList(TemplateList {
+            templates: vec![TemplateSummary {
+                name: detail.name.clone(),
+                description: latest.description.clone(),
+                latest: latest.version,
+                format: latest.format,
+                preset: latest.preset.clone(),
+                pinned_by: 1,
+                updated_at: latest.created_at,
+            }],
+        }),
+    );
+    app
+}
+
+#[test]
+fn templates() {
+    insta::assert_snapshot!(screen(&templates_view()));
+}
+
+#[test]
+fn template_page_with_a_preview() {
+    let mut app = templates_view();
+    let mut headers = BTreeMap::from([
+        ("content-type".to_owned(), "application/json".to_owned()),
+        ("webhook-id".to_owned(), "msg_1".to_owned()),
+    ]);
+    headers.insert("webhook-timestamp".to_owned(), "1795000000".to_owned());
+    app.pages.push(Page::Template {
+        name: "chat".into(),
+        detail: Some(fixtures::template()),
+        shown: None,
+        preview: Some(RenderedRequest {
+            template: Some(fixtures::template().versions[1].pin()),
+            url: None,
+            headers,
+            body: r#"{"text":"alerts.fired: disk full"}"#.to_owned(),
+            compressed: false,
+        }),
+        scroll: 0,
+    });
+    let text = screen(&app);
+    assert!(
+        text.contains("[v2]") && text.contains("ep_billing (v2)"),
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
 #[test]
 fn type_page() {
     let mut app = in_view(View::Types);
@@ -776,9 +834,15 @@ fn times_say_they_are_utc() {
 
 #[test]
 fn wide_terminals_name_every_view_in_the_tab_bar() {
-    let text = screen_of(&in_view(View::Endpoints), 120, 30);
+    let text = screen_of(&in_view(View::Endpoints), 140, 30);
     let header = text.lines().next().unwrap();
-    for name in ["1:Overview", "2:Endpoints", "5:Dead", "9:Sources"] {
+    for name in [
+        "1:Overview",
+        "2:Endpoints",
+        "5:Dead",
+        "9:Sources",
+        "0:Templates",
+    ] {
         assert!(header.contains(name), "{header}");
     }
     // Disconnected, with less of the line left: every view still named, shortened.
@@ -788,5 +852,5 @@ fn wide_terminals_name_every_view_in_the_tab_bar() {
     let text = screen_of(&app, 120, 30);
     let header = text.lines().next().unwrap();
     assert!(header.contains("1:Over 2:Endpoints"), "{header}");
-    assert!(header.contains("9:Sour"), "{header}");
+    assert!(header.contains("9:Sour 0:Temp"), "{header}");
 }

@@ -36,6 +36,7 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: 
         View::Replays => replays(frame, area, app, theme),
         View::Audit => audit(frame, area, app, theme),
         View::Sources => sources(frame, area, app, theme),
+        View::Templates => templates(frame, area, app),
     }
 }
 
@@ -533,6 +534,54 @@ fn dead_letters(frame: &mut Frame, area: Rect, app: &App, now: DateTime<Utc>) {
             Constraint::Fill(1),
             Constraint::Length(14),
             Constraint::Length(5),
+            Constraint::Fill(1),
+        ],
+        rows,
+    );
+}
+
+fn templates(frame: &mut Frame, area: Rect, app: &App) {
+    let nothing = if app.readonly {
+        strings::NO_TEMPLATES_READONLY
+    } else {
+        strings::NO_TEMPLATES
+    };
+    if empty(frame, area, &app.templates, nothing) {
+        return;
+    }
+    let rows = app
+        .templates
+        .visible()
+        .into_iter()
+        .map(|t| {
+            Row::new(vec![
+                t.name.clone(),
+                format!("v{}", t.latest),
+                t.format.as_str().to_owned(),
+                t.pinned_by.to_string(),
+                t.preset.clone().unwrap_or_default(),
+                t.description.clone(),
+            ])
+        })
+        .collect();
+    render_table(
+        frame,
+        area,
+        &app.templates,
+        &[
+            "NAME",
+            "LATEST",
+            "FORMAT",
+            "PINNED",
+            "PRESET",
+            "DESCRIPTION",
+        ],
+        &[
+            Constraint::Length(24),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(12),
             Constraint::Fill(1),
         ],
         rows,

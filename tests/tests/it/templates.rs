@@ -57,6 +57,20 @@ async fn attempt(
     stack.admin.call(noun, verb, &body).await
 }
 
+/// Checks `got`'s signature with the official Standard Webhooks library.
+async fn verify_officially(got: &Recorded, secret: &str) {
+    let official = interop(
+        "standardwebhooks_check.py",
+        &json!({"op": "verify", "secret": secret, "body": text(got), "headers": {
+            "webhook-id": got.header("webhook-id"),
+            "webhook-timestamp": got.header("webhook-timestamp"),
+            "webhook-signature": got.header("webhook-signature"),
+        }}),
+    )
+    .await;
+    assert_eq!(official["ok"], true, "{official}");
+}
+
 fn text(recorded: &Recorded) -> String {
     String::from_utf8(recorded.body.to_vec()).unwrap()
 }
@@ -201,12 +215,14 @@ async fn xml_form_and_text_receivers_parse_what_they_get() {
         ),
     ];
     let mut receivers = Vec::new();
+    let mut secrets = Vec::new();
     for (name, fields) in &templates {
         let mut request = fields.clone();
         request["name"] = json!(name);
         call(&stack, "templates", "create", request).await;
         let receiver = Receiver::start().await;
-        stack.endpoint(&receiver, confirmed(name, 1)).await;
+        let created = stack.endpoint(&receiver, confirmed(name, 1)).await;
+        secrets.push(created["secret"].as_str().unwrap().to_owned());
         receivers.push(receiver);
     }
     let data = json!({"id": "a&<1>\"", "note": "x < y & 'z'", "tags": ["red", "<b>"]});
@@ -221,6 +237,7 @@ async fn xml_form_and_text_receivers_parse_what_they_get() {
         Some("application/xml; charset=utf-8")
     );
     assert_eq!(got.verification, Some(Ok(())));
+    verify_officially(&got, &secrets[0]).await;
     let parsed = interop(
         "formats_parse.py",
         &json!({"format": "xml", "body": text(&got)}),
@@ -266,6 +283,8 @@ async fn xml_form_and_text_receivers_parse_what_they_get() {
         Some("application/x-www-form-urlencoded")
     );
     assert_eq!(got.verification, Some(Ok(())));
+    // The official Standard Webhooks library verifies the form bytes as sent.
+    verify_officially(&got, &secrets[2]).await;
     let parsed = interop(
         "formats_parse.py",
         &json!({"format": "form", "body": text(&got)}),

@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::admin::{self, Admin};
 use crate::catalog::{self, Catalog};
 use crate::config::Config;
+use crate::delivery::batch::Batcher;
 use crate::delivery::gates::Gates;
 use crate::delivery::http::Sender;
 use crate::delivery::request::Recording;
@@ -82,6 +83,7 @@ pub async fn run(
         max_event_bytes: usize::try_from(config.streams.max_event_bytes).unwrap_or(usize::MAX),
         gates: Gates::new(config.breaker.settings(), config.delivery.concurrency),
         recording: Recording::new(&config.privacy.redact_headers),
+        batcher: Batcher::default(),
     });
 
     let service = client

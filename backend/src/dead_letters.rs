@@ -90,6 +90,7 @@ pub(crate) async fn list(
             attempts: task.attempt,
             last_error,
             dead_at,
+            batch_size: task.batch,
         });
         from = seq + 1;
     }

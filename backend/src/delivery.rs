@@ -1,5 +1,6 @@
 //! Delivery: attempts over HTTP, what their results mean, and when to try again.
 
+pub(crate) mod batch;
 pub(crate) mod causes;
 pub(crate) mod circuit;
 pub(crate) mod destination;

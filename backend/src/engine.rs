@@ -45,6 +45,8 @@ pub(crate) struct Engine {
     pub gates: crate::delivery::gates::Gates,
     /// What attempt records keep of requests and responses.
     pub recording: crate::delivery::request::Recording,
+    /// The batches being filled on this instance.
+    pub batcher: crate::delivery::batch::Batcher,
 }
 
 /// An operational event failed to publish.

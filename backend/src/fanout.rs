@@ -146,6 +146,7 @@ fn tasks_for(
             correlation_id: correlation_id.clone(),
             due_ms: None,
             paced: false,
+            batch: None,
             data: message.payload.clone(),
         })
         .collect())

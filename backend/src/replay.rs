@@ -488,6 +488,7 @@ fn task_for(
         // Nats-Msg-Id and JetStream drops the duplicate.
         due_ms: Some(job.created_at.timestamp_millis()),
         paced: false,
+        batch: None,
         data: message.payload.clone(),
     }))
 }

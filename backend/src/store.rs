@@ -245,14 +245,22 @@ impl Store {
                     .remove(key.as_str())?
                     .map(|v| serde_json::from_slice::<DeliveryRecord>(v.value()))
                     .transpose()?;
-                if let Some(delivery) = removed {
+                if let Some(delivery) = &removed {
                     events.remove((
                         tenant.as_str(),
                         delivery.event_id.as_str(),
                         delivery.endpoint_id.as_str(),
                     ))?;
                 }
-                attempts.retain_in((key.as_str(), 0)..=(key.as_str(), u32::MAX), |_, _| false)?;
+                // A batched event's attempts are its batch's: they go with its events.
+                let attempts_key = removed
+                    .as_ref()
+                    .and_then(|d| d.batch_id.as_deref().map(|id| attempts_key_of(d, id)))
+                    .unwrap_or_else(|| key.clone());
+                attempts.retain_in(
+                    (attempts_key.as_str(), 0)..=(attempts_key.as_str(), u32::MAX),
+                    |_, _| false,
+                )?;
             }
             let bucket_cutoff = stats::bucket_of(before);
             txn.open_table(STATS)?
@@ -278,14 +286,19 @@ impl Store {
             .transpose()?)
     }
 
-    /// One delivery's attempts, in order.
+    /// One delivery's attempts, in order (a batched event's are its batch's).
     pub(crate) fn attempts(
         &self,
         tenant: &Tenant,
         endpoint_id: &str,
         event_id: &str,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
-        let key = hookwire_protocol::attempt::delivery_key(tenant, endpoint_id, event_id);
+        let key = match self.delivery(tenant, endpoint_id, event_id)? {
+            Some(delivery) if delivery.batch_id.is_some() => {
+                attempts_key_of(&delivery, delivery.batch_id.as_deref().unwrap_or_default())
+            }
+            _ => hookwire_protocol::attempt::delivery_key(tenant, endpoint_id, event_id),
+        };
         let txn = self.db.begin_read()?;
         let table = txn.open_table(ATTEMPTS)?;
         table
@@ -450,40 +463,82 @@ fn old_deliveries(
 
 /// Writes the newest state of each delivery in a batch, keeping the time and event indexes
 /// in step.
+/// The key a batched delivery's attempts are kept under: its batch's.
+fn attempts_key_of(delivery: &DeliveryRecord, batch_id: &str) -> String {
+    hookwire_protocol::attempt::delivery_key(&delivery.tenant, &delivery.endpoint_id, batch_id)
+}
+
+/// Updates each delivery to its latest attempt; a batch's attempt updates each of its
+/// events' deliveries (the batch itself is not listed as a delivery).
 fn index_deliveries(
     txn: &redb::WriteTransaction,
     latest: HashMap<String, &AttemptRecord>,
 ) -> Result<(), StoreError> {
-    let mut deliveries = txn.open_table(DELIVERIES)?;
-    let mut times = txn.open_table(DELIVERY_TIMES)?;
-    let mut events = txn.open_table(EVENT_DELIVERIES)?;
+    let mut tables = DeliveryTables {
+        deliveries: txn.open_table(DELIVERIES)?,
+        times: txn.open_table(DELIVERY_TIMES)?,
+        events: txn.open_table(EVENT_DELIVERIES)?,
+    };
     for (key, record) in latest {
-        let stored = deliveries
-            .get(key.as_str())?
+        match &record.batch {
+            None => tables.upsert(&key, &DeliveryRecord::from_attempt(record))?,
+            Some(members) => {
+                for member in members {
+                    let key = hookwire_protocol::attempt::delivery_key(
+                        &record.tenant,
+                        &record.endpoint_id,
+                        &member.event_id,
+                    );
+                    tables.upsert(&key, &DeliveryRecord::of_member(record, member))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tables a delivery's state lives in.
+struct DeliveryTables<'txn> {
+    deliveries: redb::Table<'txn, &'static str, &'static [u8]>,
+    times: redb::Table<'txn, (&'static str, i64, &'static str), ()>,
+    events: redb::Table<'txn, (&'static str, &'static str, &'static str), u64>,
+}
+
+impl DeliveryTables<'_> {
+    /// Stores `delivery` under `key` unless a later attempt is stored already.
+    fn upsert(&mut self, key: &str, delivery: &DeliveryRecord) -> Result<(), StoreError> {
+        let stored = self
+            .deliveries
+            .get(key)?
             .map(|v| serde_json::from_slice::<DeliveryRecord>(v.value()))
             .transpose()?;
         // An older attempt indexed late must not roll the state back.
-        if stored.as_ref().is_some_and(|d| d.attempts > record.attempt) {
-            continue;
+        if stored
+            .as_ref()
+            .is_some_and(|d| d.attempts > delivery.attempts)
+        {
+            return Ok(());
         }
-        let tenant = record.tenant.as_str();
+        let tenant = delivery.tenant.as_str();
         if let Some(old) = &stored {
-            times.remove((tenant, old.updated_at.timestamp_millis(), key.as_str()))?;
+            self.times
+                .remove((tenant, old.updated_at.timestamp_millis(), key))?;
         } else {
-            events.insert(
+            self.events.insert(
                 (
                     tenant,
-                    record.event_id.as_str(),
-                    record.endpoint_id.as_str(),
+                    delivery.event_id.as_str(),
+                    delivery.endpoint_id.as_str(),
                 ),
-                record.event_seq,
+                delivery.event_seq,
             )?;
         }
-        let delivery = DeliveryRecord::from_attempt(record);
-        times.insert((tenant, record.at.timestamp_millis(), key.as_str()), ())?;
-        deliveries.insert(key.as_str(), serde_json::to_vec(&delivery)?.as_slice())?;
+        self.times
+            .insert((tenant, delivery.updated_at.timestamp_millis(), key), ())?;
+        self.deliveries
+            .insert(key, serde_json::to_vec(delivery)?.as_slice())?;
+        Ok(())
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -519,6 +574,7 @@ mod tests {
             next_attempt_at: None,
             correlation_id: None,
             test: false,
+            batch: None,
         }
     }
 
@@ -724,5 +780,58 @@ mod tests {
             )
             .unwrap();
         assert_eq!(listed.len(), 1);
+    }
+    #[test]
+    fn a_batch_attempt_is_each_of_its_events_delivery() {
+        use hookwire_protocol::attempt::BatchMember;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
+        let member = |id: &str, seq| BatchMember {
+            event_id: id.into(),
+            event_seq: seq,
+            event_type: "a.b".into(),
+        };
+        let attempt = |n, outcome, status| AttemptRecord {
+            event_id: "bat_1".into(),
+            batch: Some(vec![member("e1", 3), member("e2", 4)]),
+            ..record(n, outcome, status)
+        };
+        store
+            .index_attempts(&[attempt(1, Outcome::Retrying, 503)], 1)
+            .unwrap();
+        store
+            .index_attempts(&[attempt(2, Outcome::Succeeded, 200)], 2)
+            .unwrap();
+        let t = Tenant::default();
+        let e2 = store.delivery(&t, "ep", "e2").unwrap().unwrap();
+        assert_eq!(
+            (e2.batch_id.as_deref(), e2.event_seq, e2.attempts, e2.state),
+            (Some("bat_1"), 4, 2, Outcome::Succeeded)
+        );
+        let attempts = store.attempts(&t, "ep", "e2").unwrap();
+        assert_eq!(attempts.len(), 2, "the batch's attempts");
+        assert_eq!(attempts[1].batch.as_ref().map(Vec::len), Some(2));
+        assert!(
+            store.delivery(&t, "ep", "bat_1").unwrap().is_none(),
+            "not listed itself"
+        );
+        assert_eq!(
+            store.event_deliveries(&t, "e1").unwrap(),
+            [("ep".to_owned(), 3)]
+        );
+        let (listed, _) = store
+            .list_deliveries(&t, &DeliveryQuery::default(), None, 10)
+            .unwrap();
+        let mut ids: Vec<&str> = listed.iter().map(|d| d.event_id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["e1", "e2"]);
+        // Pruned with its events, the batch's attempts go too.
+        assert_eq!(
+            store
+                .prune(Utc::now() + chrono::TimeDelta::hours(1), 100)
+                .unwrap(),
+            2
+        );
+        assert!(store.attempts(&t, "ep", "bat_1").unwrap().is_empty());
     }
 }

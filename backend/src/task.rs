@@ -18,6 +18,7 @@ const DUE: &str = "Hookwire-Due";
 const LAST_ERROR: &str = "Hookwire-Last-Error";
 const SERIES_START: &str = "Hookwire-Series-Start";
 const PACED: &str = "Hookwire-Paced";
+const BATCH: &str = "Hookwire-Batch";
 
 /// A task message that could not be read; it is dead-lettered rather than retried forever.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +66,10 @@ pub(crate) struct Task {
     pub due_ms: Option<i64>,
     /// It waited for a rate-limit slot that is now its own.
     pub paced: bool,
+    /// For a batch: how many events it carries. Then `event_id` is the batch id, the event
+    /// fields are its first event's, and `data` holds every event
+    /// ([`crate::delivery::batch::Member`]s as a JSON array).
+    pub batch: Option<u32>,
     /// The event's JSON, as published.
     pub data: Bytes,
 }
@@ -110,6 +115,9 @@ impl Task {
         }
         if self.paced {
             headers.insert(PACED, "1");
+        }
+        if let Some(size) = self.batch {
+            headers.insert(BATCH, size.to_string().as_str());
         }
         headers
     }
@@ -180,6 +188,12 @@ impl Task {
             correlation_id: headers.get(CORRELATION).map(|v| v.as_str().to_owned()),
             due_ms: headers.get(DUE).map(|_| number(DUE)).transpose()?,
             paced: headers.get(PACED).is_some(),
+            batch: match headers.get(BATCH) {
+                Some(_) => Some(
+                    u32::try_from(positive(BATCH)?).map_err(|_| bad(BATCH, "is out of range"))?,
+                ),
+                None => None,
+            },
             data,
         })
     }
@@ -202,6 +216,7 @@ mod tests {
             correlation_id: Some("corr-9".into()),
             due_ms: Some(1_700_000_005_000),
             paced: false,
+            batch: None,
             data: Bytes::from_static(br#"{"a":1}"#),
         }
     }
@@ -225,6 +240,14 @@ mod tests {
         assert_eq!(
             Task::from_message(Some(&plain.headers()), plain.data.clone()).unwrap(),
             plain
+        );
+        let batch = Task {
+            batch: Some(37),
+            ..task()
+        };
+        assert_eq!(
+            Task::from_message(Some(&batch.headers()), batch.data.clone()).unwrap(),
+            batch
         );
     }
 
@@ -278,6 +301,7 @@ mod tests {
             (TENANT, "Bad Tenant"),
             (EVENT_TYPE, "a..b"),
             (DUE, "soon"),
+            (BATCH, "many"),
         ] {
             let mut headers = task().headers();
             headers.insert(name, value);

@@ -205,19 +205,15 @@ pub(crate) enum BodyError {
 }
 
 /// What `event.endpoint` is sent for `event`: rendered by its pinned template version, or
-/// the standard envelope when it pins none.
+/// the standard envelope (a batch's array of them) when it pins none.
 pub(crate) async fn payload_for(
     engine: &Engine,
     event: &EventView<'_>,
 ) -> Result<Payload, BodyError> {
-    let Some(pin) = &event.endpoint.template else {
-        return Ok(Payload::envelope(
-            event.event_type,
-            event.timestamp,
-            event.data,
-        ));
-    };
-    render_with(engine, pin, event).await
+    match &event.endpoint.template {
+        Some(pin) => render_with(engine, pin, event).await,
+        None => Ok(Payload::standard(event)),
+    }
 }
 
 /// What version `pin` renders for `event`.

@@ -53,6 +53,7 @@ pub(crate) async fn send(
         correlation_id: None,
         attempt: 1,
         endpoint: &live.endpoint,
+        batch: None,
     };
     let payload = match templates::payload_for(engine, &view).await {
         Ok(payload) => payload,
@@ -91,6 +92,7 @@ pub(crate) async fn send(
         next_attempt_at: None,
         correlation_id: None,
         test: true,
+        batch: None,
     };
     crate::audit::attempt(engine, &record).await;
     let subject = engine

@@ -147,6 +147,20 @@ pub struct AttemptRecord {
     /// A test send (`endpoints.test`), not a delivery of a published event.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test: bool,
+    /// For a batch (`event_id` is then the batch id): the events it carried, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Vec<BatchMember>>,
+}
+
+/// One event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchMember {
+    /// The event.
+    pub event_id: String,
+    /// Its sequence in the events stream.
+    pub event_seq: u64,
+    /// Its type.
+    pub event_type: String,
 }
 
 impl AttemptRecord {

@@ -20,6 +20,10 @@ pub struct DeadLetter {
     pub last_error: Option<String>,
     /// When it died.
     pub dead_at: DateTime<Utc>,
+    /// For a batch (`event_id` is the batch id, `event_type` its first event's): how many
+    /// events it carries; requeued and purged as a unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<u32>,
 }
 
 /// `dead-letters.list`.

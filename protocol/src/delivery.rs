@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::AdminError;
-use crate::attempt::{AttemptRecord, ErrorKind, Outcome};
+use crate::attempt::{AttemptRecord, BatchMember, ErrorKind, Outcome};
 use crate::filter::EventTypeFilter;
 use crate::subject::EventType;
 use crate::subject::Tenant;
@@ -40,6 +40,9 @@ pub struct DeliveryRecord {
     /// A test send (`endpoints.test`), not a published event.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test: bool,
+    /// The batch it went in (its attempts are the batch's), for an endpoint in batch mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
 }
 
 impl DeliveryRecord {
@@ -59,6 +62,19 @@ impl DeliveryRecord {
             next_attempt_at: record.next_attempt_at,
             updated_at: record.at,
             test: record.test,
+            batch_id: None,
+        }
+    }
+
+    /// The delivery of `member`, one event of the batch `record` attempted.
+    #[must_use]
+    pub fn of_member(record: &AttemptRecord, member: &BatchMember) -> Self {
+        Self {
+            event_id: member.event_id.clone(),
+            event_seq: member.event_seq,
+            event_type: member.event_type.clone(),
+            batch_id: Some(record.event_id.clone()),
+            ..Self::from_attempt(record)
         }
     }
 }

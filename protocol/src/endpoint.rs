@@ -83,6 +83,104 @@ impl Compression {
     }
 }
 
+/// How an endpoint's events are sent: one request per event (`single`, the default) or
+/// several events per request (`batch`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum DeliveryMode {
+    /// One request per event.
+    #[default]
+    Single,
+    /// Up to `max_events` events per request, as a JSON array.
+    Batch(BatchSettings),
+}
+
+impl DeliveryMode {
+    /// Whether this is the default, one request per event.
+    #[must_use]
+    pub fn is_single(&self) -> bool {
+        *self == Self::Single
+    }
+
+    fn validate(self) -> Result<Self, AdminError> {
+        match self {
+            Self::Single => Ok(self),
+            Self::Batch(settings) => settings.validate().map(Self::Batch),
+        }
+    }
+}
+
+/// When a batch goes: at `max_events` events, at `max_bytes` of event data, or
+/// `max_wait_ms` after its first event, whichever comes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSettings {
+    /// Most events per request, 1–1000 (default 100).
+    #[serde(default = "BatchSettings::default_max_events")]
+    pub max_events: u32,
+    /// Most bytes of event data per request, 1 KiB–16 MiB (default 1 MiB); an event larger
+    /// than this goes alone.
+    #[serde(default = "BatchSettings::default_max_bytes")]
+    pub max_bytes: u32,
+    /// Longest an event waits for others, 0–10000 ms (default 1000).
+    #[serde(default = "BatchSettings::default_max_wait_ms")]
+    pub max_wait_ms: u32,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            max_events: Self::default_max_events(),
+            max_bytes: Self::default_max_bytes(),
+            max_wait_ms: Self::default_max_wait_ms(),
+        }
+    }
+}
+
+impl BatchSettings {
+    /// The most events a batch may carry.
+    pub const MAX_EVENTS: u32 = 1_000;
+    /// The largest `max_bytes`.
+    pub const MAX_BYTES: u32 = 16 * 1024 * 1024;
+    /// The longest `max_wait_ms`: events wait unacknowledged meanwhile.
+    pub const MAX_WAIT_MS: u32 = 10_000;
+
+    fn default_max_events() -> u32 {
+        100
+    }
+
+    fn default_max_bytes() -> u32 {
+        1024 * 1024
+    }
+
+    fn default_max_wait_ms() -> u32 {
+        1_000
+    }
+
+    fn validate(self) -> Result<Self, AdminError> {
+        let field = "delivery";
+        if !(1..=Self::MAX_EVENTS).contains(&self.max_events) {
+            return Err(AdminError::invalid(
+                field,
+                format!("max_events: must be 1 to {}", Self::MAX_EVENTS),
+            ));
+        }
+        if !(1024..=Self::MAX_BYTES).contains(&self.max_bytes) {
+            return Err(AdminError::invalid(
+                field,
+                format!("max_bytes: must be 1024 to {}", Self::MAX_BYTES),
+            ));
+        }
+        if self.max_wait_ms > Self::MAX_WAIT_MS {
+            return Err(AdminError::invalid(
+                field,
+                format!("max_wait_ms: must be 0 to {}", Self::MAX_WAIT_MS),
+            ));
+        }
+        Ok(self)
+    }
+}
+
 /// Whether an endpoint receives webhooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -284,6 +382,9 @@ pub struct Endpoint {
     /// Operator-defined labels, which templates read as `endpoint.metadata`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    /// One request per event, or batches.
+    #[serde(default, skip_serializing_if = "DeliveryMode::is_single")]
+    pub delivery: DeliveryMode,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -363,6 +464,10 @@ pub struct CreateEndpoint {
     /// With `verification: "confirmed"`: the URL's host, typed by the operator.
     #[serde(default)]
     pub confirm_destination: Option<String>,
+    /// `{"mode": "single"}` (default) or `{"mode": "batch", "max_events"?, "max_bytes"?,
+    /// "max_wait_ms"?}`.
+    #[serde(default)]
+    pub delivery: Option<DeliveryMode>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -456,6 +561,9 @@ pub struct UpdateEndpoint {
     /// under it.
     #[serde(default)]
     pub confirm_destination: Option<String>,
+    /// New delivery mode.
+    #[serde(default)]
+    pub delivery: Option<DeliveryMode>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -616,6 +724,7 @@ impl CreateEndpoint {
                 .map(|pin| pin.validate("template"))
                 .transpose()?,
             metadata: validate_metadata(self.metadata.unwrap_or_default())?,
+            delivery: self.delivery.unwrap_or_default().validate()?,
             created_at: now,
             updated_at: now,
         };
@@ -717,6 +826,9 @@ impl UpdateEndpoint {
         }
         if let Some(metadata) = self.metadata {
             next.metadata = validate_metadata(metadata)?;
+        }
+        if let Some(delivery) = self.delivery {
+            next.delivery = delivery.validate()?;
         }
         check_signature_header(&next)?;
         if let Some(status) = self.status {
@@ -1202,6 +1314,10 @@ mod tests {
             }),
             metadata: Some(BTreeMap::from([("channel".into(), "#billing".into())])),
             confirm_destination: None,
+            delivery: Some(DeliveryMode::Batch(BatchSettings {
+                max_events: 50,
+                ..BatchSettings::default()
+            })),
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
@@ -1705,6 +1821,55 @@ mod tests {
         assert_eq!(
             unpinned.unwrap_err().field.as_deref(),
             Some("template.version")
+        );
+    }
+    #[test]
+    fn delivery_modes_read_with_defaults_and_are_bounded() {
+        let mode: DeliveryMode = serde_json::from_str(r#"{"mode": "batch"}"#).unwrap();
+        assert_eq!(mode, DeliveryMode::Batch(BatchSettings::default()));
+        let mode: DeliveryMode =
+            serde_json::from_str(r#"{"mode": "batch", "max_events": 7, "max_wait_ms": 0}"#)
+                .unwrap();
+        assert_eq!(
+            mode,
+            DeliveryMode::Batch(BatchSettings {
+                max_events: 7,
+                max_wait_ms: 0,
+                ..BatchSettings::default()
+            })
+        );
+        assert_eq!(
+            serde_json::from_str::<DeliveryMode>(r#"{"mode": "single"}"#).unwrap(),
+            DeliveryMode::Single
+        );
+        assert!(serde_json::from_str::<DeliveryMode>(r#"{"mode": "fifo"}"#).is_err());
+        assert!(
+            serde_json::from_str::<DeliveryMode>(r#"{"mode": "batch", "max_evnts": 7}"#).is_err(),
+            "a misspelt setting is refused, not ignored"
+        );
+        for (events, bytes, wait) in [
+            (0, 1024, 0),
+            (1001, 1024, 0),
+            (1, 1023, 0),
+            (1, 1024, 10_001),
+        ] {
+            let mode = DeliveryMode::Batch(BatchSettings {
+                max_events: events,
+                max_bytes: bytes,
+                max_wait_ms: wait,
+            });
+            assert_eq!(
+                mode.validate().unwrap_err().field.as_deref(),
+                Some("delivery"),
+                "{mode:?}"
+            );
+        }
+        let (endpoint, _) = create(with_url("https://example.com/")).unwrap();
+        assert!(endpoint.delivery.is_single());
+        let json = serde_json::to_value(&endpoint).unwrap();
+        assert!(
+            json.get("delivery").is_none(),
+            "single is not written: {json}"
         );
     }
 }

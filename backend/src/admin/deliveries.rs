@@ -128,7 +128,14 @@ impl Handler for ops::DeliveriesRedeliverFailed {
         .map_err(|e| AdminError::internal("listing dead deliveries", e))?
         .map_err(|e| AdminError::internal("listing dead deliveries", e))?;
         let mut redelivered = 0;
+        // A batch goes again once, as a unit, for all of its events.
+        let mut batches = std::collections::HashSet::new();
         for delivery in dead.iter().take(MAX_REDELIVER) {
+            if let Some(batch) = &delivery.batch_id
+                && !batches.insert(batch.clone())
+            {
+                continue;
+            }
             redeliver::redeliver(
                 &admin.engine,
                 &admin.store,

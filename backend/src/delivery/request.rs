@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use hookwire_protocol::EventEnvelope;
 use hookwire_protocol::attempt::ResponseRecord;
 use hookwire_protocol::endpoint::Endpoint;
+use hookwire_protocol::envelope::{BatchedEnvelope, batch_body as batch_body_of};
 use hookwire_protocol::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
 use hookwire_protocol::schemes::{
     GITHUB_HEADER, SignatureScheme, github_signature, stripe_signature,
@@ -18,8 +19,9 @@ use hookwire_protocol::signing::signature_header;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 
+use crate::delivery::batch::Member;
 use crate::registry::LiveEndpoint;
-use crate::templates::Compiled;
+use crate::templates::{Compiled, EventView};
 
 /// What an endpoint is sent for one event: the body, and the template version that
 /// rendered it (which decides the content type and adds headers).
@@ -40,6 +42,33 @@ impl Payload {
             template: None,
         }
     }
+
+    /// What an endpoint without a template gets: the envelope, or a batch's array of them.
+    #[must_use]
+    pub(crate) fn standard(event: &EventView<'_>) -> Self {
+        match event.batch {
+            Some(members) => Self {
+                body: batch_body(members),
+                template: None,
+            },
+            None => Self::envelope(event.event_type, event.timestamp, event.data),
+        }
+    }
+}
+
+/// A batch's body: its events' envelopes, with their ids, as a JSON array.
+#[must_use]
+pub(crate) fn batch_body(members: &[Member]) -> Bytes {
+    let envelopes: Vec<BatchedEnvelope<'_>> = members
+        .iter()
+        .map(|m| BatchedEnvelope {
+            id: &m.id,
+            event_type: &m.event_type,
+            timestamp: m.time(),
+            data: &m.data,
+        })
+        .collect();
+    Bytes::from(batch_body_of(&envelopes))
 }
 
 /// The webhook body around `data` (JSON text; anything else is sent as `null`).

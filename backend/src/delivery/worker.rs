@@ -14,6 +14,7 @@ use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
 use rand::Rng as _;
 use tokio::sync::watch;
 
+use super::batch;
 use super::circuit::Change;
 use super::gates::Admission;
 use super::http::{Sender, Sent};
@@ -26,6 +27,7 @@ use crate::engine::Engine;
 use crate::registry::{self, LiveEndpoint};
 use crate::task::Task;
 use crate::templates::{self, BodyError, EventView, RenderError};
+use hookwire_protocol::endpoint::DeliveryMode;
 
 /// Pulls and delivers tasks, `concurrency` at a time, until `stop` turns true; then lets
 /// the attempts in flight finish.
@@ -67,7 +69,7 @@ pub(crate) async fn run(
     Ok(())
 }
 
-async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
+async fn handle(engine: &Arc<Engine>, sender: &Sender, message: jetstream::Message) {
     let task = match Task::from_message(message.headers.as_ref(), message.payload.clone()) {
         Ok(task) => task,
         Err(e) => {
@@ -77,30 +79,16 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
             return;
         }
     };
-    let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
-        tracing::debug!(
-            endpoint = task.endpoint_id,
-            "endpoint deleted; dropping its task"
-        );
-        engine.metrics.tasks_dropped.inc();
-        let _ = message.ack().await;
+    // An active endpoint in batch mode collects its single tasks; the batch acks them.
+    if task.batch.is_none()
+        && let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id)
+        && endpoint.endpoint.status == EndpointStatus::Active
+        && let DeliveryMode::Batch(settings) = endpoint.endpoint.delivery
+    {
+        batch::collect(engine, sender, settings, task, message);
         return;
-    };
-    let result = match &endpoint.endpoint.status {
-        EndpointStatus::Paused | EndpointStatus::PendingVerification { .. } => {
-            held::hold(engine, &task).await
-        }
-        EndpointStatus::Disabled { reason, .. } => {
-            let record = skipped_record(&task, &endpoint, reason);
-            finish(engine, &task, &endpoint, record, Next::Dead).await
-        }
-        EndpointStatus::Active => match payload(engine, &task, &endpoint).await {
-            Ok(payload) => admitted(engine, sender, &task, &endpoint, &payload).await,
-            Err(BodyError::Render(error)) => template_failed(engine, &task, &endpoint, error).await,
-            Err(BodyError::Unavailable(error)) => Err(error.into()),
-        },
-    };
-    match result {
+    }
+    match deliver(engine, sender, &task).await {
         Ok(()) => {
             if let Err(e) = message.ack().await {
                 tracing::warn!(error = %e, "cannot ack a task; it may be attempted again");
@@ -115,15 +103,67 @@ async fn handle(engine: &Engine, sender: &Sender, message: jetstream::Message) {
     }
 }
 
+/// Settles `task` by its endpoint's state: attempted (through the gates), held, deferred,
+/// dead-lettered (disabled, or its template failed) or dropped (endpoint deleted). `Ok`
+/// once what must survive is acknowledged by JetStream and the task may be acked.
+pub(super) async fn deliver(
+    engine: &Engine,
+    sender: &Sender,
+    task: &Task,
+) -> Result<(), async_nats::Error> {
+    let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
+        tracing::debug!(
+            endpoint = task.endpoint_id,
+            "endpoint deleted; dropping its task"
+        );
+        engine.metrics.tasks_dropped.inc();
+        return Ok(());
+    };
+    match &endpoint.endpoint.status {
+        EndpointStatus::Paused | EndpointStatus::PendingVerification { .. } => {
+            held::hold(engine, task).await
+        }
+        EndpointStatus::Disabled { reason, .. } => {
+            let record = skipped_record(task, &endpoint, reason);
+            finish(engine, task, &endpoint, record, Next::Dead).await
+        }
+        EndpointStatus::Active => {
+            let members = match task.batch.map(|_| batch::members(task)).transpose() {
+                Ok(members) => members,
+                Err(error) => {
+                    tracing::error!(tenant = %task.tenant, endpoint = task.endpoint_id, error = %error, "unreadable batch task");
+                    let message = format!("the batch's events cannot be read: {error}");
+                    return dead_without_attempt(
+                        engine,
+                        task,
+                        &endpoint,
+                        ErrorKind::Request,
+                        message,
+                    )
+                    .await;
+                }
+            };
+            match payload(engine, task, &endpoint, members.as_deref()).await {
+                Ok(payload) => admitted(engine, sender, task, &endpoint, &payload).await,
+                Err(BodyError::Render(error)) => {
+                    template_failed(engine, task, &endpoint, error).await
+                }
+                Err(BodyError::Unavailable(error)) => Err(error.into()),
+            }
+        }
+    }
+}
+
 /// What the endpoint is sent for the task's event (rendered before the gates admit it, so a
 /// template failure takes no place from the receiver's limits).
 async fn payload(
     engine: &Engine,
     task: &Task,
     endpoint: &LiveEndpoint,
+    members: Option<&[batch::Member]>,
 ) -> Result<Payload, BodyError> {
     let timestamp = event_time(task);
-    if endpoint.endpoint.template.is_none() {
+    if members.is_none() && endpoint.endpoint.template.is_none() {
         return Ok(Payload::envelope(
             task.event_type.as_str(),
             timestamp,
@@ -131,7 +171,10 @@ async fn payload(
         ));
     }
     let view = EventView {
-        data: &task.data,
+        // A batch's first event stands for it in `data`.
+        data: members
+            .and_then(<[batch::Member]>::first)
+            .map_or(&task.data[..], |first| first.data.get().as_bytes()),
         event_type: task.event_type.as_str(),
         event_id: &task.event_id,
         timestamp,
@@ -139,6 +182,7 @@ async fn payload(
         correlation_id: task.correlation_id.as_deref(),
         attempt: task.attempt,
         endpoint: &endpoint.endpoint,
+        batch: members,
     };
     templates::payload_for(engine, &view).await
 }
@@ -161,15 +205,6 @@ async fn template_failed(
 ) -> Result<(), async_nats::Error> {
     tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, error = %error, "template failed");
     engine.metrics.deliveries.template_failed.inc();
-    let record = AttemptRecord {
-        error: Some(ErrorRecord {
-            kind: ErrorKind::Template,
-            message: error.to_string(),
-        }),
-        outcome: Outcome::Dead,
-        ..record_for(task, endpoint, Utc::now())
-    };
-    crate::audit::attempt(engine, &record).await;
     let data = serde_json::json!({
         "endpoint_id": task.endpoint_id,
         "event_id": task.event_id,
@@ -180,6 +215,30 @@ async fn template_failed(
     engine
         .publish_operational(&task.tenant, "endpoint.template_failed", &data)
         .await?;
+    dead_without_attempt(
+        engine,
+        task,
+        endpoint,
+        ErrorKind::Template,
+        error.to_string(),
+    )
+    .await
+}
+
+/// Records a delivery that cannot be attempted as dead, with why, and dead-letters it.
+async fn dead_without_attempt(
+    engine: &Engine,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+    kind: ErrorKind,
+    message: String,
+) -> Result<(), async_nats::Error> {
+    let record = AttemptRecord {
+        error: Some(ErrorRecord { kind, message }),
+        outcome: Outcome::Dead,
+        ..record_for(task, endpoint, Utc::now())
+    };
+    crate::audit::attempt(engine, &record).await;
     finish(engine, task, endpoint, record, Next::Dead).await
 }
 
@@ -541,6 +600,10 @@ fn record_for(task: &Task, endpoint: &LiveEndpoint, at: DateTime<Utc>) -> Attemp
         next_attempt_at: None,
         correlation_id: task.correlation_id.clone(),
         test: false,
+        batch: task
+            .batch
+            .and_then(|_| batch::members(task).ok())
+            .map(|members| batch::listed(&members)),
     }
 }
 

@@ -195,6 +195,7 @@ mod tests {
             next_attempt_at: None,
             correlation_id: None,
             test: false,
+            batch: None,
         }
     }
 

@@ -61,6 +61,7 @@ pub(crate) async fn preview(
         correlation_id: event.correlation_id.as_deref(),
         attempt: request.attempt.unwrap_or(1).max(1),
         endpoint,
+        batch: None,
     };
     let payload = match &pin {
         Some(pin) => super::render_with(engine, pin, &view).await,

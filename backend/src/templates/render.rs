@@ -10,6 +10,7 @@ use hookwire_protocol::endpoint::Endpoint;
 use hookwire_protocol::template::{BodyFormat, TemplateVersion};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
+use crate::delivery::batch::Member;
 use crate::delivery::request;
 
 /// The one template of an environment.
@@ -61,6 +62,9 @@ pub(crate) struct EventView<'a> {
     pub attempt: u32,
     /// The endpoint it goes to.
     pub endpoint: &'a Endpoint,
+    /// For a batch: its events (then `event_id` is the batch id and the other fields are
+    /// its first event's).
+    pub batch: Option<&'a [Member]>,
 }
 
 /// A template version ready to render.
@@ -198,12 +202,40 @@ fn context(event: &EventView<'_>) -> Value {
         ),
         ("metadata", Value::from_serialize(&event.endpoint.metadata)),
     ]);
-    Value::from_iter([
+    let mut variables = vec![
         ("data", data),
         ("event", event_value),
         ("endpoint", endpoint),
         ("attempt", Value::from(event.attempt)),
-    ])
+    ];
+    if let Some(members) = event.batch {
+        let events = members.iter().map(|m| {
+            Value::from_iter([
+                ("id", Value::from(m.id.as_str())),
+                ("type", Value::from(m.event_type.as_str())),
+                ("timestamp", Value::from(rfc3339(m.time()))),
+                (
+                    "correlation_id",
+                    m.correlation_id
+                        .as_deref()
+                        .map_or(Value::from(()), Value::from),
+                ),
+                (
+                    "data",
+                    serde_json::from_str(m.data.get()).unwrap_or(Value::from(())),
+                ),
+            ])
+        });
+        variables.push(("events", events.collect::<Value>()));
+        variables.push((
+            "batch",
+            Value::from_iter([
+                ("id", Value::from(event.event_id)),
+                ("size", Value::from(members.len())),
+            ]),
+        ));
+    }
+    Value::from_iter(variables)
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
@@ -213,6 +245,9 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 /// A version without a body: the standard envelope, as JSON, converted to XML (members
 /// `type`, `timestamp`, `data` in that order) or sent as those three form fields.
 fn automatic(format: BodyFormat, event: &EventView<'_>) -> Bytes {
+    if let Some(members) = event.batch {
+        return automatic_batch(format, event.event_id, members);
+    }
     if matches!(format, BodyFormat::Json | BodyFormat::Text) {
         return request::body(event.event_type, event.timestamp, event.data);
     }
@@ -232,6 +267,45 @@ fn automatic(format: BodyFormat, event: &EventView<'_>) -> Bytes {
         fields.append_pair("timestamp", &timestamp);
         fields.append_pair("data", &data.to_string());
         Bytes::from(fields.finish())
+    }
+}
+
+/// A batch without a body: the JSON array of envelopes, as XML `<webhooks>` of `<webhook>`
+/// elements (`id`, `type`, `timestamp`, `data`), or the form fields `batch_id` and `events`
+/// (the JSON array).
+fn automatic_batch(format: BodyFormat, batch_id: &str, members: &[Member]) -> Bytes {
+    let array = request::batch_body(members);
+    match format {
+        BodyFormat::Json | BodyFormat::Text => array,
+        BodyFormat::Xml => {
+            let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?><webhooks>");
+            for m in members {
+                let data: serde_json::Value =
+                    serde_json::from_str(m.data.get()).unwrap_or(serde_json::Value::Null);
+                out.push_str("<webhook>");
+                xml_element(&mut out, "id", &serde_json::Value::from(m.id.as_str()));
+                xml_element(
+                    &mut out,
+                    "type",
+                    &serde_json::Value::from(m.event_type.as_str()),
+                );
+                xml_element(
+                    &mut out,
+                    "timestamp",
+                    &serde_json::Value::from(rfc3339(m.time())),
+                );
+                xml_element(&mut out, "data", &data);
+                out.push_str("</webhook>");
+            }
+            out.push_str("</webhooks>");
+            Bytes::from(out)
+        }
+        BodyFormat::Form => {
+            let mut fields = url::form_urlencoded::Serializer::new(String::new());
+            fields.append_pair("batch_id", batch_id);
+            fields.append_pair("events", &String::from_utf8_lossy(&array));
+            Bytes::from(fields.finish())
+        }
     }
 }
 
@@ -415,6 +489,7 @@ mod tests {
             correlation_id: Some("c-9"),
             attempt: 2,
             endpoint: &endpoint,
+            batch: None,
         };
         compiled
             .render(&event)
@@ -491,6 +566,7 @@ mod tests {
                 correlation_id: None,
                 attempt: 1,
                 endpoint: &endpoint,
+                batch: None,
             };
             let error = compiled.render(&event).unwrap_err();
             assert!(error.message.contains("nosuchfilter"), "{error}");
@@ -637,6 +713,64 @@ mod tests {
         let out = render_with(BodyFormat::Json, Some(&discord.body), huge.as_bytes()).unwrap();
         let value: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert!(value["content"].as_str().unwrap().chars().count() <= 2000);
+    }
+
+    #[test]
+    fn a_batch_renders_through_events_and_converts_without_a_body() {
+        use serde_json::value::RawValue;
+        let member = |id: &str, n: u32| Member {
+            id: id.to_owned(),
+            seq: 1,
+            event_type: "orders.paid".to_owned(),
+            time_ms: 1_795_000_000_000,
+            correlation_id: None,
+            data: RawValue::from_string(format!(r#"{{"n": {n}}}"#)).unwrap(),
+        };
+        let members = [member("e1", 1), member("e2", 2)];
+        let endpoint = endpoint();
+        let tenant = Tenant::default();
+        let render = |format: BodyFormat, body: Option<&str>| {
+            Compiled::compile(version(format, body))
+                .unwrap()
+                .render(&EventView {
+                    data: members[0].data.get().as_bytes(),
+                    event_type: "orders.paid",
+                    event_id: "bat_1",
+                    timestamp: members[0].time(),
+                    tenant: &tenant,
+                    correlation_id: None,
+                    attempt: 1,
+                    endpoint: &endpoint,
+                    batch: Some(&members),
+                })
+                .map(|b| String::from_utf8(b.to_vec()).unwrap())
+        };
+        let out = render(
+            BodyFormat::Json,
+            Some(r#"{"batch": {{ batch.id }}, "size": {{ batch.size }}, "sum": {{ events | map(attribute="data.n") | sum }}, "ids": {{ events | map(attribute="id") | list }}}"#),
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&out).unwrap(),
+            serde_json::json!({"batch": "bat_1", "size": 2, "sum": 3, "ids": ["e1", "e2"]})
+        );
+        let array: serde_json::Value =
+            serde_json::from_str(&render(BodyFormat::Json, None).unwrap()).unwrap();
+        assert_eq!(array[1]["id"], "e2");
+        assert_eq!(array[1]["data"], serde_json::json!({"n": 2}));
+        let xml = render(BodyFormat::Xml, None).unwrap();
+        assert!(check_xml(&xml).is_ok(), "{xml}");
+        assert!(
+            xml.contains("<webhooks><webhook><id>e1</id><type>orders.paid</type>"),
+            "{xml}"
+        );
+        let form = render(BodyFormat::Form, None).unwrap();
+        let fields: std::collections::BTreeMap<String, String> =
+            url::form_urlencoded::parse(form.as_bytes())
+                .into_owned()
+                .collect();
+        assert_eq!(fields["batch_id"], "bat_1");
+        assert!(fields["events"].starts_with(r#"[{"id":"e1""#), "{form}");
     }
 
     #[test]

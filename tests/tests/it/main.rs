@@ -9,6 +9,7 @@ mod admin;
 mod at_rest;
 mod audit;
 mod auth;
+mod batches;
 mod catalog;
 mod cli;
 mod compression;

@@ -7,8 +7,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
-    Compression, CreateEndpoint, EndpointId, ListEndpoints, RequestedStatus, RotateSecret,
-    TestEndpoint, UpdateEndpoint, VerificationMode,
+    BatchSettings, Compression, CreateEndpoint, DeliveryMode, EndpointId, ListEndpoints,
+    RequestedStatus, RotateSecret, TestEndpoint, UpdateEndpoint, VerificationMode,
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
@@ -207,6 +207,18 @@ pub(crate) struct EndpointFields {
     /// With --verification confirmed: the URL's host, typed to confirm the destination.
     #[arg(long, value_name = "HOST")]
     confirm_destination: Option<String>,
+    /// Batch mode: up to N events per request, as a JSON array (1-1000; see docs/protocol.md).
+    #[arg(long, value_name = "N")]
+    batch_max_events: Option<u32>,
+    /// Batch mode: the longest an event waits for others, 0-10000 ms (default 1000).
+    #[arg(long, value_name = "MS", requires = "batch_max_events")]
+    batch_max_wait_ms: Option<u32>,
+    /// Batch mode: most bytes of event data per request (default 1 MiB).
+    #[arg(long, value_name = "BYTES", requires = "batch_max_events")]
+    batch_max_bytes: Option<u32>,
+    /// On update: one request per event again.
+    #[arg(long, conflicts_with = "batch_max_events")]
+    single: bool,
 }
 
 /// `--template`: a pin, or `none`.
@@ -319,6 +331,21 @@ impl EndpointFields {
         })
     }
 
+    /// `--batch-*` sets batch mode, `--single` leaves it.
+    fn delivery(&self) -> Option<DeliveryMode> {
+        if self.single {
+            return Some(DeliveryMode::Single);
+        }
+        let defaults = BatchSettings::default();
+        self.batch_max_events.map(|max_events| {
+            DeliveryMode::Batch(BatchSettings {
+                max_events,
+                max_wait_ms: self.batch_max_wait_ms.unwrap_or(defaults.max_wait_ms),
+                max_bytes: self.batch_max_bytes.unwrap_or(defaults.max_bytes),
+            })
+        })
+    }
+
     fn metadata(&self) -> Option<BTreeMap<String, String>> {
         (!self.metadata.is_empty()).then(|| self.metadata.iter().cloned().collect())
     }
@@ -357,6 +384,7 @@ impl EndpointFields {
             template: self.template().flatten(),
             metadata: self.metadata(),
             confirm_destination: self.confirm_destination.clone(),
+            delivery: self.delivery(),
         })
     }
 
@@ -443,6 +471,7 @@ impl EndpointFields {
             template: self.template(),
             metadata: self.metadata(),
             confirm_destination: self.confirm_destination.clone(),
+            delivery: self.delivery(),
         })
     }
 

@@ -176,6 +176,7 @@ pub(crate) mod tests {
             next_attempt_at: None,
             correlation_id: None,
             test: false,
+            batch: None,
         }
     }
 

@@ -64,6 +64,7 @@ pub(crate) fn delivery(
         next_attempt_at: None,
         updated_at: ago(seconds_ago),
         test: false,
+        batch_id: None,
     }
 }
 
@@ -77,6 +78,7 @@ pub(crate) fn dead_letter(seq: u64, endpoint_id: &str, event_id: &str) -> DeadLe
         attempts: 6,
         last_error: None,
         dead_at: now(),
+        batch_size: None,
     }
 }
 

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use hookwire_protocol::catalog::{CreateType, EventTypeDef, JsonChange, UpdateType};
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
-    Compression, CreateEndpoint, Endpoint, TestEndpoint, UpdateEndpoint, VerificationMode,
+    BatchSettings, Compression, CreateEndpoint, DeliveryMode, Endpoint, TestEndpoint,
+    UpdateEndpoint, VerificationMode,
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::replay::StartReplay;
@@ -321,6 +322,7 @@ impl Form {
                     filter: self.content_filter()?,
                     compression: self.compression()?,
                     template: self.pin()?,
+                    delivery: Some(self.delivery()?),
                     ..CreateEndpoint::default()
                 })
             }
@@ -339,6 +341,7 @@ impl Form {
                 filter: Some(self.content_filter()?),
                 compression: Some(self.compression()?),
                 template: Some(self.pin()?),
+                delivery: Some(self.delivery()?),
                 ..UpdateEndpoint::default()
             }),
             FormKind::TestSend(id) => AdminRequest::EndpointsTest(TestEndpoint {
@@ -428,6 +431,22 @@ impl Form {
     /// A field's text, `None` when empty.
     fn optional(&self, key: &str) -> Option<String> {
         Some(self.value(key).to_owned()).filter(|v| !v.is_empty())
+    }
+
+    /// `EVENTS[,WAIT_MS]` for batches; empty: one request per event.
+    fn delivery(&self) -> Result<DeliveryMode, (&'static str, String)> {
+        let text = self.value("delivery");
+        if text.is_empty() {
+            return Ok(DeliveryMode::Single);
+        }
+        let parts = list(text);
+        let number = |i: usize| number(parts.get(i).map_or("", String::as_str), "delivery");
+        let defaults = BatchSettings::default();
+        Ok(DeliveryMode::Batch(BatchSettings {
+            max_events: number(0)?.unwrap_or(defaults.max_events),
+            max_wait_ms: number(1)?.unwrap_or(defaults.max_wait_ms),
+            ..defaults
+        }))
     }
 
     /// `NAME:VERSION`; `None` when empty.
@@ -596,6 +615,15 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
             "compression",
             compression,
             "bytes; empty: never compress",
+        ),
+        field(
+            "batch",
+            "delivery",
+            match endpoint.map(|e| e.delivery) {
+                Some(DeliveryMode::Batch(b)) => format!("{},{}", b.max_events, b.max_wait_ms),
+                _ => String::new(),
+            },
+            "EVENTS,WAIT_MS (100,1000); empty: one event per request",
         ),
         field(
             "template",

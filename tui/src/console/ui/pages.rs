@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use hookwire_protocol::auth::AuthView;
 use hookwire_protocol::catalog::EventTypeDef;
 use hookwire_protocol::delivery::DeliveryDetail;
-use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
+use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus};
 use hookwire_protocol::schemes::SignatureScheme;
 use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView, ValueFrom};
 use hookwire_protocol::stats::EndpointStats;
@@ -124,6 +124,28 @@ fn joined<T: ToString>(items: &[T]) -> Option<String> {
     Some(text.join(", ")).filter(|s| !s.is_empty())
 }
 
+/// Batches, template, content filter and compression, on one line; `None` when the
+/// endpoint gets every event alone, as the standard envelope, uncompressed.
+fn shaping_summary(e: &Endpoint) -> Option<String> {
+    let mut parts = Vec::new();
+    if let DeliveryMode::Batch(batch) = e.delivery {
+        parts.push(format!(
+            "batches of up to {} (wait {} ms)",
+            batch.max_events, batch.max_wait_ms
+        ));
+    }
+    if let Some(pin) = &e.template {
+        parts.push(format!("template {pin}"));
+    }
+    if e.filter.is_some() {
+        parts.push("content filter".to_owned());
+    }
+    if let Some(compression) = e.compression {
+        parts.push(format!("gzip from {} bytes", compression.min_bytes));
+    }
+    joined(&parts)
+}
+
 /// Signature scheme and network narrowing, on one line.
 fn security_summary(e: &Endpoint) -> String {
     let mut text = match &e.signature {
@@ -196,6 +218,9 @@ fn endpoint_lines(
             ),
         ),
     ];
+    if let Some(shaping) = shaping_summary(e) {
+        lines.push(field("shaping", shaping));
+    }
     lines.push(field("security", security_summary(e)));
     if let Some(circuit) = &e.circuit {
         let circuit_state = circuit.state.as_str();

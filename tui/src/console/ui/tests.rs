@@ -513,6 +513,7 @@ fn delivery_detail() -> DeliveryDetail {
         next_attempt_at: None,
         correlation_id: None,
         test: false,
+        batch: None,
     };
     DeliveryDetail {
         delivery: delivery("ep_crm", "order-6", Outcome::Retrying, Some(503), 65),

@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use futures_util::StreamExt as _;
 use hookwire_nats::streams::DELIVER_CONSUMER;
 use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome};
-use hookwire_protocol::endpoint::{Endpoint, EndpointStatus};
+use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus};
 use rand::Rng as _;
 use tokio::sync::watch;
 
@@ -27,7 +27,6 @@ use crate::engine::Engine;
 use crate::registry::{self, LiveEndpoint};
 use crate::task::Task;
 use crate::templates::{self, BodyError, EventView, RenderError};
-use hookwire_protocol::endpoint::DeliveryMode;
 
 /// Pulls and delivers tasks, `concurrency` at a time, until `stop` turns true; then lets
 /// the attempts in flight finish.
@@ -79,16 +78,20 @@ async fn handle(engine: &Arc<Engine>, sender: &Sender, message: jetstream::Messa
             return;
         }
     };
+    let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
+        dropped(engine, &task);
+        let _ = message.ack().await;
+        return;
+    };
     // An active endpoint in batch mode collects its single tasks; the batch acks them.
     if task.batch.is_none()
-        && let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id)
         && endpoint.endpoint.status == EndpointStatus::Active
         && let DeliveryMode::Batch(settings) = endpoint.endpoint.delivery
     {
         batch::collect(engine, sender, settings, task, message);
         return;
     }
-    match deliver(engine, sender, &task).await {
+    match settle(engine, sender, &task, &endpoint).await {
         Ok(()) => {
             if let Err(e) = message.ack().await {
                 tracing::warn!(error = %e, "cannot ack a task; it may be attempted again");
@@ -103,29 +106,46 @@ async fn handle(engine: &Arc<Engine>, sender: &Sender, message: jetstream::Messa
     }
 }
 
-/// Settles `task` by its endpoint's state: attempted (through the gates), held, deferred,
-/// dead-lettered (disabled, or its template failed) or dropped (endpoint deleted). `Ok`
-/// once what must survive is acknowledged by JetStream and the task may be acked.
+/// A task whose endpoint was deleted: nothing to deliver it to.
+fn dropped(engine: &Engine, task: &Task) {
+    tracing::debug!(
+        endpoint = task.endpoint_id,
+        "endpoint deleted; dropping its task"
+    );
+    engine.metrics.tasks_dropped.inc();
+}
+
+/// [`settle`]s `task` with its endpoint as it is now; a task of a deleted endpoint is
+/// dropped.
 pub(super) async fn deliver(
     engine: &Engine,
     sender: &Sender,
     task: &Task,
 ) -> Result<(), async_nats::Error> {
-    let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
-        tracing::debug!(
-            endpoint = task.endpoint_id,
-            "endpoint deleted; dropping its task"
-        );
-        engine.metrics.tasks_dropped.inc();
-        return Ok(());
-    };
+    if let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) {
+        settle(engine, sender, task, &endpoint).await
+    } else {
+        dropped(engine, task);
+        Ok(())
+    }
+}
+
+/// Settles `task` by its endpoint's state: attempted (through the gates), held, deferred
+/// or dead-lettered (disabled, or its template failed). `Ok` once what must survive is
+/// acknowledged by JetStream and the task may be acked.
+async fn settle(
+    engine: &Engine,
+    sender: &Sender,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+) -> Result<(), async_nats::Error> {
     match &endpoint.endpoint.status {
         EndpointStatus::Paused | EndpointStatus::PendingVerification { .. } => {
             held::hold(engine, task).await
         }
         EndpointStatus::Disabled { reason, .. } => {
-            let record = skipped_record(task, &endpoint, reason);
-            finish(engine, task, &endpoint, record, Next::Dead).await
+            let record = skipped_record(task, endpoint, reason);
+            finish(engine, task, endpoint, record, Next::Dead).await
         }
         EndpointStatus::Active => {
             let members = match task.batch.map(|_| batch::members(task)).transpose() {
@@ -136,17 +156,17 @@ pub(super) async fn deliver(
                     return dead_without_attempt(
                         engine,
                         task,
-                        &endpoint,
+                        endpoint,
                         ErrorKind::Request,
                         message,
                     )
                     .await;
                 }
             };
-            match payload(engine, task, &endpoint, members.as_deref()).await {
-                Ok(payload) => admitted(engine, sender, task, &endpoint, &payload).await,
+            match payload(engine, task, endpoint, members.as_deref()).await {
+                Ok(payload) => admitted(engine, sender, task, endpoint, &payload).await,
                 Err(BodyError::Render(error)) => {
-                    template_failed(engine, task, &endpoint, error).await
+                    template_failed(engine, task, endpoint, error).await
                 }
                 Err(BodyError::Unavailable(error)) => Err(error.into()),
             }

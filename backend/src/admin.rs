@@ -13,6 +13,7 @@ mod dead_letters;
 mod deliveries;
 mod endpoints;
 mod events;
+mod ordered;
 mod overview;
 mod replay;
 mod sources;

@@ -28,7 +28,7 @@ use crate::store::Store;
 use crate::store::indexer;
 use crate::templates::{self, Templates};
 use crate::vault::Keyring;
-use crate::{delivery, fanout};
+use crate::{delivery, fanout, ordered};
 
 /// The NATS micro service name every instance registers under.
 pub const SERVICE_NAME: &str = "hookwire";
@@ -107,14 +107,8 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
     let ingress = start_ingress(&engine, &config).await?;
-    let fanout = tokio::spawn(fanout::run(Arc::clone(&engine), stop_rx.clone()));
     let concurrency = usize::try_from(config.delivery.concurrency).unwrap_or(512);
-    let worker = tokio::spawn(delivery::worker::run(
-        Arc::clone(&engine),
-        sender,
-        concurrency,
-        stop_rx,
-    ));
+    let delivering = start_delivery(&engine, sender, &store, &stop_rx, concurrency);
     // Ready means the admin subjects answer: the server must have the subscriptions.
     client
         .flush()
@@ -130,8 +124,9 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let drain = Duration::from_secs(u64::from(config.delivery.drain_timeout_secs));
     if tokio::time::timeout(drain, async {
-        let _ = fanout.await;
-        let _ = worker.await;
+        for task in delivering {
+            let _ = task.await;
+        }
     })
     .await
     .is_err()
@@ -149,6 +144,37 @@ pub async fn run(
         .await
         .context("cannot drain the NATS connection")?;
     Ok(())
+}
+
+/// Fan-out, ordered delivery and the workers, until `stop` turns true.
+fn start_delivery(
+    engine: &Arc<Engine>,
+    sender: Sender,
+    store: &Store,
+    stop: &watch::Receiver<bool>,
+    concurrency: usize,
+) -> [tokio::task::JoinHandle<()>; 3] {
+    let (fanout_engine, fanout_stop) = (Arc::clone(engine), stop.clone());
+    let (worker_engine, worker_stop) = (Arc::clone(engine), stop.clone());
+    [
+        tokio::spawn(async move {
+            if let Err(e) = fanout::run(fanout_engine, fanout_stop).await {
+                tracing::error!(error = %e, "fan-out stopped");
+            }
+        }),
+        tokio::spawn(ordered::run(
+            Arc::clone(engine),
+            sender.clone(),
+            store.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(async move {
+            let stopped = delivery::worker::run(worker_engine, sender, concurrency, worker_stop);
+            if let Err(e) = stopped.await {
+                tracing::error!(error = %e, "the delivery workers stopped");
+            }
+        }),
+    ]
 }
 
 /// Loads the sources; like endpoints, one whose secrets do not open stops the start.

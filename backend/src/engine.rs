@@ -59,9 +59,20 @@ pub(crate) struct OperationalError {
 }
 
 impl Engine {
-    /// Puts `task` on the tasks stream for a worker and waits for JetStream to store it.
+    /// Where `task` waits for its attempt: its lane for an ordered endpoint's task (behind
+    /// the lane's earlier tasks), else the tasks stream.
+    pub(crate) fn task_subject(&self, task: &Task) -> String {
+        let subjects = &self.topology.subjects;
+        match task.order_key {
+            Some(_) => subjects.ordered(&task.tenant, &task.endpoint_id, &task.lane()),
+            None => subjects.task(&task.tenant, &task.endpoint_id),
+        }
+    }
+
+    /// Puts `task` where it waits ([`Engine::task_subject`]) and waits for JetStream to
+    /// store it.
     pub(crate) async fn enqueue(&self, task: &Task) -> Result<(), async_nats::Error> {
-        let subject = self.topology.subjects.task(&task.tenant, &task.endpoint_id);
+        let subject = self.task_subject(task);
         self.js
             .publish_with_headers(subject, task.headers(), task.data.clone())
             .await?

@@ -14,7 +14,9 @@ use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID, TRACEPARENT};
 use tokio::sync::watch;
 
 use crate::engine::Engine;
+use crate::registry::LiveEndpoint;
 use crate::task::Task;
+use hookwire_protocol::endpoint::{DeliveryMode, Endpoint};
 
 /// Events fanned out concurrently.
 const CONCURRENT_EVENTS: usize = 256;
@@ -52,7 +54,7 @@ pub(crate) async fn run(
 }
 
 /// An event that will not be delivered, and why.
-struct Rejection {
+pub(crate) struct Rejection {
     tenant: Option<Tenant>,
     reason: String,
 }
@@ -65,7 +67,7 @@ async fn fan_out(engine: &Engine, message: jetstream::Message) {
             return;
         }
     };
-    let outcome = match tasks_for(engine, &message, seq, published_ns) {
+    let outcome = match tasks_for(engine, &message, seq, published_ns, Lanes::Skip) {
         Ok(tasks) => publish_tasks(engine, tasks).await.map(|n| {
             engine.metrics.events_accepted.inc();
             tracing::debug!(seq, tasks = n, "event fanned out");
@@ -85,11 +87,23 @@ async fn fan_out(engine: &Engine, message: jetstream::Message) {
     }
 }
 
-fn tasks_for(
+/// Which endpoints' tasks an event makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lanes {
+    /// Every endpoint's but the ordered ones' (fan-out).
+    Skip,
+    /// Only the ordered endpoints', each with its key, and only of endpoints that existed
+    /// when the event was published (the ordered feeder, which may read old events).
+    Only,
+}
+
+/// The tasks `message` (event `seq`) makes for `lanes`, or why it is not delivered.
+pub(crate) fn tasks_for(
     engine: &Engine,
     message: &jetstream::Message,
     seq: u64,
     published_ns: i128,
+    lanes: Lanes,
 ) -> Result<Vec<Task>, Rejection> {
     let (tenant, event_type) = engine
         .topology
@@ -129,10 +143,18 @@ fn tasks_for(
         });
         filter.matches(data)
     };
+    let wanted = |endpoint: &&Arc<LiveEndpoint>| match lanes {
+        Lanes::Skip => !endpoint.endpoint.delivery.is_ordered(),
+        Lanes::Only => {
+            endpoint.endpoint.delivery.is_ordered()
+                && endpoint.endpoint.created_at.timestamp_millis() <= event_time_ms
+        }
+    };
     Ok(engine
         .registry
         .matching(&tenant, &event_type)
         .iter()
+        .filter(wanted)
         .filter(|endpoint| endpoint.endpoint.filter.as_ref().is_none_or(&mut passes))
         .map(|endpoint| Task {
             tenant: tenant.clone(),
@@ -147,9 +169,28 @@ fn tasks_for(
             due_ms: None,
             paced: false,
             batch: None,
+            order_key: order_key(
+                &endpoint.endpoint,
+                message.headers.as_ref(),
+                &message.payload,
+            ),
             data: message.payload.clone(),
         })
         .collect())
+}
+
+/// An event's key for `endpoint`, when the endpoint is ordered.
+pub(crate) fn order_key(
+    endpoint: &Endpoint,
+    headers: Option<&async_nats::HeaderMap>,
+    payload: &[u8],
+) -> Option<String> {
+    match &endpoint.delivery {
+        DeliveryMode::Ordered(settings) => {
+            Some(settings.key.of(|name| self::header(headers, name), payload))
+        }
+        _ => None,
+    }
 }
 
 /// A header's value as text.
@@ -192,10 +233,7 @@ pub(crate) async fn publish_tasks(
     let count = tasks.len();
     let mut acks = Vec::with_capacity(count);
     for task in tasks {
-        let subject = engine
-            .topology
-            .subjects
-            .task(&task.tenant, &task.endpoint_id);
+        let subject = engine.task_subject(&task);
         acks.push(
             engine
                 .js

@@ -18,6 +18,7 @@ pub(crate) mod events;
 pub(crate) mod fanout;
 mod ids;
 pub(crate) mod metrics;
+pub(crate) mod ordered;
 pub(crate) mod redeliver;
 pub(crate) mod registry;
 pub(crate) mod replay;

@@ -100,6 +100,10 @@ async fn event_task(
         due_ms: None,
         paced: false,
         batch: None,
+        // An ordered endpoint's event goes again at the end of its key's lane.
+        order_key: engine.registry.get(tenant, endpoint_id).and_then(|live| {
+            fanout::order_key(&live.endpoint, Some(&message.headers), &message.payload)
+        }),
         data: message.payload,
     })
 }

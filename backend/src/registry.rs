@@ -245,6 +245,28 @@ impl Registry {
             .unwrap_or_default()
     }
 
+    /// Whether any endpoint of any tenant is ordered (ordered delivery runs only then).
+    #[must_use]
+    pub(crate) fn any_ordered(&self) -> bool {
+        self.earliest_ordered().is_some()
+    }
+
+    /// When the first ordered endpoint still here was created.
+    #[must_use]
+    pub(crate) fn earliest_ordered(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let inner = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner
+            .by_tenant
+            .values()
+            .flatten()
+            .filter(|e| e.endpoint.delivery.is_ordered())
+            .map(|e| e.endpoint.created_at)
+            .min()
+    }
+
     /// `tenant`'s endpoints that pin a template, with their pins.
     #[must_use]
     pub(crate) fn template_pins(&self, tenant: &Tenant) -> Vec<(String, TemplatePin)> {
@@ -523,10 +545,14 @@ pub(crate) async fn sync(
             continue;
         }
         let changes = std::mem::take(&mut batch);
-        let writer = store.clone();
-        let committed = changes.clone();
-        tokio::task::spawn_blocking(move || writer.apply_config(&committed, last_revision))
-            .await??;
+        // Other entries (types, templates, leases) cost no state-file commit; a restart
+        // reads them again and passes them by.
+        if !changes.is_empty() {
+            let writer = store.clone();
+            let committed = changes.clone();
+            tokio::task::spawn_blocking(move || writer.apply_config(&committed, last_revision))
+                .await??;
+        }
         registry.apply(&changes, last_revision);
     }
     Err(SyncError::WatchEnded)

@@ -489,6 +489,12 @@ fn task_for(
         due_ms: Some(job.created_at.timestamp_millis()),
         paced: false,
         batch: None,
+        // An ordered endpoint's replayed event joins the end of its key's lane.
+        order_key: fanout::order_key(
+            &endpoint.endpoint,
+            message.headers.as_ref(),
+            &message.payload,
+        ),
         data: message.payload.clone(),
     }))
 }

@@ -19,6 +19,7 @@ const LAST_ERROR: &str = "Hookwire-Last-Error";
 const SERIES_START: &str = "Hookwire-Series-Start";
 const PACED: &str = "Hookwire-Paced";
 const BATCH: &str = "Hookwire-Batch";
+const ORDER_KEY: &str = "Hookwire-Order-Key";
 
 /// A task message that could not be read; it is dead-lettered rather than retried forever.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,8 @@ pub(crate) struct Task {
     /// fields are its first event's, and `data` holds every event
     /// ([`crate::delivery::batch::Member`]s as a JSON array).
     pub batch: Option<u32>,
+    /// For an ordered endpoint: the event's key (its lane).
+    pub order_key: Option<String>,
     /// The event's JSON, as published.
     pub data: Bytes,
 }
@@ -118,6 +121,11 @@ impl Task {
         }
         if let Some(size) = self.batch {
             headers.insert(BATCH, size.to_string().as_str());
+        }
+        if let Some(key) = &self.order_key {
+            // Header values carry no line breaks; the lane is named by the key's digest.
+            let one_line: String = key.chars().filter(|c| !c.is_control()).take(256).collect();
+            headers.insert(ORDER_KEY, one_line.as_str());
         }
         headers
     }
@@ -194,8 +202,17 @@ impl Task {
                 ),
                 None => None,
             },
+            order_key: headers.get(ORDER_KEY).map(|v| v.as_str().to_owned()),
             data,
         })
+    }
+
+    /// The lane of an ordered task: a digest of its key, so any key names a subject token.
+    #[must_use]
+    pub(crate) fn lane(&self) -> String {
+        use sha2::{Digest as _, Sha256};
+        let digest = Sha256::digest(self.order_key.as_deref().unwrap_or_default().as_bytes());
+        hex::encode(&digest[..16])
     }
 }
 
@@ -217,6 +234,7 @@ mod tests {
             due_ms: Some(1_700_000_005_000),
             paced: false,
             batch: None,
+            order_key: None,
             data: Bytes::from_static(br#"{"a":1}"#),
         }
     }

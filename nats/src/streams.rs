@@ -7,6 +7,7 @@
 //! | `<P>_RETRY` | `<p>.retry.>` | work queue | tasks waiting for their next attempt, one subject per delay tier |
 //! | `<P>_DEAD` | `<p>.dead.>` | limits (max age) | dead letters |
 //! | `<P>_HELD` | `<p>.held.>` | limits | tasks of paused or unverified endpoints, released when they deliver again |
+//! | `<P>_ORDERED` | `<p>.ordered.>` | limits | the lanes of ordered endpoints, one subject per key, deleted once settled |
 //! | `<P>_ATTEMPTS` | `<p>.live.>` | limits (max age) | every attempt record |
 //!
 //! plus the key-value bucket `<P>_CONFIG` holding endpoints. A stream that exists with a
@@ -106,6 +107,8 @@ pub struct Topology {
     pub dead: String,
     /// Deliveries held for paused and unverified endpoints.
     pub held: String,
+    /// The lanes of ordered endpoints.
+    pub ordered: String,
     /// Attempts stream.
     pub attempts: String,
     /// Audit stream.
@@ -124,6 +127,7 @@ impl Topology {
             retry: subjects.resource_name("RETRY"),
             dead: subjects.resource_name("DEAD"),
             held: subjects.resource_name("HELD"),
+            ordered: subjects.resource_name("ORDERED"),
             attempts: subjects.resource_name("ATTEMPTS"),
             audit: subjects.resource_name("AUDIT"),
             config_bucket: subjects.resource_name("CONFIG"),
@@ -205,6 +209,14 @@ impl Topology {
             Duration::ZERO,
         );
         ensure_stream(js, held).await?;
+        // Lane tasks leave by explicit delete once settled.
+        let ordered = file(
+            &self.ordered,
+            "ordered",
+            stream::RetentionPolicy::Limits,
+            Duration::ZERO,
+        );
+        ensure_stream(js, ordered).await?;
         let attempts = file(
             &self.attempts,
             "live",

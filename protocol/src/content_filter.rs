@@ -127,23 +127,27 @@ impl ContentFilter {
     }
 }
 
+/// Checks a JSON Pointer (RFC 6901) into event data.
+pub(crate) fn check_pointer(path: &str) -> Result<(), String> {
+    if path.len() > MAX_PATH_LEN {
+        return Err(format!("path: at most {MAX_PATH_LEN} characters"));
+    }
+    if !path.is_empty() && !path.starts_with('/') {
+        return Err(format!(
+            "path {path:?} is not a JSON Pointer: write /{path}"
+        ));
+    }
+    if let Some(bad) = bad_escape(path) {
+        return Err(format!(
+            "path {path:?}: `~` must be followed by 0 or 1 (found {bad:?})"
+        ));
+    }
+    Ok(())
+}
+
 impl Predicate {
     fn check(&self) -> Result<(), String> {
-        if self.path.len() > MAX_PATH_LEN {
-            return Err(format!("path: at most {MAX_PATH_LEN} characters"));
-        }
-        if !self.path.is_empty() && !self.path.starts_with('/') {
-            return Err(format!(
-                "path {:?} is not a JSON Pointer: write /{}",
-                self.path, self.path
-            ));
-        }
-        if let Some(bad) = bad_escape(&self.path) {
-            return Err(format!(
-                "path {:?}: `~` must be followed by 0 or 1 (found {bad:?})",
-                self.path
-            ));
-        }
+        check_pointer(&self.path)?;
         match &self.test {
             Test::Lt(bound) | Test::Le(bound) | Test::Gt(bound) | Test::Ge(bound)
                 if !(bound.is_number() || bound.is_string()) =>

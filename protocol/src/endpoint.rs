@@ -85,7 +85,7 @@ impl Compression {
 
 /// How an endpoint's events are sent: one request per event (`single`, the default) or
 /// several events per request (`batch`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum DeliveryMode {
     /// One request per event.
@@ -93,6 +93,61 @@ pub enum DeliveryMode {
     Single,
     /// Up to `max_events` events per request, as a JSON array.
     Batch(BatchSettings),
+    /// The events of one key one after the other: the next is sent once the one before
+    /// was delivered or moved aside (dead-lettered or skipped).
+    Ordered(OrderSettings),
+}
+
+/// How ordered delivery finds an event's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderSettings {
+    /// `{"header": "Order-Id"}` (a NATS header of the event) or `{"pointer": "/order_id"}`
+    /// (a JSON Pointer into its data).
+    pub key: OrderKey,
+}
+
+/// Where an event's ordering key is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderKey {
+    /// A NATS header of the event.
+    Header(String),
+    /// A JSON Pointer into the event's data.
+    Pointer(String),
+}
+
+impl OrderKey {
+    fn validate(&self) -> Result<(), AdminError> {
+        let field = "delivery.key";
+        match self {
+            Self::Header(name) if !crate::headers::is_token(name) || name.len() > 128 => Err(
+                AdminError::invalid(field, format!("{name:?} is not a header name")),
+            ),
+            Self::Pointer(path) => crate::content_filter::check_pointer(path)
+                .map_err(|why| AdminError::invalid(field, why)),
+            Self::Header(_) => Ok(()),
+        }
+    }
+
+    /// An event's key: the header's value, or the value at the pointer (a string as it is,
+    /// anything else as its JSON text); empty when the event has none (those events share
+    /// one order).
+    #[must_use]
+    pub fn of(&self, header: impl FnOnce(&str) -> Option<String>, data: &[u8]) -> String {
+        match self {
+            Self::Header(name) => header(name).unwrap_or_default(),
+            Self::Pointer(path) => serde_json::from_slice::<serde_json::Value>(data)
+                .ok()
+                .and_then(|value| {
+                    value.pointer(path).map(|v| match v {
+                        serde_json::Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    })
+                })
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl DeliveryMode {
@@ -102,10 +157,17 @@ impl DeliveryMode {
         *self == Self::Single
     }
 
+    /// Whether events go in order per key.
+    #[must_use]
+    pub fn is_ordered(&self) -> bool {
+        matches!(self, Self::Ordered(_))
+    }
+
     fn validate(self) -> Result<Self, AdminError> {
         match self {
             Self::Single => Ok(self),
             Self::Batch(settings) => settings.validate().map(Self::Batch),
+            Self::Ordered(settings) => settings.key.validate().map(|()| Self::Ordered(settings)),
         }
     }
 }
@@ -828,7 +890,19 @@ impl UpdateEndpoint {
             next.metadata = validate_metadata(metadata)?;
         }
         if let Some(delivery) = self.delivery {
-            next.delivery = delivery.validate()?;
+            let delivery = delivery.validate()?;
+            // Which events go through the ordered lanes is decided per event by the mode;
+            // a switch in either direction while events flow could send one twice or miss
+            // it, so the mode is fixed when the endpoint is made.
+            if (delivery.is_ordered() || current.delivery.is_ordered())
+                && delivery != current.delivery
+            {
+                return Err(AdminError::invalid(
+                    "delivery",
+                    "ordered delivery is chosen when an endpoint is created and kept: create a new endpoint to change it",
+                ));
+            }
+            next.delivery = delivery;
         }
         check_signature_header(&next)?;
         if let Some(status) = self.status {
@@ -1859,7 +1933,7 @@ mod tests {
                 max_wait_ms: wait,
             });
             assert_eq!(
-                mode.validate().unwrap_err().field.as_deref(),
+                mode.clone().validate().unwrap_err().field.as_deref(),
                 Some("delivery"),
                 "{mode:?}"
             );
@@ -1871,5 +1945,79 @@ mod tests {
             json.get("delivery").is_none(),
             "single is not written: {json}"
         );
+    }
+    #[test]
+    fn ordered_mode_reads_its_key_and_is_fixed_at_creation() {
+        let mode: DeliveryMode =
+            serde_json::from_str(r#"{"mode": "ordered", "key": {"pointer": "/order/id"}}"#)
+                .unwrap();
+        let DeliveryMode::Ordered(settings) = &mode else {
+            panic!("{mode:?}");
+        };
+        let key = &settings.key;
+        assert_eq!(key.of(|_| None, br#"{"order": {"id": "o_1"}}"#), "o_1");
+        assert_eq!(key.of(|_| None, br#"{"order": {"id": 7}}"#), "7");
+        assert_eq!(
+            key.of(|_| None, br#"{"other": 1}"#),
+            "",
+            "no key: the empty key"
+        );
+        let header = OrderKey::Header("Order-Id".into());
+        assert_eq!(
+            header.of(|name| (name == "Order-Id").then(|| "h1".into()), b"{}"),
+            "h1"
+        );
+        for bad in [
+            r#"{"mode": "ordered", "key": {"pointer": "order"}}"#,
+            r#"{"mode": "ordered", "key": {"header": "a b"}}"#,
+        ] {
+            let mode: DeliveryMode = serde_json::from_str(bad).unwrap();
+            assert_eq!(
+                mode.clone().validate().unwrap_err().field.as_deref(),
+                Some("delivery.key"),
+                "{bad}"
+            );
+        }
+        assert!(serde_json::from_str::<DeliveryMode>(r#"{"mode": "ordered"}"#).is_err());
+
+        let (ordered, _) = create(CreateEndpoint {
+            delivery: Some(mode.clone()),
+            ..with_url("https://example.com/")
+        })
+        .unwrap();
+        let credentials = Credentials::default();
+        let change = |delivery: DeliveryMode| UpdateEndpoint {
+            id: ordered.id.clone(),
+            delivery: Some(delivery),
+            ..UpdateEndpoint::default()
+        };
+        assert!(
+            change(mode.clone())
+                .apply(&ordered, &credentials, now())
+                .is_ok()
+        );
+        for other in [
+            DeliveryMode::Single,
+            DeliveryMode::Batch(BatchSettings::default()),
+            DeliveryMode::Ordered(OrderSettings {
+                key: OrderKey::Header("X".into()),
+            }),
+        ] {
+            assert_eq!(
+                change(other)
+                    .apply(&ordered, &credentials, now())
+                    .unwrap_err()
+                    .field
+                    .as_deref(),
+                Some("delivery")
+            );
+        }
+        let (single, _) = create(with_url("https://example.com/")).unwrap();
+        let into = UpdateEndpoint {
+            id: single.id.clone(),
+            delivery: Some(mode),
+            ..UpdateEndpoint::default()
+        };
+        assert!(into.apply(&single, &credentials, now()).is_err());
     }
 }

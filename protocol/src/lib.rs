@@ -23,6 +23,7 @@ pub mod headers;
 pub mod inbound;
 pub mod network;
 pub mod operation;
+pub mod ordered;
 pub mod overview;
 pub mod replay;
 pub mod rotation;

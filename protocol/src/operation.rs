@@ -85,6 +85,12 @@ macro_rules! admin_operations {
             /// Sends one signed test event now.
             EndpointsTest = "endpoints" "test":
                 $crate::endpoint::TestEndpoint => $crate::attempt::AttemptRecord, Send;
+            /// An ordered endpoint's keys whose head failed and waits.
+            EndpointsBlockedKeys = "endpoints" "blocked-keys":
+                $crate::endpoint::EndpointId => $crate::ordered::BlockedKeys, Read;
+            /// Moves an ordered lane's head aside (dropped or dead-lettered) so its key goes on.
+            EndpointsSkipHead = "endpoints" "skip-head":
+                $crate::ordered::SkipHead => $crate::ordered::SkippedHead, Change;
             /// One delivery with every attempt.
             DeliveriesGet = "deliveries" "get":
                 $crate::delivery::DeliveryId => $crate::delivery::DeliveryDetail, Read;

@@ -406,6 +406,13 @@ impl Subjects {
         format!("{}.held.{tenant}.{endpoint_id}", self.prefix)
     }
 
+    /// The lane of one key of an ordered endpoint: `<prefix>.ordered.<tenant>.<endpoint>.<lane>`
+    /// (`lane`: a hex digest of the key, so any key fits a token).
+    #[must_use]
+    pub fn ordered(&self, tenant: &Tenant, endpoint_id: &str, lane: &str) -> String {
+        format!("{}.ordered.{tenant}.{endpoint_id}.{lane}", self.prefix)
+    }
+
     /// The tenant and endpoint of a held-deliveries subject.
     pub fn parse_held(&self, subject: &str) -> Result<(Tenant, String), SubjectError> {
         self.parse_per_endpoint(subject, "held")

@@ -160,6 +160,17 @@ pub(crate) fn print_reply(reply: &AdminReply) {
         },
         AdminReply::EndpointsStats(stats) => print_stats(stats),
         AdminReply::EndpointsTest(record) => print_json(record),
+        AdminReply::EndpointsBlockedKeys(blocked) => print_blocked_keys(&blocked.keys),
+        AdminReply::EndpointsSkipHead(skipped) => {
+            if skipped.dead_lettered {
+                println!(
+                    "moved {} to the dead letters; its key goes on",
+                    skipped.event_id
+                );
+            } else {
+                println!("dropped {}; its key goes on", skipped.event_id);
+            }
+        }
         AdminReply::DeliveriesGet(detail) => print_delivery(detail),
         AdminReply::DeliveriesRedeliver(queued) => {
             println!("queued as attempt {}", queued.attempt);
@@ -528,6 +539,28 @@ fn print_stats(stats: &EndpointStats) {
             decimal(window.latency_ms.p95),
             decimal(window.latency_ms.p99),
             failures(window)
+        );
+    }
+}
+
+fn print_blocked_keys(keys: &[hookwire_protocol::ordered::BlockedKey]) {
+    if keys.is_empty() {
+        println!("no key waits: every lane flows");
+        return;
+    }
+    println!(
+        "{:<32}  {:<24} {:<24} {:>8}  SINCE                 LAST ERROR",
+        "LANE", "KEY", "HEAD EVENT", "ATTEMPTS"
+    );
+    for key in keys {
+        println!(
+            "{:<32}  {:<24} {:<24} {:>8}  {}  {}",
+            key.lane,
+            key.key,
+            key.event_id,
+            key.attempts,
+            key.since.format("%Y-%m-%d %H:%M:%SZ"),
+            key.last_error.as_deref().unwrap_or("-")
         );
     }
 }

@@ -272,6 +272,7 @@ mod tests {
             due_ms: None,
             paced: false,
             batch: None,
+            order_key: None,
             data: Bytes::from(data.to_owned()),
         }
     }

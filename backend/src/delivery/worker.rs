@@ -174,6 +174,81 @@ async fn settle(
     }
 }
 
+/// What an ordered lane does next with its head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LaneStep {
+    /// Delivered, dead-lettered or dropped: the next task of the lane may go.
+    Settled,
+    /// Not attempted (paused, waiting for verification, an open circuit, a limit): ask again
+    /// after `delay`; `paced` when a rate-limit slot is now the head's own.
+    Later { delay: Duration, paced: bool },
+    /// Attempted and failed (`error` says why): the next attempt is due after `delay`.
+    Retry {
+        delay: Duration,
+        error: Option<String>,
+    },
+}
+
+/// How long a lane waits before asking again about an endpoint that does not deliver.
+const LANE_POLL: Duration = Duration::from_secs(1);
+
+/// One step of an ordered lane's head `task`: like [`settle`], but nothing is held or sent
+/// through a retry tier; the lane waits and retries its head itself, so nothing behind it
+/// moves meanwhile.
+pub(crate) async fn step_in_lane(
+    engine: &Engine,
+    sender: &Sender,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+) -> Result<LaneStep, async_nats::Error> {
+    let later = |delay| LaneStep::Later {
+        delay,
+        paced: false,
+    };
+    match &endpoint.endpoint.status {
+        EndpointStatus::Paused | EndpointStatus::PendingVerification { .. } => Ok(later(LANE_POLL)),
+        EndpointStatus::Disabled { reason, .. } => {
+            let record = skipped_record(task, endpoint, reason);
+            finish(engine, task, endpoint, record, Next::Dead).await?;
+            Ok(LaneStep::Settled)
+        }
+        EndpointStatus::Active => {
+            let payload = match payload(engine, task, endpoint, None).await {
+                Ok(payload) => payload,
+                Err(BodyError::Render(error)) => {
+                    template_failed(engine, task, endpoint, error).await?;
+                    return Ok(LaneStep::Settled);
+                }
+                Err(BodyError::Unavailable(error)) => return Err(error.into()),
+            };
+            match engine
+                .gates
+                .admit(&endpoint.endpoint, task.paced, Instant::now())
+            {
+                Admission::Hold => Ok(later(LANE_POLL)),
+                Admission::Defer { delay, paced } => Ok(LaneStep::Later { delay, paced }),
+                Admission::Wait { freed } => {
+                    let _ = tokio::time::timeout(MAX_PLACE_WAIT, freed.notified()).await;
+                    engine.gates.stop_waiting(&endpoint.endpoint);
+                    Ok(later(Duration::ZERO))
+                }
+                Admission::Go { wait } => {
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
+                    Ok(
+                        match attempt(engine, sender, task, endpoint, &payload, Route::Lane).await?
+                        {
+                            Some((delay, error)) => LaneStep::Retry { delay, error },
+                            None => LaneStep::Settled,
+                        },
+                    )
+                }
+            }
+        }
+    }
+}
+
 /// What the endpoint is sent for the task's event (rendered before the gates admit it, so a
 /// template failure takes no place from the receiver's limits).
 async fn payload(
@@ -286,7 +361,9 @@ async fn admitted(
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
-                return attempt(engine, sender, task, endpoint, payload).await;
+                return attempt(engine, sender, task, endpoint, payload, Route::Queue)
+                    .await
+                    .map(|_| ());
             }
         }
     }
@@ -299,16 +376,30 @@ const MAX_PLACE_WAIT: Duration = Duration::from_secs(1);
 enum Next {
     Done,
     Retry(Duration),
+    /// Retried by the caller after the delay: an ordered lane keeps its head.
+    RetryInPlace(Duration),
     Dead,
 }
 
+/// Where a task came from, which decides how its retry travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// The tasks stream: a retry goes through a retry tier.
+    Queue,
+    /// An ordered lane: the lane retries its head itself, nothing after it moves meanwhile.
+    Lane,
+}
+
+/// Makes one attempt and records it with what follows; `Ok(Some((delay, error)))` when
+/// `route` is a lane and the attempt is to be retried after `delay`.
 async fn attempt(
     engine: &Engine,
     sender: &Sender,
     task: &Task,
     endpoint: &LiveEndpoint,
     payload: &Payload,
-) -> Result<(), async_nats::Error> {
+    route: Route,
+) -> Result<Option<(Duration, Option<String>)>, async_nats::Error> {
     let started = Utc::now();
     let headers = request::signed_headers(
         endpoint,
@@ -343,12 +434,17 @@ async fn attempt(
                 engine.max_retry_after,
                 unit,
             ) {
+                Some(delay) if route == Route::Lane => Next::RetryInPlace(delay),
                 Some(delay) => Next::Retry(delay),
                 None => Next::Dead,
             }
         }
     };
     let error = error_record(&sent, verdict);
+    let in_place = match next {
+        Next::RetryInPlace(delay) => Some((delay, error.as_ref().map(|e| e.message.clone()))),
+        _ => None,
+    };
     let record = AttemptRecord {
         latency_ms: sent.latency.as_secs_f64() * 1000.0,
         request_headers: engine
@@ -364,7 +460,8 @@ async fn attempt(
     } else {
         apply_circuit(engine, task, &endpoint.endpoint, change).await?;
     }
-    finish(engine, task, endpoint, record, next).await
+    finish(engine, task, endpoint, record, next).await?;
+    Ok(in_place)
 }
 
 /// What an attempt says about the receiver's load, for the adaptive in-flight limit.
@@ -494,6 +591,12 @@ async fn finish(
         Next::Done => {
             record.outcome = Outcome::Succeeded;
             engine.metrics.deliveries.succeeded.inc();
+        }
+        Next::RetryInPlace(delay) => {
+            let due_ms = now_ms + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            record.outcome = Outcome::Retrying;
+            record.next_attempt_at = Utc.timestamp_millis_opt(due_ms).single();
+            engine.metrics.deliveries.retrying.inc();
         }
         Next::Retry(delay) => {
             let due_ms = now_ms + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);

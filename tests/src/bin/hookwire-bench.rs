@@ -41,6 +41,11 @@ fn now_ns() -> u64 {
 struct Sink {
     /// How long each request takes to answer, in milliseconds.
     delay_ms: AtomicU64,
+    /// Whether to check that each key's `n` never goes down (the `ordered` scenario).
+    check_order: std::sync::atomic::AtomicBool,
+    /// The highest `n` seen per key, and how often one arrived below it.
+    order: Mutex<std::collections::HashMap<String, u64>>,
+    order_violations: AtomicU64,
     count: AtomicU64,
     first_ns: AtomicU64,
     last_ns: AtomicU64,
@@ -78,6 +83,31 @@ impl Sink {
             .extend(sent.iter().map(|sent| now.saturating_sub(*sent) / 1000));
         self.count
             .fetch_add(sent.len().max(1) as u64, Ordering::SeqCst);
+        if self.check_order.load(Ordering::Relaxed) {
+            self.check_order_of(body);
+        }
+    }
+
+    /// Counts an event whose `n` is below one already seen for its key.
+    fn check_order_of(&self, body: &[u8]) {
+        let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
+            return;
+        };
+        let (Some(key), Some(n)) = (
+            envelope["data"]["key"].as_str(),
+            envelope["data"]["n"].as_u64(),
+        ) else {
+            return;
+        };
+        let mut order = self
+            .order
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let highest = order.entry(key.to_owned()).or_insert(n);
+        if n < *highest {
+            self.order_violations.fetch_add(1, Ordering::SeqCst);
+        }
+        *highest = (*highest).max(n);
     }
 
     async fn wait_for(&self, n: u64, limit: Duration) -> bool {
@@ -488,6 +518,56 @@ async fn batch(n: usize) -> Value {
     Value::Object(figures)
 }
 
+/// Ordered delivery: `keys` keys with `per_key` events each, published round-robin (every
+/// key's first event, then every key's second, ...): events per second, latency, and how
+/// many arrived before an earlier event of their key (must be 0).
+async fn ordered(keys: usize, per_key: usize) -> Value {
+    let bench = Bench::start(false).await;
+    bench.sink.check_order.store(true, Ordering::Relaxed);
+    bench
+        .endpoint(
+            "default",
+            json!({"delivery": {"mode": "ordered", "key": {"pointer": "/key"}}}),
+        )
+        .await;
+    let (cpu_before, _) = bench.usage();
+    let started = now_ns();
+    let js = async_nats::jetstream::new(bench.client.clone());
+    let mut acks = futures_util::stream::FuturesUnordered::new();
+    for n in 0..per_key {
+        for k in 0..keys {
+            let payload = format!(r#"{{"t":{},"key":"k{k}","n":{n}}}"#, now_ns());
+            acks.push(
+                js.publish("hookwire.events.default.bench.ordered", payload.into())
+                    .await
+                    .expect("publish")
+                    .into_future(),
+            );
+            while acks.len() >= 4096 {
+                if let Some(ack) = acks.next().await {
+                    ack.expect("ack");
+                }
+            }
+        }
+    }
+    while let Some(ack) = acks.next().await {
+        ack.expect("ack");
+    }
+    let total = (keys * per_key) as u64;
+    let done = bench.sink.wait_for(total, Duration::from_mins(10)).await;
+    let rate = bench.rate(started);
+    let (cpu_after, rss) = bench.usage();
+    let (p50, _, p99) = bench.sink.percentiles();
+    let _ = (&bench.server, &bench.admin);
+    json!({
+        "keys": keys, "events_per_key": per_key, "complete": done,
+        "events_per_sec": rate.round(), "p50_ms": p50, "p99_ms": p99,
+        "order_violations": bench.sink.order_violations.load(Ordering::SeqCst),
+        "cpu_s_per_1k": ((cpu_after - cpu_before) / (total as f64 / 1000.0) * 1000.0).round() / 1000.0,
+        "peak_rss_mb": rss / (1024 * 1024),
+    })
+}
+
 /// A small JSON template against none, one fresh stack each: the body re-rendered per
 /// delivery (the data parsed, three expressions, the output checked as JSON).
 async fn template(n: usize) -> Value {
@@ -789,6 +869,7 @@ async fn main() {
         "shaping",
         "template",
         "batch",
+        "ordered",
     ];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
@@ -813,6 +894,7 @@ async fn main() {
             "shaping" => shaping(20_000).await,
             "template" => template(20_000).await,
             "batch" => batch(40_000).await,
+            "ordered" => ordered(10_000, 10).await,
             other => {
                 eprintln!("unknown scenario {other}; choose from {all:?}");
                 std::process::exit(2);

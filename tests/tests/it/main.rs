@@ -23,6 +23,7 @@ mod delivery;
 mod incoming;
 mod kit;
 mod operations;
+mod ordered;
 mod queries;
 mod replay;
 mod schemes;

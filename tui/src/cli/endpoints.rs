@@ -7,10 +7,11 @@ use clap::{Args, Subcommand, ValueEnum};
 use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
-    BatchSettings, Compression, CreateEndpoint, DeliveryMode, EndpointId, ListEndpoints,
-    RequestedStatus, RotateSecret, TestEndpoint, UpdateEndpoint, VerificationMode,
+    BatchSettings, Compression, CreateEndpoint, DeliveryMode, EndpointId, ListEndpoints, OrderKey,
+    OrderSettings, RequestedStatus, RotateSecret, TestEndpoint, UpdateEndpoint, VerificationMode,
 };
 use hookwire_protocol::operation::AdminRequest;
+use hookwire_protocol::ordered::SkipHead;
 use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
 use hookwire_protocol::template::TemplatePin;
 use serde_json::Value;
@@ -87,6 +88,23 @@ pub(crate) enum EndpointCommand {
         /// The event's JSON.
         #[arg(long)]
         payload: Option<String>,
+    },
+    /// The keys of an ordered endpoint whose first event failed and holds the rest.
+    BlockedKeys {
+        /// Endpoint id.
+        id: String,
+    },
+    /// Moves an ordered lane's head aside so its key goes on (dropped, or kept as a dead
+    /// letter with --dead-letter).
+    SkipHead {
+        /// Endpoint id.
+        id: String,
+        /// The lane, from `blocked-keys`.
+        #[arg(long)]
+        lane: String,
+        /// Keep the event as a dead letter (to requeue later) instead of dropping it.
+        #[arg(long)]
+        dead_letter: bool,
     },
     /// Sends the verification challenge now and shows the result.
     Verify {
@@ -219,6 +237,21 @@ pub(crate) struct EndpointFields {
     /// On update: one request per event again.
     #[arg(long, conflicts_with = "batch_max_events")]
     single: bool,
+    /// Ordered delivery per key (only at create): `header:NAME` (a NATS header of the
+    /// event) or `pointer:/PATH` (a JSON Pointer into its data).
+    #[arg(long, value_name = "header:NAME|pointer:/PATH", value_parser = parse_order_key, conflicts_with_all = ["batch_max_events", "single"])]
+    ordered_by: Option<OrderKey>,
+}
+
+/// `header:NAME` or `pointer:/PATH`.
+fn parse_order_key(text: &str) -> Result<OrderKey, String> {
+    match text.split_once(':') {
+        Some(("header", name)) => Ok(OrderKey::Header(name.to_owned())),
+        Some(("pointer", path)) => Ok(OrderKey::Pointer(path.to_owned())),
+        _ => Err(format!(
+            "{text:?} is not header:NAME or pointer:/PATH (e.g. pointer:/order_id)"
+        )),
+    }
 }
 
 /// `--template`: a pin, or `none`.
@@ -272,6 +305,16 @@ impl EndpointCommand {
             Self::Resume { id } => AdminRequest::EndpointsResume(id_of(id)),
             Self::Enable { id } => AdminRequest::EndpointsEnable(id_of(id)),
             Self::Verify { id } => AdminRequest::EndpointsVerify(id_of(id)),
+            Self::BlockedKeys { id } => AdminRequest::EndpointsBlockedKeys(id_of(id)),
+            Self::SkipHead {
+                id,
+                lane,
+                dead_letter,
+            } => AdminRequest::EndpointsSkipHead(SkipHead {
+                id: id.clone(),
+                lane: lane.clone(),
+                dead_letter: *dead_letter,
+            }),
             Self::Stats { id } => AdminRequest::EndpointsStats(id_of(id)),
             Self::Test {
                 id,
@@ -331,10 +374,14 @@ impl EndpointFields {
         })
     }
 
-    /// `--batch-*` sets batch mode, `--single` leaves it.
+    /// `--batch-*` sets batch mode, `--ordered-by` ordered mode, `--single` one request per
+    /// event.
     fn delivery(&self) -> Option<DeliveryMode> {
         if self.single {
             return Some(DeliveryMode::Single);
+        }
+        if let Some(key) = &self.ordered_by {
+            return Some(DeliveryMode::Ordered(OrderSettings { key: key.clone() }));
         }
         let defaults = BatchSettings::default();
         self.batch_max_events.map(|max_events| {

@@ -22,6 +22,9 @@ use serde_json::Value;
 use super::error::ApiError;
 use crate::when;
 
+/// What the batch field of an ordered endpoint says.
+const ORDERED: &str = "ordered";
+
 /// The type a test send proposes when the endpoint names no concrete one.
 const PING: &str = "test.ping";
 
@@ -322,7 +325,7 @@ impl Form {
                     filter: self.content_filter()?,
                     compression: self.compression()?,
                     template: self.pin()?,
-                    delivery: Some(self.delivery()?),
+                    delivery: self.delivery()?,
                     ..CreateEndpoint::default()
                 })
             }
@@ -341,7 +344,7 @@ impl Form {
                 filter: Some(self.content_filter()?),
                 compression: Some(self.compression()?),
                 template: Some(self.pin()?),
-                delivery: Some(self.delivery()?),
+                delivery: self.delivery()?,
                 ..UpdateEndpoint::default()
             }),
             FormKind::TestSend(id) => AdminRequest::EndpointsTest(TestEndpoint {
@@ -433,20 +436,31 @@ impl Form {
         Some(self.value(key).to_owned()).filter(|v| !v.is_empty())
     }
 
-    /// `EVENTS[,WAIT_MS]` for batches; empty: one request per event.
-    fn delivery(&self) -> Result<DeliveryMode, (&'static str, String)> {
+    /// `EVENTS[,WAIT_MS]` for batches; empty: one request per event; an ordered endpoint's
+    /// mode (fixed when it was made) is kept.
+    fn delivery(&self) -> Result<Option<DeliveryMode>, (&'static str, String)> {
         let text = self.value("delivery");
+        if text.starts_with(ORDERED) {
+            return match self.kind {
+                FormKind::EditEndpoint(_) => Ok(None),
+                _ => Err((
+                    "delivery",
+                    "ordered endpoints are made with `hookwire endpoints create --ordered-by`"
+                        .to_owned(),
+                )),
+            };
+        }
         if text.is_empty() {
-            return Ok(DeliveryMode::Single);
+            return Ok(Some(DeliveryMode::Single));
         }
         let parts = list(text);
         let number = |i: usize| number(parts.get(i).map_or("", String::as_str), "delivery");
         let defaults = BatchSettings::default();
-        Ok(DeliveryMode::Batch(BatchSettings {
+        Ok(Some(DeliveryMode::Batch(BatchSettings {
             max_events: number(0)?.unwrap_or(defaults.max_events),
             max_wait_ms: number(1)?.unwrap_or(defaults.max_wait_ms),
             ..defaults
-        }))
+        })))
     }
 
     /// `NAME:VERSION`; `None` when empty.
@@ -619,8 +633,9 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
         field(
             "batch",
             "delivery",
-            match endpoint.map(|e| e.delivery) {
+            match endpoint.map(|e| &e.delivery) {
                 Some(DeliveryMode::Batch(b)) => format!("{},{}", b.max_events, b.max_wait_ms),
+                Some(DeliveryMode::Ordered(_)) => format!("{ORDERED} (kept)"),
                 _ => String::new(),
             },
             "EVENTS,WAIT_MS (100,1000); empty: one event per request",

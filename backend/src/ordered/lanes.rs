@@ -1,0 +1,214 @@
+//! The lanes: every unsettled ordered task, read in stream order (which is event order per
+//! key, as the feeder publishes it), queued per lane; each lane's head is attempted and
+//! retried in place, and deleted once settled, before the next goes. Lanes run side by
+//! side: a failing head holds only its own key.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{consumer, stream::Stream};
+use chrono::Utc;
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use hookwire_protocol::ordered::BlockedKey;
+
+use crate::delivery::http::Sender;
+use crate::delivery::worker::{self, LaneStep};
+use crate::engine::Engine;
+use crate::store::Store;
+use crate::task::Task;
+
+/// The bucket keys of blocked keys: `ordered-blocked.<tenant>.<endpoint>.<lane>`.
+pub(crate) const BLOCKED_PREFIX: &str = "ordered-blocked";
+
+/// What the bucket says of a blocked key.
+pub(crate) type Blocked = BlockedKey;
+
+/// The bucket key of lane `lane` of `task`'s endpoint.
+pub(crate) fn blocked_key(task: &Task, lane: &str) -> String {
+    format!(
+        "{BLOCKED_PREFIX}.{}.{}.{lane}",
+        task.tenant, task.endpoint_id
+    )
+}
+
+/// How long a lane waits after a failure to record or read.
+const PAUSE: Duration = Duration::from_secs(1);
+
+/// A lane's head being worked on: resolves to its lane and stream sequence once settled.
+type Head = Pin<Box<dyn Future<Output = (String, u64)> + Send>>;
+
+/// Runs the lanes forever, resuming after interruptions.
+pub(super) async fn run(engine: Arc<Engine>, sender: Sender, store: Store) {
+    loop {
+        if let Err(e) = run_lanes(&engine, &sender, &store).await {
+            tracing::warn!(error = %e, "ordered lanes interrupted; resuming");
+            tokio::time::sleep(PAUSE).await;
+        }
+    }
+}
+
+async fn run_lanes(
+    engine: &Arc<Engine>,
+    sender: &Sender,
+    store: &Store,
+) -> Result<(), async_nats::Error> {
+    let stream = engine.js.get_stream(&engine.topology.ordered).await?;
+    let reader = stream
+        .create_consumer(consumer::pull::OrderedConfig {
+            deliver_policy: consumer::DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = reader.messages().await?;
+    let mut queues: HashMap<String, VecDeque<(u64, Task)>> = HashMap::new();
+    let mut heads: FuturesUnordered<Head> = FuturesUnordered::new();
+    let start = |subject: &str, seq: u64, task: Task| -> Head {
+        Box::pin(head(
+            Arc::clone(engine),
+            sender.clone(),
+            store.clone(),
+            stream.clone(),
+            subject.to_owned(),
+            seq,
+            task,
+        ))
+    };
+    loop {
+        tokio::select! {
+            message = messages.next() => {
+                let message = message.ok_or("the lanes stream ended")??;
+                let seq = message.info()?.stream_sequence;
+                let subject = message.subject.to_string();
+                let task = match Task::from_message(message.headers.as_ref(), message.payload.clone()) {
+                    Ok(task) => task,
+                    Err(e) => {
+                        tracing::error!(seq, error = %e, "dropping an unreadable lane task");
+                        let _ = stream.delete_message(seq).await;
+                        continue;
+                    }
+                };
+                let queue = queues.entry(subject.clone()).or_default();
+                queue.push_back((seq, task.clone()));
+                if queue.len() == 1 {
+                    heads.push(start(&subject, seq, task));
+                }
+            }
+            Some((subject, seq)) = heads.next(), if !heads.is_empty() => {
+                // Settled: gone from the stream before the next of its lane goes.
+                while let Err(e) = delete(&stream, seq).await {
+                    tracing::warn!(seq, error = %e, "cannot delete a settled lane task; retrying");
+                    tokio::time::sleep(PAUSE).await;
+                }
+                let Some(queue) = queues.get_mut(&subject) else { continue };
+                queue.pop_front();
+                match queue.front() {
+                    Some((next, task)) => heads.push(start(&subject, *next, task.clone())),
+                    None => {
+                        queues.remove(&subject);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Deletes a lane message; one already gone (skipped by an operator) is fine.
+async fn delete(stream: &Stream, seq: u64) -> Result<(), async_nats::Error> {
+    match stream.delete_message(seq).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.to_string().contains("no message found") => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Works on a lane's head until it is settled: attempted and retried in place, waiting
+/// while its endpoint does not deliver; dropped when its endpoint was deleted or an
+/// operator moved it aside.
+async fn head(
+    engine: Arc<Engine>,
+    sender: Sender,
+    store: Store,
+    stream: Stream,
+    lane_subject: String,
+    seq: u64,
+    mut task: Task,
+) -> (String, u64) {
+    let lane = task.lane();
+    // After a takeover, the attempts go on from those already made.
+    let (reader, tenant, endpoint_id, event_id) = (
+        store.clone(),
+        task.tenant.clone(),
+        task.endpoint_id.clone(),
+        task.event_id.clone(),
+    );
+    if let Ok(Ok(Some(delivery))) =
+        tokio::task::spawn_blocking(move || reader.delivery(&tenant, &endpoint_id, &event_id)).await
+        && delivery.attempts >= task.attempt
+    {
+        task.attempt = delivery.attempts + 1;
+        task.series_start = task.series_start.max(1);
+    }
+    let mut blocked = false;
+    let mut first = true;
+    loop {
+        if !first && stream.direct_get(seq).await.is_err() {
+            break; // moved aside by an operator
+        }
+        first = false;
+        let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
+            break;
+        };
+        match worker::step_in_lane(&engine, &sender, &task, &endpoint).await {
+            Ok(LaneStep::Settled) => break,
+            Ok(LaneStep::Later { delay, paced }) => {
+                task.paced = paced;
+                tokio::time::sleep(delay).await;
+            }
+            Ok(LaneStep::Retry { delay, error }) => {
+                let since = Utc::now();
+                let record = Blocked {
+                    lane: lane.clone(),
+                    key: task.order_key.clone().unwrap_or_default(),
+                    event_id: task.event_id.clone(),
+                    event_seq: task.event_seq,
+                    attempts: task.attempt,
+                    last_error: error,
+                    next_attempt_at: chrono::TimeDelta::from_std(delay).ok().map(|d| since + d),
+                    since,
+                };
+                mark_blocked(&engine, &task, &lane, &record, blocked).await;
+                blocked = true;
+                task.attempt += 1;
+                task.paced = false;
+                tokio::time::sleep(delay).await;
+            }
+            Err(e) => {
+                tracing::warn!(lane = lane_subject, error = %e, "cannot settle a lane's head; retrying");
+                tokio::time::sleep(PAUSE).await;
+            }
+        }
+    }
+    if blocked {
+        let _ = engine.bucket.purge(blocked_key(&task, &lane)).await;
+    }
+    (lane_subject, seq)
+}
+
+/// Records that `task`'s key waits (keeping when it started waiting).
+async fn mark_blocked(engine: &Engine, task: &Task, lane: &str, record: &Blocked, again: bool) {
+    let key = blocked_key(task, lane);
+    let mut record = record.clone();
+    if again
+        && let Ok(Some(entry)) = engine.bucket.get(key.as_str()).await
+        && let Ok(earlier) = serde_json::from_slice::<Blocked>(&entry)
+    {
+        record.since = earlier.since;
+    }
+    if let Ok(value) = serde_json::to_vec(&record) {
+        let _ = engine.bucket.put(key.as_str(), value.into()).await;
+    }
+}

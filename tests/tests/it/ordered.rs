@@ -1,0 +1,210 @@
+//! Ordered delivery per key through NATS, a real receiver and `kill -9`: within a key, an
+//! event never arrives before the one before it was delivered (a failed attempt is retried
+//! before anything behind it; a crash repeats at most the attempt in flight); keys that fail
+//! hold only themselves; operators see blocked keys and move a head aside.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use hookwire_testkit::{Receiver, Reply};
+use serde_json::{Value, json};
+
+use crate::support::Stack;
+
+const FAST: &[(&str, &str)] = &[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 2, 3, 30]")];
+/// Keys, and events per key, of the kill -9 test.
+const KEYS: usize = 8;
+const EVENTS: usize = 12;
+/// Long enough for a lease left by a killed instance to expire (10 s) and work to resume.
+const RECOVERY: Duration = Duration::from_secs(90);
+
+fn ordered(spec: Value) -> Value {
+    let mut spec = spec;
+    spec["delivery"] = json!({"mode": "ordered", "key": {"pointer": "/key"}});
+    spec["verification"] = json!("confirmed");
+    spec["confirm_destination"] = json!("127.0.0.1");
+    spec
+}
+
+/// Waits until the delivery of `event_id` to `endpoint` is `state`.
+async fn wait_for_delivery(stack: &Stack, endpoint: &str, event_id: &str, state: &str) {
+    let deadline = tokio::time::Instant::now() + RECOVERY;
+    loop {
+        let detail = stack
+            .admin
+            .call::<_, Value>(
+                "deliveries",
+                "get",
+                &json!({"endpoint_id": endpoint, "event_id": event_id}),
+            )
+            .await
+            .unwrap_or(Value::Null);
+        if detail["delivery"]["state"] == state {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{event_id} never {state}: {detail}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn each_keys_order_holds_through_failures_and_two_kill_9s() {
+    let mut stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    // Every third request fails.
+    receiver.script((0..3000).map(|i| {
+        if i % 3 == 2 {
+            Reply::status(503)
+        } else {
+            Reply::ok()
+        }
+    }));
+    let endpoint = stack
+        .endpoint(
+            &receiver,
+            ordered(json!({"retry_schedule_secs": vec![1; 16]})),
+        )
+        .await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    assert_eq!(endpoint["delivery"]["mode"], "ordered");
+
+    for n in 0..EVENTS {
+        for k in 0..KEYS {
+            stack
+                .publish(
+                    "orders.changed",
+                    &json!({"key": format!("k{k}"), "n": n}),
+                    Some(&format!("k{k}-{n}")),
+                )
+                .await;
+        }
+        if n == 3 || n == 8 {
+            // Crash in the middle of the flow; the restarted instance takes the lanes over.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            stack.daemon.kill9();
+            stack.daemon.start_again().await;
+        }
+    }
+    for k in 0..KEYS {
+        wait_for_delivery(&stack, &id, &format!("k{k}-{}", EVENTS - 1), "succeeded").await;
+    }
+
+    // Per key, in arrival order: never an event before an earlier one (repeats only).
+    let mut seen: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for request in receiver.requests() {
+        let body = request.json();
+        let key = body["data"]["key"].as_str().unwrap().to_owned();
+        seen.entry(key)
+            .or_default()
+            .push(body["data"]["n"].as_u64().unwrap());
+    }
+    assert_eq!(seen.len(), KEYS);
+    for (key, ns) in &seen {
+        assert!(
+            ns.windows(2).all(|w| w[0] <= w[1]),
+            "{key} arrived out of order: {ns:?}"
+        );
+        let distinct: std::collections::BTreeSet<u64> = ns.iter().copied().collect();
+        assert_eq!(distinct.len(), EVENTS, "{key}: {ns:?}");
+    }
+    let blocked: Value = stack
+        .admin
+        .call("endpoints", "blocked-keys", &json!({"id": id}))
+        .await
+        .unwrap();
+    assert_eq!(blocked["keys"], json!([]), "every lane flows again");
+}
+
+#[tokio::test]
+async fn a_failing_key_holds_only_itself_and_an_operator_moves_its_head_aside() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(
+            &receiver,
+            ordered(json!({"retry_schedule_secs": vec![1; 16]})),
+        )
+        .await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    receiver.set_fallback(Reply::status(500));
+    stack
+        .publish("orders.changed", &json!({"key": "a", "n": 0}), Some("a-0"))
+        .await;
+    stack
+        .publish("orders.changed", &json!({"key": "a", "n": 1}), Some("a-1"))
+        .await;
+    // Key a waits behind a-0.
+    let deadline = tokio::time::Instant::now() + RECOVERY;
+    let blocked = loop {
+        let blocked: Value = stack
+            .admin
+            .call("endpoints", "blocked-keys", &json!({"id": id}))
+            .await
+            .unwrap();
+        if blocked["keys"].as_array().is_some_and(|k| !k.is_empty()) {
+            break blocked["keys"][0].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never blocked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (blocked["key"].as_str(), blocked["event_id"].as_str()),
+        (Some("a"), Some("a-0"))
+    );
+    assert!(blocked["attempts"].as_u64().unwrap() >= 1);
+    assert!(
+        blocked["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("500"),
+        "{blocked}"
+    );
+    assert!(
+        receiver
+            .requests()
+            .iter()
+            .all(|r| r.header("webhook-id") != Some("a-1")),
+        "nothing behind the failing head went"
+    );
+
+    // Another key flows meanwhile.
+    receiver.set_fallback(Reply::ok());
+    receiver.script([Reply::ok()]);
+    stack
+        .publish("orders.changed", &json!({"key": "b", "n": 0}), Some("b-0"))
+        .await;
+    wait_for_delivery(&stack, &id, "b-0", "succeeded").await;
+
+    // The operator moves a-0 aside (to the dead letters); a-1 goes.
+    receiver.set_fallback(Reply::status(500));
+    let skipped: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "skip-head",
+            &json!({"id": id, "lane": blocked["lane"], "dead_letter": true}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(skipped, json!({"event_id": "a-0", "dead_lettered": true}));
+    receiver.set_fallback(Reply::ok());
+    wait_for_delivery(&stack, &id, "a-1", "succeeded").await;
+    let dead: Value = stack
+        .admin
+        .call("dead-letters", "list", &json!({"endpoint_id": id}))
+        .await
+        .unwrap();
+    assert_eq!(dead["dead_letters"][0]["event_id"], "a-0");
+    let refused = stack
+        .admin
+        .call::<_, Value>(
+            "endpoints",
+            "update",
+            &json!({"id": id, "delivery": {"mode": "single"}}),
+        )
+        .await;
+    assert_eq!(crate::support::error_code(refused), "invalid_request");
+}

@@ -14,6 +14,7 @@ use chrono::Utc;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use hookwire_protocol::ordered::BlockedKey;
+use tokio::sync::Semaphore;
 
 use crate::delivery::http::Sender;
 use crate::delivery::worker::{self, LaneStep};
@@ -38,13 +39,19 @@ pub(crate) fn blocked_key(task: &Task, lane: &str) -> String {
 /// How long a lane waits after a failure to record or read.
 const PAUSE: Duration = Duration::from_secs(1);
 
-/// A lane's head being worked on: resolves to its lane and stream sequence once settled.
-type Head = Pin<Box<dyn Future<Output = (String, u64)> + Send>>;
+/// A lane's head being worked on: resolves to its lane once settled (and deleted).
+type Head = Pin<Box<dyn Future<Output = String> + Send>>;
+
+/// Heads attempted at once (the others wait for a place; a head waiting for its retry holds
+/// none). Below the number of attempts the gates let wait for an endpoint's free place
+/// (half the workers), so heads wait there instead of being put off.
+const HEADS_AT_ONCE: usize = 128;
 
 /// Runs the lanes forever, resuming after interruptions.
 pub(super) async fn run(engine: Arc<Engine>, sender: Sender, store: Store) {
+    let places = Arc::new(Semaphore::new(HEADS_AT_ONCE));
     loop {
-        if let Err(e) = run_lanes(&engine, &sender, &store).await {
+        if let Err(e) = run_lanes(&engine, &sender, &store, &places).await {
             tracing::warn!(error = %e, "ordered lanes interrupted; resuming");
             tokio::time::sleep(PAUSE).await;
         }
@@ -55,7 +62,9 @@ async fn run_lanes(
     engine: &Arc<Engine>,
     sender: &Sender,
     store: &Store,
+    places: &Arc<Semaphore>,
 ) -> Result<(), async_nats::Error> {
+    forget_blocked(engine).await?;
     let stream = engine.js.get_stream(&engine.topology.ordered).await?;
     let reader = stream
         .create_consumer(consumer::pull::OrderedConfig {
@@ -68,10 +77,13 @@ async fn run_lanes(
     let mut heads: FuturesUnordered<Head> = FuturesUnordered::new();
     let start = |subject: &str, seq: u64, task: Task| -> Head {
         Box::pin(head(
-            Arc::clone(engine),
-            sender.clone(),
-            store.clone(),
-            stream.clone(),
+            Lane {
+                engine: Arc::clone(engine),
+                sender: sender.clone(),
+                store: store.clone(),
+                stream: stream.clone(),
+                places: Arc::clone(places),
+            },
             subject.to_owned(),
             seq,
             task,
@@ -97,12 +109,7 @@ async fn run_lanes(
                     heads.push(start(&subject, seq, task));
                 }
             }
-            Some((subject, seq)) = heads.next(), if !heads.is_empty() => {
-                // Settled: gone from the stream before the next of its lane goes.
-                while let Err(e) = delete(&stream, seq).await {
-                    tracing::warn!(seq, error = %e, "cannot delete a settled lane task; retrying");
-                    tokio::time::sleep(PAUSE).await;
-                }
+            Some(subject) = heads.next(), if !heads.is_empty() => {
                 let Some(queue) = queues.get_mut(&subject) else { continue };
                 queue.pop_front();
                 match queue.front() {
@@ -116,6 +123,24 @@ async fn run_lanes(
     }
 }
 
+/// Clears what an earlier owner said of blocked keys (it may have stopped before its heads
+/// went on): the heads that still fail say so again.
+async fn forget_blocked(engine: &Engine) -> Result<(), async_nats::Error> {
+    use futures_util::TryStreamExt as _;
+    let prefix = format!("{BLOCKED_PREFIX}.");
+    let keys: Vec<String> = engine
+        .bucket
+        .keys()
+        .await?
+        .try_filter(|k| std::future::ready(k.starts_with(&prefix)))
+        .try_collect()
+        .await?;
+    for key in keys {
+        engine.bucket.purge(key.as_str()).await?;
+    }
+    Ok(())
+}
+
 /// Deletes a lane message; one already gone (skipped by an operator) is fine.
 async fn delete(stream: &Stream, seq: u64) -> Result<(), async_nats::Error> {
     match stream.delete_message(seq).await {
@@ -125,18 +150,27 @@ async fn delete(stream: &Stream, seq: u64) -> Result<(), async_nats::Error> {
     }
 }
 
-/// Works on a lane's head until it is settled: attempted and retried in place, waiting
-/// while its endpoint does not deliver; dropped when its endpoint was deleted or an
-/// operator moved it aside.
-async fn head(
+/// What a lane's head works with.
+struct Lane {
     engine: Arc<Engine>,
     sender: Sender,
     store: Store,
     stream: Stream,
-    lane_subject: String,
-    seq: u64,
-    mut task: Task,
-) -> (String, u64) {
+    places: Arc<Semaphore>,
+}
+
+/// Works on a lane's head until it is settled (attempted and retried in place, waiting
+/// while its endpoint does not deliver; dropped when its endpoint was deleted or an
+/// operator moved it aside), then deletes it from the stream, so the next of its lane goes
+/// only after.
+async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> String {
+    let Lane {
+        engine,
+        sender,
+        store,
+        stream,
+        places,
+    } = lane_of;
     let lane = task.lane();
     // After a takeover, the attempts go on from those already made.
     let (reader, tenant, endpoint_id, event_id) = (
@@ -153,19 +187,26 @@ async fn head(
         task.series_start = task.series_start.max(1);
     }
     let mut blocked = false;
-    let mut first = true;
+    // After a wait of its own (a failure, a paused endpoint), the head may have been moved
+    // aside by an operator meanwhile.
+    let mut waited = false;
     loop {
-        if !first && stream.direct_get(seq).await.is_err() {
-            break; // moved aside by an operator
+        if waited && stream.direct_get(seq).await.is_err() {
+            break;
         }
-        first = false;
         let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
             break;
         };
-        match worker::step_in_lane(&engine, &sender, &task, &endpoint).await {
+        let step = match places.acquire().await {
+            Ok(_place) => worker::step_in_lane(&engine, &sender, &task, &endpoint).await,
+            Err(e) => Err(e.into()),
+        };
+        waited = false;
+        match step {
             Ok(LaneStep::Settled) => break,
             Ok(LaneStep::Later { delay, paced }) => {
                 task.paced = paced;
+                waited = delay >= PAUSE;
                 tokio::time::sleep(delay).await;
             }
             Ok(LaneStep::Retry { delay, error }) => {
@@ -182,6 +223,7 @@ async fn head(
                 };
                 mark_blocked(&engine, &task, &lane, &record, blocked).await;
                 blocked = true;
+                waited = true;
                 task.attempt += 1;
                 task.paced = false;
                 tokio::time::sleep(delay).await;
@@ -192,10 +234,14 @@ async fn head(
             }
         }
     }
+    while let Err(e) = delete(&stream, seq).await {
+        tracing::warn!(seq, error = %e, "cannot delete a settled lane task; retrying");
+        tokio::time::sleep(PAUSE).await;
+    }
     if blocked {
         let _ = engine.bucket.purge(blocked_key(&task, &lane)).await;
     }
-    (lane_subject, seq)
+    lane_subject
 }
 
 /// Records that `task`'s key waits (keeping when it started waiting).

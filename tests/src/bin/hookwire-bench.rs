@@ -894,7 +894,13 @@ async fn main() {
             "shaping" => shaping(20_000).await,
             "template" => template(20_000).await,
             "batch" => batch(40_000).await,
-            "ordered" => ordered(10_000, 10).await,
+            "ordered" => {
+                let keys = std::env::var("BENCH_KEYS")
+                    .ok()
+                    .and_then(|k| k.parse().ok())
+                    .unwrap_or(10_000);
+                ordered(keys, 10).await
+            }
             other => {
                 eprintln!("unknown scenario {other}; choose from {all:?}");
                 std::process::exit(2);

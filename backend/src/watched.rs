@@ -22,20 +22,26 @@ where
     T: DeserializeOwned + 'static,
     F: Fn(Tenant, &str, Option<T>) + Send + Sync + 'static,
 {
-    let prefix = format!("{kind}.");
-    let keys: Vec<String> = bucket
-        .keys()
-        .await?
-        .try_filter(|k| std::future::ready(k.starts_with(&prefix)))
-        .try_collect()
-        .await?;
-    for key in keys {
+    for key in keys_under(&bucket, &format!("{kind}.")).await? {
         if let Some(entry) = bucket.entry(key.as_str()).await? {
             apply_entry(kind, &entry, &apply);
         }
     }
     tokio::spawn(follow(bucket, kind, bucket_stream_seq + 1, apply));
     Ok(())
+}
+
+/// The bucket's keys that start with `prefix`.
+pub(crate) async fn keys_under(
+    bucket: &kv::Store,
+    prefix: &str,
+) -> Result<Vec<String>, async_nats::Error> {
+    Ok(bucket
+        .keys()
+        .await?
+        .try_filter(|k| std::future::ready(k.starts_with(prefix)))
+        .try_collect()
+        .await?)
 }
 
 async fn follow<T, F>(bucket: kv::Store, kind: &'static str, mut from: u64, apply: F)

@@ -2,7 +2,6 @@
 //! wait behind a failing event, and the operator's way past one.
 
 use async_nats::jetstream::stream::DirectGetErrorKind;
-use futures_util::TryStreamExt as _;
 use hookwire_protocol::Tenant;
 use hookwire_protocol::admin::AdminError;
 use hookwire_protocol::endpoint::EndpointId;
@@ -26,12 +25,7 @@ impl Handler for ops::EndpointsBlockedKeys {
         admin.endpoint(tenant, &request.id)?;
         let bucket = &admin.engine.bucket;
         let prefix = format!("{BLOCKED_PREFIX}.{tenant}.{}.", request.id);
-        let names: Vec<String> = bucket
-            .keys()
-            .await
-            .map_err(unavailable)?
-            .try_filter(|k| std::future::ready(k.starts_with(&prefix)))
-            .try_collect()
+        let names = crate::watched::keys_under(bucket, &prefix)
             .await
             .map_err(unavailable)?;
         let mut keys = Vec::with_capacity(names.len());

@@ -126,16 +126,8 @@ async fn run_lanes(
 /// Clears what an earlier owner said of blocked keys (it may have stopped before its heads
 /// went on): the heads that still fail say so again.
 async fn forget_blocked(engine: &Engine) -> Result<(), async_nats::Error> {
-    use futures_util::TryStreamExt as _;
     let prefix = format!("{BLOCKED_PREFIX}.");
-    let keys: Vec<String> = engine
-        .bucket
-        .keys()
-        .await?
-        .try_filter(|k| std::future::ready(k.starts_with(&prefix)))
-        .try_collect()
-        .await?;
-    for key in keys {
+    for key in crate::watched::keys_under(&engine.bucket, &prefix).await? {
         engine.bucket.purge(key.as_str()).await?;
     }
     Ok(())

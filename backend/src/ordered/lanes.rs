@@ -133,12 +133,29 @@ async fn forget_blocked(engine: &Engine) -> Result<(), async_nats::Error> {
     Ok(())
 }
 
-/// Deletes a lane message; one already gone (skipped by an operator) is fine.
-async fn delete(stream: &Stream, seq: u64) -> Result<(), async_nats::Error> {
-    match stream.delete_message(seq).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.to_string().contains("no message found") => Ok(()),
-        Err(e) => Err(e.into()),
+/// Deletes a lane message; one already gone (skipped by an operator) is fine. Without the
+/// erase the client's `delete_message` asks for: overwriting every settled task's bytes costs
+/// the server a write per event, and lane tasks hold nothing a settled delivery's record
+/// does not.
+async fn delete(engine: &Engine, seq: u64) -> Result<(), async_nats::Error> {
+    #[derive(serde::Deserialize)]
+    struct Deleted {
+        #[serde(default)]
+        success: bool,
+        #[serde(default)]
+        error: Option<serde_json::Value>,
+    }
+    let answer: Deleted = engine
+        .js
+        .request(
+            format!("STREAM.MSG.DELETE.{}", engine.topology.ordered),
+            &serde_json::json!({"seq": seq, "no_erase": true}),
+        )
+        .await?;
+    match answer.error {
+        None if answer.success => Ok(()),
+        Some(error) if error.to_string().contains("no message found") => Ok(()),
+        error => Err(format!("cannot delete lane task {seq}: {error:?}").into()),
     }
 }
 
@@ -226,7 +243,7 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
             }
         }
     }
-    while let Err(e) = delete(&stream, seq).await {
+    while let Err(e) = delete(&engine, seq).await {
         tracing::warn!(seq, error = %e, "cannot delete a settled lane task; retrying");
         tokio::time::sleep(PAUSE).await;
     }

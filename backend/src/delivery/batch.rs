@@ -78,7 +78,9 @@ pub(crate) fn listed(members: &[Member]) -> Vec<BatchMember> {
 /// first attempt. Its id is derived from the endpoint and the events, so the same events
 /// batched again (after a crash) make the same batch.
 pub(crate) fn batch_task(tasks: &[Task]) -> Result<Task, serde_json::Error> {
-    let first = &tasks[0];
+    let Some(first) = tasks.first() else {
+        return Err(serde::de::Error::custom("a batch needs at least one event"));
+    };
     let members = tasks
         .iter()
         .map(|task| {
@@ -289,6 +291,7 @@ mod tests {
             "stable"
         );
         let other = batch_task(&[task("a", "{}"), task("c", "{}")]).unwrap();
+        assert!(batch_task(&[]).is_err(), "no events, no batch");
         assert_ne!(batch.event_id, other.event_id);
         let members = members(&batch).unwrap();
         assert_eq!(

@@ -181,6 +181,12 @@ impl Registry {
         }
     }
 
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The keys secrets are sealed with.
     #[must_use]
     pub(crate) fn keyring(&self) -> &Keyring {
@@ -190,10 +196,7 @@ impl Registry {
     /// Endpoints whose secrets are sealed under a previous key.
     #[must_use]
     pub(crate) fn stale_seals(&self) -> Vec<(Tenant, String)> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         inner.stale.iter().cloned().collect()
     }
 
@@ -201,10 +204,7 @@ impl Registry {
     /// one line per endpoint.
     #[must_use]
     pub(crate) fn unopened(&self) -> Vec<String> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         inner
             .unopened
             .iter()
@@ -215,10 +215,7 @@ impl Registry {
     /// One endpoint.
     #[must_use]
     pub(crate) fn get(&self, tenant: &Tenant, id: &str) -> Option<Arc<LiveEndpoint>> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         inner.by_key.get(&(tenant.clone(), id.to_owned())).cloned()
     }
 
@@ -229,10 +226,7 @@ impl Registry {
         tenant: &Tenant,
         event_type: &EventType,
     ) -> Vec<Arc<LiveEndpoint>> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         inner
             .by_tenant
             .get(tenant)
@@ -254,10 +248,7 @@ impl Registry {
     /// When the first ordered endpoint still here was created.
     #[must_use]
     pub(crate) fn earliest_ordered(&self) -> Option<chrono::DateTime<chrono::Utc>> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         inner
             .by_tenant
             .values()
@@ -270,10 +261,7 @@ impl Registry {
     /// `tenant`'s endpoints that pin a template, with their pins.
     #[must_use]
     pub(crate) fn template_pins(&self, tenant: &Tenant) -> Vec<(String, TemplatePin)> {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         inner
             .by_tenant
             .get(tenant)
@@ -291,10 +279,7 @@ impl Registry {
         cursor: Option<&str>,
         limit: usize,
     ) -> (Vec<Endpoint>, Option<String>) {
-        let inner = self
-            .inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let inner = self.read();
         let Some(all) = inner.by_tenant.get(tenant) else {
             return (Vec::new(), None);
         };

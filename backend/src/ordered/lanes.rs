@@ -25,9 +25,6 @@ use crate::task::Task;
 /// The bucket keys of blocked keys: `ordered-blocked.<tenant>.<endpoint>.<lane>`.
 pub(crate) const BLOCKED_PREFIX: &str = "ordered-blocked";
 
-/// What the bucket says of a blocked key.
-pub(crate) type Blocked = BlockedKey;
-
 /// The bucket key of lane `lane` of `task`'s endpoint.
 pub(crate) fn blocked_key(task: &Task, lane: &str) -> String {
     format!(
@@ -220,7 +217,7 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
             }
             Ok(LaneStep::Retry { delay, error }) => {
                 let since = Utc::now();
-                let record = Blocked {
+                let record = BlockedKey {
                     lane: lane.clone(),
                     key: task.order_key.clone().unwrap_or_default(),
                     event_id: task.event_id.clone(),
@@ -254,12 +251,12 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
 }
 
 /// Records that `task`'s key waits (keeping when it started waiting).
-async fn mark_blocked(engine: &Engine, task: &Task, lane: &str, record: &Blocked, again: bool) {
+async fn mark_blocked(engine: &Engine, task: &Task, lane: &str, record: &BlockedKey, again: bool) {
     let key = blocked_key(task, lane);
     let mut record = record.clone();
     if again
         && let Ok(Some(entry)) = engine.bucket.get(key.as_str()).await
-        && let Ok(earlier) = serde_json::from_slice::<Blocked>(&entry)
+        && let Ok(earlier) = serde_json::from_slice::<BlockedKey>(&entry)
     {
         record.since = earlier.since;
     }

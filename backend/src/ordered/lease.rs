@@ -103,6 +103,9 @@ mod tests {
         assert!(!takes_over(&holder, "b", 999));
         assert!(!takes_over(&holder, "b", 1_000));
         assert!(takes_over(&holder, "b", 1_001));
-        assert!(takes_over(&holder, "a", 0), "its own, after a restart");
+        assert!(
+            takes_over(&holder, "a", 0),
+            "its own, after a renewal that failed"
+        );
     }
 }

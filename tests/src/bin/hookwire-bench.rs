@@ -294,10 +294,18 @@ impl Bench {
 
     /// Publishes `n` events as fast as JetStream takes them (acks pipelined).
     async fn flood(&self, subject: &str, n: usize) {
+        self.flood_with(subject, n, |_| {
+            format!(r#"{{"t":{},"pad":"{}"}}"#, now_ns(), "x".repeat(200))
+        })
+        .await;
+    }
+
+    /// Publishes `n` events, the `i`th with `payload(i)`, as fast as JetStream takes them.
+    async fn flood_with(&self, subject: &str, n: usize, payload: impl Fn(usize) -> String) {
         let js = async_nats::jetstream::new(self.client.clone());
         let mut acks = futures_util::stream::FuturesUnordered::new();
-        for _ in 0..n {
-            let payload = format!(r#"{{"t":{},"pad":"{}"}}"#, now_ns(), "x".repeat(200));
+        for i in 0..n {
+            let payload = payload(i);
             acks.push(
                 js.publish(subject.to_owned(), payload.into())
                     .await
@@ -532,27 +540,17 @@ async fn ordered(keys: usize, per_key: usize) -> Value {
         .await;
     let (cpu_before, _) = bench.usage();
     let started = now_ns();
-    let js = async_nats::jetstream::new(bench.client.clone());
-    let mut acks = futures_util::stream::FuturesUnordered::new();
-    for n in 0..per_key {
-        for k in 0..keys {
-            let payload = format!(r#"{{"t":{},"key":"k{k}","n":{n}}}"#, now_ns());
-            acks.push(
-                js.publish("hookwire.events.default.bench.ordered", payload.into())
-                    .await
-                    .expect("publish")
-                    .into_future(),
-            );
-            while acks.len() >= 4096 {
-                if let Some(ack) = acks.next().await {
-                    ack.expect("ack");
-                }
-            }
-        }
-    }
-    while let Some(ack) = acks.next().await {
-        ack.expect("ack");
-    }
+    // Every key's first event, then every key's second, ...
+    bench
+        .flood_with(
+            "hookwire.events.default.bench.ordered",
+            keys * per_key,
+            |i| {
+                let (n, k) = (i / keys, i % keys);
+                format!(r#"{{"t":{},"key":"k{k}","n":{n}}}"#, now_ns())
+            },
+        )
+        .await;
     let total = (keys * per_key) as u64;
     let done = bench.sink.wait_for(total, Duration::from_mins(10)).await;
     let rate = bench.rate(started);

@@ -50,6 +50,15 @@ async fn wait_for_delivery(stack: &Stack, endpoint: &str, event_id: &str, state:
     }
 }
 
+/// `endpoints.blocked-keys` of `endpoint`.
+async fn blocked_keys(stack: &Stack, endpoint: &str) -> Value {
+    stack
+        .admin
+        .call("endpoints", "blocked-keys", &json!({"id": endpoint}))
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn each_keys_order_holds_through_failures_and_two_kill_9s() {
     let mut stack = Stack::start(FAST).await;
@@ -113,11 +122,7 @@ async fn each_keys_order_holds_through_failures_and_two_kill_9s() {
     // Every lane flows again (a head clears its mark just after its delivery is recorded).
     let deadline = tokio::time::Instant::now() + RECOVERY;
     loop {
-        let blocked: Value = stack
-            .admin
-            .call("endpoints", "blocked-keys", &json!({"id": id}))
-            .await
-            .unwrap();
+        let blocked = blocked_keys(&stack, &id).await;
         if blocked["keys"] == json!([]) {
             break;
         }
@@ -150,11 +155,7 @@ async fn a_failing_key_holds_only_itself_and_an_operator_moves_its_head_aside() 
     // Key a waits behind a-0.
     let deadline = tokio::time::Instant::now() + RECOVERY;
     let blocked = loop {
-        let blocked: Value = stack
-            .admin
-            .call("endpoints", "blocked-keys", &json!({"id": id}))
-            .await
-            .unwrap();
+        let blocked = blocked_keys(&stack, &id).await;
         if blocked["keys"].as_array().is_some_and(|k| !k.is_empty()) {
             break blocked["keys"][0].clone();
         }

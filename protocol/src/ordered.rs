@@ -4,6 +4,19 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// How many partitions the lanes are spread over; each has one owner instance at a time.
+/// Fixed: a lane's partition must never change while it holds events.
+pub const PARTITIONS: u8 = 16;
+
+/// The partition of `lane` (a hex digest): its first byte modulo [`PARTITIONS`]; a lane
+/// that is not hex (never built by hookwired) goes to partition 0.
+#[must_use]
+pub fn partition(lane: &str) -> u8 {
+    lane.get(..2)
+        .and_then(|head| u8::from_str_radix(head, 16).ok())
+        .map_or(0, |byte| byte % PARTITIONS)
+}
+
 /// A key of an ordered endpoint whose first event failed and holds the key's later events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockedKey {
@@ -68,5 +81,36 @@ impl SkipHead {
                 "32 hex digits, as endpoints.blocked-keys shows it",
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lane_s_partition_comes_from_its_first_byte() {
+        assert_eq!(partition("00ff"), 0);
+        assert_eq!(partition("0f00"), 15);
+        assert_eq!(partition("10"), 0);
+        assert_eq!(partition("ff"), 15);
+        assert_eq!(partition("1a"), 10);
+        let seen: std::collections::BTreeSet<u8> = (0..=255u8)
+            .map(|byte| partition(&format!("{byte:02x}")))
+            .collect();
+        assert_eq!(
+            seen.len(),
+            usize::from(PARTITIONS),
+            "every partition is used"
+        );
+        assert!(seen.iter().all(|p| *p < PARTITIONS));
+    }
+
+    #[test]
+    fn a_lane_that_is_not_hex_goes_to_partition_0() {
+        assert_eq!(partition(""), 0);
+        assert_eq!(partition("z"), 0);
+        assert_eq!(partition("zz00"), 0);
+        assert_eq!(partition("é"), 0);
     }
 }

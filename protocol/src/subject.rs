@@ -406,11 +406,22 @@ impl Subjects {
         format!("{}.held.{tenant}.{endpoint_id}", self.prefix)
     }
 
-    /// The lane of one key of an ordered endpoint: `<prefix>.ordered.<tenant>.<endpoint>.<lane>`
-    /// (`lane`: a hex digest of the key, so any key fits a token).
+    /// The lane of one key of an ordered endpoint:
+    /// `<prefix>.ordered.<tenant>.<endpoint>.<partition>.<lane>` (`lane`: a hex digest of
+    /// the key, so any key fits a token; its partition from [`crate::ordered::partition`]).
     #[must_use]
     pub fn ordered(&self, tenant: &Tenant, endpoint_id: &str, lane: &str) -> String {
-        format!("{}.ordered.{tenant}.{endpoint_id}.{lane}", self.prefix)
+        let partition = crate::ordered::partition(lane);
+        format!(
+            "{}.ordered.{tenant}.{endpoint_id}.{partition}.{lane}",
+            self.prefix
+        )
+    }
+
+    /// Every lane of one partition: `<prefix>.ordered.*.*.<partition>.*`.
+    #[must_use]
+    pub fn ordered_partition(&self, partition: u8) -> String {
+        format!("{}.ordered.*.*.{partition}.*", self.prefix)
     }
 
     /// The tenant and endpoint of a held-deliveries subject.
@@ -670,6 +681,12 @@ mod tests {
         assert_eq!(held, "hookwire.held.acme.ep_1");
         assert_eq!(subjects.parse_held(&held).unwrap().1, "ep_1");
         assert!(subjects.parse_held("hookwire.live.acme.ep_1").is_err());
+        let lane = "1a".repeat(16);
+        assert_eq!(
+            subjects.ordered(&tenant("acme"), "ep_1", &lane),
+            format!("hookwire.ordered.acme.ep_1.10.{lane}")
+        );
+        assert_eq!(subjects.ordered_partition(10), "hookwire.ordered.*.*.10.*");
     }
 
     #[test]

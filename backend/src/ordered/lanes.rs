@@ -1,21 +1,24 @@
-//! The lanes: every unsettled ordered task, read in stream order (which is event order per
-//! key, as the feeder publishes it), queued per lane; each lane's head is attempted and
-//! retried in place, and deleted once settled, before the next goes. Lanes run side by
-//! side: a failing head holds only its own key.
+//! The lanes of one partition: its unsettled ordered tasks, read in stream order (which is
+//! event order per key, as the feeder publishes it), queued per lane in bounded memory
+//! ([`Queues`]); each lane's head is attempted and retried in place, and deleted once
+//! settled, before the next goes. Lanes run side by side: a failing head holds only its own
+//! key.
 
-use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{consumer, stream::Stream};
+use async_nats::jetstream::consumer;
+use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
+use bytes::Bytes;
 use chrono::Utc;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
 use hookwire_protocol::ordered::BlockedKey;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, mpsc};
 
+use super::queues::{Queues, Refill};
 use crate::delivery::http::Sender;
 use crate::delivery::worker::{self, LaneStep};
 use crate::engine::Engine;
@@ -36,20 +39,42 @@ pub(crate) fn blocked_key(task: &Task, lane: &str) -> String {
 /// How long a lane waits after a failure to record or read.
 const PAUSE: Duration = Duration::from_secs(1);
 
-/// A lane's head being worked on: resolves to its lane once settled (and deleted).
-type Head = Pin<Box<dyn Future<Output = String> + Send>>;
+/// Heads attempted at once on an instance (the others wait for a place; a head waiting for
+/// its retry holds none). Below the number of attempts the gates let wait for an endpoint's
+/// free place (half the workers), so heads wait there instead of being put off.
+pub(super) const HEADS_AT_ONCE: usize = 128;
+/// Tasks one lane keeps in memory at most.
+const PER_LANE: usize = 1_000;
+/// Tasks a partition keeps in memory at most (the rest wait in the stream).
+const IN_MEMORY: usize = 4_096;
+/// Lanes of a partition read back from the stream at once.
+const REFILLS_AT_ONCE: usize = 32;
 
-/// Heads attempted at once (the others wait for a place; a head waiting for its retry holds
-/// none). Below the number of attempts the gates let wait for an endpoint's free place
-/// (half the workers), so heads wait there instead of being put off.
-const HEADS_AT_ONCE: usize = 128;
+/// What the lanes' futures resolve to.
+enum Done {
+    /// A head was settled and deleted.
+    Settled(String),
+    /// A refill read these tasks, to the lane's end when `complete`.
+    Refilled {
+        subject: String,
+        tasks: Vec<(u64, Task)>,
+        complete: bool,
+    },
+}
 
-/// Runs the lanes forever, resuming after interruptions.
-pub(super) async fn run(engine: Arc<Engine>, sender: Sender, store: Store) {
-    let places = Arc::new(Semaphore::new(HEADS_AT_ONCE));
+type Work = Pin<Box<dyn Future<Output = Done> + Send>>;
+
+/// Runs the lanes of `partition` until stopped, resuming after interruptions.
+pub(super) async fn run(
+    engine: Arc<Engine>,
+    sender: Sender,
+    store: Store,
+    partition: u8,
+    places: Arc<Semaphore>,
+) {
     loop {
-        if let Err(e) = run_lanes(&engine, &sender, &store, &places).await {
-            tracing::warn!(error = %e, "ordered lanes interrupted; resuming");
+        if let Err(e) = run_lanes(&engine, &sender, &store, partition, &places).await {
+            tracing::warn!(partition, error = %e, "ordered lanes interrupted; resuming");
             tokio::time::sleep(PAUSE).await;
         }
     }
@@ -59,20 +84,23 @@ async fn run_lanes(
     engine: &Arc<Engine>,
     sender: &Sender,
     store: &Store,
+    partition: u8,
     places: &Arc<Semaphore>,
 ) -> Result<(), async_nats::Error> {
-    forget_blocked(engine).await?;
+    forget_blocked(engine, partition).await?;
     let stream = engine.js.get_stream(&engine.topology.ordered).await?;
     let reader = stream
         .create_consumer(consumer::pull::OrderedConfig {
             deliver_policy: consumer::DeliverPolicy::All,
+            filter_subject: engine.topology.subjects.ordered_partition(partition),
             ..Default::default()
         })
         .await?;
     let mut messages = reader.messages().await?;
-    let mut queues: HashMap<String, VecDeque<(u64, Task)>> = HashMap::new();
-    let mut heads: FuturesUnordered<Head> = FuturesUnordered::new();
-    let start = |subject: &str, seq: u64, task: Task| -> Head {
+    let mut queues: Queues<Task> = Queues::new(PER_LANE, IN_MEMORY, REFILLS_AT_ONCE);
+    let mut work: FuturesUnordered<Work> = FuturesUnordered::new();
+    let (blocked_tx, mut blocked) = mpsc::unbounded_channel();
+    let start = |subject: &str, (seq, task): (u64, Task)| -> Work {
         Box::pin(head(
             Lane {
                 engine: Arc::clone(engine),
@@ -80,6 +108,7 @@ async fn run_lanes(
                 store: store.clone(),
                 stream: stream.clone(),
                 places: Arc::clone(places),
+                blocked: blocked_tx.clone(),
             },
             subject.to_owned(),
             seq,
@@ -91,41 +120,108 @@ async fn run_lanes(
             message = messages.next() => {
                 let message = message.ok_or("the lanes stream ended")??;
                 let seq = message.info()?.stream_sequence;
-                let subject = message.subject.to_string();
-                let task = match Task::from_message(message.headers.as_ref(), message.payload.clone()) {
-                    Ok(task) => task,
-                    Err(e) => {
-                        tracing::error!(seq, error = %e, "dropping an unreadable lane task");
-                        let _ = stream.delete_message(seq).await;
-                        continue;
-                    }
+                let subject = message.subject.as_str();
+                if !queues.wants(subject, seq) {
+                    continue;
+                }
+                let Some(task) = readable(&stream, seq, message.headers.as_ref(), &message.payload).await else {
+                    continue;
                 };
-                let queue = queues.entry(subject.clone()).or_default();
-                queue.push_back((seq, task.clone()));
-                if queue.len() == 1 {
-                    heads.push(start(&subject, seq, task));
+                if let Some(head) = queues.push(subject, seq, task) {
+                    work.push(start(subject, head));
                 }
             }
-            Some(subject) = heads.next(), if !heads.is_empty() => {
-                let Some(queue) = queues.get_mut(&subject) else { continue };
-                queue.pop_front();
-                match queue.front() {
-                    Some((next, task)) => heads.push(start(&subject, *next, task.clone())),
-                    None => {
-                        queues.remove(&subject);
+            Some(done) = work.next(), if !work.is_empty() => {
+                let head = match done {
+                    Done::Settled(subject) => queues.settled(&subject).map(|head| (subject, head)),
+                    Done::Refilled { subject, tasks, complete } => {
+                        queues.refilled(&subject, tasks, complete).map(|head| (subject, head))
                     }
+                };
+                if let Some((subject, head)) = head {
+                    work.push(start(&subject, head));
+                }
+                for wanted in queues.refills() {
+                    work.push(Box::pin(refill(stream.clone(), wanted)));
+                }
+            }
+            Some(subject) = blocked.recv() => {
+                queues.shed(&subject);
+                for wanted in queues.refills() {
+                    work.push(Box::pin(refill(stream.clone(), wanted)));
                 }
             }
         }
     }
 }
 
-/// Clears what an earlier owner said of blocked keys (it may have stopped before its heads
-/// went on): the heads that still fail say so again.
-async fn forget_blocked(engine: &Engine) -> Result<(), async_nats::Error> {
+/// A lane message's task, its payload copied out of the read buffer (which it would
+/// otherwise keep whole in memory); an unreadable one is deleted.
+async fn readable(
+    stream: &Stream,
+    seq: u64,
+    headers: Option<&async_nats::HeaderMap>,
+    payload: &Bytes,
+) -> Option<Task> {
+    match Task::from_message(headers, Bytes::copy_from_slice(payload)) {
+        Ok(task) => Some(task),
+        Err(e) => {
+            tracing::error!(seq, error = %e, "dropping an unreadable lane task");
+            let _ = stream.delete_message(seq).await;
+            None
+        }
+    }
+}
+
+/// Reads up to `count` of a lane's tasks back from the stream, after `after`.
+async fn refill(stream: Stream, wanted: Refill) -> Done {
+    let Refill {
+        subject,
+        mut after,
+        count,
+    } = wanted;
+    let mut tasks = Vec::new();
+    let mut complete = false;
+    while tasks.len() < count {
+        match stream
+            .direct_get_next_for_subject(subject.as_str(), Some(after + 1))
+            .await
+        {
+            Ok(message) => {
+                after = message.sequence;
+                if let Some(task) =
+                    readable(&stream, after, Some(&message.headers), &message.payload).await
+                {
+                    tasks.push((after, task));
+                }
+            }
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => {
+                complete = true;
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(lane = subject, error = %e, "cannot read a lane back; retrying");
+                tokio::time::sleep(PAUSE).await;
+                break;
+            }
+        }
+    }
+    Done::Refilled {
+        subject,
+        tasks,
+        complete,
+    }
+}
+
+/// Clears what an earlier owner of `partition` said of its blocked keys (it may have
+/// stopped before its heads went on): the heads that still fail say so again.
+async fn forget_blocked(engine: &Engine, partition: u8) -> Result<(), async_nats::Error> {
     let prefix = format!("{BLOCKED_PREFIX}.");
     for key in crate::watched::keys_under(&engine.bucket, &prefix).await? {
-        engine.bucket.purge(key.as_str()).await?;
+        let lane = key.rsplit('.').next().unwrap_or_default();
+        if hookwire_protocol::ordered::partition(lane) == partition {
+            engine.bucket.purge(key.as_str()).await?;
+        }
     }
     Ok(())
 }
@@ -163,19 +259,22 @@ struct Lane {
     store: Store,
     stream: Stream,
     places: Arc<Semaphore>,
+    /// Where the head says that it failed (once), so its followers leave memory.
+    blocked: mpsc::UnboundedSender<String>,
 }
 
 /// Works on a lane's head until it is settled (attempted and retried in place, waiting
 /// while its endpoint does not deliver; dropped when its endpoint was deleted or an
 /// operator moved it aside), then deletes it from the stream, so the next of its lane goes
 /// only after.
-async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> String {
+async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> Done {
     let Lane {
         engine,
         sender,
         store,
         stream,
         places,
+        blocked: shed,
     } = lane_of;
     let lane = task.lane();
     // After a takeover, the attempts go on from those already made.
@@ -228,6 +327,9 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
                     since,
                 };
                 mark_blocked(&engine, &task, &lane, &record, blocked).await;
+                if !blocked {
+                    let _ = shed.send(lane_subject.clone());
+                }
                 blocked = true;
                 waited = true;
                 task.attempt += 1;
@@ -247,7 +349,7 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
     if blocked {
         let _ = engine.bucket.purge(blocked_key(&task, &lane)).await;
     }
-    lane_subject
+    Done::Settled(lane_subject)
 }
 
 /// Records that `task`'s key waits (keeping when it started waiting).

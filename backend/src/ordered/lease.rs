@@ -1,8 +1,8 @@
-//! The lease that makes one instance the runner of ordered delivery: an entry in the
-//! configuration bucket naming the holder and until when, renewed by compare-and-set. A
-//! holder that cannot renew stops at once (the renewal has a deadline well inside the
-//! lease), so another instance takes over only after it stopped, as long as the instances'
-//! clocks agree within a few seconds.
+//! A lease that makes one instance the runner of a part of ordered delivery (the feeder, or
+//! a partition of the lanes): an entry in the configuration bucket naming the holder and
+//! until when, renewed by compare-and-set. A holder that cannot renew stops that part at once
+//! (the renewal has a deadline well inside the lease), so another instance takes over only
+//! after it stopped, as long as the instances' clocks agree within a few seconds.
 
 use std::time::Duration;
 
@@ -10,8 +10,6 @@ use async_nats::jetstream::kv;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
-/// The bucket key of the lease.
-const KEY: &str = "ordered-lease";
 /// How long a lease lasts without renewal.
 const TTL: Duration = Duration::from_secs(10);
 /// How long a renewal may take before the holder gives up (and stops).
@@ -27,15 +25,18 @@ struct Holder {
 /// This instance's side of the lease.
 pub(super) struct Lease {
     bucket: kv::Store,
+    /// Its bucket key.
+    key: String,
     instance: String,
     /// The revision this instance last wrote, while it holds the lease.
     revision: Option<u64>,
 }
 
 impl Lease {
-    pub(super) fn new(bucket: kv::Store, instance: String) -> Self {
+    pub(super) fn new(bucket: kv::Store, key: String, instance: String) -> Self {
         Self {
             bucket,
+            key,
             instance,
             revision: None,
         }
@@ -53,24 +54,25 @@ impl Lease {
     }
 
     async fn try_hold(&self) -> Result<u64, async_nats::Error> {
+        let key = self.key.as_str();
         let mine = serde_json::to_vec(&Holder {
             instance: self.instance.clone(),
             until_ms: Utc::now().timestamp_millis() + i64::try_from(TTL.as_millis())?,
         })?;
         if let Some(revision) = self.revision {
-            return Ok(self.bucket.update(KEY, mine.into(), revision).await?);
+            return Ok(self.bucket.update(key, mine.into(), revision).await?);
         }
-        match self.bucket.entry(KEY).await? {
+        match self.bucket.entry(key).await? {
             Some(entry) if entry.operation == kv::Operation::Put => {
                 let holder: Holder = serde_json::from_slice(&entry.value)?;
                 if takes_over(&holder, &self.instance, Utc::now().timestamp_millis()) {
-                    Ok(self.bucket.update(KEY, mine.into(), entry.revision).await?)
+                    Ok(self.bucket.update(key, mine.into(), entry.revision).await?)
                 } else {
                     Err("the lease is held by another instance".into())
                 }
             }
-            Some(entry) => Ok(self.bucket.update(KEY, mine.into(), entry.revision).await?),
-            None => Ok(self.bucket.create(KEY, mine.into()).await?),
+            Some(entry) => Ok(self.bucket.update(key, mine.into(), entry.revision).await?),
+            None => Ok(self.bucket.create(key, mine.into()).await?),
         }
     }
 
@@ -79,7 +81,7 @@ impl Lease {
         if let Some(revision) = self.revision.take() {
             let _ = self
                 .bucket
-                .delete_expect_revision(KEY, Some(revision))
+                .delete_expect_revision(&self.key, Some(revision))
                 .await;
         }
     }

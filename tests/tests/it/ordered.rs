@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hookwire_testkit::{Receiver, Reply};
+use hookwire_testkit::{Hookwired, Receiver, Reply};
 use serde_json::{Value, json};
 
 use crate::support::Stack;
@@ -59,6 +59,116 @@ async fn blocked_keys(stack: &Stack, endpoint: &str) -> Value {
         .unwrap()
 }
 
+/// Per key, in arrival order: never an event before an earlier one (repeats only), and every
+/// one of `events` arrived for each of `keys`.
+fn assert_each_key_in_order(receiver: &Receiver, keys: usize, events: usize) {
+    let mut seen: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for request in receiver.requests() {
+        let body = request.json();
+        let key = body["data"]["key"].as_str().unwrap().to_owned();
+        seen.entry(key)
+            .or_default()
+            .push(body["data"]["n"].as_u64().unwrap());
+    }
+    assert_eq!(seen.len(), keys);
+    for (key, ns) in &seen {
+        assert!(
+            ns.windows(2).all(|w| w[0] <= w[1]),
+            "{key} arrived out of order: {ns:?}"
+        );
+        let distinct: std::collections::BTreeSet<u64> = ns.iter().copied().collect();
+        assert_eq!(distinct.len(), events, "{key}: {ns:?}");
+    }
+}
+
+/// Waits until the partitions' leases name `instances` distinct holders, none holding more
+/// than its even share; returns the holders' partition counts.
+async fn wait_for_owners(stack: &Stack, instances: usize) -> BTreeMap<String, usize> {
+    let bucket = async_nats::jetstream::new(stack.client.clone())
+        .get_key_value("HOOKWIRE_CONFIG")
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + RECOVERY;
+    loop {
+        let mut owners: BTreeMap<String, usize> = BTreeMap::new();
+        for p in 0..16 {
+            if let Ok(Some(lease)) = bucket.get(format!("ordered-lease.{p}")).await
+                && let Ok(lease) = serde_json::from_slice::<Value>(&lease)
+            {
+                *owners
+                    .entry(lease["instance"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        let shared = owners.values().sum::<usize>() == 16
+            && owners.len() == instances
+            && owners.values().all(|n| *n <= 16usize.div_ceil(instances));
+        if shared {
+            return owners;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the partitions never spread over {instances} instances: {owners:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_share_the_keys_and_order_holds_when_one_is_killed() {
+    const KEYS: usize = 48;
+    const EVENTS: usize = 6;
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    receiver.script((0..1000).map(|i| {
+        if i % 3 == 2 {
+            Reply::status(503)
+        } else {
+            Reply::ok()
+        }
+    }));
+    let endpoint = stack
+        .endpoint(
+            &receiver,
+            ordered(json!({"retry_schedule_secs": vec![1; 16]})),
+        )
+        .await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    // Started after the endpoint's creation: an admin request may reach either instance,
+    // and a read right after a change elsewhere is #18's.
+    let key_file = stack.daemon.data_dir().join("secrets.key");
+    let mut env = FAST.to_vec();
+    env.push(("HOOKWIRE__SECRETS__KEY_FILE", key_file.to_str().unwrap()));
+    let mut second = Hookwired::start(&stack.server.url(), &env).await;
+    let owners = wait_for_owners(&stack, 2).await;
+    assert!(owners.values().all(|n| *n == 8), "{owners:?}");
+
+    for n in 0..EVENTS {
+        for k in 0..KEYS {
+            stack
+                .publish(
+                    "orders.changed",
+                    &json!({"key": format!("k{k}"), "n": n}),
+                    Some(&format!("k{k}-{n}")),
+                )
+                .await;
+        }
+        if n == 2 {
+            // The second instance dies with lanes in flight; its partitions move to the first
+            // once their leases expire, and are shared again when it is back.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            second.kill9();
+            wait_for_owners(&stack, 1).await;
+            second.start_again().await;
+        }
+    }
+    for k in 0..KEYS {
+        wait_for_delivery(&stack, &id, &format!("k{k}-{}", EVENTS - 1), "succeeded").await;
+    }
+    assert_each_key_in_order(&receiver, KEYS, EVENTS);
+    wait_for_owners(&stack, 2).await;
+}
+
 #[tokio::test]
 async fn each_keys_order_holds_through_failures_and_two_kill_9s() {
     let mut stack = Stack::start(FAST).await;
@@ -101,24 +211,7 @@ async fn each_keys_order_holds_through_failures_and_two_kill_9s() {
         wait_for_delivery(&stack, &id, &format!("k{k}-{}", EVENTS - 1), "succeeded").await;
     }
 
-    // Per key, in arrival order: never an event before an earlier one (repeats only).
-    let mut seen: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for request in receiver.requests() {
-        let body = request.json();
-        let key = body["data"]["key"].as_str().unwrap().to_owned();
-        seen.entry(key)
-            .or_default()
-            .push(body["data"]["n"].as_u64().unwrap());
-    }
-    assert_eq!(seen.len(), KEYS);
-    for (key, ns) in &seen {
-        assert!(
-            ns.windows(2).all(|w| w[0] <= w[1]),
-            "{key} arrived out of order: {ns:?}"
-        );
-        let distinct: std::collections::BTreeSet<u64> = ns.iter().copied().collect();
-        assert_eq!(distinct.len(), EVENTS, "{key}: {ns:?}");
-    }
+    assert_each_key_in_order(&receiver, KEYS, EVENTS);
     // Every lane flows again (a head clears its mark just after its delivery is recorded).
     let deadline = tokio::time::Instant::now() + RECOVERY;
     loop {

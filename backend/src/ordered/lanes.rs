@@ -303,7 +303,9 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
             break;
         };
         let step = match places.acquire().await {
-            Ok(_place) => worker::step_in_lane(&engine, &sender, &task, &endpoint).await,
+            // Boxed: a head spends most of its life waiting, and thousands of them wait at
+            // once; unboxed, each would be as large as the whole attempt's state.
+            Ok(_place) => Box::pin(worker::step_in_lane(&engine, &sender, &task, &endpoint)).await,
             Err(e) => Err(e.into()),
         };
         waited = false;

@@ -105,6 +105,49 @@ pub struct OrderSettings {
     /// `{"header": "Order-Id"}` (a NATS header of the event) or `{"pointer": "/order_id"}`
     /// (a JSON Pointer into its data).
     pub key: OrderKey,
+    /// Batched per key: a request carries up to this many of the key's events that wait
+    /// behind the one going (in order; retried and settled as a unit). None: one per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<KeyBatch>,
+}
+
+/// How many of a key's waiting events one request of an ordered endpoint carries. A key's
+/// batch is what waits when its turn comes (nothing waits for more: that would hold the
+/// key), so batches fill when events come faster than the receiver takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyBatch {
+    /// Most events per request, 1–1000 (default 100).
+    #[serde(default = "BatchSettings::default_max_events")]
+    pub max_events: u32,
+    /// Most bytes of event data per request, 1 KiB–16 MiB (default 1 MiB); an event larger
+    /// than this goes alone.
+    #[serde(default = "BatchSettings::default_max_bytes")]
+    pub max_bytes: u32,
+}
+
+impl Default for KeyBatch {
+    fn default() -> Self {
+        Self {
+            max_events: BatchSettings::default_max_events(),
+            max_bytes: BatchSettings::default_max_bytes(),
+        }
+    }
+}
+
+impl OrderSettings {
+    fn validate(self) -> Result<Self, AdminError> {
+        self.key.validate()?;
+        if let Some(batch) = self.batch {
+            BatchSettings {
+                max_events: batch.max_events,
+                max_bytes: batch.max_bytes,
+                max_wait_ms: 0,
+            }
+            .validate()?;
+        }
+        Ok(self)
+    }
 }
 
 /// Where an event's ordering key is.
@@ -167,7 +210,7 @@ impl DeliveryMode {
         match self {
             Self::Single => Ok(self),
             Self::Batch(settings) => settings.validate().map(Self::Batch),
-            Self::Ordered(settings) => settings.key.validate().map(|()| Self::Ordered(settings)),
+            Self::Ordered(settings) => settings.validate().map(Self::Ordered),
         }
     }
 }
@@ -1979,6 +2022,7 @@ mod tests {
             );
         }
         assert!(serde_json::from_str::<DeliveryMode>(r#"{"mode": "ordered"}"#).is_err());
+        assert_eq!(settings.batch, None, "one event per request unless asked");
 
         let (ordered, _) = create(CreateEndpoint {
             delivery: Some(mode.clone()),
@@ -2001,6 +2045,11 @@ mod tests {
             DeliveryMode::Batch(BatchSettings::default()),
             DeliveryMode::Ordered(OrderSettings {
                 key: OrderKey::Header("X".into()),
+                batch: None,
+            }),
+            DeliveryMode::Ordered(OrderSettings {
+                batch: Some(KeyBatch::default()),
+                ..settings.clone()
             }),
         ] {
             assert_eq!(
@@ -2019,5 +2068,40 @@ mod tests {
             ..UpdateEndpoint::default()
         };
         assert!(into.apply(&single, &credentials, now()).is_err());
+    }
+
+    #[test]
+    fn ordered_mode_batches_per_key_within_batch_limits() {
+        // Events and bytes as in batch mode; nothing waits for more.
+        let batched: DeliveryMode = serde_json::from_str(
+            r#"{"mode": "ordered", "key": {"header": "K"}, "batch": {"max_events": 50}}"#,
+        )
+        .unwrap();
+        let DeliveryMode::Ordered(OrderSettings {
+            batch: Some(batch), ..
+        }) = batched.clone().validate().unwrap()
+        else {
+            panic!("{batched:?}");
+        };
+        assert_eq!((batch.max_events, batch.max_bytes), (50, 1024 * 1024));
+        for bad in [
+            r#"{"mode": "ordered", "key": {"header": "K"}, "batch": {"max_events": 0}}"#,
+            r#"{"mode": "ordered", "key": {"header": "K"}, "batch": {"max_events": 1001}}"#,
+            r#"{"mode": "ordered", "key": {"header": "K"}, "batch": {"max_bytes": 10}}"#,
+        ] {
+            let mode: DeliveryMode = serde_json::from_str(bad).unwrap();
+            assert_eq!(
+                mode.validate().unwrap_err().field.as_deref(),
+                Some("delivery"),
+                "{bad}"
+            );
+        }
+        assert!(
+            serde_json::from_str::<DeliveryMode>(
+                r#"{"mode": "ordered", "key": {"header": "K"}, "batch": {"max_wait_ms": 5}}"#
+            )
+            .is_err(),
+            "a key's batch waits for nothing"
+        );
     }
 }

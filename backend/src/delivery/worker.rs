@@ -150,18 +150,7 @@ async fn settle(
         EndpointStatus::Active => {
             let members = match task.batch.map(|_| batch::members(task)).transpose() {
                 Ok(members) => members,
-                Err(error) => {
-                    tracing::error!(tenant = %task.tenant, endpoint = task.endpoint_id, error = %error, "unreadable batch task");
-                    let message = format!("the batch's events cannot be read: {error}");
-                    return dead_without_attempt(
-                        engine,
-                        task,
-                        endpoint,
-                        ErrorKind::Request,
-                        message,
-                    )
-                    .await;
-                }
+                Err(error) => return unreadable_batch(engine, task, endpoint, &error).await,
             };
             match payload(engine, task, endpoint, members.as_deref()).await {
                 Ok(payload) => admitted(engine, sender, task, endpoint, &payload).await,
@@ -213,7 +202,14 @@ pub(crate) async fn step_in_lane(
             Ok(LaneStep::Settled)
         }
         EndpointStatus::Active => {
-            let payload = match payload(engine, task, endpoint, None).await {
+            let members = match task.batch.map(|_| batch::members(task)).transpose() {
+                Ok(members) => members,
+                Err(error) => {
+                    unreadable_batch(engine, task, endpoint, &error).await?;
+                    return Ok(LaneStep::Settled);
+                }
+            };
+            let payload = match payload(engine, task, endpoint, members.as_deref()).await {
                 Ok(payload) => payload,
                 Err(BodyError::Render(error)) => {
                     template_failed(engine, task, endpoint, error).await?;
@@ -247,6 +243,18 @@ pub(crate) async fn step_in_lane(
             }
         }
     }
+}
+
+/// A batch task whose events cannot be read goes to the dead letters without an attempt.
+async fn unreadable_batch(
+    engine: &Engine,
+    task: &Task,
+    endpoint: &LiveEndpoint,
+    error: &serde_json::Error,
+) -> Result<(), async_nats::Error> {
+    tracing::error!(tenant = %task.tenant, endpoint = task.endpoint_id, error = %error, "unreadable batch task");
+    let message = format!("the batch's events cannot be read: {error}");
+    dead_without_attempt(engine, task, endpoint, ErrorKind::Request, message).await
 }
 
 /// What the endpoint is sent for the task's event (rendered before the gates admit it, so a

@@ -15,10 +15,12 @@ use bytes::Bytes;
 use chrono::Utc;
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
+use hookwire_protocol::endpoint::DeliveryMode;
 use hookwire_protocol::ordered::BlockedKey;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::queues::{Queues, Refill};
+use crate::delivery::batch;
 use crate::delivery::http::Sender;
 use crate::delivery::worker::{self, LaneStep};
 use crate::engine::Engine;
@@ -52,8 +54,8 @@ const REFILLS_AT_ONCE: usize = 32;
 
 /// What the lanes' futures resolve to.
 enum Done {
-    /// A head was settled and deleted.
-    Settled(String),
+    /// A lane's turn was settled: its first `count` tasks are deleted.
+    Settled { subject: String, count: usize },
     /// A refill read these tasks, to the lane's end when `complete`.
     Refilled {
         subject: String,
@@ -100,8 +102,8 @@ async fn run_lanes(
     let mut queues: Queues<Task> = Queues::new(PER_LANE, IN_MEMORY, REFILLS_AT_ONCE);
     let mut work: FuturesUnordered<Work> = FuturesUnordered::new();
     let (blocked_tx, mut blocked) = mpsc::unbounded_channel();
-    let start = |subject: &str, (seq, task): (u64, Task)| -> Work {
-        Box::pin(head(
+    let start = |queues: &Queues<Task>, subject: &str, head: (u64, Task)| -> Work {
+        Box::pin(turn(
             Lane {
                 engine: Arc::clone(engine),
                 sender: sender.clone(),
@@ -111,8 +113,7 @@ async fn run_lanes(
                 blocked: blocked_tx.clone(),
             },
             subject.to_owned(),
-            seq,
-            task,
+            Turn::of(engine, queues, subject, head),
         ))
     };
     loop {
@@ -128,18 +129,20 @@ async fn run_lanes(
                     continue;
                 };
                 if let Some(head) = queues.push(subject, seq, task) {
-                    work.push(start(subject, head));
+                    work.push(start(&queues, subject, head));
                 }
             }
             Some(done) = work.next(), if !work.is_empty() => {
                 let head = match done {
-                    Done::Settled(subject) => queues.settled(&subject).map(|head| (subject, head)),
+                    Done::Settled { subject, count } => {
+                        queues.settled(&subject, count).map(|head| (subject, head))
+                    }
                     Done::Refilled { subject, tasks, complete } => {
                         queues.refilled(&subject, tasks, complete).map(|head| (subject, head))
                     }
                 };
                 if let Some((subject, head)) = head {
-                    work.push(start(&subject, head));
+                    work.push(start(&queues, &subject, head));
                 }
                 for wanted in queues.refills() {
                     work.push(Box::pin(refill(stream.clone(), wanted)));
@@ -263,11 +266,52 @@ struct Lane {
     blocked: mpsc::UnboundedSender<String>,
 }
 
-/// Works on a lane's head until it is settled (attempted and retried in place, waiting
+/// What goes on a lane's turn: its head, or for an endpoint batched per key a run of its
+/// first tasks as one batch.
+struct Turn {
+    members: Vec<(u64, Task)>,
+    batched: bool,
+}
+
+impl Turn {
+    fn of(engine: &Engine, queues: &Queues<Task>, subject: &str, head: (u64, Task)) -> Self {
+        let batch = engine
+            .registry
+            .get(&head.1.tenant, &head.1.endpoint_id)
+            .and_then(|endpoint| match &endpoint.endpoint.delivery {
+                DeliveryMode::Ordered(settings) => settings.batch,
+                _ => None,
+            });
+        match batch {
+            // A batch already (requeued or redelivered whole) goes as it is.
+            Some(batch) if head.1.batch.is_none() => {
+                let mut members = queues.run_of(
+                    subject,
+                    usize::try_from(batch.max_events).unwrap_or(usize::MAX),
+                    usize::try_from(batch.max_bytes).unwrap_or(usize::MAX),
+                    |task| task.data.len(),
+                );
+                if let Some(end) = members.iter().position(|(_, task)| task.batch.is_some()) {
+                    members.truncate(end);
+                }
+                Self {
+                    members,
+                    batched: true,
+                }
+            }
+            _ => Self {
+                members: vec![head],
+                batched: false,
+            },
+        }
+    }
+}
+
+/// Works on a lane's turn until it is settled (attempted and retried in place, waiting
 /// while its endpoint does not deliver; dropped when its endpoint was deleted or an
-/// operator moved it aside), then deletes it from the stream, so the next of its lane goes
-/// only after.
-async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> Done {
+/// operator moved its head aside), then deletes it from the stream, so the next of its
+/// lane goes only after.
+async fn turn(lane_of: Lane, lane_subject: String, turn: Turn) -> Done {
     let Lane {
         engine,
         sender,
@@ -276,34 +320,43 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
         places,
         blocked: shed,
     } = lane_of;
-    let lane = task.lane();
-    // After a takeover, the attempts go on from those already made.
-    let (reader, tenant, endpoint_id, event_id) = (
-        store.clone(),
-        task.tenant.clone(),
-        task.endpoint_id.clone(),
-        task.event_id.clone(),
-    );
-    if let Ok(Ok(Some(delivery))) =
-        tokio::task::spawn_blocking(move || reader.delivery(&tenant, &endpoint_id, &event_id)).await
-        && delivery.attempts >= task.attempt
-    {
-        task.attempt = delivery.attempts + 1;
-        task.series_start = task.series_start.max(1);
-    }
+    let Turn {
+        mut members,
+        batched,
+    } = turn;
+    let Some((head_seq, first)) = members.first().cloned() else {
+        return Done::Settled {
+            subject: lane_subject,
+            count: 0,
+        };
+    };
+    let mut task = if batched {
+        let tasks: Vec<Task> = members.iter().map(|(_, task)| task.clone()).collect();
+        batch::batch_task(&tasks).unwrap_or_else(|e| {
+            tracing::error!(lane = lane_subject, error = %e, "cannot batch a lane's turn; its head goes alone");
+            members.truncate(1);
+            first.clone()
+        })
+    } else {
+        first.clone()
+    };
+    let lane = first.lane();
+    continue_numbering(&store, &mut task).await;
     let mut blocked = false;
     // After a wait of its own (a failure, a paused endpoint), the head may have been moved
-    // aside by an operator meanwhile.
+    // aside by an operator meanwhile: then only it leaves the lane.
     let mut waited = false;
+    let mut moved_aside = false;
     loop {
-        if waited && stream.direct_get(seq).await.is_err() {
+        if waited && stream.direct_get(head_seq).await.is_err() {
+            moved_aside = true;
             break;
         }
         let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
             break;
         };
         let step = match places.acquire().await {
-            // Boxed: a head spends most of its life waiting, and thousands of them wait at
+            // Boxed: a turn spends most of its life waiting, and thousands of them wait at
             // once; unboxed, each would be as large as the whole attempt's state.
             Ok(_place) => Box::pin(worker::step_in_lane(&engine, &sender, &task, &endpoint)).await,
             Err(e) => Err(e.into()),
@@ -320,15 +373,15 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
                 let since = Utc::now();
                 let record = BlockedKey {
                     lane: lane.clone(),
-                    key: task.order_key.clone().unwrap_or_default(),
-                    event_id: task.event_id.clone(),
-                    event_seq: task.event_seq,
+                    key: first.order_key.clone().unwrap_or_default(),
+                    event_id: first.event_id.clone(),
+                    event_seq: first.event_seq,
                     attempts: task.attempt,
                     last_error: error,
                     next_attempt_at: chrono::TimeDelta::from_std(delay).ok().map(|d| since + d),
                     since,
                 };
-                mark_blocked(&engine, &task, &lane, &record, blocked).await;
+                mark_blocked(&engine, &first, &lane, &record, blocked).await;
                 if !blocked {
                     let _ = shed.send(lane_subject.clone());
                 }
@@ -339,19 +392,51 @@ async fn head(lane_of: Lane, lane_subject: String, seq: u64, mut task: Task) -> 
                 tokio::time::sleep(delay).await;
             }
             Err(e) => {
-                tracing::warn!(lane = lane_subject, error = %e, "cannot settle a lane's head; retrying");
+                tracing::warn!(lane = lane_subject, error = %e, "cannot settle a lane's turn; retrying");
                 tokio::time::sleep(PAUSE).await;
             }
         }
     }
-    while let Err(e) = delete(&engine, seq).await {
-        tracing::warn!(seq, error = %e, "cannot delete a settled lane task; retrying");
-        tokio::time::sleep(PAUSE).await;
+    if moved_aside {
+        members.truncate(1);
+    } else {
+        delete_all(&engine, &members).await;
     }
     if blocked {
-        let _ = engine.bucket.purge(blocked_key(&task, &lane)).await;
+        let _ = engine.bucket.purge(blocked_key(&first, &lane)).await;
     }
-    Done::Settled(lane_subject)
+    Done::Settled {
+        subject: lane_subject,
+        count: members.len(),
+    }
+}
+
+/// Deletes a settled turn's tasks from the lane stream, retrying until it can.
+async fn delete_all(engine: &Engine, members: &[(u64, Task)]) {
+    for (seq, _) in members {
+        while let Err(e) = delete(engine, *seq).await {
+            tracing::warn!(seq, error = %e, "cannot delete a settled lane task; retrying");
+            tokio::time::sleep(PAUSE).await;
+        }
+    }
+}
+
+/// After a takeover, a turn's attempts go on from those already made (as the index knows
+/// them).
+async fn continue_numbering(store: &Store, task: &mut Task) {
+    let (reader, tenant, endpoint_id, event_id) = (
+        store.clone(),
+        task.tenant.clone(),
+        task.endpoint_id.clone(),
+        task.event_id.clone(),
+    );
+    if let Ok(Ok(Some(delivery))) =
+        tokio::task::spawn_blocking(move || reader.delivery(&tenant, &endpoint_id, &event_id)).await
+        && delivery.attempts >= task.attempt
+    {
+        task.attempt = delivery.attempts + 1;
+        task.series_start = task.series_start.max(1);
+    }
 }
 
 /// Records that `task`'s key waits (keeping when it started waiting).

@@ -111,13 +111,37 @@ impl<T: Clone> Queues<T> {
         }
     }
 
-    /// The head of `subject` is settled (and deleted): its next head to start, if it has
-    /// one in memory.
-    pub(super) fn settled(&mut self, subject: &str) -> Option<(u64, T)> {
-        let lane = self.lanes.get_mut(subject)?;
-        if lane.tasks.pop_front().is_some() {
-            self.held -= 1;
+    /// The first tasks of `subject` (its head and those behind it), at most `max_events`
+    /// and, after the first, `max_bytes` by `size`: a head batched per key.
+    pub(super) fn run_of(
+        &self,
+        subject: &str,
+        max_events: usize,
+        max_bytes: usize,
+        size: impl Fn(&T) -> usize,
+    ) -> Vec<(u64, T)> {
+        let Some(lane) = self.lanes.get(subject) else {
+            return Vec::new();
+        };
+        let mut bytes = 0;
+        let mut run = Vec::new();
+        for (seq, task) in lane.tasks.iter().take(max_events.max(1)) {
+            bytes += size(task);
+            if !run.is_empty() && bytes > max_bytes {
+                break;
+            }
+            run.push((*seq, task.clone()));
         }
+        run
+    }
+
+    /// The first `count` tasks of `subject` (its head, or a run of it) are settled (and
+    /// deleted): its next head to start, if it has one in memory.
+    pub(super) fn settled(&mut self, subject: &str, count: usize) -> Option<(u64, T)> {
+        let lane = self.lanes.get_mut(subject)?;
+        let count = count.min(lane.tasks.len());
+        lane.tasks.drain(..count);
+        self.held -= count;
         self.next_of(subject)
     }
 
@@ -220,10 +244,10 @@ mod tests {
         let started = read(&mut queues, &[("a", 1), ("b", 2), ("a", 3), ("a", 4)]);
         assert_eq!(started, vec![("a".into(), 1), ("b".into(), 2)]);
         assert_eq!(queues.held(), 4);
-        assert_eq!(queues.settled("a"), Some((3, 3)));
-        assert_eq!(queues.settled("a"), Some((4, 4)));
-        assert_eq!(queues.settled("a"), None);
-        assert_eq!(queues.settled("b"), None);
+        assert_eq!(queues.settled("a", 1), Some((3, 3)));
+        assert_eq!(queues.settled("a", 1), Some((4, 4)));
+        assert_eq!(queues.settled("a", 1), None);
+        assert_eq!(queues.settled("b", 1), None);
         assert_eq!(queues.held(), 0);
         assert!(queues.lanes.is_empty(), "drained lanes are forgotten");
         assert!(queues.refills().is_empty());
@@ -237,11 +261,11 @@ mod tests {
             &[("a", 1), ("a", 2), ("a", 3), ("b", 4), ("a", 5)],
         );
         assert_eq!(queues.held(), 3);
-        assert_eq!(queues.settled("a"), Some((2, 2)));
+        assert_eq!(queues.settled("a", 1), Some((2, 2)));
         // Room again, but the lane left 3 in the stream: the reader's 6 waits too.
         read(&mut queues, &[("a", 6)]);
         assert_eq!(queues.held(), 2);
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), None);
         let refills = queues.refills();
         assert_eq!(
             refills,
@@ -255,16 +279,16 @@ mod tests {
             queues.refilled("a", vec![(3, 3), (5, 5)], false),
             Some((3, 3))
         );
-        assert_eq!(queues.settled("a"), Some((5, 5)));
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), Some((5, 5)));
+        assert_eq!(queues.settled("a", 1), None);
         let refills = queues.refills();
         assert_eq!(refills[0].after, 5);
         assert_eq!(queues.refilled("a", vec![(6, 6)], true), Some((6, 6)));
         // Caught up: the reader's next task is taken again.
         assert_eq!(read(&mut queues, &[("a", 7)]), vec![]);
-        assert_eq!(queues.settled("a"), Some((7, 7)));
-        assert_eq!(queues.settled("a"), None);
-        assert_eq!(queues.settled("b"), None);
+        assert_eq!(queues.settled("a", 1), Some((7, 7)));
+        assert_eq!(queues.settled("a", 1), None);
+        assert_eq!(queues.settled("b", 1), None);
         assert!(queues.lanes.is_empty());
     }
 
@@ -272,8 +296,8 @@ mod tests {
     fn the_reader_skips_what_a_refill_already_brought() {
         let mut queues = Queues::new(2, 100, 4);
         read(&mut queues, &[("a", 1), ("a", 2), ("a", 3)]);
-        assert_eq!(queues.settled("a"), Some((2, 2)));
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), Some((2, 2)));
+        assert_eq!(queues.settled("a", 1), None);
         let refill = queues.refills().remove(0);
         // The refill reads 3 and 4 (4 stored meanwhile) before the reader gets to 4.
         assert_eq!(refill.after, 2);
@@ -281,7 +305,7 @@ mod tests {
             queues.refilled("a", vec![(3, 3), (4, 4)], true),
             Some((3, 3))
         );
-        assert_eq!(queues.settled("a"), Some((4, 4)));
+        assert_eq!(queues.settled("a", 1), Some((4, 4)));
         assert!(!queues.wants("a", 4), "4 is in memory already");
         assert!(queues.wants("a", 5));
     }
@@ -290,16 +314,16 @@ mod tests {
     fn a_refill_that_missed_a_task_the_reader_left_goes_again() {
         let mut queues = Queues::new(1, 100, 4);
         read(&mut queues, &[("a", 1), ("a", 2)]);
-        queues.settled("a");
+        queues.settled("a", 1);
         queues.refills();
         // While the refill runs, the reader leaves 3, which the refill did not see.
         assert!(!queues.wants("a", 3));
         assert_eq!(queues.refilled("a", vec![(2, 2)], true), Some((2, 2)));
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), None);
         let refill = queues.refills().remove(0);
         assert_eq!(refill.after, 2);
         assert_eq!(queues.refilled("a", vec![(3, 3)], true), Some((3, 3)));
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), None);
         assert!(queues.lanes.is_empty());
     }
 
@@ -313,7 +337,7 @@ mod tests {
         assert_eq!(started.len(), 3);
         assert_eq!(queues.held(), 3);
         assert!(queues.refills().is_empty(), "no room for d yet");
-        assert_eq!(queues.settled("b"), None);
+        assert_eq!(queues.settled("b", 1), None);
         let refills = queues.refills();
         assert_eq!(
             refills
@@ -324,7 +348,7 @@ mod tests {
         );
         assert_eq!(queues.refilled("d", vec![(4, 4)], true), Some((4, 4)));
         // a left 5 in the stream: it is read back once a's head is done.
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), None);
         assert_eq!(queues.refills()[0].subject, "a");
     }
 
@@ -332,7 +356,7 @@ mod tests {
     fn refills_run_a_few_at_once() {
         let mut queues = Queues::new(10, 1, 2);
         read(&mut queues, &[("a", 1), ("b", 2), ("c", 3), ("d", 4)]);
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), None);
         assert_eq!(queues.refills().len(), 2);
         assert!(queues.refills().is_empty());
         queues.refilled("b", vec![], false);
@@ -349,24 +373,52 @@ mod tests {
         queues.shed("a");
         assert_eq!(queues.held(), 2, "a's head and b's");
         assert!(!queues.wants("a", 5), "a left tasks in the stream");
-        assert_eq!(queues.settled("a"), None);
+        assert_eq!(queues.settled("a", 1), None);
         let refill = queues.refills().remove(0);
         assert_eq!((refill.subject.as_str(), refill.after), ("a", 1));
         assert_eq!(
             queues.refilled("a", vec![(2, 2), (4, 4), (5, 5)], true),
             Some((2, 2))
         );
-        assert_eq!(queues.settled("a"), Some((4, 4)));
-        assert_eq!(queues.settled("a"), Some((5, 5)));
+        assert_eq!(queues.settled("a", 1), Some((4, 4)));
+        assert_eq!(queues.settled("a", 1), Some((5, 5)));
         queues.shed("b");
-        assert_eq!(queues.settled("b"), None, "a lone head sheds nothing");
+        assert_eq!(queues.settled("b", 1), None, "a lone head sheds nothing");
         assert!(queues.refills().is_empty());
+    }
+
+    #[test]
+    fn a_run_of_a_lane_is_bounded_by_events_and_bytes_and_settles_as_one() {
+        let mut queues = Queues::new(10, 100, 4);
+        read(
+            &mut queues,
+            &[("a", 1), ("a", 2), ("b", 3), ("a", 4), ("a", 5)],
+        );
+        let seqs = |run: Vec<(u64, u64)>| run.into_iter().map(|(seq, _)| seq).collect::<Vec<_>>();
+        assert_eq!(seqs(queues.run_of("a", 3, 1_000, |_| 1)), [1, 2, 4]);
+        assert_eq!(seqs(queues.run_of("a", 10, 1_000, |_| 1)), [1, 2, 4, 5]);
+        assert_eq!(seqs(queues.run_of("a", 10, 2, |_| 1)), [1, 2]);
+        assert_eq!(
+            seqs(queues.run_of("a", 10, 5, |seq| usize::try_from(*seq).unwrap() * 10)),
+            [1],
+            "a first task larger than the bytes still goes, alone"
+        );
+        assert_eq!(seqs(queues.run_of("a", 0, 1_000, |_| 1)), [1]);
+        assert!(queues.run_of("x", 10, 1_000, |_| 1).is_empty());
+        assert_eq!(queues.settled("a", 3), Some((5, 5)));
+        assert_eq!(queues.held(), 2);
+        assert_eq!(
+            queues.settled("a", 5),
+            None,
+            "more than it has settles what it has"
+        );
+        assert_eq!(queues.held(), 1);
     }
 
     #[test]
     fn unknown_lanes_are_ignored() {
         let mut queues: Queues<u64> = Queues::new(10, 100, 4);
-        assert_eq!(queues.settled("x"), None);
+        assert_eq!(queues.settled("x", 1), None);
         queues.shed("x");
         assert_eq!(queues.refilled("x", vec![(1, 1)], true), None);
         assert_eq!(queues.held(), 0);

@@ -88,26 +88,33 @@ impl Sink {
         }
     }
 
-    /// Counts an event whose `n` is below one already seen for its key.
+    /// Counts the events whose `n` is below one already seen for their key (a batch's
+    /// events in their order in it).
     fn check_order_of(&self, body: &[u8]) {
-        let Ok(envelope) = serde_json::from_slice::<Value>(body) else {
+        let Ok(body) = serde_json::from_slice::<Value>(body) else {
             return;
         };
-        let (Some(key), Some(n)) = (
-            envelope["data"]["key"].as_str(),
-            envelope["data"]["n"].as_u64(),
-        ) else {
-            return;
+        let envelopes = match body {
+            Value::Array(envelopes) => envelopes,
+            envelope => vec![envelope],
         };
         let mut order = self
             .order
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let highest = order.entry(key.to_owned()).or_insert(n);
-        if n < *highest {
-            self.order_violations.fetch_add(1, Ordering::SeqCst);
+        for envelope in &envelopes {
+            let (Some(key), Some(n)) = (
+                envelope["data"]["key"].as_str(),
+                envelope["data"]["n"].as_u64(),
+            ) else {
+                continue;
+            };
+            let highest = order.entry(key.to_owned()).or_insert(n);
+            if n < *highest {
+                self.order_violations.fetch_add(1, Ordering::SeqCst);
+            }
+            *highest = (*highest).max(n);
         }
-        *highest = (*highest).max(n);
     }
 
     async fn wait_for(&self, n: u64, limit: Duration) -> bool {
@@ -528,15 +535,42 @@ async fn batch(n: usize) -> Value {
 
 /// Ordered delivery: `keys` keys with `per_key` events each, published round-robin (every
 /// key's first event, then every key's second, ...): events per second, latency, and how
-/// many arrived before an earlier event of their key (must be 0).
+/// many arrived before an earlier event of their key (must be 0). Then, to a receiver that
+/// takes 20 ms per request, 1,000 keys x 20 events one per request and batched per key (up
+/// to 100), a fresh stack each: the rates and their ratio.
 async fn ordered(keys: usize, per_key: usize) -> Value {
+    let key = json!({"pointer": "/key"});
+    let one_by_one = json!({"mode": "ordered", "key": key});
+    let mut figures = ordered_of(keys, per_key, one_by_one.clone(), 0).await;
+    let slow_single = ordered_of(1_000, 20, one_by_one, 20).await;
+    let slow_batched = ordered_of(
+        1_000,
+        20,
+        json!({"mode": "ordered", "key": key, "batch": {"max_events": 100}}),
+        20,
+    )
+    .await;
+    let ratio = slow_batched["events_per_sec"].as_f64().unwrap_or(0.0)
+        / slow_single["events_per_sec"]
+            .as_f64()
+            .unwrap_or(1.0)
+            .max(1.0);
+    figures["receiver_20ms"] = json!({
+        "one_per_request": slow_single,
+        "batched_per_key_100": slow_batched,
+        "ratio": (ratio * 100.0).round() / 100.0,
+    });
+    figures
+}
+
+/// One ordered run: `keys` x `per_key` events to an endpoint with `delivery`, whose receiver
+/// takes `delay_ms` per request.
+async fn ordered_of(keys: usize, per_key: usize, delivery: Value, delay_ms: u64) -> Value {
     let bench = Bench::start(false).await;
     bench.sink.check_order.store(true, Ordering::Relaxed);
+    bench.sink.delay_ms.store(delay_ms, Ordering::Relaxed);
     bench
-        .endpoint(
-            "default",
-            json!({"delivery": {"mode": "ordered", "key": {"pointer": "/key"}}}),
-        )
+        .endpoint("default", json!({"delivery": delivery}))
         .await;
     let (cpu_before, _) = bench.usage();
     let started = now_ns();

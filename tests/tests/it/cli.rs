@@ -179,6 +179,35 @@ async fn a_missing_argument_is_a_usage_error_in_json_too() {
             .contains("--signature-header"),
         "{error}"
     );
+    // clap's own usage errors are JSON too: a key's batch waits for nothing.
+    let (code, refused) = hookwire_exit(
+        &stack,
+        &[
+            "endpoints",
+            "create",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--ordered-by",
+            "header:K",
+            "--batch-max-events",
+            "5",
+            "--batch-max-wait-ms",
+            "9",
+        ],
+    )
+    .await;
+    assert_eq!(
+        (code, refused["error"]["code"].as_str()),
+        (2, Some("usage")),
+        "{refused}"
+    );
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("--batch-max-wait-ms"),
+        "{refused}"
+    );
     // Nothing was created.
     let (ok, listed) = hookwire(&stack, &["endpoints", "list"]).await;
     assert!(ok);
@@ -669,4 +698,89 @@ async fn scripts_manage_templates_and_pin_them() {
     )
     .await;
     assert!(ok && unpinned.get("template").is_none(), "{unpinned}");
+}
+
+#[tokio::test]
+async fn scripts_make_ordered_endpoints_and_move_a_blocked_head_aside() {
+    let stack = Stack::start(&[("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 30]")]).await;
+    let receiver = Receiver::start().await;
+    receiver.set_fallback(Reply::status(500));
+    let url = receiver.url_for("/hook");
+    let (ok, created) = hookwire(
+        &stack,
+        &[
+            "endpoints",
+            "create",
+            "--url",
+            &url,
+            "--ordered-by",
+            "pointer:/order_id",
+            "--batch-max-events",
+            "20",
+            "--verification",
+            "confirmed",
+            "--confirm-destination",
+            "127.0.0.1",
+            "--retry",
+            "1,1,1,1,1,1,1,1,1,1",
+        ],
+    )
+    .await;
+    assert!(ok, "{created}");
+    assert_eq!(
+        created["delivery"],
+        json!({"mode": "ordered", "key": {"pointer": "/order_id"}, "batch": {"max_events": 20, "max_bytes": 1_048_576}})
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    stack.wait_for_state(&id, "active").await;
+    for n in 0..2 {
+        let data = format!(r#"{{"order_id": "o-1", "n": {n}}}"#);
+        let (ok, published) = hookwire(
+            &stack,
+            &[
+                "events",
+                "publish",
+                "orders.paid",
+                &data,
+                "--id",
+                &format!("o-1-{n}"),
+            ],
+        )
+        .await;
+        assert!(ok, "{published}");
+    }
+    let blocked = until(&stack, &["endpoints", "blocked-keys", &id], |v| {
+        v["keys"].as_array().is_some_and(|keys| !keys.is_empty())
+    })
+    .await;
+    let key = &blocked["keys"][0];
+    assert_eq!(
+        (key["key"].as_str(), key["event_id"].as_str()),
+        (Some("o-1"), Some("o-1-0"))
+    );
+    let lane = key["lane"].as_str().unwrap().to_owned();
+
+    // Moved aside: the key's next event goes (and fails alike).
+    let (ok, skipped) = hookwire(
+        &stack,
+        &[
+            "endpoints",
+            "skip-head",
+            &id,
+            "--lane",
+            &lane,
+            "--dead-letter",
+        ],
+    )
+    .await;
+    assert!(ok, "{skipped}");
+    assert_eq!(skipped, json!({"event_id": "o-1-0", "dead_lettered": true}));
+    until(&stack, &["endpoints", "blocked-keys", &id], |v| {
+        v["keys"][0]["event_id"] == "o-1-1"
+    })
+    .await;
+    // The mode is kept.
+    let (ok, refused) = hookwire(&stack, &["endpoints", "update", &id, "--single"]).await;
+    assert!(!ok, "{refused}");
+    assert_eq!(refused["error"]["field"], "delivery", "{refused}");
 }

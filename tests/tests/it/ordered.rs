@@ -313,3 +313,81 @@ async fn a_failing_key_holds_only_itself_and_an_operator_moves_its_head_aside() 
         .await;
     assert_eq!(crate::support::error_code(refused), "invalid_request");
 }
+
+#[tokio::test]
+async fn batched_per_key_a_request_carries_a_run_of_one_key_in_order() {
+    const KEYS: usize = 4;
+    const EVENTS: usize = 30;
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    // Slow, and every third request fails: events wait behind each turn and join the next.
+    receiver.script((0..1000).map(|i| {
+        let reply = if i % 3 == 2 {
+            Reply::status(503)
+        } else {
+            Reply::ok()
+        };
+        reply.after(Duration::from_millis(150))
+    }));
+    let mut spec = ordered(json!({"retry_schedule_secs": vec![1; 16]}));
+    spec["delivery"]["batch"] = json!({"max_events": 5});
+    let endpoint = stack.endpoint(&receiver, spec).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    assert_eq!(endpoint["delivery"]["batch"]["max_events"], 5);
+
+    for n in 0..EVENTS {
+        for k in 0..KEYS {
+            stack
+                .publish(
+                    "orders.changed",
+                    &json!({"key": format!("k{k}"), "n": n}),
+                    Some(&format!("k{k}-{n}")),
+                )
+                .await;
+        }
+    }
+    for k in 0..KEYS {
+        wait_for_delivery(&stack, &id, &format!("k{k}-{}", EVENTS - 1), "succeeded").await;
+    }
+
+    // Each request: one key's run, in order, at most 5; a retry sends the same run under
+    // the same webhook-id; across requests each key goes forward only.
+    let mut runs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut delivered: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut largest = 0;
+    for (i, request) in receiver.requests().iter().enumerate() {
+        let body = request.json();
+        let members = body
+            .as_array()
+            .unwrap_or_else(|| panic!("a batch is a JSON array: {body}"));
+        assert!((1..=5).contains(&members.len()), "{body}");
+        largest = largest.max(members.len());
+        let key = members[0]["data"]["key"].as_str().unwrap().to_owned();
+        let ns: Vec<u64> = members
+            .iter()
+            .map(|m| {
+                assert_eq!(m["data"]["key"], key.as_str(), "one key per request");
+                m["data"]["n"].as_u64().unwrap()
+            })
+            .collect();
+        assert!(
+            ns.windows(2).all(|w| w[0] + 1 == w[1]),
+            "a run in order: {ns:?}"
+        );
+        let webhook_id = request.header("webhook-id").unwrap().to_owned();
+        if let Some(earlier) = runs.get(&webhook_id) {
+            assert_eq!(earlier, &ns, "a retry carries the same events");
+        }
+        runs.insert(webhook_id, ns.clone());
+        // Each request starts at the key's first event not delivered yet.
+        let seen = delivered.entry(key).or_default();
+        assert_eq!(ns[0], seen.len() as u64, "{seen:?} then {ns:?}");
+        if i % 3 != 2 {
+            seen.extend(ns);
+        }
+    }
+    assert!(largest > 1, "events waiting behind a turn go together");
+    for (key, ns) in &delivered {
+        assert_eq!(ns, &(0..EVENTS as u64).collect::<Vec<_>>(), "{key}");
+    }
+}

@@ -7,8 +7,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use hookwire_protocol::auth::{Auth, ClientCertificate};
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
-    BatchSettings, Compression, CreateEndpoint, DeliveryMode, EndpointId, ListEndpoints, OrderKey,
-    OrderSettings, RequestedStatus, RotateSecret, TestEndpoint, UpdateEndpoint, VerificationMode,
+    BatchSettings, Compression, CreateEndpoint, DeliveryMode, EndpointId, KeyBatch, ListEndpoints,
+    OrderKey, OrderSettings, RequestedStatus, RotateSecret, TestEndpoint, UpdateEndpoint,
+    VerificationMode,
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::ordered::SkipHead;
@@ -238,8 +239,9 @@ pub(crate) struct EndpointFields {
     #[arg(long, conflicts_with = "batch_max_events")]
     single: bool,
     /// Ordered delivery per key (only at create): `header:NAME` (a NATS header of the
-    /// event) or `pointer:/PATH` (a JSON Pointer into its data).
-    #[arg(long, value_name = "header:NAME|pointer:/PATH", value_parser = parse_order_key, conflicts_with_all = ["batch_max_events", "single"])]
+    /// event) or `pointer:/PATH` (a JSON Pointer into its data). With --batch-max-events
+    /// (and --batch-max-bytes): batched per key.
+    #[arg(long, value_name = "header:NAME|pointer:/PATH", value_parser = parse_order_key, conflicts_with_all = ["batch_max_wait_ms", "single"])]
     ordered_by: Option<OrderKey>,
 }
 
@@ -381,7 +383,14 @@ impl EndpointFields {
             return Some(DeliveryMode::Single);
         }
         if let Some(key) = &self.ordered_by {
-            return Some(DeliveryMode::Ordered(OrderSettings { key: key.clone() }));
+            let defaults = KeyBatch::default();
+            return Some(DeliveryMode::Ordered(OrderSettings {
+                key: key.clone(),
+                batch: self.batch_max_events.map(|max_events| KeyBatch {
+                    max_events,
+                    max_bytes: self.batch_max_bytes.unwrap_or(defaults.max_bytes),
+                }),
+            }));
         }
         let defaults = BatchSettings::default();
         self.batch_max_events.map(|max_events| {

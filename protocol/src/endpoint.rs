@@ -160,6 +160,30 @@ pub enum OrderKey {
     Pointer(String),
 }
 
+/// `header:NAME` or `pointer:/PATH`, as the CLI and console take it.
+impl std::str::FromStr for OrderKey {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            Some(("header", name)) => Ok(Self::Header(name.to_owned())),
+            Some(("pointer", path)) => Ok(Self::Pointer(path.to_owned())),
+            _ => Err(format!(
+                "{text:?} is not header:NAME or pointer:/PATH (e.g. pointer:/order_id)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for OrderKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Header(name) => write!(f, "header:{name}"),
+            Self::Pointer(path) => write!(f, "pointer:{path}"),
+        }
+    }
+}
+
 impl OrderKey {
     fn validate(&self) -> Result<(), AdminError> {
         let field = "delivery.key";
@@ -2068,6 +2092,21 @@ mod tests {
             ..UpdateEndpoint::default()
         };
         assert!(into.apply(&single, &credentials, now()).is_err());
+    }
+
+    #[test]
+    fn order_keys_read_and_print_as_typed() {
+        for text in ["header:Order-Id", "pointer:/order/id", "pointer:"] {
+            let key: OrderKey = text.parse().unwrap();
+            assert_eq!(key.to_string(), text);
+        }
+        assert_eq!(
+            "pointer:/a:b".parse::<OrderKey>().unwrap(),
+            OrderKey::Pointer("/a:b".into())
+        );
+        for bad in ["", "order_id", "json:/a", "Header:X"] {
+            assert!(bad.parse::<OrderKey>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `hookwire endpoints ...`: subscriber URLs, their status, secrets and test sends.
 
 use std::collections::BTreeMap;
+use std::str::FromStr as _;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
@@ -241,19 +242,8 @@ pub(crate) struct EndpointFields {
     /// Ordered delivery per key (only at create): `header:NAME` (a NATS header of the
     /// event) or `pointer:/PATH` (a JSON Pointer into its data). With --batch-max-events
     /// (and --batch-max-bytes): batched per key.
-    #[arg(long, value_name = "header:NAME|pointer:/PATH", value_parser = parse_order_key, conflicts_with_all = ["batch_max_wait_ms", "single"])]
+    #[arg(long, value_name = "header:NAME|pointer:/PATH", value_parser = OrderKey::from_str, conflicts_with_all = ["batch_max_wait_ms", "single"])]
     ordered_by: Option<OrderKey>,
-}
-
-/// `header:NAME` or `pointer:/PATH`.
-fn parse_order_key(text: &str) -> Result<OrderKey, String> {
-    match text.split_once(':') {
-        Some(("header", name)) => Ok(OrderKey::Header(name.to_owned())),
-        Some(("pointer", path)) => Ok(OrderKey::Pointer(path.to_owned())),
-        _ => Err(format!(
-            "{text:?} is not header:NAME or pointer:/PATH (e.g. pointer:/order_id)"
-        )),
-    }
 }
 
 /// `--template`: a pin, or `none`.

@@ -6,6 +6,7 @@ use hookwire_protocol::dead_letter::DeadLetterSelection;
 use hookwire_protocol::delivery::DeliveryId;
 use hookwire_protocol::endpoint::{EndpointId, RotateSecret};
 use hookwire_protocol::operation::{AdminReply, AdminRequest};
+use hookwire_protocol::ordered::SkipHead;
 use hookwire_protocol::replay::StartReplay;
 use hookwire_protocol::template::TemplateName;
 
@@ -39,6 +40,15 @@ pub(crate) enum Action {
     DeprecateType(String),
     DeleteType(String),
     DeleteTemplate(String),
+    /// Moves an ordered endpoint's blocked key's head aside: dropped, or kept as a dead
+    /// letter.
+    SkipHead {
+        endpoint_id: String,
+        lane: String,
+        key: String,
+        event_id: String,
+        dead_letter: bool,
+    },
 }
 
 impl Action {
@@ -59,6 +69,18 @@ impl Action {
             Self::DeprecateType(name) => Some(strings::confirm_deprecate(name)),
             Self::DeleteType(name) => Some(strings::confirm_delete_type(name)),
             Self::DeleteTemplate(name) => Some(strings::confirm_delete_template(name)),
+            Self::SkipHead {
+                endpoint_id,
+                key,
+                event_id,
+                dead_letter,
+                ..
+            } => Some(strings::confirm_skip_head(
+                endpoint_id,
+                key,
+                event_id,
+                *dead_letter,
+            )),
             Self::Pause(_)
             | Self::Resume(_)
             | Self::Enable(_)
@@ -113,6 +135,16 @@ impl Action {
             Self::DeleteTemplate(n) => vec![AdminRequest::TemplatesDelete(TemplateName {
                 name: n.clone(),
             })],
+            Self::SkipHead {
+                endpoint_id,
+                lane,
+                dead_letter,
+                ..
+            } => vec![AdminRequest::EndpointsSkipHead(SkipHead {
+                id: endpoint_id.clone(),
+                lane: lane.clone(),
+                dead_letter: *dead_letter,
+            })],
         }
     }
 
@@ -137,6 +169,12 @@ impl Action {
             Self::DeprecateType(name) => format!("deprecate {name}"),
             Self::DeleteType(name) => format!("delete type {name}"),
             Self::DeleteTemplate(name) => format!("delete template {name}"),
+            Self::SkipHead {
+                event_id,
+                dead_letter: true,
+                ..
+            } => format!("move {event_id} to the dead letters"),
+            Self::SkipHead { event_id, .. } => format!("drop {event_id}"),
         }
     }
 

@@ -13,6 +13,7 @@ use hookwire_protocol::dead_letter::DeadLetter;
 use hookwire_protocol::delivery::{DeliveryDetail, DeliveryRecord};
 use hookwire_protocol::endpoint::Endpoint;
 use hookwire_protocol::operation::{AdminReply, Effect};
+use hookwire_protocol::ordered::BlockedKey;
 use hookwire_protocol::overview::{EndpointLine, Overview};
 use hookwire_protocol::replay::ReplayJob;
 use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView};
@@ -116,6 +117,8 @@ pub(crate) enum Page {
         preview: Option<RenderedRequest>,
         scroll: usize,
     },
+    /// An ordered endpoint's keys whose head failed and waits.
+    BlockedKeys { id: String, keys: Table<BlockedKey> },
     /// An incoming-webhook source: its configuration, counters and recent requests.
     Source {
         name: String,
@@ -414,6 +417,7 @@ impl App {
                     return self.open_endpoint(id);
                 }
             }
+            Key::BlockedKeys => return self.open_blocked_keys(),
             Key::Mark => {
                 if let Some(table) = self.current_table() {
                     table.toggle_mark();
@@ -452,6 +456,19 @@ impl App {
     fn change(&mut self, key: Key) -> Vec<Request> {
         if let Some(requests) = self.template_change(key) {
             return requests;
+        }
+        if let Some(Page::BlockedKeys { id, keys }) = self.pages.last() {
+            let action = match (key, keys.selected()) {
+                (Key::Delete | Key::DeleteAll, Some(blocked)) => Action::SkipHead {
+                    endpoint_id: id.clone(),
+                    lane: blocked.lane.clone(),
+                    key: blocked.key.clone(),
+                    event_id: blocked.event_id.clone(),
+                    dead_letter: key == Key::DeleteAll,
+                },
+                _ => return Vec::new(),
+            };
+            return self.ask_or_perform(action);
         }
         let endpoint = self.endpoint_subject();
         let type_name = self.type_subject();
@@ -865,6 +882,7 @@ impl App {
             }],
             Some(Page::Type { name, .. }) => vec![Load::Type(name.clone())],
             Some(Page::Template { name, .. }) => vec![Load::Template(name.clone())],
+            Some(Page::BlockedKeys { id, .. }) => vec![Load::BlockedKeys(id.clone())],
             Some(Page::Source { name, .. }) => vec![
                 Load::Source(name.clone()),
                 Load::SourceStats(name.clone()),
@@ -960,6 +978,28 @@ impl App {
         }
     }
 
+    /// Opens the blocked keys of the ordered endpoint in context.
+    fn open_blocked_keys(&mut self) -> Vec<Request> {
+        let Some(id) = self.endpoint_in_context() else {
+            return Vec::new();
+        };
+        if matches!(self.pages.last(), Some(Page::BlockedKeys { .. })) {
+            return Vec::new();
+        }
+        if self
+            .endpoint_value(&id)
+            .is_some_and(|endpoint| !endpoint.delivery.is_ordered())
+        {
+            self.say(strings::not_ordered(&id));
+            return Vec::new();
+        }
+        self.pages.push(Page::BlockedKeys {
+            id,
+            keys: Table::default(),
+        });
+        self.reload()
+    }
+
     fn open_endpoint(&mut self, id: String) -> Vec<Request> {
         if matches!(self.pages.last(), Some(Page::Endpoint { id: open, .. }) if *open == id) {
             return Vec::new();
@@ -977,6 +1017,7 @@ impl App {
     fn move_selection(&mut self, delta: isize, to_end: Option<bool>) {
         match self.pages.last_mut() {
             Some(Page::Endpoint { deliveries, .. }) => deliveries.move_by(delta, to_end),
+            Some(Page::BlockedKeys { keys, .. }) => keys.move_by(delta, to_end),
             Some(
                 Page::Delivery { scroll, .. }
                 | Page::Type { scroll, .. }
@@ -1008,6 +1049,7 @@ impl App {
     fn current_table(&mut self) -> Option<&mut dyn Selectable> {
         match (self.pages.last_mut(), self.view) {
             (Some(Page::Endpoint { deliveries, .. }), _) => Some(deliveries),
+            (Some(Page::BlockedKeys { keys, .. }), _) => Some(keys),
             (Some(_), _) | (None, View::Overview | View::Live) => None,
             (None, View::Endpoints) => Some(&mut self.endpoints),
             (None, View::Deliveries) => Some(&mut self.deliveries),
@@ -1023,6 +1065,7 @@ impl App {
     fn current_table_ref(&self) -> Option<&dyn Selectable> {
         match (self.pages.last(), self.view) {
             (Some(Page::Endpoint { deliveries, .. }), _) => Some(deliveries),
+            (Some(Page::BlockedKeys { keys, .. }), _) => Some(keys),
             (Some(_), _) | (None, View::Overview | View::Live) => None,
             (None, View::Endpoints) => Some(&self.endpoints),
             (None, View::Deliveries) => Some(&self.deliveries),
@@ -1060,7 +1103,7 @@ impl App {
     /// The endpoint of whatever is open or selected (for `o` and replay).
     fn endpoint_in_context(&self) -> Option<String> {
         match self.pages.last() {
-            Some(Page::Endpoint { id, .. }) => Some(id.clone()),
+            Some(Page::Endpoint { id, .. } | Page::BlockedKeys { id, .. }) => Some(id.clone()),
             Some(Page::Delivery { endpoint_id, .. }) => Some(endpoint_id.clone()),
             Some(Page::Type { .. } | Page::Source { .. } | Page::Template { .. }) => None,
             None => match self.view {
@@ -1087,6 +1130,9 @@ impl App {
                 ..
             }) => Some((endpoint_id.clone(), event_id.clone())),
             Some(Page::Endpoint { deliveries, .. }) => of_row(deliveries.selected()),
+            Some(Page::BlockedKeys { id, keys }) => keys
+                .selected()
+                .map(|key| (id.clone(), key.event_id.clone())),
             Some(Page::Type { .. } | Page::Source { .. } | Page::Template { .. }) => None,
             None => match self.view {
                 View::Live => self
@@ -1107,6 +1153,7 @@ impl App {
         match self.pages.last() {
             Some(Page::Endpoint { id, .. }) => Some(id.clone()),
             Some(Page::Delivery { event_id, .. }) => Some(event_id.clone()),
+            Some(Page::BlockedKeys { keys, .. }) => keys.selected().map(|key| key.key.clone()),
             Some(
                 Page::Type { name, .. } | Page::Source { name, .. } | Page::Template { name, .. },
             ) => Some(name.clone()),
@@ -1330,7 +1377,8 @@ impl App {
             (
                 Load::Endpoint(want) | Load::EndpointStats(want) | Load::EndpointDeliveries(want),
                 Page::Endpoint { id, .. },
-            ) => id == want,
+            )
+            | (Load::BlockedKeys(want), Page::BlockedKeys { id, .. }) => id == want,
             (
                 Load::Delivery {
                     endpoint_id: want_endpoint,
@@ -1396,6 +1444,9 @@ impl App {
                 }
                 (Some(Page::Endpoint { deliveries, .. }), AdminReply::DeliveriesList(page)) => {
                     deliveries.load(page.deliveries, page.next_cursor.is_some());
+                }
+                (Some(Page::BlockedKeys { keys, .. }), AdminReply::EndpointsBlockedKeys(list)) => {
+                    keys.load(list.keys, false);
                 }
                 (Some(Page::Delivery { data, .. }), AdminReply::DeliveriesGet(loaded)) => {
                     *data = Some(loaded);

@@ -8,6 +8,7 @@ use hookwire_protocol::replay::ReplayPreview;
 use hookwire_protocol::source::{SourceList, Verification};
 
 use hookwire_protocol::operation::Op;
+use hookwire_protocol::ordered::BlockedKeys;
 
 use super::*;
 use crate::console::filter::tests::attempt;
@@ -772,4 +773,76 @@ fn a_template_page_steps_through_versions_and_previews_the_one_shown() {
         app.mode,
         Mode::Confirm(Action::DeleteTemplate("chat".into()))
     );
+}
+
+/// An ordered endpoint's blocked key, waiting since `seconds_ago`.
+fn blocked(key: &str, event_id: &str, seconds_ago: i64) -> BlockedKey {
+    fixtures::blocked_key(key, event_id, seconds_ago)
+}
+
+#[test]
+fn an_ordered_endpoint_s_blocked_keys_open_and_a_head_is_moved_aside_after_asking() {
+    let mut app = App::new("default".into(), false);
+    let mut ordered = fixtures::endpoint("ep_o", "http://127.0.0.1/o");
+    ordered.delivery = hookwire_protocol::endpoint::DeliveryMode::Ordered(
+        hookwire_protocol::endpoint::OrderSettings {
+            key: hookwire_protocol::endpoint::OrderKey::Pointer("/order_id".into()),
+            batch: None,
+        },
+    );
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::Endpoints),
+        Ok(vec![AdminReply::EndpointsList(EndpointPage {
+            endpoints: vec![fixtures::endpoint("ep_a", "http://127.0.0.1/a"), ordered],
+            next_cursor: None,
+        })]),
+    ));
+    // A single endpoint has none to show.
+    assert!(press(&mut app, Key::BlockedKeys).is_empty());
+    assert!(app.pages.is_empty());
+    assert!(app.status.as_ref().unwrap().contains("not ordered"));
+
+    press(&mut app, Key::Down);
+    let requests = press(&mut app, Key::BlockedKeys);
+    assert_eq!(loads(&requests), [Load::BlockedKeys("ep_o".into())]);
+    app.on_msg(Msg::Reply(
+        Purpose::Load(Load::BlockedKeys("ep_o".into())),
+        Ok(vec![AdminReply::EndpointsBlockedKeys(BlockedKeys {
+            keys: vec![blocked("o-1", "evt_1", 120), blocked("o-2", "evt_7", 30)],
+        })]),
+    ));
+    press(&mut app, Key::Down);
+    // `d` asks, naming the event and key; `y` drops it.
+    assert!(press(&mut app, Key::Delete).is_empty());
+    let Mode::Confirm(action) = app.mode.clone() else {
+        panic!("asks first: {:?}", app.mode);
+    };
+    let question = action.confirmation().unwrap();
+    assert!(
+        question.contains("evt_7") && question.contains("o-2"),
+        "{question}"
+    );
+    let sent = app.on_key(None, Some('y'));
+    assert_eq!(
+        performs(&sent),
+        [Action::SkipHead {
+            endpoint_id: "ep_o".into(),
+            lane: fixtures::lane_of("o-2"),
+            key: "o-2".into(),
+            event_id: "evt_7".into(),
+            dead_letter: false,
+        }]
+    );
+    // `D` moves the head to the dead letters instead; enter opens its delivery.
+    press(&mut app, Key::DeleteAll);
+    let Mode::Confirm(Action::SkipHead { dead_letter, .. }) = app.mode.clone() else {
+        panic!("asks first: {:?}", app.mode);
+    };
+    assert!(dead_letter);
+    press(&mut app, Key::Back);
+    press(&mut app, Key::Open);
+    assert!(matches!(
+        app.pages.last(),
+        Some(Page::Delivery { endpoint_id, event_id, .. }) if endpoint_id == "ep_o" && event_id == "evt_7"
+    ));
 }

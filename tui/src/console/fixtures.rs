@@ -7,6 +7,7 @@ use hookwire_protocol::catalog::{CreateType, EventTypeDef};
 use hookwire_protocol::dead_letter::DeadLetter;
 use hookwire_protocol::delivery::DeliveryRecord;
 use hookwire_protocol::endpoint::{CreateEndpoint, Endpoint, EndpointStatus};
+use hookwire_protocol::ordered::BlockedKey;
 use hookwire_protocol::source::{CreateSource, SourceView, Verification};
 use hookwire_protocol::{Secret, Subjects, Tenant};
 
@@ -31,6 +32,31 @@ pub(crate) fn endpoint(id: &str, url: &str) -> Endpoint {
     .unwrap();
     endpoint.status = EndpointStatus::Active;
     endpoint
+}
+
+/// The lane of `key` as hookwired names it (a 32-hex digest; any 32 hex digits will do here).
+pub(crate) fn lane_of(key: &str) -> String {
+    use std::fmt::Write as _;
+    let mut lane = key.bytes().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    lane.truncate(32);
+    format!("{lane:0<32}")
+}
+
+/// A blocked key of an ordered endpoint, waiting since `seconds_ago`, its head failed twice.
+pub(crate) fn blocked_key(key: &str, event_id: &str, seconds_ago: i64) -> BlockedKey {
+    BlockedKey {
+        lane: lane_of(key),
+        key: key.to_owned(),
+        event_id: event_id.to_owned(),
+        event_seq: 42,
+        attempts: 2,
+        last_error: Some("status 503".into()),
+        next_attempt_at: Some(now() + chrono::TimeDelta::seconds(4)),
+        since: ago(seconds_ago),
+    }
 }
 
 /// An event type as `types.create` makes it.

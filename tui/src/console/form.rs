@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 use hookwire_protocol::catalog::{CreateType, EventTypeDef, JsonChange, UpdateType};
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::endpoint::{
-    BatchSettings, Compression, CreateEndpoint, DeliveryMode, Endpoint, TestEndpoint,
-    UpdateEndpoint, VerificationMode,
+    BatchSettings, Compression, CreateEndpoint, DeliveryMode, Endpoint, KeyBatch, OrderKey,
+    OrderSettings, TestEndpoint, UpdateEndpoint, VerificationMode,
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::replay::StartReplay;
@@ -436,18 +436,15 @@ impl Form {
         Some(self.value(key).to_owned()).filter(|v| !v.is_empty())
     }
 
-    /// `EVENTS[,WAIT_MS]` for batches; empty: one request per event; an ordered endpoint's
-    /// mode (fixed when it was made) is kept.
+    /// `EVENTS[,WAIT_MS]` for batches; `ordered KEY[,EVENTS]` (at creation: a key
+    /// `pointer:/PATH` or `header:NAME`, batched per key with EVENTS); empty: one request
+    /// per event. An ordered endpoint's mode (fixed when it was made) is kept.
     fn delivery(&self) -> Result<Option<DeliveryMode>, (&'static str, String)> {
         let text = self.value("delivery");
-        if text.starts_with(ORDERED) {
+        if let Some(ordered) = text.strip_prefix(ORDERED) {
             return match self.kind {
                 FormKind::EditEndpoint(_) => Ok(None),
-                _ => Err((
-                    "delivery",
-                    "ordered endpoints are made with `hookwire endpoints create --ordered-by`"
-                        .to_owned(),
-                )),
+                _ => ordered_mode(ordered).map(Some),
             };
         }
         if text.is_empty() {
@@ -631,14 +628,14 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
             "bytes; empty: never compress",
         ),
         field(
-            "batch",
+            "delivery",
             "delivery",
             match endpoint.map(|e| &e.delivery) {
                 Some(DeliveryMode::Batch(b)) => format!("{},{}", b.max_events, b.max_wait_ms),
-                Some(DeliveryMode::Ordered(_)) => format!("{ORDERED} (kept)"),
+                Some(DeliveryMode::Ordered(o)) => format!("{ORDERED} {} (kept)", o.key),
                 _ => String::new(),
             },
-            "EVENTS,WAIT_MS (100,1000); empty: one event per request",
+            "EVENTS,WAIT_MS | ordered pointer:/P[,EVENTS] | empty: single",
         ),
         field(
             "template",
@@ -650,6 +647,19 @@ fn endpoint_fields(endpoint: Option<&Endpoint>) -> Vec<Field> {
             "NAME:VERSION; empty: the standard envelope",
         ),
     ]
+}
+
+/// What follows `ordered` in the delivery field: ` KEY[,EVENTS]`.
+fn ordered_mode(text: &str) -> Result<DeliveryMode, (&'static str, String)> {
+    let parts = list(text);
+    let key = parts.first().map_or("", String::as_str);
+    let key = key.parse::<OrderKey>().map_err(|why| ("delivery", why))?;
+    let batch =
+        number(parts.get(1).map_or("", String::as_str), "delivery")?.map(|max_events| KeyBatch {
+            max_events,
+            ..KeyBatch::default()
+        });
+    Ok(DeliveryMode::Ordered(OrderSettings { key, batch }))
 }
 
 /// What a template version is made of; every field may stay empty.
@@ -789,6 +799,54 @@ mod tests {
         assert_eq!(create.verification, Some(VerificationMode::Echo));
         assert_eq!(create.timeout_ms, None);
         assert!(form.fields.iter().all(|f| f.error.is_none()));
+    }
+
+    #[test]
+    fn the_delivery_field_makes_batches_and_ordered_endpoints_and_keeps_an_ordered_mode() {
+        let create = |delivery: &str| {
+            let mut form = Form::create_endpoint();
+            fill(&mut form, "url", "https://example.com");
+            fill(&mut form, "delivery", delivery);
+            match form.request(now()) {
+                Some(AdminRequest::EndpointsCreate(create)) => Ok(create.delivery),
+                _ => Err(form.fields[form.focus].error.clone()),
+            }
+        };
+        assert_eq!(create(""), Ok(Some(DeliveryMode::Single)));
+        let Ok(Some(DeliveryMode::Batch(batch))) = create("50,200") else {
+            panic!("a batch");
+        };
+        assert_eq!((batch.max_events, batch.max_wait_ms), (50, 200));
+        assert_eq!(
+            create("ordered pointer:/order_id"),
+            Ok(Some(DeliveryMode::Ordered(OrderSettings {
+                key: OrderKey::Pointer("/order_id".into()),
+                batch: None
+            })))
+        );
+        assert_eq!(
+            create("ordered header:Order-Id, 20"),
+            Ok(Some(DeliveryMode::Ordered(OrderSettings {
+                key: OrderKey::Header("Order-Id".into()),
+                batch: Some(KeyBatch {
+                    max_events: 20,
+                    ..KeyBatch::default()
+                })
+            })))
+        );
+        for bad in ["ordered", "ordered order_id", "ordered pointer:/a,x"] {
+            assert!(create(bad).unwrap_err().is_some(), "{bad}");
+        }
+
+        let mut endpoint = crate::console::fixtures::endpoint("ep_1", "http://127.0.0.1/x");
+        endpoint.delivery = DeliveryMode::Ordered(OrderSettings {
+            key: OrderKey::Pointer("/k".into()),
+            batch: None,
+        });
+        let mut form = Form::edit_endpoint(&endpoint);
+        let field = form.fields.iter().find(|f| f.key == "delivery").unwrap();
+        assert_eq!(field.value, "ordered pointer:/k (kept)");
+        assert_eq!(body_of(&mut form)["delivery"], Value::Null, "kept");
     }
 
     #[test]

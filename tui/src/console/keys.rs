@@ -28,6 +28,8 @@ pub(crate) enum Key {
     Freeze,
     Refresh,
     OpenEndpoint,
+    /// The blocked keys of an ordered endpoint.
+    BlockedKeys,
     New,
     Edit,
     Pause,
@@ -163,6 +165,11 @@ const BINDINGS: &[Binding] = &[
     char('f', Key::Freeze, "freeze / follow the live tail"),
     char('u', Key::Refresh, "reload"),
     char('o', Key::OpenEndpoint, "open the endpoint of the row"),
+    char(
+        'b',
+        Key::BlockedKeys,
+        "ordered endpoint's blocked keys (d, D move a head aside)",
+    ),
     char(
         'n',
         Key::New,

@@ -30,6 +30,8 @@ pub(crate) enum Load {
     Endpoint(String),
     EndpointStats(String),
     EndpointDeliveries(String),
+    /// An ordered endpoint's blocked keys.
+    BlockedKeys(String),
     Delivery {
         endpoint_id: String,
         event_id: String,
@@ -63,6 +65,7 @@ impl Load {
             }),
             Self::Endpoint(id) => AdminRequest::EndpointsGet(endpoint(id)),
             Self::EndpointStats(id) => AdminRequest::EndpointsStats(endpoint(id)),
+            Self::BlockedKeys(id) => AdminRequest::EndpointsBlockedKeys(endpoint(id)),
             Self::EndpointDeliveries(id) => AdminRequest::DeliveriesList(ListDeliveries {
                 endpoint_id: Some(id.clone()),
                 limit: Some(100),

@@ -25,6 +25,11 @@ pub(crate) const LOADING: &str = "loading…";
 pub(crate) const NO_ENDPOINTS: &str = "no endpoints in this tenant (n creates one)";
 pub(crate) const NO_ENDPOINTS_READONLY: &str = "no endpoints in this tenant";
 pub(crate) const NO_ATTEMPTS: &str = "waiting for attempts…";
+pub(crate) const NO_BLOCKED_KEYS: &str = "No key waits: every key of this endpoint flows.";
+/// How the empty key (events without one) shows.
+pub(crate) const EMPTY_KEY: &str = "(empty)";
+pub(crate) const BLOCKED_KEYS_HINT: &str =
+    "d drops the head, D moves it to the dead letters (both ask); enter opens it";
 pub(crate) const NO_DELIVERIES: &str =
     "no deliveries match (/ to search: endpoint:ID status:dead type:orders.* since:2h TEXT)";
 pub(crate) const NO_DEAD_LETTERS: &str =
@@ -70,6 +75,30 @@ pub(crate) fn confirm_delete(id: &str) -> String {
 /// What a confirmation asks.
 pub(crate) fn confirm_delete_template(name: &str) -> String {
     format!("Delete template {name} and every version? (Refused while an endpoint pins it.)")
+}
+
+/// Why `b` opens nothing.
+pub(crate) fn not_ordered(id: &str) -> String {
+    format!("{id} is not ordered: only ordered endpoints have blocked keys")
+}
+
+/// What a confirmation asks.
+pub(crate) fn confirm_skip_head(
+    endpoint_id: &str,
+    key: &str,
+    event_id: &str,
+    dead_letter: bool,
+) -> String {
+    let key = if key.is_empty() { "(empty)" } else { key };
+    if dead_letter {
+        format!(
+            "Move {event_id} (key {key} of {endpoint_id}) to the dead letters? The key's next event goes."
+        )
+    } else {
+        format!(
+            "Drop {event_id} (key {key} of {endpoint_id}) without delivering it? The key's next event goes."
+        )
+    }
 }
 
 /// What a confirmation asks.

@@ -9,6 +9,7 @@ use hookwire_protocol::catalog::EventTypeDef;
 use hookwire_protocol::dead_letter::DeadLetter;
 use hookwire_protocol::delivery::DeliveryRecord;
 use hookwire_protocol::endpoint::Endpoint;
+use hookwire_protocol::ordered::BlockedKey;
 use hookwire_protocol::replay::ReplayJob;
 use hookwire_protocol::source::SourceView;
 use hookwire_protocol::template::TemplateSummary;
@@ -60,6 +61,12 @@ impl Row for AuditEntry {
 impl Row for TemplateSummary {
     fn id(&self) -> String {
         self.name.clone()
+    }
+}
+
+impl Row for BlockedKey {
+    fn id(&self) -> String {
+        self.lane.clone()
     }
 }
 

@@ -1,7 +1,7 @@
 //! Detail pages: an endpoint (configuration, statistics, recent deliveries), a delivery
 //! (the event and every attempt with headers and bodies), an event type (schema and
-//! example), a payload template (versions, body, preview) and an incoming-webhook source
-//! (rules, counters, recent requests).
+//! example), a payload template (versions, body, preview), an ordered endpoint's blocked keys
+//! and an incoming-webhook source (rules, counters, recent requests).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use hookwire_protocol::auth::AuthView;
 use hookwire_protocol::catalog::EventTypeDef;
 use hookwire_protocol::delivery::DeliveryDetail;
-use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus};
+use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus, OrderKey};
 use hookwire_protocol::schemes::SignatureScheme;
 use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView, ValueFrom};
 use hookwire_protocol::stats::EndpointStats;
@@ -45,6 +45,15 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, page: &Page, theme: Theme, now
                 .title(format!("endpoint {id}"));
             frame.render_widget(Paragraph::new(lines).block(block), top);
             views::deliveries(frame, bottom, deliveries, "", theme, now);
+        }
+        Page::BlockedKeys { id, keys } => {
+            let [top, bottom] =
+                Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
+            let block = Block::default()
+                .borders(Borders::TOP)
+                .title(format!("blocked keys of {id}"));
+            frame.render_widget(Paragraph::new(strings::BLOCKED_KEYS_HINT).block(block), top);
+            views::blocked_keys(frame, bottom, keys, theme, now);
         }
         Page::Delivery {
             endpoint_id,
@@ -128,11 +137,22 @@ fn joined<T: ToString>(items: &[T]) -> Option<String> {
 /// endpoint gets every event alone, as the standard envelope, uncompressed.
 fn shaping_summary(e: &Endpoint) -> Option<String> {
     let mut parts = Vec::new();
-    if let DeliveryMode::Batch(batch) = e.delivery {
-        parts.push(format!(
+    match &e.delivery {
+        DeliveryMode::Batch(batch) => parts.push(format!(
             "batches of up to {} (wait {} ms)",
             batch.max_events, batch.max_wait_ms
-        ));
+        )),
+        DeliveryMode::Ordered(ordered) => {
+            let key = match &ordered.key {
+                OrderKey::Header(name) => format!("header {name}"),
+                OrderKey::Pointer(path) => format!("pointer {path}"),
+            };
+            parts.push(format!("ordered by {key} (b: blocked keys)"));
+            if let Some(batch) = ordered.batch {
+                parts.push(format!("per key batches of up to {}", batch.max_events));
+            }
+        }
+        DeliveryMode::Single => {}
     }
     if let Some(pin) = &e.template {
         parts.push(format!("template {pin}"));

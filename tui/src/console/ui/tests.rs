@@ -855,3 +855,25 @@ fn wide_terminals_name_every_view_in_the_tab_bar() {
     assert!(header.contains("1:Over 2:Endpoints"), "{header}");
     assert!(header.contains("9:Sour 0:Temp"), "{header}");
 }
+
+#[test]
+fn blocked_keys_page() {
+    let mut app = app();
+    app.view = View::Endpoints;
+    let mut keys = Table::default();
+    let mut empty_key = fixtures::blocked_key("", "evt_9", 7_200);
+    empty_key.last_error = Some("timeout after 10000 ms".into());
+    keys.load(
+        vec![
+            empty_key,
+            fixtures::blocked_key("order-1", "order-1-created", 300),
+            fixtures::blocked_key("order-7", "order-7-paid", 12),
+        ],
+        false,
+    );
+    app.pages.push(Page::BlockedKeys {
+        id: "ep_billing".into(),
+        keys,
+    });
+    insta::assert_snapshot!(screen(&app));
+}

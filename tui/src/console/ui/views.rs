@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use hookwire_protocol::audit::RequesterSource;
 use hookwire_protocol::delivery::DeliveryRecord;
+use hookwire_protocol::ordered::BlockedKey;
 use hookwire_protocol::overview::{EndpointLine, Overview};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -492,6 +493,61 @@ pub(super) fn deliveries(
             Constraint::Length(9),
             Constraint::Length(5),
             Constraint::Length(8),
+        ],
+        rows,
+    );
+}
+
+/// An ordered endpoint's blocked keys, longest waiting first.
+pub(super) fn blocked_keys(
+    frame: &mut Frame,
+    area: Rect,
+    source: &table::Table<BlockedKey>,
+    theme: Theme,
+    now: DateTime<Utc>,
+) {
+    if empty(frame, area, source, strings::NO_BLOCKED_KEYS) {
+        return;
+    }
+    let rows = source
+        .visible()
+        .into_iter()
+        .map(|k| {
+            Row::new(vec![
+                ago(Some(k.since), now),
+                if k.key.is_empty() {
+                    strings::EMPTY_KEY.to_owned()
+                } else {
+                    k.key.clone()
+                },
+                k.event_id.clone(),
+                k.attempts.to_string(),
+                k.next_attempt_at
+                    .map_or_else(|| "-".to_owned(), |at| ago(Some(now), at)),
+                k.last_error.clone().unwrap_or_default(),
+            ])
+            .style(theme.state("failed"))
+        })
+        .collect();
+    render_table(
+        frame,
+        area,
+        source,
+        &[
+            "WAITS",
+            "KEY",
+            "HEAD EVENT",
+            "TRIES",
+            "NEXT IN",
+            "LAST ERROR",
+        ],
+        &[
+            Constraint::Length(5),
+            Constraint::Length(20),
+            Constraint::Length(24),
+            Constraint::Length(5),
+            Constraint::Length(7),
+            Constraint::Fill(1),
         ],
         rows,
     );

@@ -108,7 +108,7 @@ pub(crate) async fn run(
             if !feeder.running() && feeder.lease.hold().await {
                 tracing::info!("this instance feeds the ordered lanes");
                 let mut tasks = JoinSet::new();
-                tasks.spawn(feeder::run(Arc::clone(&engine)));
+                tasks.spawn(feeder::run(Arc::clone(&engine), store.clone()));
                 feeder.running = Some(tasks);
             }
             match tokio::time::timeout(TAKE_FOR, owners::announce(&engine.bucket, &instance)).await

@@ -1,8 +1,12 @@
 //! The feeder: reads the events stream in order and puts each ordered endpoint's task on
 //! its key's lane. Publishes go out pipelined on one connection, which JetStream stores in
-//! order; the position (the last event fed) is written once they are acknowledged, so a
-//! feeder that takes over repeats at most the last unacknowledged stretch, and the lanes'
-//! de-duplication (`Nats-Msg-Id`) drops the repeats.
+//! order; the position (the last event fed) is written once a batch is acknowledged, before
+//! the next is read, so a feeder that resumes (after a crash, a takeover or a broker
+//! restart) repeats at most the batch it was feeding. Of that batch, a task still in its
+//! lane is dropped by de-duplication (`Nats-Msg-Id`); one already delivered and deleted
+//! may no longer be known to it (a restarted server rebuilds de-duplication from the
+//! messages it still holds), so the first batch's worth of events after a start is checked
+//! against the index: an event the endpoint already has a delivery of is not fed again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,21 +16,20 @@ use futures_util::StreamExt as _;
 
 use crate::engine::Engine;
 use crate::fanout::{self, Lanes};
+use crate::store::Store;
+use crate::task::Task;
 
 /// The bucket key of the position.
 const POSITION: &str = "ordered-feeder-position";
 /// Events fed per batch at most.
 const BATCH: usize = 500;
-/// How often the position is written at most (a takeover repeats up to this much, which
-/// de-duplication drops).
-const WRITE_EVERY: Duration = Duration::from_secs(1);
 /// How long a batch waits for more events once it has one.
 const LINGER: Duration = Duration::from_millis(5);
 
 /// Feeds forever, resuming after interruptions.
-pub(super) async fn run(engine: Arc<Engine>) {
+pub(super) async fn run(engine: Arc<Engine>, store: Store) {
     loop {
-        if let Err(e) = feed(&engine).await {
+        if let Err(e) = feed(&engine, &store).await {
             tracing::warn!(error = %e, "the ordered feeder stopped; resuming");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
@@ -39,7 +42,7 @@ pub(super) async fn forget(bucket: &kv::Store) {
     let _ = bucket.purge(POSITION).await;
 }
 
-async fn feed(engine: &Engine) -> Result<(), async_nats::Error> {
+async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
     let bucket = &engine.bucket;
     let (deliver_policy, revision) = match bucket.entry(POSITION).await? {
         Some(entry) if entry.operation == kv::Operation::Put => {
@@ -70,20 +73,12 @@ async fn feed(engine: &Engine) -> Result<(), async_nats::Error> {
         })
         .await?;
     let mut messages = reader.messages().await?;
-    let mut position = Position {
-        revision,
-        written: std::time::Instant::now(),
-        unwritten: None,
-    };
+    let mut position = Position { revision };
+    // The events an earlier feeder may have fed past the position: at most one batch.
+    let mut unsure = BATCH;
     loop {
-        // Idle: what was fed is written before waiting on.
-        let first = match tokio::time::timeout(WRITE_EVERY, messages.next()).await {
-            Ok(Some(first)) => first,
-            Ok(None) => return Err("the events stream ended".into()),
-            Err(_) => {
-                position.write(bucket).await?;
-                continue;
-            }
+        let Some(first) = messages.next().await else {
+            return Err("the events stream ended".into());
         };
         let mut batch = vec![first?];
         while batch.len() < BATCH {
@@ -107,7 +102,12 @@ async fn feed(engine: &Engine) -> Result<(), async_nats::Error> {
             ) else {
                 continue;
             };
+            let check = unsure > 0;
+            unsure = unsure.saturating_sub(1);
             for task in tasks {
+                if check && fed_before(store, &task).await {
+                    continue;
+                }
                 acks.push(
                     engine
                         .js
@@ -119,32 +119,38 @@ async fn feed(engine: &Engine) -> Result<(), async_nats::Error> {
         for ack in acks {
             ack.await?;
         }
-        position.unwritten = Some(fed);
-        if position.written.elapsed() >= WRITE_EVERY {
-            position.write(bucket).await?;
-        }
+        position.write(bucket, fed).await?;
     }
 }
 
-/// How far the feeder got, and what of it is written.
+/// Whether `task`'s endpoint already has a delivery of its event (fed before a restart:
+/// feeding it again would put it behind later events of its key).
+async fn fed_before(store: &Store, task: &Task) -> bool {
+    let (reader, tenant, endpoint_id, event_id) = (
+        store.clone(),
+        task.tenant.clone(),
+        task.endpoint_id.clone(),
+        task.event_id.clone(),
+    );
+    matches!(
+        tokio::task::spawn_blocking(move || reader.delivery(&tenant, &endpoint_id, &event_id))
+            .await,
+        Ok(Ok(Some(_)))
+    )
+}
+
+/// The last event fed, as written (by compare-and-set: two feeders never both advance it).
 struct Position {
     revision: Option<u64>,
-    written: std::time::Instant,
-    /// The last event fed, when not written yet.
-    unwritten: Option<u64>,
 }
 
 impl Position {
-    async fn write(&mut self, bucket: &kv::Store) -> Result<(), async_nats::Error> {
-        let Some(fed) = self.unwritten.take() else {
-            return Ok(());
-        };
+    async fn write(&mut self, bucket: &kv::Store, fed: u64) -> Result<(), async_nats::Error> {
         let value = fed.to_string().into_bytes().into();
         self.revision = Some(match self.revision {
             Some(revision) => bucket.update(POSITION, value, revision).await?,
             None => bucket.create(POSITION, value).await?,
         });
-        self.written = std::time::Instant::now();
         Ok(())
     }
 }

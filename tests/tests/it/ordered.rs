@@ -1,7 +1,8 @@
-//! Ordered delivery per key through NATS, a real receiver and `kill -9`: within a key, an
-//! event never arrives before the one before it was delivered (a failed attempt is retried
-//! before anything behind it; a crash repeats at most the attempt in flight); keys that fail
-//! hold only themselves; operators see blocked keys and move a head aside.
+//! Ordered delivery per key through NATS, a real receiver, `kill -9` and a broker restart,
+//! with one instance or two sharing the keys: within a key, an event never arrives before
+//! the one before it was delivered (a failed attempt is retried before anything behind it;
+//! a crash repeats at most the attempt in flight); keys that fail hold only themselves;
+//! operators see blocked keys and move a head aside; a key's turn may be a batch.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -170,7 +171,7 @@ async fn two_instances_share_the_keys_and_order_holds_when_one_is_killed() {
 }
 
 #[tokio::test]
-async fn each_keys_order_holds_through_failures_and_two_kill_9s() {
+async fn each_keys_order_holds_through_failures_two_kill_9s_and_a_broker_restart() {
     let mut stack = Stack::start(FAST).await;
     let receiver = Receiver::start().await;
     // Every third request fails.
@@ -205,6 +206,11 @@ async fn each_keys_order_holds_through_failures_and_two_kill_9s() {
             tokio::time::sleep(Duration::from_millis(300)).await;
             stack.daemon.kill9();
             stack.daemon.start_again().await;
+        }
+        if n == 6 {
+            // And the broker restarts under the lanes.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            stack.server.restart().await;
         }
     }
     for k in 0..KEYS {

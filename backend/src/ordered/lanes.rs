@@ -348,7 +348,7 @@ async fn turn(lane_of: Lane, lane_subject: String, turn: Turn) -> Done {
     let mut waited = false;
     let mut moved_aside = false;
     loop {
-        if waited && stream.direct_get(head_seq).await.is_err() {
+        if waited && gone(&stream, head_seq).await {
             moved_aside = true;
             break;
         }
@@ -408,6 +408,21 @@ async fn turn(lane_of: Lane, lane_subject: String, turn: Turn) -> Done {
     Done::Settled {
         subject: lane_subject,
         count: members.len(),
+    }
+}
+
+/// Whether the lane message `seq` is gone (an operator moved it aside); asked again until
+/// the stream answers, so a head is never skipped on a guess.
+async fn gone(stream: &Stream, seq: u64) -> bool {
+    loop {
+        match stream.direct_get(seq).await {
+            Ok(_) => return false,
+            Err(e) if e.kind() == DirectGetErrorKind::NotFound => return true,
+            Err(e) => {
+                tracing::warn!(seq, error = %e, "cannot check a lane's head; retrying");
+                tokio::time::sleep(PAUSE).await;
+            }
+        }
     }
 }
 

@@ -122,7 +122,7 @@ pub(crate) async fn run(
                 }
                 Err(_) => tracing::warn!("announcing this instance for ordered delivery timed out"),
             }
-        } else if announced {
+        } else if announced || feeder.running() || partitions.iter().any(Part::running) {
             tracing::info!("no endpoint is ordered any more; ordered delivery stops");
             if feeder.running() {
                 feeder::forget(&engine.bucket).await;

@@ -12,6 +12,7 @@ mod auth;
 mod batches;
 mod catalog;
 mod cli;
+mod cluster;
 mod compression;
 mod connect;
 mod console;

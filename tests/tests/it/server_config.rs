@@ -30,7 +30,7 @@ async fn shipped_server_configs_parse() {
         checked += 1;
     }
     assert_eq!(
-        checked, 3,
-        "expected quickstart.conf, production.example.conf and accounts.example.conf"
+        checked, 6,
+        "expected quickstart.conf, production.example.conf, accounts.example.conf and cluster-n1..3.conf"
     );
 }

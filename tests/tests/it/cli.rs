@@ -16,8 +16,8 @@ async fn hookwire_exit(stack: &Stack, args: &[&str]) -> (i32, Value) {
     hookwire_at(&stack.server.url(), args).await
 }
 
-/// Runs `hookwire --json <args>` against the NATS server at `url`.
-async fn hookwire_at(url: &str, args: &[&str]) -> (i32, Value) {
+/// Runs `hookwire --json <args>` against the NATS server(s) at `url` (comma-separated).
+pub(crate) async fn hookwire_at(url: &str, args: &[&str]) -> (i32, Value) {
     let output = tokio::process::Command::new(workspace_bin("hookwire"))
         .env("NATS_URL", url)
         .arg("--json")

@@ -3,27 +3,9 @@
 
 use std::time::Duration;
 
-use hookwire_testkit::{Hookwired, NatsCluster, Receiver, workspace_bin};
-use serde_json::Value;
+use hookwire_testkit::{Hookwired, NatsCluster, Receiver};
 
-/// Runs `hookwire --json <args>` against `urls`; (exit code, stdout as JSON).
-async fn hookwire(urls: &str, args: &[&str]) -> (i32, Value) {
-    let output = tokio::process::Command::new(workspace_bin("hookwire"))
-        .env("NATS_URL", urls)
-        .arg("--json")
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "hookwire {args:?} printed no JSON ({e}): {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap(), value)
-}
+use crate::cli::hookwire_at as hookwire;
 
 #[tokio::test]
 async fn the_cli_and_hookwired_ride_over_the_loss_of_a_node() {

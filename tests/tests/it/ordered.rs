@@ -39,7 +39,7 @@ async fn wait_for_delivery(stack: &Stack, endpoint: &str, event_id: &str, state:
                 &json!({"endpoint_id": endpoint, "event_id": event_id}),
             )
             .await
-            .unwrap_or(Value::Null);
+            .unwrap_or_else(|e| json!({"error": e.to_string()}));
         if detail["delivery"]["state"] == state {
             return;
         }
@@ -58,6 +58,52 @@ async fn blocked_keys(stack: &Stack, endpoint: &str) -> Value {
         .call("endpoints", "blocked-keys", &json!({"id": endpoint}))
         .await
         .unwrap()
+}
+
+/// An ordered endpoint (keyed by `/key`, retried every second) whose receiver fails every
+/// third request; its id.
+async fn failing_every_third(stack: &Stack, receiver: &Receiver) -> String {
+    receiver.script((0..3000).map(|i| {
+        if i % 3 == 2 {
+            Reply::status(503)
+        } else {
+            Reply::ok()
+        }
+    }));
+    let endpoint = stack
+        .endpoint(
+            receiver,
+            ordered(json!({"retry_schedule_secs": vec![1; 16]})),
+        )
+        .await;
+    assert_eq!(endpoint["delivery"]["mode"], "ordered");
+    endpoint["id"].as_str().unwrap().to_owned()
+}
+
+/// Publishes event `n` of each of `keys` keys (`{"key": "k<k>", "n": n}`, id `k<k>-<n>`).
+async fn publish_round(stack: &Stack, keys: usize, n: usize) {
+    for k in 0..keys {
+        stack
+            .publish(
+                "orders.changed",
+                &json!({"key": format!("k{k}"), "n": n}),
+                Some(&format!("k{k}-{n}")),
+            )
+            .await;
+    }
+}
+
+/// Waits until the last of `events` events of each of `keys` keys was delivered.
+async fn wait_for_every_key(stack: &Stack, endpoint: &str, keys: usize, events: usize) {
+    for k in 0..keys {
+        wait_for_delivery(
+            stack,
+            endpoint,
+            &format!("k{k}-{}", events - 1),
+            "succeeded",
+        )
+        .await;
+    }
 }
 
 /// Per key, in arrival order: never an event before an earlier one (repeats only), and every
@@ -121,20 +167,7 @@ async fn two_instances_share_the_keys_and_order_holds_when_one_is_killed() {
     const EVENTS: usize = 6;
     let stack = Stack::start(FAST).await;
     let receiver = Receiver::start().await;
-    receiver.script((0..1000).map(|i| {
-        if i % 3 == 2 {
-            Reply::status(503)
-        } else {
-            Reply::ok()
-        }
-    }));
-    let endpoint = stack
-        .endpoint(
-            &receiver,
-            ordered(json!({"retry_schedule_secs": vec![1; 16]})),
-        )
-        .await;
-    let id = endpoint["id"].as_str().unwrap().to_owned();
+    let id = failing_every_third(&stack, &receiver).await;
     // Started after the endpoint's creation: an admin request may reach either instance,
     // and a read right after a change elsewhere is #18's.
     let key_file = stack.daemon.data_dir().join("secrets.key");
@@ -145,15 +178,7 @@ async fn two_instances_share_the_keys_and_order_holds_when_one_is_killed() {
     assert!(owners.values().all(|n| *n == 8), "{owners:?}");
 
     for n in 0..EVENTS {
-        for k in 0..KEYS {
-            stack
-                .publish(
-                    "orders.changed",
-                    &json!({"key": format!("k{k}"), "n": n}),
-                    Some(&format!("k{k}-{n}")),
-                )
-                .await;
-        }
+        publish_round(&stack, KEYS, n).await;
         if n == 2 {
             // The second instance dies with lanes in flight; its partitions move to the first
             // once their leases expire, and are shared again when it is back.
@@ -163,9 +188,7 @@ async fn two_instances_share_the_keys_and_order_holds_when_one_is_killed() {
             second.start_again().await;
         }
     }
-    for k in 0..KEYS {
-        wait_for_delivery(&stack, &id, &format!("k{k}-{}", EVENTS - 1), "succeeded").await;
-    }
+    wait_for_every_key(&stack, &id, KEYS, EVENTS).await;
     assert_each_key_in_order(&receiver, KEYS, EVENTS);
     wait_for_owners(&stack, 2).await;
 }
@@ -174,33 +197,10 @@ async fn two_instances_share_the_keys_and_order_holds_when_one_is_killed() {
 async fn each_keys_order_holds_through_failures_two_kill_9s_and_a_broker_restart() {
     let mut stack = Stack::start(FAST).await;
     let receiver = Receiver::start().await;
-    // Every third request fails.
-    receiver.script((0..3000).map(|i| {
-        if i % 3 == 2 {
-            Reply::status(503)
-        } else {
-            Reply::ok()
-        }
-    }));
-    let endpoint = stack
-        .endpoint(
-            &receiver,
-            ordered(json!({"retry_schedule_secs": vec![1; 16]})),
-        )
-        .await;
-    let id = endpoint["id"].as_str().unwrap().to_owned();
-    assert_eq!(endpoint["delivery"]["mode"], "ordered");
+    let id = failing_every_third(&stack, &receiver).await;
 
     for n in 0..EVENTS {
-        for k in 0..KEYS {
-            stack
-                .publish(
-                    "orders.changed",
-                    &json!({"key": format!("k{k}"), "n": n}),
-                    Some(&format!("k{k}-{n}")),
-                )
-                .await;
-        }
+        publish_round(&stack, KEYS, n).await;
         if n == 3 || n == 8 {
             // Crash in the middle of the flow; the restarted instance takes the lanes over.
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -213,9 +213,7 @@ async fn each_keys_order_holds_through_failures_two_kill_9s_and_a_broker_restart
             stack.server.restart().await;
         }
     }
-    for k in 0..KEYS {
-        wait_for_delivery(&stack, &id, &format!("k{k}-{}", EVENTS - 1), "succeeded").await;
-    }
+    wait_for_every_key(&stack, &id, KEYS, EVENTS).await;
 
     assert_each_key_in_order(&receiver, KEYS, EVENTS);
     // Every lane flows again (a head clears its mark just after its delivery is recorded).
@@ -342,19 +340,9 @@ async fn batched_per_key_a_request_carries_a_run_of_one_key_in_order() {
     assert_eq!(endpoint["delivery"]["batch"]["max_events"], 5);
 
     for n in 0..EVENTS {
-        for k in 0..KEYS {
-            stack
-                .publish(
-                    "orders.changed",
-                    &json!({"key": format!("k{k}"), "n": n}),
-                    Some(&format!("k{k}-{n}")),
-                )
-                .await;
-        }
+        publish_round(&stack, KEYS, n).await;
     }
-    for k in 0..KEYS {
-        wait_for_delivery(&stack, &id, &format!("k{k}-{}", EVENTS - 1), "succeeded").await;
-    }
+    wait_for_every_key(&stack, &id, KEYS, EVENTS).await;
 
     // Each request: one key's run, in order, at most 5; a retry sends the same run under
     // the same webhook-id; across requests each key goes forward only.

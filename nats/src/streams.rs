@@ -23,11 +23,6 @@ use hookwire_protocol::Subjects;
 pub const FANOUT_CONSUMER: &str = "fanout";
 /// The durable consumer delivery workers pull tasks from.
 pub const DELIVER_CONSUMER: &str = "deliver";
-/// The pull expiry of ordered consumers that follow a stream for good (the attempt indexer,
-/// ordered delivery's feeder and lanes). An ordered consumer is one ephemeral replica: lost
-/// with its node, it is noticed by missed heartbeats (half the expiry) and recreated. The
-/// client's default (30 s) left an instance's history ~20 s behind after a node's loss.
-pub const FOLLOWER_MAX_EXPIRES: std::time::Duration = std::time::Duration::from_secs(4);
 
 /// Why provisioning failed.
 #[derive(Debug, thiserror::Error)]

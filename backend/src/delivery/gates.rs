@@ -161,9 +161,19 @@ impl Gates {
     }
 
     /// Ends a wait that [`Admission::Wait`] started.
-    pub(crate) fn stop_waiting(&self, endpoint: &Endpoint) {
+    fn stop_waiting(&self, endpoint: &Endpoint) {
         self.with_gate(endpoint, |gate| {
             gate.waiting = gate.waiting.saturating_sub(1);
+        });
+    }
+
+    /// Gives back the place of an admitted attempt that was abandoned before it finished.
+    fn abandon(&self, endpoint: &Endpoint) {
+        let max = self.max_in_flight(endpoint);
+        self.with_gate(endpoint, |gate| {
+            gate.concurrency.release(Load::Unknown, max, Instant::now());
+            gate.freed.notify_one();
+            gate.probing = false;
         });
     }
 
@@ -199,6 +209,66 @@ impl Gates {
     }
 }
 
+/// The place an admitted attempt ([`Admission::Go`]) holds at its endpoint's gate, until
+/// [`Place::finish`]. Dropped unfinished (the attempt's task abandoned, as an ordered lane's
+/// is when its partition moves), it gives the place back: a lost place would lower the
+/// endpoint's in-flight limit for good.
+pub(crate) struct Place<'a> {
+    gates: &'a Gates,
+    endpoint: &'a Endpoint,
+    finished: bool,
+}
+
+impl<'a> Place<'a> {
+    /// The place [`Gates::admit`] just gave `endpoint` (with `Go`).
+    pub(crate) fn taken(gates: &'a Gates, endpoint: &'a Endpoint) -> Self {
+        Self {
+            gates,
+            endpoint,
+            finished: false,
+        }
+    }
+
+    /// Records the attempt's result ([`Gates::finish`]) and frees the place.
+    pub(crate) fn finish(
+        mut self,
+        load: Load,
+        succeeded: bool,
+        now: Instant,
+        wall: DateTime<Utc>,
+    ) -> Change {
+        self.finished = true;
+        self.gates.finish(self.endpoint, load, succeeded, now, wall)
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.gates.abandon(self.endpoint);
+        }
+    }
+}
+
+/// A wait for a free place ([`Admission::Wait`]), counted while it lasts, however it ends.
+pub(crate) struct Waiting<'a> {
+    gates: &'a Gates,
+    endpoint: &'a Endpoint,
+}
+
+impl<'a> Waiting<'a> {
+    /// The wait [`Gates::admit`] just counted for `endpoint` (with `Wait`).
+    pub(crate) fn started(gates: &'a Gates, endpoint: &'a Endpoint) -> Self {
+        Self { gates, endpoint }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.gates.stop_waiting(self.endpoint);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use hookwire_protocol::endpoint::{Circuit, CreateEndpoint};
@@ -222,6 +292,51 @@ mod tests {
             )
             .expect("a valid endpoint")
             .0
+    }
+
+    #[test]
+    fn an_abandoned_attempt_or_wait_gives_its_place_back() {
+        let gates = Gates::new(BreakerSettings::default(), 4);
+        let e = endpoint(Some(1), None);
+        let now = Instant::now();
+        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+        let place = Place::taken(&gates, &e);
+        // Two may wait (half of 4); dropped, their waits end.
+        for _ in 0..2 {
+            assert!(matches!(
+                gates.admit(&e, false, now),
+                Admission::Wait { .. }
+            ));
+            drop(Waiting::started(&gates, &e));
+        }
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Wait { .. }
+        ));
+        let waiting = Waiting::started(&gates, &e);
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Wait { .. }
+        ));
+        let second = Waiting::started(&gates, &e);
+        assert!(
+            matches!(gates.admit(&e, false, now), Admission::Defer { .. }),
+            "two wait at once"
+        );
+        drop((waiting, second));
+        // The attempt's task is dropped before it finished: its place is free again.
+        drop(place);
+        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+        let place = Place::taken(&gates, &e);
+        let _ = place.finish(Load::Unknown, true, now, Utc::now());
+        assert!(
+            matches!(gates.admit(&e, false, now), Admission::Go { .. }),
+            "a finished place is given back once, by finish"
+        );
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Wait { .. }
+        ));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::batch;
 use super::circuit::Change;
-use super::gates::Admission;
+use super::gates::{Admission, Place, Waiting};
 use super::http::{Sender, Sent};
 use super::outcome::{Verdict, error_record, verdict};
 use super::pacing::Load;
@@ -224,16 +224,18 @@ pub(crate) async fn step_in_lane(
                 Admission::Hold => Ok(later(LANE_POLL)),
                 Admission::Defer { delay, paced } => Ok(LaneStep::Later { delay, paced }),
                 Admission::Wait { freed } => {
+                    let _waiting = Waiting::started(&engine.gates, &endpoint.endpoint);
                     let _ = tokio::time::timeout(MAX_PLACE_WAIT, freed.notified()).await;
-                    engine.gates.stop_waiting(&endpoint.endpoint);
                     Ok(later(Duration::ZERO))
                 }
                 Admission::Go { wait } => {
+                    let place = Place::taken(&engine.gates, &endpoint.endpoint);
                     if !wait.is_zero() {
                         tokio::time::sleep(wait).await;
                     }
                     Ok(
-                        match attempt(engine, sender, task, endpoint, &payload, Route::Lane).await?
+                        match attempt(engine, sender, task, endpoint, &payload, place, Route::Lane)
+                            .await?
                         {
                             Some((delay, error)) => LaneStep::Retry { delay, error },
                             None => LaneStep::Settled,
@@ -362,14 +364,15 @@ async fn admitted(
             Admission::Hold => return held::hold(engine, task).await,
             Admission::Defer { delay, paced } => return defer(engine, task, delay, paced).await,
             Admission::Wait { freed } => {
+                let _waiting = Waiting::started(&engine.gates, &endpoint.endpoint);
                 let _ = tokio::time::timeout(MAX_PLACE_WAIT, freed.notified()).await;
-                engine.gates.stop_waiting(&endpoint.endpoint);
             }
             Admission::Go { wait } => {
+                let place = Place::taken(&engine.gates, &endpoint.endpoint);
                 if !wait.is_zero() {
                     tokio::time::sleep(wait).await;
                 }
-                return attempt(engine, sender, task, endpoint, payload, Route::Queue)
+                return attempt(engine, sender, task, endpoint, payload, place, Route::Queue)
                     .await
                     .map(|_| ());
             }
@@ -406,6 +409,7 @@ async fn attempt(
     task: &Task,
     endpoint: &LiveEndpoint,
     payload: &Payload,
+    place: Place<'_>,
     route: Route,
 ) -> Result<Option<(Duration, Option<String>)>, async_nats::Error> {
     let started = Utc::now();
@@ -418,8 +422,7 @@ async fn attempt(
     );
     let sent = sender.post(endpoint, headers, payload.body.clone()).await;
     let verdict = verdict(&sent, started);
-    let change = engine.gates.finish(
-        &endpoint.endpoint,
+    let change = place.finish(
         load(&sent),
         verdict == Verdict::Delivered,
         Instant::now(),

@@ -68,7 +68,6 @@ async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
     let stream = engine.js.get_stream(&engine.topology.events).await?;
     let reader = stream
         .create_consumer(consumer::pull::OrderedConfig {
-            max_expires: hookwire_nats::streams::FOLLOWER_MAX_EXPIRES,
             deliver_policy,
             ..Default::default()
         })

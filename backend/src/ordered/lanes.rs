@@ -93,7 +93,6 @@ async fn run_lanes(
     let stream = engine.js.get_stream(&engine.topology.ordered).await?;
     let reader = stream
         .create_consumer(consumer::pull::OrderedConfig {
-            max_expires: hookwire_nats::streams::FOLLOWER_MAX_EXPIRES,
             deliver_policy: consumer::DeliverPolicy::All,
             filter_subject: engine.topology.subjects.ordered_partition(partition),
             ..Default::default()

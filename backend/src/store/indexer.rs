@@ -36,7 +36,6 @@ async fn index(
     let stream = js.get_stream(stream_name).await?;
     let ordered = stream
         .create_consumer(consumer::pull::OrderedConfig {
-            max_expires: hookwire_nats::streams::FOLLOWER_MAX_EXPIRES,
             deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                 start_sequence: cursor + 1,
             },

@@ -55,7 +55,7 @@ async fn the_cli_and_hookwired_ride_over_the_loss_of_a_node() {
     // The attempt is indexed: the instance's history follows the attempts stream through
     // the node's loss.
     let id = created["id"].as_str().unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         let (_, delivery) = hookwire(
             &urls,

@@ -44,7 +44,7 @@ pub(super) async fn forget(bucket: &kv::Store) {
 
 async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
     let bucket = &engine.bucket;
-    let (deliver_policy, revision) = match bucket.entry(POSITION).await? {
+    let (deliver_policy, revision, mut fed) = match bucket.entry(POSITION).await? {
         Some(entry) if entry.operation == kv::Operation::Put => {
             let fed: u64 = std::str::from_utf8(&entry.value)?.parse()?;
             (
@@ -52,6 +52,7 @@ async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
                     start_sequence: fed + 1,
                 },
                 Some(entry.revision),
+                fed,
             )
         }
         // From the first ordered endpoint's creation: earlier events are not theirs.
@@ -61,6 +62,7 @@ async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
                     start_time: time::OffsetDateTime::from_unix_timestamp(since.timestamp())?,
                 },
                 None,
+                0,
             ),
             None => return Ok(()),
         },
@@ -88,9 +90,15 @@ async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
             }
         }
         let mut acks = Vec::new();
-        let mut fed = 0;
+        let already = fed;
         for message in &batch {
             let info = message.info()?;
+            // The client recreates a lost ordered consumer from the stream's start when it
+            // had delivered nothing yet (whatever it was asked to start at): what was fed
+            // before is skipped, not fed again behind later events.
+            if info.stream_sequence <= fed {
+                continue;
+            }
             fed = info.stream_sequence;
             // A rejected event is reported by fan-out; here it is simply not fed.
             let Ok(tasks) = fanout::tasks_for(
@@ -119,7 +127,9 @@ async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
         for ack in acks {
             ack.await?;
         }
-        position.write(bucket, fed).await?;
+        if fed > already {
+            position.write(bucket, fed).await?;
+        }
     }
 }
 

@@ -45,6 +45,7 @@ async fn index(
         })
         .await?;
     let mut messages = ordered.messages().await?;
+    let mut last_seq = cursor;
     loop {
         let Some(first) = messages.next().await else {
             return Err("the attempts stream ended".into());
@@ -57,15 +58,24 @@ async fn index(
             }
         }
         let mut records = Vec::with_capacity(batch.len());
-        let mut last_seq = cursor;
+        let indexed = last_seq;
         for message in &batch {
-            last_seq = message.info()?.stream_sequence;
+            let seq = message.info()?.stream_sequence;
+            // A lost ordered consumer that had delivered nothing is recreated from the
+            // stream's start: what is indexed already is skipped.
+            if seq <= last_seq {
+                continue;
+            }
+            last_seq = seq;
             match serde_json::from_slice::<AttemptRecord>(&message.payload) {
                 Ok(record) => records.push(record),
                 Err(e) => {
                     tracing::warn!(seq = last_seq, error = %e, "skipping an unreadable attempt record");
                 }
             }
+        }
+        if last_seq == indexed {
+            continue;
         }
         let writer = store.clone();
         tokio::task::spawn_blocking(move || writer.index_attempts(&records, last_seq)).await??;

@@ -177,9 +177,10 @@ impl Gates {
         });
     }
 
-    /// Records an admitted attempt's result. `endpoint` is the endpoint as it was when the
-    /// attempt was admitted; the returned change is for the caller to store and announce.
-    pub(crate) fn finish(
+    /// Records an admitted attempt's result (through [`Place::finish`], so a place is given
+    /// back exactly once). `endpoint` is the endpoint as it was when the attempt was admitted;
+    /// the returned change is for the caller to store and announce.
+    fn finish(
         &self,
         endpoint: &Endpoint,
         load: Load,

@@ -6,7 +6,8 @@
 //! A request is read into its operation's request type, handled by that operation's
 //! [`Handler`] (one file per noun), and answered with its reply type. Changes and sends are
 //! audited before the reply goes out. Writes go through the configuration bucket and
-//! answer once applied locally, so a caller reads its own writes.
+//! answer once applied by every instance ([`crate::barrier`]), so a caller reads its own
+//! writes whichever instance it asks next, and events published after the answer see them.
 
 mod audit;
 mod dead_letters;
@@ -30,7 +31,7 @@ use futures_util::StreamExt as _;
 use hookwire_protocol::Tenant;
 use hookwire_protocol::admin::{AdminError, ErrorCode};
 use hookwire_protocol::audit::{AuditRecord, REQUEST_INFO_HEADER, REQUESTER_HEADER, Requester};
-use hookwire_protocol::operation::{Op, Operation, ops};
+use hookwire_protocol::operation::{Effect, Op, Operation, ops};
 
 use crate::delivery::http::Sender;
 use crate::engine::Engine;
@@ -112,6 +113,9 @@ impl Admin {
                 Some(op) => {
                     let payload = &request.message.payload;
                     let result = self.dispatch(op, &subject.tenant, payload).await;
+                    if op.effect() == Effect::Configure && result.is_ok() {
+                        crate::barrier::everywhere(&self.engine).await;
+                    }
                     if op.effect().audited() {
                         self.audit(&request.message, op, &subject.tenant, &result)
                             .await;

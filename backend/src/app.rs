@@ -12,6 +12,7 @@ use hookwire_protocol::Subjects;
 use tokio::sync::watch;
 
 use crate::admin::{self, Admin};
+use crate::barrier::{self, Applied};
 use crate::catalog::{self, Catalog};
 use crate::config::Config;
 use crate::delivery::batch::Batcher;
@@ -22,6 +23,7 @@ use crate::delivery::{held, tiers};
 use crate::engine::Engine;
 use crate::metrics::{self, Metrics};
 use crate::registry::{self, Registry};
+use crate::roster::{self, Roster};
 use crate::sources::ingress::{self, Ingress};
 use crate::sources::{self, Sources};
 use crate::store::Store;
@@ -61,21 +63,17 @@ pub async fn run(
 
     let store_path = config.data_dir.join("hookwired.redb");
     let store = open_store(&store_path, &config).await?;
-    let (registry, bucket) =
-        load_endpoints(&js, &topology, &store, &config, Arc::clone(&keyring)).await?;
-    let bucket_seq = bucket_sequence(&js, &topology).await?;
-    let (catalog, templates) = load_catalog_and_templates(&bucket, bucket_seq, &config).await?;
-    let sources = load_sources(&bucket, bucket_seq, keyring, &subjects, &config).await?;
-
+    let configuration = load_configuration(&js, &topology, &store, &config, keyring).await?;
+    let (roster_tx, roster) = watch::channel(Roster::new());
     let engine = Arc::new(Engine {
         client: client.clone(),
         js: js.clone(),
         topology: topology.clone(),
-        registry: Arc::clone(&registry),
-        catalog,
-        templates,
-        sources,
-        bucket: bucket.clone(),
+        registry: configuration.registry,
+        catalog: configuration.catalog,
+        templates: configuration.templates,
+        sources: configuration.sources,
+        bucket: configuration.bucket,
         metrics: Arc::clone(&metrics),
         tiers: config.retry_tiers(),
         max_retry_after: Duration::from_secs(u64::from(config.delivery.max_retry_after_secs)),
@@ -84,6 +82,9 @@ pub async fn run(
         gates: Gates::new(config.breaker.settings(), config.delivery.concurrency),
         recording: Recording::new(&config.privacy.redact_headers),
         batcher: Batcher::default(),
+        instance: crate::ids::random("inst_"),
+        roster,
+        applied: configuration.applied,
     });
 
     let service = client
@@ -106,6 +107,7 @@ pub async fn run(
     let mut admin_tasks = admin::start(&service, admin, &settings)
         .await
         .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
+    let announcing = join_the_instances(&engine, roster_tx, &stop_rx).await?;
     let ingress = start_ingress(&engine, &config).await?;
     let concurrency = usize::try_from(config.delivery.concurrency).unwrap_or(512);
     let delivering = start_delivery(&engine, sender, &store, &stop_rx, concurrency);
@@ -135,6 +137,8 @@ pub async fn run(
             "attempts still in flight after the drain timeout; they will be redelivered"
         );
     }
+    // Off the roster before the connection goes, so changes stop waiting for this instance.
+    let _ = tokio::time::timeout(Duration::from_secs(2), announcing).await;
     let _ = service.stop().await;
     admin_tasks.abort_all();
     background.abort_all();
@@ -144,6 +148,25 @@ pub async fn run(
         .await
         .context("cannot drain the NATS connection")?;
     Ok(())
+}
+
+/// Answers configuration sync requests and joins the roster, before anything is delivered
+/// (a change must wait for this instance from then on); announces until `stop` turns true.
+async fn join_the_instances(
+    engine: &Arc<Engine>,
+    roster: watch::Sender<Roster>,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    barrier::serve(engine)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot answer configuration sync requests: {e}"))?;
+    roster::join(&engine.bucket, &engine.instance, &roster).await;
+    Ok(tokio::spawn(roster::run(
+        engine.bucket.clone(),
+        engine.instance.clone(),
+        roster,
+        stop.clone(),
+    )))
 }
 
 /// Fan-out, ordered delivery and the workers, until `stop` turns true.
@@ -177,6 +200,50 @@ fn start_delivery(
     ]
 }
 
+/// The configuration every instance follows, loaded and followed.
+struct Configuration {
+    registry: Arc<Registry>,
+    catalog: Arc<Catalog>,
+    templates: Arc<Templates>,
+    sources: Arc<Sources>,
+    bucket: kv::Store,
+    applied: Applied,
+}
+
+/// Loads the endpoints, event types, templates and sources, and follows their changes.
+async fn load_configuration(
+    js: &jetstream::Context,
+    topology: &Topology,
+    store: &Store,
+    config: &Config,
+    keyring: Arc<Keyring>,
+) -> anyhow::Result<Configuration> {
+    let (registry, bucket) =
+        load_endpoints(js, topology, store, config, Arc::clone(&keyring)).await?;
+    let bucket_seq = bucket_sequence(js, topology).await?;
+    let mut applied = Applied::default();
+    applied.follow(registry::KIND, registry.applied());
+    let (catalog, templates) =
+        load_catalog_and_templates(&bucket, bucket_seq, config, &mut applied).await?;
+    let sources = load_sources(
+        &bucket,
+        bucket_seq,
+        keyring,
+        &topology.subjects,
+        config,
+        &mut applied,
+    )
+    .await?;
+    Ok(Configuration {
+        registry,
+        catalog,
+        templates,
+        sources,
+        bucket,
+        applied,
+    })
+}
+
 /// Loads the sources; like endpoints, one whose secrets do not open stops the start.
 async fn load_sources(
     bucket: &jetstream::kv::Store,
@@ -184,15 +251,17 @@ async fn load_sources(
     keyring: Arc<Keyring>,
     subjects: &Subjects,
     config: &Config,
+    applied: &mut Applied,
 ) -> anyhow::Result<Arc<Sources>> {
     let sources = Arc::new(Sources::new(
         keyring,
         subjects.clone(),
         config.ingress.public_url.clone(),
     ));
-    sources::load_and_follow(bucket.clone(), Arc::clone(&sources), bucket_seq)
+    let revision = sources::load_and_follow(bucket.clone(), Arc::clone(&sources), bucket_seq)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the sources: {e}"))?;
+    applied.follow(sources::KIND, revision);
     // Serving without a source whose secrets do not open would refuse its provider's webhooks.
     let unopened = sources.unopened();
     if let Some(first) = unopened.first() {
@@ -285,15 +354,18 @@ async fn load_catalog_and_templates(
     bucket: &kv::Store,
     bucket_seq: u64,
     config: &Config,
+    applied: &mut Applied,
 ) -> anyhow::Result<(Arc<Catalog>, Arc<Templates>)> {
     let catalog = Arc::new(Catalog::new(config.catalog.strict));
-    catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
+    let revision = catalog::load_and_follow(bucket.clone(), Arc::clone(&catalog), bucket_seq)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the event-types catalog: {e}"))?;
+    applied.follow(catalog::KIND, revision);
     let templates = Arc::new(Templates::default());
-    templates::load_and_follow(bucket.clone(), Arc::clone(&templates), bucket_seq)
+    let revision = templates::load_and_follow(bucket.clone(), Arc::clone(&templates), bucket_seq)
         .await
         .map_err(|e| anyhow::anyhow!("cannot load the payload templates: {e}"))?;
+    applied.follow(templates::KIND, revision);
     Ok((catalog, templates))
 }
 

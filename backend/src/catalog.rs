@@ -27,7 +27,7 @@ pub(crate) struct Catalog {
 }
 
 fn key(tenant: &Tenant, name: &str) -> String {
-    format!("types.{tenant}.{name}")
+    format!("{KIND}.{tenant}.{name}")
 }
 
 /// Compiles `def`'s schema and checks its example against it.
@@ -193,20 +193,19 @@ pub(crate) fn not_found(name: &str) -> AdminError {
     ))
 }
 
-/// Loads every type in the bucket, then follows changes forever.
+/// The first token of the bucket keys of this kind of configuration.
+pub(crate) const KIND: &str = "types";
+
+/// Loads every type in the bucket, then follows changes forever; the receiver
+/// tells the bucket revision applied.
 pub(crate) async fn load_and_follow(
     bucket: kv::Store,
     catalog: Arc<Catalog>,
     bucket_stream_seq: u64,
-) -> Result<(), async_nats::Error> {
-    crate::watched::load_and_follow(
-        bucket,
-        "types",
-        bucket_stream_seq,
-        move |tenant, name, def| {
-            catalog.apply(tenant, name.to_owned(), def);
-        },
-    )
+) -> Result<tokio::sync::watch::Receiver<u64>, async_nats::Error> {
+    crate::watched::load_and_follow(bucket, KIND, bucket_stream_seq, move |tenant, name, def| {
+        catalog.apply(tenant, name.to_owned(), def);
+    })
     .await
 }
 

@@ -47,6 +47,12 @@ pub(crate) struct Engine {
     pub recording: crate::delivery::request::Recording,
     /// The batches being filled on this instance.
     pub batcher: crate::delivery::batch::Batcher,
+    /// This instance's name on the roster.
+    pub instance: String,
+    /// The instances alive, as this instance last announced itself.
+    pub roster: tokio::sync::watch::Receiver<crate::roster::Roster>,
+    /// The configuration this instance has applied, per kind.
+    pub applied: crate::barrier::Applied,
 }
 
 /// An operational event failed to publish.

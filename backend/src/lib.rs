@@ -9,6 +9,7 @@
 pub(crate) mod admin;
 pub mod app;
 pub(crate) mod audit;
+pub(crate) mod barrier;
 pub(crate) mod catalog;
 pub mod config;
 pub(crate) mod dead_letters;
@@ -22,6 +23,7 @@ pub(crate) mod ordered;
 pub(crate) mod redeliver;
 pub(crate) mod registry;
 pub(crate) mod replay;
+pub(crate) mod roster;
 pub(crate) mod sources;
 pub(crate) mod store;
 pub(crate) mod stream_page;

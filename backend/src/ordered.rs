@@ -7,7 +7,7 @@
 //! - the lanes ([`lanes`]) of each of the [`PARTITIONS`], run by the holder of that
 //!   partition's lease: each lane's head is attempted, retried in place, and deleted once
 //!   settled, before the next goes;
-//! - the instances share the partitions evenly ([`owners`]).
+//! - the instances on the [roster](crate::roster) share the partitions evenly ([`owners`]).
 //!
 //! Fan-out leaves ordered endpoints to them. Nothing runs while no endpoint is ordered.
 
@@ -82,21 +82,20 @@ impl Part {
 }
 
 /// Takes part in ordered delivery while some endpoint is ordered (the feeder when its lease
-/// is free, a fair share of the partitions), until `stop` turns true.
+/// is free, a fair share of the partitions among the instances on the roster), until `stop`
+/// turns true.
 pub(crate) async fn run(
     engine: Arc<Engine>,
     sender: Sender,
     store: Store,
     mut stop: watch::Receiver<bool>,
 ) {
-    let instance = crate::ids::random("inst_");
-    let lease = |key: String| Lease::new(engine.bucket.clone(), key, instance.clone());
+    let lease = |key: String| Lease::new(engine.bucket.clone(), key, engine.instance.clone());
     let mut feeder = Part::new(lease(FEEDER_LEASE.to_owned()));
     let mut partitions: Vec<Part> = (0..PARTITIONS)
         .map(|p| Part::new(lease(format!("{PARTITION_LEASE}.{p}"))))
         .collect();
     let places = Arc::new(Semaphore::new(lanes::HEADS_AT_ONCE));
-    let mut announced = false;
     loop {
         if engine.registry.any_ordered() {
             join_all(
@@ -111,31 +110,21 @@ pub(crate) async fn run(
                 tasks.spawn(feeder::run(Arc::clone(&engine), store.clone()));
                 feeder.running = Some(tasks);
             }
-            match tokio::time::timeout(TAKE_FOR, owners::announce(&engine.bucket, &instance)).await
-            {
-                Ok(Ok(live)) => {
-                    announced = true;
-                    share(&engine, &sender, &store, &places, &mut partitions, live).await;
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "cannot announce this instance for ordered delivery");
-                }
-                Err(_) => tracing::warn!("announcing this instance for ordered delivery timed out"),
-            }
-        } else if announced || feeder.running() || partitions.iter().any(Part::running) {
+            let live = engine.roster.borrow().len();
+            share(&engine, &sender, &store, &places, &mut partitions, live).await;
+        } else if feeder.running() || partitions.iter().any(Part::running) {
             tracing::info!("no endpoint is ordered any more; ordered delivery stops");
             if feeder.running() {
                 feeder::forget(&engine.bucket).await;
             }
-            leave(&engine, &instance, &mut feeder, &mut partitions).await;
-            announced = false;
+            give_up_all(&mut feeder, &mut partitions).await;
         }
         let stopping = tokio::select! {
             () = tokio::time::sleep(RENEW_EVERY) => false,
             stopped = stop.wait_for(|s| *s) => stopped.is_ok(),
         };
         if stopping {
-            leave(&engine, &instance, &mut feeder, &mut partitions).await;
+            give_up_all(&mut feeder, &mut partitions).await;
             return;
         }
     }
@@ -182,13 +171,12 @@ async fn share(
     }
 }
 
-/// Stops every part, gives the leases up and leaves the roster.
-async fn leave(engine: &Engine, instance: &str, feeder: &mut Part, partitions: &mut [Part]) {
+/// Stops every part and gives the leases up.
+async fn give_up_all(feeder: &mut Part, partitions: &mut [Part]) {
     join_all(
         std::iter::once(feeder)
             .chain(partitions.iter_mut())
             .map(Part::give_up),
     )
     .await;
-    owners::leave(&engine.bucket, instance).await;
 }

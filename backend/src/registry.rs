@@ -84,10 +84,13 @@ impl StoredEndpoint {
     }
 }
 
+/// The first token of the bucket keys of endpoints.
+pub(crate) const KIND: &str = "endpoints";
+
 /// The bucket key of an endpoint.
 #[must_use]
 pub(crate) fn endpoint_key(tenant: &Tenant, id: &str) -> String {
-    format!("endpoints.{tenant}.{id}")
+    format!("{KIND}.{tenant}.{id}")
 }
 
 /// An endpoint ready for delivery: secrets parsed, schedule resolved.
@@ -302,6 +305,11 @@ impl Registry {
     #[must_use]
     pub(crate) fn revision(&self) -> u64 {
         *self.revision.borrow()
+    }
+
+    /// Follows the bucket revision applied here.
+    pub(crate) fn applied(&self) -> watch::Receiver<u64> {
+        self.revision.subscribe()
     }
 
     /// Waits until bucket `revision` is applied here, so a writer can read its own write.
@@ -545,8 +553,7 @@ pub(crate) async fn sync(
 
 fn parse_entry(entry: &kv::Entry) -> Option<(Tenant, String, Option<StoredEndpoint>)> {
     let mut parts = entry.key.splitn(3, '.');
-    let (Some("endpoints"), Some(tenant), Some(id)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(KIND), Some(tenant), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
         return None;
     };
     let tenant = Tenant::new(tenant).ok()?;

@@ -57,7 +57,7 @@ fn owner(source: &Source) -> String {
 }
 
 fn key(tenant: &Tenant, name: &str) -> String {
-    format!("sources.{tenant}.{name}")
+    format!("{KIND}.{tenant}.{name}")
 }
 
 fn new_token() -> String {
@@ -363,15 +363,19 @@ impl Sources {
     }
 }
 
-/// Loads every source in the bucket, then follows changes forever.
+/// The first token of the bucket keys of this kind of configuration.
+pub(crate) const KIND: &str = "sources";
+
+/// Loads every source in the bucket, then follows changes forever; the receiver
+/// tells the bucket revision applied.
 pub(crate) async fn load_and_follow(
     bucket: kv::Store,
     sources: Arc<Sources>,
     bucket_stream_seq: u64,
-) -> Result<(), async_nats::Error> {
+) -> Result<tokio::sync::watch::Receiver<u64>, async_nats::Error> {
     crate::watched::load_and_follow(
         bucket,
-        "sources",
+        KIND,
         bucket_stream_seq,
         move |tenant, name, stored: Option<StoredSource>| {
             sources.apply(&tenant, name, stored.as_ref());

@@ -34,7 +34,7 @@ pub(crate) struct Templates {
 }
 
 fn key(tenant: &Tenant, name: &str, version: u32) -> String {
-    format!("templates.{tenant}.{name}.{version}")
+    format!("{KIND}.{tenant}.{name}.{version}")
 }
 
 impl Templates {
@@ -141,15 +141,19 @@ pub(crate) fn not_found(name: &str) -> AdminError {
     ))
 }
 
-/// Loads every template version in the bucket, then follows changes forever.
+/// The first token of the bucket keys of this kind of configuration.
+pub(crate) const KIND: &str = "templates";
+
+/// Loads every template version in the bucket, then follows changes forever; the receiver
+/// tells the bucket revision applied.
 pub(crate) async fn load_and_follow(
     bucket: kv::Store,
     templates: Arc<Templates>,
     bucket_stream_seq: u64,
-) -> Result<(), async_nats::Error> {
+) -> Result<tokio::sync::watch::Receiver<u64>, async_nats::Error> {
     crate::watched::load_and_follow(
         bucket,
-        "templates",
+        KIND,
         bucket_stream_seq,
         move |tenant, rest, version| templates.apply(tenant, rest, version),
     )

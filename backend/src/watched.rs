@@ -9,15 +9,17 @@ use async_nats::jetstream::kv;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use hookwire_protocol::Tenant;
 use serde::de::DeserializeOwned;
+use tokio::sync::watch;
 
 /// Loads every `kind` entry of `bucket` through `apply` (tenant, name, value or `None` when
-/// deleted), then follows changes after `bucket_stream_seq` in a task of its own.
+/// deleted), then follows changes after `bucket_stream_seq` in a task of its own; the
+/// receiver tells the bucket revision applied.
 pub(crate) async fn load_and_follow<T, F>(
     bucket: kv::Store,
     kind: &'static str,
     bucket_stream_seq: u64,
     apply: F,
-) -> Result<(), async_nats::Error>
+) -> Result<watch::Receiver<u64>, async_nats::Error>
 where
     T: DeserializeOwned + 'static,
     F: Fn(Tenant, &str, Option<T>) + Send + Sync + 'static,
@@ -27,8 +29,10 @@ where
             apply_entry(kind, &entry, &apply);
         }
     }
-    tokio::spawn(follow(bucket, kind, bucket_stream_seq + 1, apply));
-    Ok(())
+    let applied = watch::Sender::new(bucket_stream_seq);
+    let revision = applied.subscribe();
+    tokio::spawn(follow(bucket, kind, applied, apply));
+    Ok(revision)
 }
 
 /// The bucket's keys that start with `prefix`.
@@ -44,20 +48,21 @@ pub(crate) async fn keys_under(
         .await?)
 }
 
-async fn follow<T, F>(bucket: kv::Store, kind: &'static str, mut from: u64, apply: F)
+async fn follow<T, F>(bucket: kv::Store, kind: &'static str, applied: watch::Sender<u64>, apply: F)
 where
     T: DeserializeOwned,
     F: Fn(Tenant, &str, Option<T>),
 {
     let keys = format!("{kind}.>");
     loop {
+        let from = *applied.borrow() + 1;
         match bucket.watch_from_revision(keys.as_str(), from).await {
             Ok(mut watch) => {
                 while let Some(entry) = watch.next().await {
                     match entry {
                         Ok(entry) => {
-                            from = entry.revision + 1;
                             apply_entry(kind, &entry, &apply);
+                            applied.send_replace(entry.revision);
                         }
                         Err(e) => {
                             tracing::warn!(kind, error = %e, "configuration watch interrupted; resuming");

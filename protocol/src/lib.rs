@@ -12,6 +12,7 @@ pub mod attempt;
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod cluster;
 pub mod content_filter;
 pub mod dead_letter;
 pub mod delivery;

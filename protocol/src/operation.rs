@@ -18,8 +18,11 @@ use serde::de::DeserializeOwned;
 pub enum Effect {
     /// Reads state; not audited.
     Read,
-    /// Changes state (configuration, deliveries, jobs); audited.
+    /// Changes state other than configuration (deliveries, jobs); audited.
     Change,
+    /// Changes the configuration every instance follows (endpoints, event types, templates,
+    /// sources); audited, and answered once every instance has applied the change.
+    Configure,
     /// Sends a request to a receiver without changing state; audited.
     Send,
 }
@@ -51,7 +54,7 @@ macro_rules! admin_operations {
         $callback! {
             /// Creates an endpoint; the reply carries its signing secret, shown only here.
             EndpointsCreate = "endpoints" "create":
-                $crate::endpoint::CreateEndpoint => $crate::endpoint::CreatedEndpoint, Change;
+                $crate::endpoint::CreateEndpoint => $crate::endpoint::CreatedEndpoint, Configure;
             /// One endpoint.
             EndpointsGet = "endpoints" "get":
                 $crate::endpoint::EndpointId => $crate::endpoint::Endpoint, Read;
@@ -60,25 +63,25 @@ macro_rules! admin_operations {
                 $crate::endpoint::ListEndpoints => $crate::endpoint::EndpointPage, Read;
             /// Changes an endpoint's fields.
             EndpointsUpdate = "endpoints" "update":
-                $crate::endpoint::UpdateEndpoint => $crate::endpoint::Endpoint, Change;
+                $crate::endpoint::UpdateEndpoint => $crate::endpoint::Endpoint, Configure;
             /// Deletes an endpoint.
             EndpointsDelete = "endpoints" "delete":
-                $crate::endpoint::EndpointId => $crate::admin::Deleted, Change;
+                $crate::endpoint::EndpointId => $crate::admin::Deleted, Configure;
             /// Holds an endpoint's deliveries until it is resumed.
             EndpointsPause = "endpoints" "pause":
-                $crate::endpoint::EndpointId => $crate::endpoint::Endpoint, Change;
+                $crate::endpoint::EndpointId => $crate::endpoint::Endpoint, Configure;
             /// Delivers again to a paused endpoint, releasing what it held.
             EndpointsResume = "endpoints" "resume":
-                $crate::endpoint::EndpointId => $crate::endpoint::Endpoint, Change;
+                $crate::endpoint::EndpointId => $crate::endpoint::Endpoint, Configure;
             /// Delivers again to a disabled endpoint, with a fresh circuit.
             EndpointsEnable = "endpoints" "enable":
-                $crate::endpoint::EndpointId => $crate::endpoint::Endpoint, Change;
+                $crate::endpoint::EndpointId => $crate::endpoint::Endpoint, Configure;
             /// A new signing secret; the previous one keeps signing for a grace period.
             EndpointsRotateSecret = "endpoints" "rotate-secret":
-                $crate::endpoint::RotateSecret => $crate::endpoint::RotatedSecret, Change;
+                $crate::endpoint::RotateSecret => $crate::endpoint::RotatedSecret, Configure;
             /// Runs subscription verification now and records the result.
             EndpointsVerify = "endpoints" "verify":
-                $crate::endpoint::EndpointId => $crate::verification::VerificationReport, Change;
+                $crate::endpoint::EndpointId => $crate::verification::VerificationReport, Configure;
             /// The last hour, day and week of attempts.
             EndpointsStats = "endpoints" "stats":
                 $crate::endpoint::EndpointId => $crate::stats::EndpointStats, Read;
@@ -132,7 +135,7 @@ macro_rules! admin_operations {
                 $crate::admin::PageSize => $crate::replay::ReplayJobs, Read;
             /// Adds an event type to the catalog.
             TypesCreate = "types" "create":
-                $crate::catalog::CreateType => $crate::catalog::EventTypeDef, Change;
+                $crate::catalog::CreateType => $crate::catalog::EventTypeDef, Configure;
             /// One event type.
             TypesGet = "types" "get":
                 $crate::catalog::TypeName => $crate::catalog::EventTypeDef, Read;
@@ -141,19 +144,19 @@ macro_rules! admin_operations {
                 $crate::admin::NoFields => $crate::catalog::TypeList, Read;
             /// Changes an event type.
             TypesUpdate = "types" "update":
-                $crate::catalog::UpdateType => $crate::catalog::EventTypeDef, Change;
+                $crate::catalog::UpdateType => $crate::catalog::EventTypeDef, Configure;
             /// Marks an event type deprecated.
             TypesDeprecate = "types" "deprecate":
-                $crate::catalog::TypeName => $crate::catalog::EventTypeDef, Change;
+                $crate::catalog::TypeName => $crate::catalog::EventTypeDef, Configure;
             /// Removes an event type from the catalog.
             TypesDelete = "types" "delete":
-                $crate::catalog::TypeName => $crate::admin::Deleted, Change;
+                $crate::catalog::TypeName => $crate::admin::Deleted, Configure;
             /// Creates a payload template (version 1), from a body or a preset.
             TemplatesCreate = "templates" "create":
-                $crate::template::CreateTemplate => $crate::template::TemplateVersion, Change;
+                $crate::template::CreateTemplate => $crate::template::TemplateVersion, Configure;
             /// Adds a version to a template; endpoints keep the version they pin.
             TemplatesAddVersion = "templates" "add-version":
-                $crate::template::AddTemplateVersion => $crate::template::TemplateVersion, Change;
+                $crate::template::AddTemplateVersion => $crate::template::TemplateVersion, Configure;
             /// One template with every version and the endpoints pinning them.
             TemplatesGet = "templates" "get":
                 $crate::template::TemplateName => $crate::template::TemplateDetail, Read;
@@ -162,7 +165,7 @@ macro_rules! admin_operations {
                 $crate::admin::NoFields => $crate::template::TemplateList, Read;
             /// Deletes a template that no endpoint pins.
             TemplatesDelete = "templates" "delete":
-                $crate::template::TemplateName => $crate::admin::Deleted, Change;
+                $crate::template::TemplateName => $crate::admin::Deleted, Configure;
             /// The ready templates `templates.create` installs by name.
             TemplatesPresets = "templates" "presets":
                 $crate::admin::NoFields => $crate::template::PresetList, Read;
@@ -183,7 +186,7 @@ macro_rules! admin_operations {
                 $crate::audit::ListAudit => $crate::audit::AuditPage, Read;
             /// Creates an incoming-webhook source.
             SourcesCreate = "sources" "create":
-                $crate::source::CreateSource => $crate::source::CreatedSource, Change;
+                $crate::source::CreateSource => $crate::source::CreatedSource, Configure;
             /// One source.
             SourcesGet = "sources" "get":
                 $crate::source::SourceName => $crate::source::SourceView, Read;
@@ -192,13 +195,13 @@ macro_rules! admin_operations {
                 $crate::admin::NoFields => $crate::source::SourceList, Read;
             /// Changes a source.
             SourcesUpdate = "sources" "update":
-                $crate::source::UpdateSource => $crate::source::CreatedSource, Change;
+                $crate::source::UpdateSource => $crate::source::CreatedSource, Configure;
             /// Deletes a source.
             SourcesDelete = "sources" "delete":
-                $crate::source::SourceName => $crate::admin::Deleted, Change;
+                $crate::source::SourceName => $crate::admin::Deleted, Configure;
             /// A new URL token for a source; the old URL stops working at once.
             SourcesRotateToken = "sources" "rotate-token":
-                $crate::source::SourceName => $crate::source::SourceView, Change;
+                $crate::source::SourceName => $crate::source::SourceView, Configure;
             /// What a sample request would publish, without publishing it.
             SourcesTest = "sources" "test":
                 $crate::source::TestSource => $crate::source::TestedSource, Read;

@@ -424,6 +424,13 @@ impl Subjects {
         format!("{}.ordered.*.*.{partition}.*", self.prefix)
     }
 
+    /// `<prefix>.internal.sync`: where an instance asks every instance to confirm it has
+    /// applied a configuration change ([`crate::cluster::SyncRequest`]; internal).
+    #[must_use]
+    pub fn internal_sync(&self) -> String {
+        format!("{}.internal.sync", self.prefix)
+    }
+
     /// The tenant and endpoint of a held-deliveries subject.
     pub fn parse_held(&self, subject: &str) -> Result<(Tenant, String), SubjectError> {
         self.parse_per_endpoint(subject, "held")

@@ -1,11 +1,118 @@
+//! Several hookwired instances: a change answered by one is seen by all at once; and
 //! Hookwire on a three-node JetStream cluster with replicated streams: the CLI, given every
 //! node's URL, and hookwired ride over the loss of a node.
 
 use std::time::Duration;
 
 use hookwire_testkit::{Hookwired, NatsCluster, Receiver};
+use serde_json::{Value, json};
 
 use crate::cli::hookwire_at as hookwire;
+use crate::support::{Stack, WAIT};
+
+/// A second hookwired beside `stack`'s, sharing its secrets key.
+async fn second_instance(stack: &Stack) -> Hookwired {
+    let key_file = stack.daemon.data_dir().join("secrets.key");
+    Hookwired::start(
+        &stack.server.url(),
+        &[("HOOKWIRE__SECRETS__KEY_FILE", key_file.to_str().unwrap())],
+    )
+    .await
+}
+
+/// Waits until the roster in the configuration bucket lists `instances` instances.
+async fn wait_for_roster(stack: &Stack, instances: usize) {
+    let js = async_nats::jetstream::new(stack.client.clone());
+    let bucket = js.get_key_value("HOOKWIRE_CONFIG").await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let listed = match bucket.get("instances").await.unwrap() {
+            Some(value) => serde_json::from_slice::<serde_json::Map<String, Value>>(&value)
+                .unwrap()
+                .len(),
+            None => 0,
+        };
+        if listed == instances {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the roster never listed {instances} instances (it lists {listed})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_endpoint_created_through_either_instance_gets_the_next_event_from_both() {
+    const ROUNDS: usize = 40;
+    let stack = Stack::start(&[]).await;
+    let mut second = second_instance(&stack).await;
+    wait_for_roster(&stack, 2).await;
+    let receiver = Receiver::start().await;
+    // Each round: a new endpoint for a new event type, and at once an event of that type.
+    // Either instance may answer the creation and either may fan the event out; the event
+    // reaches the endpoint only if the instance fanning out has the endpoint already.
+    for round in 0..ROUNDS {
+        let created: Value = stack
+            .admin
+            .call(
+                "endpoints",
+                "create",
+                &json!({
+                    "url": receiver.url_for(&format!("/r{round}")),
+                    "event_types": [format!("sync.r{round}")],
+                    "verification": "confirmed",
+                    "confirm_destination": "127.0.0.1",
+                }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(created["status"]["state"], "active", "{created}");
+        stack
+            .publish(&format!("sync.r{round}"), &json!({"round": round}), None)
+            .await;
+    }
+    let delivered = receiver.wait_for(ROUNDS, WAIT).await;
+    let mut paths: Vec<String> = delivered.iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(
+        paths.len(),
+        ROUNDS,
+        "every endpoint got its round's event: {paths:?}"
+    );
+
+    // An instance killed stays on the roster until its announcement runs out: a change
+    // waits for it a moment, then answers, and the survivor delivers.
+    second.kill9();
+    let created: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "create",
+            &json!({
+                "url": receiver.url_for("/after-kill"),
+                "event_types": ["sync.after-kill"],
+                "verification": "confirmed",
+                "confirm_destination": "127.0.0.1",
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["status"]["state"], "active", "{created}");
+    stack
+        .publish("sync.after-kill", &json!({"after": "kill"}), None)
+        .await;
+    let delivered = receiver.wait_for(ROUNDS + 1, WAIT).await;
+    assert!(delivered.iter().any(|r| r.path == "/after-kill"));
+    // Its entry runs out, and a restarted instance joins again.
+    wait_for_roster(&stack, 1).await;
+    second.start_again().await;
+    wait_for_roster(&stack, 2).await;
+    second.terminate().await;
+    wait_for_roster(&stack, 1).await;
+}
 
 #[tokio::test]
 async fn the_cli_and_hookwired_ride_over_the_loss_of_a_node() {

@@ -177,11 +177,13 @@ fn start_delivery(
     stop: &watch::Receiver<bool>,
     concurrency: usize,
 ) -> [tokio::task::JoinHandle<()>; 3] {
-    let (fanout_engine, fanout_stop) = (Arc::clone(engine), stop.clone());
+    let (fanout_engine, fanout_store, fanout_stop) =
+        (Arc::clone(engine), store.clone(), stop.clone());
     let (worker_engine, worker_stop) = (Arc::clone(engine), stop.clone());
+    let worker_store = store.clone();
     [
         tokio::spawn(async move {
-            if let Err(e) = fanout::run(fanout_engine, fanout_stop).await {
+            if let Err(e) = fanout::run(fanout_engine, fanout_store, fanout_stop).await {
                 tracing::error!(error = %e, "fan-out stopped");
             }
         }),
@@ -192,7 +194,13 @@ fn start_delivery(
             stop.clone(),
         )),
         tokio::spawn(async move {
-            let stopped = delivery::worker::run(worker_engine, sender, concurrency, worker_stop);
+            let stopped = delivery::worker::run(
+                worker_engine,
+                sender,
+                worker_store,
+                concurrency,
+                worker_stop,
+            );
             if let Err(e) = stopped.await {
                 tracing::error!(error = %e, "the delivery workers stopped");
             }

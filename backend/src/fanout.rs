@@ -1,7 +1,10 @@
 //! Fan-out: each event becomes one task per matching endpoint, then the event is acked.
 //!
 //! A task's `Nats-Msg-Id` is unique per (event, endpoint, attempt), so an event redelivered
-//! after a crash between publishing its tasks and acking never doubles a task.
+//! after a crash between publishing its tasks and acking never doubles a task within the
+//! tasks stream's duplicate window. A stream's new leader forgets the ids of tasks already
+//! acked and deleted, though, so an event handed out again also leaves out the endpoints the
+//! index already has a delivery of it for.
 
 use std::sync::Arc;
 
@@ -15,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::engine::Engine;
 use crate::registry::LiveEndpoint;
+use crate::store::{Store, indexer};
 use crate::task::Task;
 use hookwire_protocol::endpoint::{DeliveryMode, Endpoint};
 
@@ -25,6 +29,7 @@ const MAX_EVENT_ID_LEN: usize = 128;
 /// Consumes the events stream until `stop` turns true.
 pub(crate) async fn run(
     engine: Arc<Engine>,
+    store: Store,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), async_nats::Error> {
     let consumer: PullConsumer = engine
@@ -42,9 +47,10 @@ pub(crate) async fn run(
         })
         .for_each_concurrent(CONCURRENT_EVENTS, |message| {
             let engine = Arc::clone(&engine);
+            let store = store.clone();
             async move {
                 match message {
-                    Ok(message) => fan_out(&engine, message).await,
+                    Ok(message) => fan_out(&engine, &store, message).await,
                     Err(e) => tracing::warn!(error = %e, "events consumer"),
                 }
             }
@@ -59,19 +65,30 @@ pub(crate) struct Rejection {
     reason: String,
 }
 
-async fn fan_out(engine: &Engine, message: jetstream::Message) {
-    let (seq, published_ns) = match message.info() {
-        Ok(info) => (info.stream_sequence, info.published.unix_timestamp_nanos()),
+async fn fan_out(engine: &Engine, store: &Store, message: jetstream::Message) {
+    let (seq, published_ns, again) = match message.info() {
+        Ok(info) => (
+            info.stream_sequence,
+            info.published.unix_timestamp_nanos(),
+            info.delivered > 1,
+        ),
         Err(e) => {
             tracing::error!(error = %e, "event without JetStream metadata");
             return;
         }
     };
     let outcome = match tasks_for(engine, &message, seq, published_ns, Lanes::Skip) {
-        Ok(tasks) => publish_tasks(engine, tasks).await.map(|n| {
-            engine.metrics.events_accepted.inc();
-            tracing::debug!(seq, tasks = n, "event fanned out");
-        }),
+        Ok(tasks) => {
+            let tasks = if again {
+                not_delivered_yet(engine, store, tasks).await
+            } else {
+                tasks
+            };
+            publish_tasks(engine, tasks).await.map(|n| {
+                engine.metrics.events_accepted.inc();
+                tracing::debug!(seq, tasks = n, "event fanned out");
+            })
+        }
         Err(rejection) => reject(engine, &message.subject, seq, rejection).await,
     };
     match outcome {
@@ -85,6 +102,25 @@ async fn fan_out(engine: &Engine, message: jetstream::Message) {
             tracing::warn!(seq, error = %e, "cannot fan out an event; it will be retried");
         }
     }
+}
+
+/// `tasks` but those whose endpoint the index already has a delivery of the event for,
+/// once the index has every attempt made so far (best effort: when it does not catch up
+/// within 15 s, what it lacks goes again).
+async fn not_delivered_yet(engine: &Engine, store: &Store, tasks: Vec<Task>) -> Vec<Task> {
+    indexer::caught_up(engine, store).await;
+    let mut kept = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        let indexed = store
+            .indexed_delivery(&task.tenant, &task.endpoint_id, &task.event_id)
+            .await;
+        if indexed.is_some() {
+            engine.metrics.tasks_already_delivered.inc();
+        } else {
+            kept.push(task);
+        }
+    }
+    kept
 }
 
 /// Which endpoints' tasks an event makes.

@@ -47,6 +47,9 @@ pub(crate) struct Metrics {
     pub events_rejected: Counter,
     /// Tasks dropped because their endpoint was deleted.
     pub tasks_dropped: Counter,
+    /// Tasks not sent again because the index has their delivery (an event or task handed
+    /// out again after its acknowledgement was lost).
+    pub tasks_already_delivered: Counter,
     /// Tasks waiting for a worker.
     pub queue_depth: Gauge,
     /// Tasks waiting in retry tiers.
@@ -74,6 +77,7 @@ impl Metrics {
             events_accepted: Counter::default(),
             events_rejected: Counter::default(),
             tasks_dropped: Counter::default(),
+            tasks_already_delivered: Counter::default(),
             queue_depth: Gauge::default(),
             retries_waiting: Gauge::default(),
             dead_letters: Gauge::default(),
@@ -128,6 +132,11 @@ impl Metrics {
             "tasks_dropped",
             "Tasks dropped for deleted endpoints",
             metrics.tasks_dropped.clone(),
+        );
+        registry.register(
+            "tasks_already_delivered",
+            "Tasks not sent again because the index has their delivery (an event or task handed out again after its acknowledgement was lost)",
+            metrics.tasks_already_delivered.clone(),
         );
         registry.register(
             "queue_depth",

@@ -82,6 +82,8 @@ pub(crate) enum StoreError {
 #[derive(Clone)]
 pub(crate) struct Store {
     db: Arc<Database>,
+    /// The attempts-stream sequence the index has reached, as committed.
+    indexed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 fn endpoint_key(tenant: &Tenant, id: &str) -> String {
@@ -110,7 +112,20 @@ impl Store {
         txn.open_table(STATS)?;
         txn.open_table(META)?;
         txn.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        let store = Self {
+            db: Arc::new(db),
+            indexed: Arc::new(tokio::sync::watch::Sender::new(0)),
+        };
+        store.indexed.send_replace(store.attempts_cursor()?);
+        Ok(store)
+    }
+
+    /// Waits up to `within` until the index has reached attempts-stream sequence `seq`.
+    pub(crate) async fn wait_indexed(&self, seq: u64, within: std::time::Duration) -> bool {
+        let mut indexed = self.indexed.subscribe();
+        tokio::time::timeout(within, indexed.wait_for(|at| *at >= seq))
+            .await
+            .is_ok_and(|reached| reached.is_ok())
     }
 
     /// Applies configuration changes up to bucket `revision` in one transaction:
@@ -221,6 +236,7 @@ impl Store {
             txn.open_table(META)?.insert(ATTEMPTS_SEQ, last_seq)?;
         }
         txn.commit()?;
+        self.indexed.send_replace(last_seq);
         Ok(())
     }
 
@@ -284,6 +300,27 @@ impl Store {
             .get(key.as_str())?
             .map(|v| serde_json::from_slice(v.value()))
             .transpose()?)
+    }
+
+    /// One delivery as the index has it, read off the async runtime; `None` too when the
+    /// index cannot be read (the callers ask to avoid a repeat, and a repeat is the safe
+    /// side).
+    pub(crate) async fn indexed_delivery(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: &str,
+        event_id: &str,
+    ) -> Option<DeliveryRecord> {
+        let (reader, tenant, endpoint_id, event_id) = (
+            self.clone(),
+            tenant.clone(),
+            endpoint_id.to_owned(),
+            event_id.to_owned(),
+        );
+        tokio::task::spawn_blocking(move || reader.delivery(&tenant, &endpoint_id, &event_id))
+            .await
+            .ok()?
+            .ok()?
     }
 
     /// One delivery's attempts, in order (a batched event's are its batch's).

@@ -12,6 +12,12 @@ pub struct SystemInfo {
     pub config: serde_json::Value,
     /// The configuration-bucket revision it has applied.
     pub config_revision: u64,
+    /// The answering instance's name on the roster of instances.
+    pub instance: String,
+    /// The attempts stream's sequence up to which this instance's history (deliveries,
+    /// stats) is indexed; the attempts stream's `last_seq` minus this is how far behind it
+    /// is.
+    pub attempts_indexed: u64,
     /// Every stream Hookwire uses.
     pub streams: Vec<StreamState>,
 }
@@ -25,6 +31,8 @@ pub struct StreamState {
     pub messages: u64,
     /// Bytes stored.
     pub bytes: u64,
+    /// The sequence of the last message stored.
+    pub last_seq: u64,
     /// Its consumers.
     pub consumers: Vec<ConsumerState>,
 }
@@ -53,6 +61,8 @@ pub struct Health {
     pub jetstream: bool,
     /// The configuration-bucket revision it has applied.
     pub config_revision: u64,
+    /// The answering instance's name on the roster of instances.
+    pub instance: String,
 }
 
 /// Whether an instance can do its work.

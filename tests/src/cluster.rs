@@ -60,6 +60,12 @@ impl NatsCluster {
         &mut self.nodes
     }
 
+    /// The nodes' process ids (of those running).
+    #[must_use]
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes.iter().filter_map(NatsServer::pid).collect()
+    }
+
     /// A client that knows every node, so it fails over when one goes down.
     pub async fn client(&self) -> async_nats::Client {
         let addrs: Vec<async_nats::ServerAddr> = self

@@ -105,6 +105,12 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The monitoring endpoint's base URL, `http://127.0.0.1:<port>`.
+    #[must_use]
+    pub fn monitor_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.monitor_port)
+    }
+
     /// The client port.
     #[must_use]
     pub fn port(&self) -> u16 {

@@ -31,7 +31,8 @@ impl Handler for ops::SystemInfo {
                 .await
                 .map_err(|e| unavailable(&e))?;
             let info = stream.info().await.map_err(|e| unavailable(&e))?;
-            let (messages, bytes) = (info.state.messages, info.state.bytes);
+            let state = &info.state;
+            let (messages, bytes, last_seq) = (state.messages, state.bytes, state.last_sequence);
             let mut consumers = Vec::new();
             let mut names = stream.consumer_names();
             while let Some(consumer) = names.next().await {
@@ -49,13 +50,21 @@ impl Handler for ops::SystemInfo {
                 name: name.clone(),
                 messages,
                 bytes,
+                last_seq,
                 consumers,
             });
         }
+        let store = admin.store.clone();
+        let attempts_indexed = tokio::task::spawn_blocking(move || store.attempts_cursor())
+            .await
+            .map_err(|e| AdminError::internal("reading the index position", e))?
+            .map_err(|e| AdminError::internal("reading the index position", e))?;
         Ok(SystemInfo {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             config: admin.config.clone(),
             config_revision: engine.registry.revision(),
+            instance: engine.instance.clone(),
+            attempts_indexed,
             streams,
         })
     }
@@ -77,6 +86,7 @@ impl Handler for ops::SystemHealth {
             nats_connected,
             jetstream,
             config_revision: engine.registry.revision(),
+            instance: engine.instance.clone(),
         })
     }
 }

@@ -25,6 +25,7 @@ use super::retry::{next_delay, tier_for};
 use crate::delivery::held;
 use crate::engine::Engine;
 use crate::registry::{self, LiveEndpoint};
+use crate::store::{Store, indexer};
 use crate::task::Task;
 use crate::templates::{self, BodyError, EventView, RenderError};
 
@@ -33,6 +34,7 @@ use crate::templates::{self, BodyError, EventView, RenderError};
 pub(crate) async fn run(
     engine: Arc<Engine>,
     sender: Sender,
+    store: Store,
     concurrency: usize,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), async_nats::Error> {
@@ -53,11 +55,12 @@ pub(crate) async fn run(
         .for_each_concurrent(concurrency, |message| {
             let engine = Arc::clone(&engine);
             let sender = sender.clone();
+            let store = store.clone();
             async move {
                 match message {
                     Ok(message) => {
                         engine.metrics.in_flight.inc();
-                        handle(&engine, &sender, message).await;
+                        handle(&engine, &sender, &store, message).await;
                         engine.metrics.in_flight.dec();
                     }
                     Err(e) => tracing::warn!(error = %e, "tasks consumer"),
@@ -68,7 +71,7 @@ pub(crate) async fn run(
     Ok(())
 }
 
-async fn handle(engine: &Arc<Engine>, sender: &Sender, message: jetstream::Message) {
+async fn handle(engine: &Arc<Engine>, sender: &Sender, store: &Store, message: jetstream::Message) {
     let task = match Task::from_message(message.headers.as_ref(), message.payload.clone()) {
         Ok(task) => task,
         Err(e) => {
@@ -78,6 +81,22 @@ async fn handle(engine: &Arc<Engine>, sender: &Sender, message: jetstream::Messa
             return;
         }
     };
+    // Handed out again (its acknowledgement was lost with an instance or a node): a
+    // receiver does not get again what the index says it took with this attempt or a later
+    // one (a replay or redelivery is numbered past the earlier attempts, so it still goes).
+    // Best effort: an index that does not catch up within 15 s says no.
+    if message.info().is_ok_and(|info| info.delivered > 1)
+        && task.batch.is_none()
+        && indexer::caught_up(engine, store).await
+        && store
+            .indexed_delivery(&task.tenant, &task.endpoint_id, &task.event_id)
+            .await
+            .is_some_and(|d| d.state == Outcome::Succeeded && d.attempts >= task.attempt)
+    {
+        engine.metrics.tasks_already_delivered.inc();
+        let _ = message.ack().await;
+        return;
+    }
     let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
         dropped(engine, &task);
         let _ = message.ack().await;

@@ -17,7 +17,6 @@ use futures_util::StreamExt as _;
 use crate::engine::Engine;
 use crate::fanout::{self, Lanes};
 use crate::store::Store;
-use crate::task::Task;
 
 /// The bucket key of the position.
 const POSITION: &str = "ordered-feeder-position";
@@ -113,7 +112,14 @@ async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
             let check = unsure > 0;
             unsure = unsure.saturating_sub(1);
             for task in tasks {
-                if check && fed_before(store, &task).await {
+                // Fed before a restart: feeding it again would put it behind later events
+                // of its key.
+                if check
+                    && store
+                        .indexed_delivery(&task.tenant, &task.endpoint_id, &task.event_id)
+                        .await
+                        .is_some()
+                {
                     continue;
                 }
                 acks.push(
@@ -131,22 +137,6 @@ async fn feed(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
             position.write(bucket, fed).await?;
         }
     }
-}
-
-/// Whether `task`'s endpoint already has a delivery of its event (fed before a restart:
-/// feeding it again would put it behind later events of its key).
-async fn fed_before(store: &Store, task: &Task) -> bool {
-    let (reader, tenant, endpoint_id, event_id) = (
-        store.clone(),
-        task.tenant.clone(),
-        task.endpoint_id.clone(),
-        task.event_id.clone(),
-    );
-    matches!(
-        tokio::task::spawn_blocking(move || reader.delivery(&tenant, &endpoint_id, &event_id))
-            .await,
-        Ok(Ok(Some(_)))
-    )
 }
 
 /// The last event fed, as written (by compare-and-set: two feeders never both advance it).

@@ -4,16 +4,48 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use async_nats::jetstream::{self, consumer};
 use futures_util::StreamExt as _;
 use hookwire_protocol::attempt::AttemptRecord;
 
+use crate::engine::Engine;
 use crate::store::Store;
 
 /// Records committed in one transaction at most.
 const MAX_BATCH: usize = 2000;
 /// How long a batch waits for more records once it has one.
 const LINGER: Duration = Duration::from_millis(2);
+
+/// How long a check against the index waits for it to catch up.
+const CATCH_UP_FOR: Duration = Duration::from_secs(15);
+
+/// Waits (at most 15 s) until `store`'s index has every attempt recorded so far, so a
+/// check against it sees each of them; whether it has. Asked before checking an event or
+/// task that JetStream hands out again (rare), never on the way of a first delivery.
+pub(crate) async fn caught_up(engine: &Engine, store: &Store) -> bool {
+    let last = async {
+        let stream = engine
+            .js
+            .get_stream_no_info(&engine.topology.attempts)
+            .await?;
+        let last = stream
+            .get_last_raw_message_by_subject(&engine.topology.subjects.all_attempts())
+            .await;
+        match last {
+            Ok(message) => Ok(message.sequence),
+            Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
+            Err(e) => Err(async_nats::Error::from(e)),
+        }
+    };
+    match last.await {
+        Ok(seq) => store.wait_indexed(seq, CATCH_UP_FOR).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell how far the attempts stream is");
+            false
+        }
+    }
+}
 
 /// Indexes forever, resuming after interruptions.
 pub(crate) async fn run(js: jetstream::Context, stream_name: String, filter: String, store: Store) {

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use hookwire_testkit::{Console, Hookwired, NatsServer, free_port, http_client};
+use hookwire_testkit::{Console, Hookwired, NatsCluster, NatsServer, free_port, http_client};
 use http_body_util::{BodyExt as _, Full};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -234,9 +234,40 @@ fn process_usage(pid: u32) -> (f64, u64) {
     (cpu, rss)
 }
 
+/// The NATS side of a bench: one server, or a three-node cluster.
+enum Broker {
+    Single(NatsServer),
+    Cluster(NatsCluster),
+}
+
+impl Broker {
+    fn urls(&self) -> String {
+        match self {
+            Self::Single(server) => server.url(),
+            Self::Cluster(cluster) => cluster.urls(),
+        }
+    }
+
+    async fn client(&self) -> async_nats::Client {
+        match self {
+            Self::Single(server) => server.client().await,
+            Self::Cluster(cluster) => cluster.client().await,
+        }
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        match self {
+            Self::Single(server) => server.pid().into_iter().collect(),
+            Self::Cluster(cluster) => cluster.pids(),
+        }
+    }
+}
+
 struct Bench {
-    server: NatsServer,
+    broker: Broker,
     daemon: Hookwired,
+    /// Instances beyond the first (sharing its secrets key).
+    others: Vec<Hookwired>,
     client: async_nats::Client,
     admin: hookwire_nats::admin::AdminClient,
     sink: Arc<Sink>,
@@ -250,8 +281,22 @@ impl Bench {
         } else {
             NatsServer::start().await
         };
-        let daemon = Hookwired::start(&server.url(), &[("RUST_LOG", "warn")]).await;
-        let client = server.client().await;
+        Self::start_on(Broker::Single(server), 1, &[]).await
+    }
+
+    /// `instances` hookwired on `broker`, configured by `env`.
+    async fn start_on(broker: Broker, instances: usize, env: &[(&str, &str)]) -> Self {
+        let mut env = env.to_vec();
+        env.push(("RUST_LOG", "warn"));
+        let daemon = Hookwired::start(&broker.urls(), &env).await;
+        let key_file = daemon.data_dir().join("secrets.key");
+        let key_file = key_file.to_str().expect("a UTF-8 temp path");
+        env.push(("HOOKWIRE__SECRETS__KEY_FILE", key_file));
+        let mut others = Vec::new();
+        for _ in 1..instances {
+            others.push(Hookwired::start(&broker.urls(), &env).await);
+        }
+        let client = broker.client().await;
         let admin = hookwire_nats::admin::AdminClient::new(
             client.clone(),
             hookwire_protocol::Subjects::default(),
@@ -260,8 +305,9 @@ impl Bench {
         );
         let (addr, sink) = start_sink().await;
         Self {
-            server,
+            broker,
             daemon,
+            others,
             client,
             admin,
             sink,
@@ -361,6 +407,22 @@ impl Bench {
         process_usage(self.daemon.pid().expect("hookwired runs"))
     }
 
+    /// CPU seconds of every hookwired together, and of every nats-server together.
+    fn cpu_of_all(&self) -> (f64, f64) {
+        let daemons = std::iter::once(&self.daemon)
+            .chain(&self.others)
+            .filter_map(Hookwired::pid)
+            .map(|pid| process_usage(pid).0)
+            .sum();
+        let servers = self
+            .broker
+            .pids()
+            .into_iter()
+            .map(|pid| process_usage(pid).0)
+            .sum();
+        (daemons, servers)
+    }
+
     fn rate(&self, started_ns: u64) -> f64 {
         let count = self.sink.count.load(Ordering::SeqCst) as f64;
         let last = self.sink.last_ns.load(Ordering::SeqCst);
@@ -449,7 +511,6 @@ async fn throughput_of(durable: bool, templates: &[Value], spec: Value, n: usize
     let (cpu_after, rss) = bench.usage();
     let (p50, p95, p99) = bench.sink.percentiles();
     let bare = bench.bare_loop(n).await;
-    let _ = (&bench.server, &bench.admin);
     json!({
         "deliveries": n, "complete": done, "deliveries_per_sec": rate.round(),
         "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
@@ -528,7 +589,6 @@ async fn batch(n: usize) -> Value {
                 "peak_rss_mb": rss / (1024 * 1024),
             }),
         );
-        let _ = (&bench.server, &bench.admin);
     }
     Value::Object(figures)
 }
@@ -590,7 +650,6 @@ async fn ordered_of(keys: usize, per_key: usize, delivery: Value, delay_ms: u64)
     let rate = bench.rate(started);
     let (cpu_after, rss) = bench.usage();
     let (p50, _, p99) = bench.sink.percentiles();
-    let _ = (&bench.server, &bench.admin);
     json!({
         "keys": keys, "events_per_key": per_key, "complete": done,
         "events_per_sec": rate.round(), "p50_ms": p50, "p99_ms": p99,
@@ -621,6 +680,142 @@ async fn template(n: usize) -> Value {
     figures.insert("none".to_owned(), none);
     figures.insert("template".to_owned(), with);
     Value::Object(figures)
+}
+
+/// Two hookwired on a three-node cluster with every stream replicated three times, beside
+/// one hookwired on one node, in the same run: a flood of `n` events to one endpoint
+/// (deliveries/s, CPU of the hookwireds and of the nats-servers per 1k), then `rate`
+/// events/s for `seconds` (publish-to-receipt percentiles).
+async fn cluster(n: usize, rate: u64, seconds: u64) -> Value {
+    let mut figures = serde_json::Map::new();
+    for name in ["single", "cluster"] {
+        let bench = if name == "single" {
+            Bench::start(false).await
+        } else {
+            let replicas = [("HOOKWIRE__STREAMS__REPLICAS", "3")];
+            Bench::start_on(Broker::Cluster(NatsCluster::start().await), 2, &replicas).await
+        };
+        bench.endpoint("default", json!({})).await;
+        let (daemons_before, servers_before) = bench.cpu_of_all();
+        let started = now_ns();
+        bench
+            .flood("hookwire.events.default.bench.cluster", n)
+            .await;
+        let done = bench.sink.wait_for(n as u64, Duration::from_mins(5)).await;
+        let throughput = bench.rate(started);
+        let (daemons_after, servers_after) = bench.cpu_of_all();
+        let per_1k = |cpu: f64| (cpu / (n as f64 / 1000.0) * 1000.0).round() / 1000.0;
+        bench.sink.reset();
+        let paced = bench
+            .paced(
+                &["hookwire.events.default.bench.cluster".to_owned()],
+                rate,
+                seconds,
+            )
+            .await;
+        let paced_done = bench.sink.wait_for(paced, Duration::from_mins(1)).await;
+        let (p50, p95, p99) = bench.sink.percentiles();
+        figures.insert(
+            name.to_owned(),
+            json!({
+                "deliveries": n, "complete": done && paced_done,
+                "deliveries_per_sec": throughput.round(),
+                "hookwired_cpu_s_per_1k": per_1k(daemons_after - daemons_before),
+                "nats_cpu_s_per_1k": per_1k(servers_after - servers_before),
+                "paced_rate": rate, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
+            }),
+        );
+    }
+    let rate_of = |name: &str| figures[name]["deliveries_per_sec"].as_f64().unwrap_or(0.0);
+    let ratio = rate_of("cluster") / rate_of("single").max(1.0);
+    figures.insert(
+        "cluster_to_single".to_owned(),
+        json!((ratio * 100.0).round() / 100.0),
+    );
+    Value::Object(figures)
+}
+
+/// One instance's indexing ceiling: `n` attempt records (copies of a real one under new
+/// event ids) waiting in the attempts stream while hookwired is stopped, then the time from
+/// its start until its index reaches the last of them.
+async fn index(n: usize) -> Value {
+    let mut bench = Bench::start(false).await;
+    bench.endpoint("default", json!({})).await;
+    bench.flood("hookwire.events.default.bench.index", 1).await;
+    bench.sink.wait_for(1, Duration::from_secs(30)).await;
+    let js = async_nats::jetstream::new(bench.client.clone());
+    let record: Value = loop {
+        // The attempt reaches the stream just after the receiver answered.
+        let last = js
+            .get_stream("HOOKWIRE_ATTEMPTS")
+            .await
+            .expect("the attempts stream")
+            .get_last_raw_message_by_subject("hookwire.live.default.*")
+            .await;
+        if let Ok(message) = last {
+            break serde_json::from_slice(&message.payload).expect("an attempt record");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let subject = format!(
+        "hookwire.live.default.{}",
+        record["endpoint_id"].as_str().unwrap_or("x")
+    );
+    assert!(bench.daemon.terminate().await, "hookwired stops");
+    let mut acks = futures_util::stream::FuturesUnordered::new();
+    for i in 0..n {
+        let mut copy = record.clone();
+        copy["event_id"] = json!(format!("idx_{i}"));
+        copy["event_seq"] = json!(i + 2);
+        let body = serde_json::to_vec(&copy).expect("a record");
+        acks.push(
+            js.publish(subject.clone(), body.into())
+                .await
+                .expect("publish")
+                .into_future(),
+        );
+        while acks.len() >= 4096 {
+            if let Some(ack) = acks.next().await {
+                ack.expect("ack");
+            }
+        }
+    }
+    while let Some(ack) = acks.next().await {
+        ack.expect("ack");
+    }
+    let last_seq = js
+        .get_stream("HOOKWIRE_ATTEMPTS")
+        .await
+        .expect("the attempts stream")
+        .info()
+        .await
+        .expect("stream info")
+        .state
+        .last_sequence;
+    let started = Instant::now();
+    bench.daemon.start_again().await;
+    let ready = started.elapsed();
+    loop {
+        let info: Value = bench
+            .admin
+            .call("system", "info", &json!({}))
+            .await
+            .expect("system.info");
+        if info["attempts_indexed"].as_u64().unwrap_or(0) >= last_seq {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let took = started.elapsed();
+    // The process is new: its CPU is all start and indexing.
+    let (cpu, rss) = bench.usage();
+    json!({
+        "records": n,
+        "attempts_per_sec": (n as f64 / took.as_secs_f64()).round(),
+        "start_s": (ready.as_secs_f64() * 100.0).round() / 100.0,
+        "cpu_s_per_1k": (cpu / (n as f64 / 1000.0) * 1000.0).round() / 1000.0,
+        "peak_rss_mb": rss / (1024 * 1024),
+    })
 }
 
 async fn latency(rate: u64, seconds: u64) -> Value {
@@ -748,7 +943,6 @@ async fn ingress(n: usize, concurrency: usize, serial: usize) -> Value {
         .expect("stream info")
         .state
         .messages;
-    let _ = &bench.server;
     json!({
         "requests": n + serial, "accepted": loaded.len() + unloaded.len(), "stored": stored,
         "concurrency": concurrency, "accepted_per_sec": (loaded.len() as f64 / elapsed).round(),
@@ -840,7 +1034,7 @@ async fn tenants(rate: u64, seconds: u64) -> Value {
 async fn console(rate: u64, seconds: u64) -> Value {
     let bench = Bench::start(false).await;
     bench.endpoint("default", json!({})).await;
-    let mut console = Console::start(&bench.server.url(), &[], 120, 40);
+    let mut console = Console::start(&bench.broker.urls(), &[], 120, 40);
     let limit = Duration::from_secs(20);
     console.wait_for("connected", limit).await;
     console.press("3");
@@ -902,6 +1096,8 @@ async fn main() {
         "template",
         "batch",
         "ordered",
+        "cluster",
+        "index",
     ];
     let chosen: Vec<&str> = if args.is_empty() {
         all.to_vec()
@@ -926,6 +1122,8 @@ async fn main() {
             "shaping" => shaping(20_000).await,
             "template" => template(20_000).await,
             "batch" => batch(40_000).await,
+            "cluster" => cluster(20_000, 500, seconds).await,
+            "index" => index(200_000).await,
             "ordered" => {
                 let keys = std::env::var("BENCH_KEYS")
                     .ok()

@@ -762,27 +762,14 @@ async fn index(n: usize) -> Value {
         record["endpoint_id"].as_str().unwrap_or("x")
     );
     assert!(bench.daemon.terminate().await, "hookwired stops");
-    let mut acks = futures_util::stream::FuturesUnordered::new();
-    for i in 0..n {
-        let mut copy = record.clone();
-        copy["event_id"] = json!(format!("idx_{i}"));
-        copy["event_seq"] = json!(i + 2);
-        let body = serde_json::to_vec(&copy).expect("a record");
-        acks.push(
-            js.publish(subject.clone(), body.into())
-                .await
-                .expect("publish")
-                .into_future(),
-        );
-        while acks.len() >= 4096 {
-            if let Some(ack) = acks.next().await {
-                ack.expect("ack");
-            }
-        }
-    }
-    while let Some(ack) = acks.next().await {
-        ack.expect("ack");
-    }
+    bench
+        .flood_with(&subject, n, |i| {
+            let mut copy = record.clone();
+            copy["event_id"] = json!(format!("idx_{i}"));
+            copy["event_seq"] = json!(i + 2);
+            copy.to_string()
+        })
+        .await;
     let last_seq = js
         .get_stream("HOOKWIRE_ATTEMPTS")
         .await

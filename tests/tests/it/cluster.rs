@@ -22,6 +22,26 @@ async fn second_instance(stack: &Stack) -> Hookwired {
     .await
 }
 
+/// Creates an active endpoint at `url` for `event_types` (its destination confirmed, so
+/// no verification request is needed).
+async fn active_endpoint(admin: &AdminClient, url: &str, event_types: &[&str]) -> String {
+    let created: Value = admin
+        .call(
+            "endpoints",
+            "create",
+            &json!({
+                "url": url,
+                "event_types": event_types,
+                "verification": "confirmed",
+                "confirm_destination": "127.0.0.1",
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["status"]["state"], "active", "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}
+
 /// Waits until the roster in the configuration bucket lists `instances` instances.
 async fn wait_for_roster(stack: &Stack, instances: usize) {
     let js = async_nats::jetstream::new(stack.client.clone());
@@ -56,23 +76,11 @@ async fn an_endpoint_created_through_either_instance_gets_the_next_event_from_bo
     // Either instance may answer the creation and either may fan the event out; the event
     // reaches the endpoint only if the instance fanning out has the endpoint already.
     for round in 0..ROUNDS {
-        let created: Value = stack
-            .admin
-            .call(
-                "endpoints",
-                "create",
-                &json!({
-                    "url": receiver.url_for(&format!("/r{round}")),
-                    "event_types": [format!("sync.r{round}")],
-                    "verification": "confirmed",
-                    "confirm_destination": "127.0.0.1",
-                }),
-            )
-            .await
-            .unwrap();
-        assert_eq!(created["status"]["state"], "active", "{created}");
+        let event_type = format!("sync.r{round}");
+        let url = receiver.url_for(&format!("/r{round}"));
+        active_endpoint(&stack.admin, &url, &[&event_type]).await;
         stack
-            .publish(&format!("sync.r{round}"), &json!({"round": round}), None)
+            .publish(&event_type, &json!({"round": round}), None)
             .await;
     }
     let delivered = receiver.wait_for(ROUNDS, WAIT).await;
@@ -117,21 +125,8 @@ async fn an_endpoint_created_through_either_instance_gets_the_next_event_from_bo
     // An instance killed stays on the roster until its announcement runs out: a change
     // waits for it a moment, then answers, and the survivor delivers.
     second.kill9();
-    let created: Value = stack
-        .admin
-        .call(
-            "endpoints",
-            "create",
-            &json!({
-                "url": receiver.url_for("/after-kill"),
-                "event_types": ["sync.after-kill"],
-                "verification": "confirmed",
-                "confirm_destination": "127.0.0.1",
-            }),
-        )
-        .await
-        .unwrap();
-    assert_eq!(created["status"]["state"], "active", "{created}");
+    let url = receiver.url_for("/after-kill");
+    active_endpoint(&stack.admin, &url, &["sync.after-kill"]).await;
     stack
         .publish("sync.after-kill", &json!({"after": "kill"}), None)
         .await;
@@ -246,19 +241,8 @@ async fn the_console_rides_over_the_loss_of_the_node_it_was_on() {
 
     // An endpoint made after the loss shows on the console (its list reloads every 5 s).
     let client = cluster.client().await;
-    let created: Value = admin_for(&client, "default")
-        .call(
-            "endpoints",
-            "create",
-            &json!({
-                "url": "http://127.0.0.1:9/after-loss",
-                "verification": "confirmed",
-                "confirm_destination": "127.0.0.1",
-            }),
-        )
-        .await
-        .unwrap();
-    let id = created["id"].as_str().unwrap().to_owned();
+    let admin = admin_for(&client, "default");
+    let id = active_endpoint(&admin, "http://127.0.0.1:9/after-loss", &["loss.>"]).await;
     let screen = console
         .wait_until(
             "the endpoint made after the loss",
@@ -294,20 +278,8 @@ async fn twenty_thousand_events_survive_an_instance_and_the_events_leader_being_
     let receiver = Receiver::start().await;
     let mut ids = Vec::new();
     for n in 0..ENDPOINTS {
-        let created: Value = admin
-            .call(
-                "endpoints",
-                "create",
-                &json!({
-                    "url": receiver.url_for(&format!("/e{n}")),
-                    "event_types": ["load.>"],
-                    "verification": "confirmed",
-                    "confirm_destination": "127.0.0.1",
-                }),
-            )
-            .await
-            .unwrap();
-        ids.push(created["id"].as_str().unwrap().to_owned());
+        let url = receiver.url_for(&format!("/e{n}"));
+        ids.push(active_endpoint(&admin, &url, &["load.>"]).await);
     }
     let (stop_probing, probing) = tokio::sync::watch::channel(false);
     let probe = tokio::spawn(probe_admin(admin.clone(), ids.clone(), probing));

@@ -98,13 +98,19 @@ pub(crate) async fn serve(engine: &std::sync::Arc<Engine>) -> Result<(), async_n
 /// Waits until every instance on the roster has applied the configuration as it is now
 /// (at most [`ANSWERS_WITHIN`]); names those that did not answer in a warning.
 pub(crate) async fn everywhere(engine: &Engine) {
-    if let Err(e) = ask_everyone(engine).await {
-        tracing::warn!(error = %e, "cannot confirm that every instance applied a configuration change");
+    let deadline = Instant::now() + ANSWERS_WITHIN;
+    match tokio::time::timeout_at(deadline, ask_everyone(engine, deadline)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot confirm that every instance applied a configuration change");
+        }
+        Err(_) => tracing::warn!(
+            "confirming that every instance applied a configuration change took too long"
+        ),
     }
 }
 
-async fn ask_everyone(engine: &Engine) -> Result<(), async_nats::Error> {
-    let deadline = Instant::now() + ANSWERS_WITHIN;
+async fn ask_everyone(engine: &Engine, deadline: Instant) -> Result<(), async_nats::Error> {
     let request = SyncRequest {
         revisions: latest_revisions(engine).await?,
     };

@@ -245,3 +245,27 @@ pub(crate) async fn test_send_as(admin: &AdminClient, id: &Value) -> Value {
         .await
         .unwrap()
 }
+
+/// Creates an active endpoint at `url` for `event_types` (its destination confirmed, so
+/// no verification request is needed).
+pub(crate) async fn active_endpoint(
+    admin: &AdminClient,
+    url: &str,
+    event_types: &[&str],
+) -> String {
+    let created: Value = admin
+        .call(
+            "endpoints",
+            "create",
+            &json!({
+                "url": url,
+                "event_types": event_types,
+                "verification": "confirmed",
+                "confirm_destination": "127.0.0.1",
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created["status"]["state"], "active", "{created}");
+    created["id"].as_str().unwrap().to_owned()
+}

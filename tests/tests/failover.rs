@@ -210,9 +210,12 @@ fn distinct_arrivals(
     seen
 }
 
-/// Every endpoint received every event; repeats only of what was in flight at the crashes
-/// (an attempt whose acknowledgement died with its instance or node): at most a few
-/// hundred of the 100,000 deliveries.
+/// Every endpoint received every event; repeats only of what was in flight at the crashes:
+/// attempts whose acknowledgement died with the instance, and events and tasks whose
+/// acknowledgement died with the node (a consumer's new leader can also hand out as new
+/// what the old one had delivered, so the index check for repeats is not asked). Measured:
+/// 48 to 5,342 of 100,000 (issue #18's note); the bound, 10 %, catches a systematic
+/// repeat (every delivery twice, a replay of the whole stream), not the crash's share.
 fn assert_every_event_arrived_once_but_for_crashes(receiver: &Receiver) {
     let requests = receiver.requests();
     let seen = distinct_arrivals(&requests);
@@ -227,7 +230,7 @@ fn assert_every_event_arrived_once_but_for_crashes(receiver: &Receiver) {
     let repeats = requests.len() - seen.len();
     eprintln!("{repeats} of {} deliveries were repeats", requests.len());
     assert!(
-        repeats <= 1_000,
+        repeats <= EVENTS * ENDPOINTS / 10,
         "{repeats} deliveries arrived more than once: more than the crashes explain"
     );
 }

@@ -212,8 +212,8 @@ fn distinct_arrivals(
 
 /// Every endpoint received every event; repeats only of what was in flight at the crashes:
 /// attempts whose acknowledgement died with the instance, and events and tasks whose
-/// acknowledgement died with the node (likely also handed out as new by a consumer's new
-/// leader, so the index check for repeats is not asked; docs/architecture.md). Measured:
+/// acknowledgement died with the node, and (likely) tasks that waited past their ack wait
+/// while the node was gone (docs/architecture.md). Measured:
 /// 48 to 5,342 of 100,000 (issue #18's note); the bound, 10 %, catches a systematic
 /// repeat (every delivery twice, a replay of the whole stream), not the crash's share.
 fn assert_every_event_arrived_once_but_for_crashes(receiver: &Receiver) {

@@ -4,6 +4,7 @@ pub(crate) mod batch;
 pub(crate) mod causes;
 pub(crate) mod circuit;
 pub(crate) mod destination;
+pub(crate) mod durable;
 pub(crate) mod gates;
 pub(crate) mod held;
 pub(crate) mod http;

@@ -50,6 +50,9 @@ pub(crate) struct Metrics {
     /// Tasks not sent again because the index has their delivery (an event or task handed
     /// out again after its acknowledgement was lost).
     pub tasks_already_delivered: Counter,
+    /// Attempt outcomes (records, retries, dead letters) published again after JetStream
+    /// did not acknowledge them (a stream electing a leader).
+    pub outcomes_published_again: Counter,
     /// Tasks waiting for a worker.
     pub queue_depth: Gauge,
     /// Tasks waiting in retry tiers.
@@ -78,6 +81,7 @@ impl Metrics {
             events_rejected: Counter::default(),
             tasks_dropped: Counter::default(),
             tasks_already_delivered: Counter::default(),
+            outcomes_published_again: Counter::default(),
             queue_depth: Gauge::default(),
             retries_waiting: Gauge::default(),
             dead_letters: Gauge::default(),
@@ -118,46 +122,7 @@ impl Metrics {
             "Attempts in flight",
             metrics.in_flight.clone(),
         );
-        registry.register(
-            "events_accepted",
-            "Events fanned out",
-            metrics.events_accepted.clone(),
-        );
-        registry.register(
-            "events_rejected",
-            "Events rejected",
-            metrics.events_rejected.clone(),
-        );
-        registry.register(
-            "tasks_dropped",
-            "Tasks dropped for deleted endpoints",
-            metrics.tasks_dropped.clone(),
-        );
-        registry.register(
-            "tasks_already_delivered",
-            "Tasks not sent again because the index has their delivery (an event or task handed out again after its acknowledgement was lost)",
-            metrics.tasks_already_delivered.clone(),
-        );
-        registry.register(
-            "queue_depth",
-            "Tasks waiting for a worker",
-            metrics.queue_depth.clone(),
-        );
-        registry.register(
-            "retries_waiting",
-            "Tasks waiting in retry tiers",
-            metrics.retries_waiting.clone(),
-        );
-        registry.register(
-            "dead_letters",
-            "Dead letters kept",
-            metrics.dead_letters.clone(),
-        );
-        registry.register(
-            "deliveries_held",
-            "Deliveries held for paused or unverified endpoints",
-            metrics.held.clone(),
-        );
+        metrics.register_counts(&mut registry);
         registry.register(
             "ingress_requests",
             "Incoming-webhook requests to sources, by outcome",
@@ -166,6 +131,57 @@ impl Metrics {
         Self {
             registry,
             ..metrics
+        }
+    }
+
+    /// Registers the plain counters and gauges.
+    fn register_counts(&self, registry: &mut Registry) {
+        let counters = [
+            (
+                "events_accepted",
+                "Events fanned out",
+                &self.events_accepted,
+            ),
+            ("events_rejected", "Events rejected", &self.events_rejected),
+            (
+                "tasks_dropped",
+                "Tasks dropped for deleted endpoints",
+                &self.tasks_dropped,
+            ),
+            (
+                "tasks_already_delivered",
+                "Tasks not sent again because the index has their delivery (an event or task handed out again after its acknowledgement was lost)",
+                &self.tasks_already_delivered,
+            ),
+            (
+                "outcomes_published_again",
+                "Attempt outcomes published again after JetStream did not acknowledge them (a stream electing a leader)",
+                &self.outcomes_published_again,
+            ),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+        let gauges = [
+            (
+                "queue_depth",
+                "Tasks waiting for a worker",
+                &self.queue_depth,
+            ),
+            (
+                "retries_waiting",
+                "Tasks waiting in retry tiers",
+                &self.retries_waiting,
+            ),
+            ("dead_letters", "Dead letters kept", &self.dead_letters),
+            (
+                "deliveries_held",
+                "Deliveries held for paused or unverified endpoints",
+                &self.held,
+            ),
+        ];
+        for (name, help, gauge) in gauges {
+            registry.register(name, help, gauge.clone());
         }
     }
 

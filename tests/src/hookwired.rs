@@ -104,6 +104,17 @@ impl Hookwired {
         std::fs::read_to_string(self.dir.path().join("hookwired.log")).unwrap_or_default()
     }
 
+    /// The last warnings and errors it logged, for failure messages.
+    #[must_use]
+    pub fn warnings(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|line| line.contains("WARN") || line.contains("ERROR"))
+            .collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
     /// Kills it at once (SIGKILL), as a crash would. The state folder is kept.
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -215,5 +226,18 @@ impl Hookwired {
 impl Drop for Hookwired {
     fn drop(&mut self) {
         self.kill9();
+        // For a failure that shows only under load: its logs, kept past the temp folder.
+        if let Some(keep) = std::env::var_os("HOOKWIRE_TESTKIT_KEEP_LOGS") {
+            let name = self
+                .dir
+                .path()
+                .file_name()
+                .map_or_else(|| "hookwired".into(), |n| n.to_string_lossy().into_owned());
+            let _ = std::fs::create_dir_all(&keep);
+            let _ = std::fs::copy(
+                self.dir.path().join("hookwired.log"),
+                PathBuf::from(keep).join(format!("{name}.log")),
+            );
+        }
     }
 }

@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use super::batch;
 use super::circuit::Change;
+use super::durable::{Outgoing, publish_durably};
 use super::gates::{Admission, Place, Waiting};
 use super::http::{Sender, Sent};
 use super::outcome::{Verdict, error_record, verdict};
@@ -616,7 +617,7 @@ async fn finish(
 ) -> Result<(), async_nats::Error> {
     let subjects = &engine.topology.subjects;
     let now_ms = Utc::now().timestamp_millis();
-    let mut acks = Vec::with_capacity(3);
+    let mut outgoing = Vec::with_capacity(3);
     match next {
         Next::Done => {
             record.outcome = Outcome::Succeeded;
@@ -639,16 +640,11 @@ async fn finish(
                 ..task.clone()
             };
             let tier = engine.tiers[tier_for(&engine.tiers, delay)];
-            acks.push(
-                engine
-                    .js
-                    .publish_with_headers(
-                        subjects.retry_tier(tier.as_secs()),
-                        retry.headers(),
-                        retry.data.clone(),
-                    )
-                    .await?,
-            );
+            outgoing.push(Outgoing {
+                subject: subjects.retry_tier(tier.as_secs()),
+                headers: Some(retry.headers()),
+                payload: retry.data.clone(),
+            });
             engine.metrics.deliveries.retrying.inc();
         }
         Next::Dead => {
@@ -657,29 +653,20 @@ async fn finish(
                 .error
                 .as_ref()
                 .map_or_else(String::new, |e| e.message.clone());
-            acks.push(
-                engine
-                    .js
-                    .publish_with_headers(
-                        subjects.dead(&task.tenant, &task.endpoint_id),
-                        task.dead_letter_headers(&last_error),
-                        task.data.clone(),
-                    )
-                    .await?,
-            );
+            outgoing.push(Outgoing {
+                subject: subjects.dead(&task.tenant, &task.endpoint_id),
+                headers: Some(task.dead_letter_headers(&last_error)),
+                payload: task.data.clone(),
+            });
             engine.metrics.deliveries.dead.inc();
         }
     }
-    let live = subjects.live(&task.tenant, &task.endpoint_id)?;
-    acks.push(
-        engine
-            .js
-            .publish(live, serde_json::to_vec(&record)?.into())
-            .await?,
-    );
-    for ack in acks {
-        ack.await?;
-    }
+    outgoing.push(Outgoing {
+        subject: subjects.live(&task.tenant, &task.endpoint_id)?,
+        headers: None,
+        payload: serde_json::to_vec(&record)?.into(),
+    });
+    publish_durably(engine, &outgoing).await?;
     if record.outcome == Outcome::Dead && !task.event_type.is_operational() {
         let data = serde_json::json!({
             "endpoint_id": task.endpoint_id,
@@ -712,7 +699,12 @@ async fn disable(engine: &Engine, task: &Task, reason: &str) -> Result<(), async
         })
         .await;
     match changed {
-        Ok(_) => {
+        Ok(revision) => {
+            // Announced once this instance shows it (a reader of the event may ask at once).
+            engine
+                .registry
+                .wait_for(revision, Duration::from_secs(5))
+                .await;
             tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, reason, "endpoint disabled");
             crate::audit::security_event(
                 engine,

@@ -228,3 +228,57 @@ async fn a_wrong_secret_fails_verification_at_the_receiver() {
         Some(Err(VerifyError::NoMatchingSignature))
     );
 }
+
+/// An attempt whose record cannot be published at once (the broker is away longer than a
+/// publish waits for its acknowledgement) is recorded once the broker is back, and the
+/// receiver does not get it a second time.
+#[tokio::test]
+async fn an_attempt_answered_while_the_broker_is_away_is_recorded_not_repeated() {
+    let mut stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack.endpoint(&receiver, json!({})).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    receiver.script([Reply::ok().after(Duration::from_secs(1))]);
+    stack.publish("a.b", &json!({}), Some("evt-away")).await;
+    receiver.wait_for(1, WAIT).await;
+    // The answer comes while the broker is gone, and for longer than the 5 s a publish
+    // waits for its acknowledgement.
+    stack.server.stop();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    stack.server.start_again().await;
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let detail: Value = stack
+            .admin
+            .call(
+                "deliveries",
+                "get",
+                &json!({"endpoint_id": id, "event_id": "evt-away"}),
+            )
+            .await
+            .unwrap_or_default();
+        if detail["delivery"]["state"] == "succeeded" {
+            assert_eq!(detail["delivery"]["attempts"], 1, "{detail}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{detail}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.count(), 1, "the attempt was made again");
+    let metrics = hookwire_testkit::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/metrics", stack.daemon.http_url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("hookwire_outcomes_published_again_total 0"),
+        "{metrics}"
+    );
+}

@@ -27,8 +27,15 @@ fn ordered(spec: Value) -> Value {
     spec
 }
 
-/// Waits until the delivery of `event_id` to `endpoint` is `state`.
-async fn wait_for_delivery(stack: &Stack, endpoint: &str, event_id: &str, state: &str) {
+/// Waits until the delivery of `event_id` to `endpoint` is `state`; a failure shows what
+/// the stack's instance and `others` warned of.
+async fn wait_for_delivery(
+    stack: &Stack,
+    others: &[&Hookwired],
+    endpoint: &str,
+    event_id: &str,
+    state: &str,
+) {
     let deadline = tokio::time::Instant::now() + RECOVERY;
     loop {
         let detail = stack
@@ -43,10 +50,13 @@ async fn wait_for_delivery(stack: &Stack, endpoint: &str, event_id: &str, state:
         if detail["delivery"]["state"] == state {
             return;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{event_id} never {state}: {detail}"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            let warnings: Vec<String> = std::iter::once(&stack.daemon)
+                .chain(others.iter().copied())
+                .map(Hookwired::warnings)
+                .collect();
+            panic!("{event_id} never {state}: {detail}\nwarnings:\n{warnings:#?}");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -94,10 +104,17 @@ async fn publish_round(stack: &Stack, keys: usize, n: usize) {
 }
 
 /// Waits until the last of `events` events of each of `keys` keys was delivered.
-async fn wait_for_every_key(stack: &Stack, endpoint: &str, keys: usize, events: usize) {
+async fn wait_for_every_key(
+    stack: &Stack,
+    others: &[&Hookwired],
+    endpoint: &str,
+    keys: usize,
+    events: usize,
+) {
     for k in 0..keys {
         wait_for_delivery(
             stack,
+            others,
             endpoint,
             &format!("k{k}-{}", events - 1),
             "succeeded",
@@ -188,7 +205,7 @@ async fn two_instances_share_the_keys_and_order_holds_when_one_is_killed() {
             second.start_again().await;
         }
     }
-    wait_for_every_key(&stack, &id, KEYS, EVENTS).await;
+    wait_for_every_key(&stack, &[&second], &id, KEYS, EVENTS).await;
     assert_each_key_in_order(&receiver, KEYS, EVENTS);
     wait_for_owners(&stack, 2).await;
 }
@@ -213,7 +230,7 @@ async fn each_keys_order_holds_through_failures_two_kill_9s_and_a_broker_restart
             stack.server.restart().await;
         }
     }
-    wait_for_every_key(&stack, &id, KEYS, EVENTS).await;
+    wait_for_every_key(&stack, &[], &id, KEYS, EVENTS).await;
 
     assert_each_key_in_order(&receiver, KEYS, EVENTS);
     // Every lane flows again (a head clears its mark just after its delivery is recorded).
@@ -285,7 +302,7 @@ async fn a_failing_key_holds_only_itself_and_an_operator_moves_its_head_aside() 
     stack
         .publish("orders.changed", &json!({"key": "b", "n": 0}), Some("b-0"))
         .await;
-    wait_for_delivery(&stack, &id, "b-0", "succeeded").await;
+    wait_for_delivery(&stack, &[], &id, "b-0", "succeeded").await;
 
     // The operator moves a-0 aside (to the dead letters); a-1 goes.
     receiver.set_fallback(Reply::status(500));
@@ -300,7 +317,7 @@ async fn a_failing_key_holds_only_itself_and_an_operator_moves_its_head_aside() 
         .unwrap();
     assert_eq!(skipped, json!({"event_id": "a-0", "dead_lettered": true}));
     receiver.set_fallback(Reply::ok());
-    wait_for_delivery(&stack, &id, "a-1", "succeeded").await;
+    wait_for_delivery(&stack, &[], &id, "a-1", "succeeded").await;
     let dead: Value = stack
         .admin
         .call("dead-letters", "list", &json!({"endpoint_id": id}))
@@ -342,7 +359,7 @@ async fn batched_per_key_a_request_carries_a_run_of_one_key_in_order() {
     for n in 0..EVENTS {
         publish_round(&stack, KEYS, n).await;
     }
-    wait_for_every_key(&stack, &id, KEYS, EVENTS).await;
+    wait_for_every_key(&stack, &[], &id, KEYS, EVENTS).await;
 
     // Each request: one key's run, in order, at most 5; a retry sends the same run under
     // the same webhook-id; across requests each key goes forward only.

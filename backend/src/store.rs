@@ -21,7 +21,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use hookwire_protocol::Tenant;
 use hookwire_protocol::attempt::AttemptRecord;
-use redb::{Database, ReadableDatabase as _, ReadableTable as _, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase as _, ReadableTable as _, TableDefinition};
 
 pub(crate) mod indexer;
 pub(crate) mod stats;
@@ -72,6 +72,9 @@ pub(crate) enum StoreError {
     /// A commit failed; the transaction's writes are not on disk.
     #[error("cannot commit to the state file: {0}")]
     Commit(#[from] redb::CommitError),
+    /// A transaction's durability could not be lowered.
+    #[error("cannot commit to the state file without an fsync: {0}")]
+    Durability(#[from] redb::SetDurabilityError),
     /// A stored record is not what this version reads.
     #[error("a state-file record does not decode: {0}")]
     Record(#[from] serde_json::Error),
@@ -184,15 +187,19 @@ impl Store {
         Ok(table.get(name)?.map_or(0, |v| v.value()))
     }
 
-    /// Indexes a batch of attempt records in one transaction (one fsync for the batch)
-    /// and moves the cursor to `last_seq`. Delivery states and statistics are folded in
-    /// memory first, so each key is read and written once per batch.
+    /// Indexes a batch of attempt records in one transaction and moves the cursor to
+    /// `last_seq`. Delivery states and statistics are folded in memory first, so each key
+    /// is read and written once per batch. With [`Durability::None`] the commit costs no
+    /// fsync, and a crash reverts it (the cursor with it) until a later durable commit:
+    /// the index is derived from the attempts stream and is indexed again from there.
     pub(crate) fn index_attempts(
         &self,
         records: &[AttemptRecord],
         last_seq: u64,
+        durability: Durability,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin_write()?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(durability)?;
         {
             let mut attempts = txn.open_table(ATTEMPTS)?;
             let mut latest: HashMap<String, &AttemptRecord> = HashMap::new();
@@ -237,6 +244,12 @@ impl Store {
         }
         txn.commit()?;
         self.indexed.send_replace(last_seq);
+        Ok(())
+    }
+
+    /// Makes every commit so far durable (one fsync).
+    pub(crate) fn persist(&self) -> Result<(), StoreError> {
+        self.db.begin_write()?.commit()?;
         Ok(())
     }
 
@@ -627,6 +640,7 @@ mod tests {
                     record(2, Outcome::Succeeded, 200),
                 ],
                 12,
+                Durability::Immediate,
             )
             .unwrap();
         let t = Tenant::default();
@@ -660,10 +674,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
         store
-            .index_attempts(&[record(2, Outcome::Succeeded, 200)], 2)
+            .index_attempts(
+                &[record(2, Outcome::Succeeded, 200)],
+                2,
+                Durability::Immediate,
+            )
             .unwrap();
         store
-            .index_attempts(&[record(1, Outcome::Retrying, 503)], 3)
+            .index_attempts(
+                &[record(1, Outcome::Retrying, 503)],
+                3,
+                Durability::Immediate,
+            )
             .unwrap();
         let delivery = store
             .delivery(&Tenant::default(), "ep", "evt")
@@ -673,13 +695,61 @@ mod tests {
     }
 
     #[test]
+    fn a_lazy_commit_is_kept_or_reverted_whole_and_persist_makes_it_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.redb");
+        {
+            let store = Store::open(&path, TEST_CACHE).unwrap();
+            store
+                .index_attempts(
+                    &[record(1, Outcome::Retrying, 503)],
+                    1,
+                    Durability::Immediate,
+                )
+                .unwrap();
+            store
+                .index_attempts(&[record(2, Outcome::Succeeded, 200)], 2, Durability::None)
+                .unwrap();
+            // Seen at once in this process, fsync or not.
+            let delivery = store.delivery(&Tenant::default(), "ep", "evt").unwrap();
+            assert_eq!(delivery.unwrap().state, Outcome::Succeeded);
+        }
+        {
+            let store = Store::open(&path, TEST_CACHE).unwrap();
+            let state = store
+                .delivery(&Tenant::default(), "ep", "evt")
+                .unwrap()
+                .unwrap()
+                .state;
+            // The cursor and what it covers go together: the indexer resumes after it.
+            match store.attempts_cursor().unwrap() {
+                1 => assert_eq!(state, Outcome::Retrying),
+                2 => assert_eq!(state, Outcome::Succeeded),
+                other => panic!("cursor {other}"),
+            }
+            store
+                .index_attempts(&[record(2, Outcome::Succeeded, 200)], 2, Durability::None)
+                .unwrap();
+            store.persist().unwrap();
+        }
+        let store = Store::open(&path, TEST_CACHE).unwrap();
+        assert_eq!(store.attempts_cursor().unwrap(), 2);
+        let delivery = store.delivery(&Tenant::default(), "ep", "evt").unwrap();
+        assert_eq!(delivery.unwrap().state, Outcome::Succeeded);
+    }
+
+    #[test]
     fn state_survives_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.redb");
         {
             let store = Store::open(&path, TEST_CACHE).unwrap();
             store
-                .index_attempts(&[record(1, Outcome::Succeeded, 204)], 5)
+                .index_attempts(
+                    &[record(1, Outcome::Succeeded, 204)],
+                    5,
+                    Durability::Immediate,
+                )
                 .unwrap();
         }
         let store = Store::open(&path, TEST_CACHE).unwrap();
@@ -705,7 +775,9 @@ mod tests {
                 ..record(1, Outcome::Succeeded, 200)
             })
             .collect();
-        store.index_attempts(&records, 10).unwrap();
+        store
+            .index_attempts(&records, 10, Durability::Immediate)
+            .unwrap();
         // A later attempt moves a delivery to the top and to its new state.
         let retried = AttemptRecord {
             at: base + chrono::TimeDelta::seconds(60),
@@ -716,7 +788,9 @@ mod tests {
             endpoint_id: "even".into(),
             ..retried
         };
-        store.index_attempts(&[retried], 11).unwrap();
+        store
+            .index_attempts(&[retried], 11, Durability::Immediate)
+            .unwrap();
         let t = Tenant::default();
         let ids =
             |page: &[DeliveryRecord]| page.iter().map(|d| d.event_id.clone()).collect::<Vec<_>>();
@@ -786,6 +860,7 @@ mod tests {
                     at("gamma", "old2", 70, 1),
                 ],
                 6,
+                Durability::Immediate,
             )
             .unwrap();
         let before = now - chrono::TimeDelta::hours(24);
@@ -834,10 +909,18 @@ mod tests {
             ..record(n, outcome, status)
         };
         store
-            .index_attempts(&[attempt(1, Outcome::Retrying, 503)], 1)
+            .index_attempts(
+                &[attempt(1, Outcome::Retrying, 503)],
+                1,
+                Durability::Immediate,
+            )
             .unwrap();
         store
-            .index_attempts(&[attempt(2, Outcome::Succeeded, 200)], 2)
+            .index_attempts(
+                &[attempt(2, Outcome::Succeeded, 200)],
+                2,
+                Durability::Immediate,
+            )
             .unwrap();
         let t = Tenant::default();
         let e2 = store.delivery(&t, "ep", "e2").unwrap().unwrap();

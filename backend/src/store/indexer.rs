@@ -1,13 +1,16 @@
-//! Indexes the attempts stream into redb in group commits: one transaction (one fsync)
-//! per batch of whatever arrived, with the stream position committed alongside, so the
-//! index resumes exactly where it left off and any instance answers history queries.
+//! Indexes the attempts stream into redb in group commits: one transaction per batch of
+//! whatever arrived, with the stream position committed alongside, so the index resumes
+//! exactly where it left off and any instance answers history queries. At most one commit
+//! a second is durable (an fsync); the others cost none, and a crash reverts them with the
+//! position, so what they held is indexed again from the stream.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use async_nats::jetstream::{self, consumer};
 use futures_util::StreamExt as _;
 use hookwire_protocol::attempt::AttemptRecord;
+use redb::Durability;
 
 use crate::engine::Engine;
 use crate::store::Store;
@@ -16,6 +19,8 @@ use crate::store::Store;
 const MAX_BATCH: usize = 2000;
 /// How long a batch waits for more records once it has one.
 const LINGER: Duration = Duration::from_millis(2);
+/// How often a commit is made durable at most (and at least, while records arrive).
+const DURABLE_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a check against the index waits for it to catch up.
 const CATCH_UP_FOR: Duration = Duration::from_secs(15);
@@ -78,9 +83,22 @@ async fn index(
         .await?;
     let mut messages = ordered.messages().await?;
     let mut last_seq = cursor;
+    let mut durable_at = Instant::now();
+    let mut lazy_commits = false;
     loop {
-        let Some(first) = messages.next().await else {
-            return Err("the attempts stream ended".into());
+        let first = match tokio::time::timeout(DURABLE_EVERY, messages.next()).await {
+            Ok(Some(first)) => first,
+            Ok(None) => return Err("the attempts stream ended".into()),
+            Err(_) => {
+                // Quiet: what was committed lazily is made durable now.
+                if lazy_commits {
+                    let writer = store.clone();
+                    tokio::task::spawn_blocking(move || writer.persist()).await??;
+                    durable_at = Instant::now();
+                    lazy_commits = false;
+                }
+                continue;
+            }
         };
         let mut batch = vec![first?];
         while batch.len() < MAX_BATCH {
@@ -109,7 +127,16 @@ async fn index(
         if last_seq == indexed {
             continue;
         }
+        let durability = if durable_at.elapsed() >= DURABLE_EVERY {
+            durable_at = Instant::now();
+            lazy_commits = false;
+            Durability::Immediate
+        } else {
+            lazy_commits = true;
+            Durability::None
+        };
         let writer = store.clone();
-        tokio::task::spawn_blocking(move || writer.index_attempts(&records, last_seq)).await??;
+        tokio::task::spawn_blocking(move || writer.index_attempts(&records, last_seq, durability))
+            .await??;
     }
 }

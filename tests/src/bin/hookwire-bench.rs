@@ -821,6 +821,38 @@ async fn latency(rate: u64, seconds: u64) -> Value {
     json!({"rate": rate, "seconds": seconds, "complete": done, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "peak_rss_mb": rss / (1024 * 1024)})
 }
 
+/// What a delivery costs at steady, modest rates (where nothing batches): for each of
+/// `rates`, events paced to one endpoint for `seconds`, the CPU of hookwired and of
+/// nats-server per 1,000 deliveries, and the latency percentiles.
+async fn paced(rates: &[u64], seconds: u64) -> Value {
+    let bench = Bench::start(false).await;
+    bench.endpoint("default", json!({})).await;
+    let subject = ["hookwire.events.default.bench.paced".to_owned()];
+    let mut figures = Vec::new();
+    for &rate in rates {
+        bench.sink.reset();
+        let (daemon_before, server_before) = bench.cpu_of_all();
+        let total = bench.paced(&subject, rate, seconds).await;
+        let done = bench.sink.wait_for(total, Duration::from_mins(1)).await;
+        let (daemon_after, server_after) = bench.cpu_of_all();
+        let per_1k = |cpu: f64| (cpu / (total as f64 / 1000.0) * 1000.0).round() / 1000.0;
+        let (p50, p95, p99) = bench.sink.percentiles();
+        figures.push(json!({
+            "rate": rate,
+            "seconds": seconds,
+            "complete": done,
+            "cpu_s_per_1k": per_1k(daemon_after - daemon_before + server_after - server_before),
+            "hookwired_cpu_s_per_1k": per_1k(daemon_after - daemon_before),
+            "nats_cpu_s_per_1k": per_1k(server_after - server_before),
+            "p50_ms": p50,
+            "p95_ms": p95,
+            "p99_ms": p99,
+        }));
+    }
+    let (_, rss) = bench.usage();
+    json!({"rates": figures, "peak_rss_mb": rss / (1024 * 1024)})
+}
+
 /// What the ingress scenario posts: one GitHub-signed push body to one source URL.
 struct Pushes {
     client: reqwest::Client,
@@ -1073,6 +1105,7 @@ async fn main() {
     let all = [
         "throughput",
         "latency",
+        "paced",
         "fanout",
         "noisy",
         "durable",
@@ -1100,6 +1133,7 @@ async fn main() {
         let figures = match scenario {
             "throughput" => throughput(false, 50_000).await,
             "latency" => latency(1000, seconds).await,
+            "paced" => paced(&[250, 1000], seconds).await,
             "fanout" => fanout(10_000, 10).await,
             "noisy" => noisy(100_000, 1000, seconds).await,
             "durable" => throughput(true, 20_000).await,

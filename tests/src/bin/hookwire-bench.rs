@@ -1003,12 +1003,17 @@ async fn noisy(backlog: usize, rate: u64, seconds: u64) -> Value {
     bench
         .flood("hookwire.events.default.noisy.dead", backlog)
         .await;
+    // The dead endpoint's deliveries wait in a retry tier until its circuit opens (after
+    // its first failures), and then held behind the circuit: the backlog is both together.
     let js = async_nats::jetstream::new(bench.client.clone());
     let mut retry = js.get_stream("HOOKWIRE_RETRY").await.expect("retry stream");
-    let deadline = Instant::now() + Duration::from_mins(5);
-    while retry.info().await.map_or(0, |i| i.state.messages) < backlog as u64
-        && Instant::now() < deadline
-    {
+    let mut held = js.get_stream("HOOKWIRE_HELD").await.expect("held stream");
+    let deadline = Instant::now() + Duration::from_secs(300 + backlog as u64 / 1000);
+    loop {
+        let (retrying, holding) = parked(&mut retry, &mut held).await;
+        if retrying + holding >= backlog as u64 || Instant::now() >= deadline {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Let the burst of failing first attempts finish (tasks drained, attempts indexed), so
@@ -1018,7 +1023,7 @@ async fn noisy(backlog: usize, rate: u64, seconds: u64) -> Value {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let waiting = retry.info().await.map_or(0, |i| i.state.messages);
+    let (retrying, holding) = parked(&mut retry, &mut held).await;
     let total = bench
         .paced(
             &["hookwire.events.default.noisy.healthy".to_owned()],
@@ -1028,7 +1033,18 @@ async fn noisy(backlog: usize, rate: u64, seconds: u64) -> Value {
         .await;
     let done = bench.sink.wait_for(total, Duration::from_mins(1)).await;
     let (p50, p95, p99) = bench.sink.percentiles();
-    json!({"retry_backlog": waiting, "rate": rate, "seconds": seconds, "complete": done, "healthy_p50_ms": p50, "healthy_p95_ms": p95, "healthy_p99_ms": p99})
+    let (_, rss) = bench.usage();
+    json!({"retry_backlog": retrying, "held_backlog": holding, "rate": rate, "seconds": seconds, "complete": done, "healthy_p50_ms": p50, "healthy_p95_ms": p95, "healthy_p99_ms": p99, "peak_rss_mb": rss / (1024 * 1024)})
+}
+
+/// Messages waiting in the retry stream and in the held stream.
+async fn parked(
+    retry: &mut async_nats::jetstream::stream::Stream,
+    held: &mut async_nats::jetstream::stream::Stream,
+) -> (u64, u64) {
+    let retrying = retry.info().await.map_or(0, |i| i.state.messages);
+    let holding = held.info().await.map_or(0, |i| i.state.messages);
+    (retrying, holding)
 }
 
 async fn tenants(rate: u64, seconds: u64) -> Value {
@@ -1108,6 +1124,7 @@ async fn main() {
         "paced",
         "fanout",
         "noisy",
+        "backlog",
         "durable",
         "tenants",
         "console",
@@ -1136,6 +1153,7 @@ async fn main() {
             "paced" => paced(&[250, 1000], seconds).await,
             "fanout" => fanout(10_000, 10).await,
             "noisy" => noisy(100_000, 1000, seconds).await,
+            "backlog" => noisy(1_000_000, 1000, seconds).await,
             "durable" => throughput(true, 20_000).await,
             "tenants" => tenants(1000, seconds).await,
             "console" => console(50, seconds).await,

@@ -267,16 +267,7 @@ async fn an_attempt_answered_while_the_broker_is_away_is_recorded_not_repeated()
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.count(), 1, "the attempt was made again");
-    let metrics = hookwire_testkit::http_client()
-        .build()
-        .unwrap()
-        .get(format!("{}/metrics", stack.daemon.http_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = stack.metrics().await;
     assert!(
         !metrics.contains("hookwire_outcomes_published_again_total 0"),
         "{metrics}"

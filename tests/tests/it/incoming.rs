@@ -188,16 +188,7 @@ async fn a_github_push_is_verified_published_once_delivered_and_recorded() {
 /// The GitHub test's records: the metrics, the request log, the audit log, the sealed bucket
 /// entry.
 async fn check_records(stack: &Stack, secret: &str, path: &str) {
-    let metrics = hookwire_testkit::http_client()
-        .build()
-        .unwrap()
-        .get(format!("{}/metrics", stack.daemon.http_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = stack.metrics().await;
     for line in [
         r#"hookwire_ingress_requests_total{outcome="published"} 1"#,
         r#"hookwire_ingress_requests_total{outcome="bad_signature"} 2"#,

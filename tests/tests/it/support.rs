@@ -124,6 +124,20 @@ impl Stack {
             .unwrap()
     }
 
+    /// The instance's Prometheus metrics, as text.
+    pub(crate) async fn metrics(&self) -> String {
+        hookwire_testkit::http_client()
+            .build()
+            .unwrap()
+            .get(format!("{}/metrics", self.daemon.http_url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Messages on the dead-letter stream.
     pub(crate) async fn dead_letters(&self) -> u64 {
         let js = async_nats::jetstream::new(self.client.clone());

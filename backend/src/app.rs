@@ -80,6 +80,9 @@ pub async fn run(
         release_held: Arc::new(tokio::sync::Notify::new()),
         max_event_bytes: usize::try_from(config.streams.max_event_bytes).unwrap_or(usize::MAX),
         gates: Gates::new(config.breaker.settings(), config.delivery.concurrency),
+        attempt_slots: tokio::sync::Semaphore::new(
+            usize::try_from(config.delivery.concurrency).unwrap_or(512),
+        ),
         recording: Recording::new(&config.privacy.redact_headers),
         batcher: Batcher::default(),
         instance: crate::ids::random("inst_"),
@@ -179,11 +182,20 @@ fn start_delivery(
 ) -> [tokio::task::JoinHandle<()>; 3] {
     let (fanout_engine, fanout_store, fanout_stop) =
         (Arc::clone(engine), store.clone(), stop.clone());
+    let fanout_sender = sender.clone();
     let (worker_engine, worker_stop) = (Arc::clone(engine), stop.clone());
     let worker_store = store.clone();
     [
         tokio::spawn(async move {
-            if let Err(e) = fanout::run(fanout_engine, fanout_store, fanout_stop).await {
+            if let Err(e) = fanout::run(
+                fanout_engine,
+                fanout_sender,
+                fanout_store,
+                concurrency,
+                fanout_stop,
+            )
+            .await
+            {
                 tracing::error!(error = %e, "fan-out stopped");
             }
         }),

@@ -43,6 +43,9 @@ pub(crate) struct Engine {
     pub max_event_bytes: usize,
     /// Per-endpoint circuit breakers, rate limits and in-flight limits on this instance.
     pub gates: crate::delivery::gates::Gates,
+    /// Attempts this instance may have in flight (`delivery.concurrency`), shared by the
+    /// workers and the first attempts fan-out makes itself.
+    pub attempt_slots: tokio::sync::Semaphore,
     /// What attempt records keep of requests and responses.
     pub recording: crate::delivery::request::Recording,
     /// The batches being filled on this instance.

@@ -1,14 +1,15 @@
-//! Fan-out: each event becomes one task per matching endpoint, then the event is acked.
+//! Fan-out: each event's first attempt to every matching endpoint, made here when the
+//! endpoint can take it at once and queued as a task when it cannot, then the event is acked.
 //!
-//! A task's `Nats-Msg-Id` is unique per (event, endpoint, attempt), so an event redelivered
-//! after a crash between publishing its tasks and acking never doubles a task within the
-//! tasks stream's duplicate window. A stream's new leader forgets the ids of tasks already
-//! acked and deleted, though, so an event handed out again also leaves out the endpoints the
-//! index already has a delivery of it for.
+//! Until the ack, a crash hands the event out again; endpoints the index already has a
+//! delivery of it for are left out then (their attempt was recorded, with its retry or dead
+//! letter). A task's `Nats-Msg-Id` is unique per (event, endpoint, attempt), so a task
+//! published again within the tasks stream's duplicate window is not doubled either.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer::PullConsumer};
+use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
 use futures_util::StreamExt as _;
 use hookwire_nats::streams::FANOUT_CONSUMER;
 use hookwire_protocol::Tenant;
@@ -16,20 +17,29 @@ use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID, TRACEPARENT};
 use tokio::sync::watch;
 
+use crate::delivery::http::Sender;
+use crate::delivery::worker;
 use crate::engine::Engine;
 use crate::registry::LiveEndpoint;
 use crate::store::{Store, indexer};
 use crate::task::Task;
 use hookwire_protocol::endpoint::{DeliveryMode, Endpoint};
 
-/// Events fanned out concurrently.
+/// Events fanned out concurrently besides those waiting for their first attempts (at most
+/// one an attempt slot), so endpoints slow to answer never hold up fan-out for the others.
 const CONCURRENT_EVENTS: usize = 256;
 const MAX_EVENT_ID_LEN: usize = 128;
+/// How often an event whose attempts are still running tells JetStream it is in progress
+/// (well within the fan-out consumer's 30 s ack wait; an attempt may take 60 s).
+const IN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
-/// Consumes the events stream until `stop` turns true.
+/// Consumes the events stream until `stop` turns true; then lets the attempts in flight
+/// finish. `attempt_slots` is the instance's `delivery.concurrency`.
 pub(crate) async fn run(
     engine: Arc<Engine>,
+    sender: Sender,
     store: Store,
+    attempt_slots: usize,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), async_nats::Error> {
     let consumer: PullConsumer = engine
@@ -45,12 +55,13 @@ pub(crate) async fn run(
         .take_until(async move {
             let _ = stop.wait_for(|s| *s).await;
         })
-        .for_each_concurrent(CONCURRENT_EVENTS, |message| {
+        .for_each_concurrent(CONCURRENT_EVENTS + attempt_slots, |message| {
             let engine = Arc::clone(&engine);
+            let sender = sender.clone();
             let store = store.clone();
             async move {
                 match message {
-                    Ok(message) => fan_out(&engine, &store, message).await,
+                    Ok(message) => fan_out(&engine, &sender, &store, message).await,
                     Err(e) => tracing::warn!(error = %e, "events consumer"),
                 }
             }
@@ -65,7 +76,7 @@ pub(crate) struct Rejection {
     reason: String,
 }
 
-async fn fan_out(engine: &Engine, store: &Store, message: jetstream::Message) {
+async fn fan_out(engine: &Engine, sender: &Sender, store: &Store, message: jetstream::Message) {
     let (seq, published_ns, again) = match message.info() {
         Ok(info) => (
             info.stream_sequence,
@@ -84,22 +95,56 @@ async fn fan_out(engine: &Engine, store: &Store, message: jetstream::Message) {
             } else {
                 tasks
             };
-            publish_tasks(engine, tasks).await.map(|n| {
-                engine.metrics.events_accepted.inc();
-                tracing::debug!(seq, tasks = n, "event fanned out");
-            })
+            let count = tasks.len();
+            in_progress(&message, first_attempts(engine, sender, tasks))
+                .await
+                .map(|()| {
+                    engine.metrics.events_accepted.inc();
+                    tracing::debug!(seq, endpoints = count, "event fanned out");
+                })
         }
         Err(rejection) => reject(engine, &message.subject, seq, rejection).await,
     };
     match outcome {
         Ok(()) => {
             if let Err(e) = message.ack().await {
-                tracing::warn!(seq, error = %e, "cannot ack an event; it will be fanned out again (without duplicate tasks)");
+                tracing::warn!(seq, error = %e, "cannot ack an event; it will be fanned out again (without what the index has)");
             }
         }
         Err(e) => {
             // Not acked: JetStream redelivers the event after the ack wait.
             tracing::warn!(seq, error = %e, "cannot fan out an event; it will be retried");
+        }
+    }
+}
+
+/// Makes each task's attempt at once where its endpoint can take it and queues the rest;
+/// `Ok` once every attempt is recorded (with what follows it) and every task is queued.
+async fn first_attempts(
+    engine: &Engine,
+    sender: &Sender,
+    tasks: Vec<Task>,
+) -> Result<(), async_nats::Error> {
+    let results = futures_util::future::join_all(tasks.into_iter().map(|task| async move {
+        match worker::attempt_at_once(engine, sender, task).await? {
+            Some(task) => publish_task(engine, task).await,
+            None => Ok(()),
+        }
+    }))
+    .await;
+    results.into_iter().collect()
+}
+
+/// Runs `work` for `event`, telling JetStream the event is in progress while it lasts so
+/// that a slow receiver does not get it handed out again.
+async fn in_progress<T>(event: &jetstream::Message, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            () = tokio::time::sleep(IN_PROGRESS_EVERY) => {
+                let _ = event.ack_with(AckKind::Progress).await;
+            }
         }
     }
 }
@@ -259,6 +304,17 @@ pub(crate) fn event_id(
 
 fn is_valid_event_id(id: &str) -> bool {
     (1..=MAX_EVENT_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Queues `task` and waits for JetStream's acknowledgement.
+async fn publish_task(engine: &Engine, task: Task) -> Result<(), async_nats::Error> {
+    let subject = engine.task_subject(&task);
+    engine
+        .js
+        .publish_with_headers(subject, task.headers(), task.data)
+        .await?
+        .await?;
+    Ok(())
 }
 
 /// Publishes every task, pipelined, and waits for all acknowledgements.

@@ -50,6 +50,8 @@ pub(crate) struct Metrics {
     /// Tasks not sent again because the index has their delivery (an event or task handed
     /// out again after its acknowledgement was lost).
     pub tasks_already_delivered: Counter,
+    /// First attempts made straight from fan-out, without a task.
+    pub attempts_direct: Counter,
     /// Attempt outcomes (records, retries, dead letters) published again after JetStream
     /// did not acknowledge them (a stream electing a leader).
     pub outcomes_published_again: Counter,
@@ -81,6 +83,7 @@ impl Metrics {
             events_rejected: Counter::default(),
             tasks_dropped: Counter::default(),
             tasks_already_delivered: Counter::default(),
+            attempts_direct: Counter::default(),
             outcomes_published_again: Counter::default(),
             queue_depth: Gauge::default(),
             retries_waiting: Gauge::default(),
@@ -152,6 +155,11 @@ impl Metrics {
                 "tasks_already_delivered",
                 "Tasks not sent again because the index has their delivery (an event or task handed out again after its acknowledgement was lost)",
                 &self.tasks_already_delivered,
+            ),
+            (
+                "attempts_direct",
+                "First attempts made straight from fan-out, without a task (the endpoint could take them at once)",
+                &self.attempts_direct,
             ),
             (
                 "outcomes_published_again",

@@ -160,6 +160,19 @@ impl Gates {
         })
     }
 
+    /// Takes a place for an attempt to `endpoint` (active) when one is free now and nothing
+    /// else stands in the way: its circuit closed, no rate limit, no worker waiting for a
+    /// place there. Never waits, defers or holds: a `false` goes the way of [`Gates::admit`].
+    pub(crate) fn admit_at_once(&self, endpoint: &Endpoint) -> bool {
+        if endpoint.circuit.is_some() || endpoint.rate_limit_per_sec.is_some() {
+            return false;
+        }
+        let max = self.max_in_flight(endpoint);
+        self.with_gate(endpoint, |gate| {
+            gate.waiting == 0 && gate.concurrency.try_acquire(max)
+        })
+    }
+
     /// Ends a wait that [`Admission::Wait`] started.
     fn stop_waiting(&self, endpoint: &Endpoint) {
         self.with_gate(endpoint, |gate| {
@@ -417,5 +430,44 @@ mod tests {
             gates.admit(&e, false, Instant::now()),
             Admission::Go { .. }
         ));
+    }
+    #[test]
+    fn at_once_only_with_a_free_place_no_rate_limit_no_circuit_and_no_one_waiting() {
+        let gates = Gates::new(BreakerSettings::default(), 4);
+        let now = Instant::now();
+        let e = endpoint(Some(1), None);
+        assert!(gates.admit_at_once(&e));
+        assert!(!gates.admit_at_once(&e), "its one place is taken");
+        gates.finish(&e, Load::Unknown, true, now, Utc::now());
+        assert!(gates.admit_at_once(&e), "given back by finish");
+        // A worker waits for the place: it is the worker's when freed, not fan-out's.
+        assert!(matches!(
+            gates.admit(&e, false, now),
+            Admission::Wait { .. }
+        ));
+        let waiting = Waiting::started(&gates, &e);
+        gates.finish(&e, Load::Unknown, true, now, Utc::now());
+        assert!(!gates.admit_at_once(&e));
+        drop(waiting);
+        assert!(gates.admit_at_once(&e));
+
+        let limited = endpoint(None, Some(1000));
+        assert!(
+            !gates.admit_at_once(&limited),
+            "rate limits pace in the workers"
+        );
+        let mut open = endpoint(None, None);
+        let wall = Utc::now();
+        open.circuit = Some(Circuit {
+            state: CircuitState::HalfOpen,
+            reason: "test".into(),
+            opened_at: wall,
+            failing_since: wall,
+            probe_at: wall,
+        });
+        assert!(
+            !gates.admit_at_once(&open),
+            "a probe goes through the workers"
+        );
     }
 }

@@ -111,6 +111,10 @@ async fn handle(engine: &Arc<Engine>, sender: &Sender, store: &Store, message: j
         batch::collect(engine, sender, settings, task, message);
         return;
     }
+    // Closed only at exit, when nothing is attempted any more.
+    let Ok(_slot) = engine.attempt_slots.acquire().await else {
+        return;
+    };
     match settle(engine, sender, &task, &endpoint).await {
         Ok(()) => {
             if let Err(e) = message.ack().await {
@@ -124,6 +128,57 @@ async fn handle(engine: &Arc<Engine>, sender: &Sender, store: &Store, message: j
                 .await;
         }
     }
+}
+
+/// Makes `task`, a first attempt from fan-out, here and now when nothing stands in its way:
+/// its endpoint active and neither batching nor rate-limited, an attempt slot free on this
+/// instance and a place free at the endpoint's gate ([`Gates::admit_at_once`]). This spares
+/// a delivery the task's publish, pull and ack. Otherwise `task` is given back to be queued
+/// (`Ok(Some)`), where waiting costs nothing and holds nothing else up.
+///
+/// [`Gates::admit_at_once`]: super::gates::Gates::admit_at_once
+pub(crate) async fn attempt_at_once(
+    engine: &Engine,
+    sender: &Sender,
+    task: Task,
+) -> Result<Option<Task>, async_nats::Error> {
+    let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
+        return Ok(Some(task));
+    };
+    if endpoint.endpoint.status != EndpointStatus::Active
+        || matches!(endpoint.endpoint.delivery, DeliveryMode::Batch(_))
+    {
+        return Ok(Some(task));
+    }
+    let Ok(_slot) = engine.attempt_slots.try_acquire() else {
+        return Ok(Some(task));
+    };
+    let payload = match payload(engine, &task, &endpoint, None).await {
+        Ok(payload) => payload,
+        Err(BodyError::Render(error)) => {
+            template_failed(engine, &task, &endpoint, error).await?;
+            return Ok(None);
+        }
+        Err(BodyError::Unavailable(_)) => return Ok(Some(task)),
+    };
+    if !engine.gates.admit_at_once(&endpoint.endpoint) {
+        return Ok(Some(task));
+    }
+    let place = Place::taken(&engine.gates, &endpoint.endpoint);
+    engine.metrics.attempts_direct.inc();
+    engine.metrics.in_flight.inc();
+    let attempted = attempt(
+        engine,
+        sender,
+        &task,
+        &endpoint,
+        &payload,
+        place,
+        Route::Queue,
+    )
+    .await;
+    engine.metrics.in_flight.dec();
+    attempted.map(|_| None)
 }
 
 /// A task whose endpoint was deleted: nothing to deliver it to.

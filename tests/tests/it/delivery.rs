@@ -273,3 +273,92 @@ async fn an_attempt_answered_while_the_broker_is_away_is_recorded_not_repeated()
         "{metrics}"
     );
 }
+
+/// The tasks stream's last sequence: how many tasks were ever queued.
+async fn tasks_queued(stack: &Stack) -> u64 {
+    let js = async_nats::jetstream::new(stack.client.clone());
+    let mut stream = js.get_stream("HOOKWIRE_TASKS").await.unwrap();
+    stream.info().await.unwrap().state.last_sequence
+}
+
+/// A first attempt to an endpoint that can take it at once is made by fan-out itself,
+/// without a task; one that must wait (here for its rate limit) is queued as a task.
+#[tokio::test]
+async fn a_first_attempt_goes_straight_from_fan_out_when_the_endpoint_can_take_it() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    stack
+        .endpoint(&receiver, json!({"event_types": ["direct.*"]}))
+        .await;
+    for n in 0..5 {
+        stack
+            .publish(
+                "direct.made",
+                &json!({"n": n}),
+                Some(&format!("evt-direct-{n}")),
+            )
+            .await;
+    }
+    receiver.wait_for(5, WAIT).await;
+    let metrics = stack.metrics().await;
+    assert!(
+        metrics.contains("hookwire_attempts_direct_total 5\n"),
+        "{metrics}"
+    );
+    assert_eq!(tasks_queued(&stack).await, 0, "no task was queued");
+
+    let paced = Receiver::start().await;
+    stack
+        .endpoint(
+            &paced,
+            json!({"event_types": ["paced.*"], "rate_limit_per_sec": 100}),
+        )
+        .await;
+    stack
+        .publish("paced.made", &json!({}), Some("evt-paced"))
+        .await;
+    let request = paced.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(request.header("webhook-id"), Some("evt-paced"));
+    assert_eq!(
+        tasks_queued(&stack).await,
+        1,
+        "the paced one went as a task"
+    );
+}
+
+/// An attempt made by fan-out that takes longer than the events consumer's 30 s ack wait
+/// keeps its event in progress: the event is not handed out again meanwhile and the
+/// receiver gets it once.
+#[tokio::test]
+async fn an_attempt_longer_than_the_event_ack_wait_is_made_once() {
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(&receiver, json!({"timeout_ms": 50_000}))
+        .await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    receiver.script([Reply::ok().after(Duration::from_secs(36))]);
+    stack.publish("a.b", &json!({}), Some("evt-long")).await;
+    receiver.wait_for(1, WAIT).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
+    loop {
+        let detail: Value = stack
+            .admin
+            .call(
+                "deliveries",
+                "get",
+                &json!({"endpoint_id": id, "event_id": "evt-long"}),
+            )
+            .await
+            .unwrap_or_default();
+        if detail["delivery"]["state"] == "succeeded" {
+            assert_eq!(detail["delivery"]["attempts"], 1, "{detail}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{detail}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(receiver.count(), 1, "the event was handed out again");
+}

@@ -47,13 +47,23 @@ pub(crate) struct Concurrency {
     recent_ms: Option<f64>,
     usual_ms: Option<f64>,
     last_cut: Option<Instant>,
+    window: Window,
+}
+
+/// The answers of the current one-second window: how many, and how many said "overloaded".
+#[derive(Debug, Clone, Default)]
+struct Window {
+    started: Option<Instant>,
+    answers: u32,
+    overloaded: u32,
 }
 
 /// Latency this many times the usual counts as slowing down.
 const SLOWDOWN_FACTOR: f64 = 2.0;
 /// Below this, latency changes are noise.
 const SLOWDOWN_FLOOR_MS: f64 = 50.0;
-/// At most one cut per this long, so one burst of 429s halves the limit once.
+/// At most one cut per this long, so one burst of 429s halves the limit once; overload
+/// answers are counted over windows this long.
 const CUT_EVERY: Duration = Duration::from_secs(1);
 
 impl Concurrency {
@@ -66,6 +76,7 @@ impl Concurrency {
             recent_ms: None,
             usual_ms: None,
             last_cut: None,
+            window: Window::default(),
         }
     }
 
@@ -94,8 +105,9 @@ impl Concurrency {
         self.in_flight = self.in_flight.saturating_sub(1);
         let max = f64::from(max.max(1));
         match load {
-            Load::Overloaded => self.cut(0.5, now),
+            Load::Overloaded => self.count(true, now),
             Load::Answered { latency } => {
+                self.count(false, now);
                 let ms = latency.as_secs_f64() * 1000.0;
                 let recent = ewma(self.recent_ms, ms, 0.3);
                 let usual = ewma(self.usual_ms, ms, 0.02);
@@ -108,6 +120,24 @@ impl Concurrency {
                 }
             }
             Load::Unknown => {}
+        }
+    }
+
+    /// Counts an answer in the current window; a window a second old that had overload
+    /// answers cuts the limit by half their share. A receiver that sheds a few requests
+    /// while keeping up loses a few places, one drowning in them half.
+    fn count(&mut self, overloaded: bool, now: Instant) {
+        let window = &mut self.window;
+        let started = *window.started.get_or_insert(now);
+        window.answers += 1;
+        window.overloaded += u32::from(overloaded);
+        if now.duration_since(started) < CUT_EVERY {
+            return;
+        }
+        let share = f64::from(window.overloaded) / f64::from(window.answers);
+        *window = Window::default();
+        if share > 0.0 {
+            self.cut(1.0 - share / 2.0, now);
         }
     }
 
@@ -199,14 +229,17 @@ mod tests {
     fn overload_halves_once_per_second_and_successes_grow_it_back_slowly() {
         let mut c = Concurrency::new(64);
         let now = Instant::now();
-        for _ in 0..5 {
+        for _ in 0..6 {
             assert!(c.try_acquire(64));
         }
         for _ in 0..5 {
             c.release(Load::Overloaded, 64, now);
         }
-        assert_eq!(c.limit(), 32, "one burst of 429s cuts once");
+        assert_eq!(c.limit(), 64, "counted until the window closes");
+        c.release(Load::Overloaded, 64, now + Duration::from_secs(1));
+        assert_eq!(c.limit(), 32, "a window of nothing but 429s halves once");
         c.release(Load::Overloaded, 64, now + Duration::from_secs(2));
+        c.release(Load::Overloaded, 64, now + Duration::from_secs(3));
         assert_eq!(c.limit(), 16);
         let fast = Load::Answered {
             latency: Duration::from_millis(5),
@@ -219,6 +252,57 @@ mod tests {
             c.release(fast, 64, now + Duration::from_secs(4));
         }
         assert_eq!(c.limit(), 64, "never beyond the maximum");
+    }
+
+    #[test]
+    fn a_window_cuts_by_half_the_share_of_overload_answers() {
+        let mut c = Concurrency::new(100);
+        let now = Instant::now();
+        let answered = Load::Answered {
+            latency: Duration::from_millis(5),
+        };
+        // 3 of 10 overloaded: cut by 15 %. (At the maximum, successes add nothing.)
+        for i in 0..9 {
+            let load = if i < 3 { Load::Overloaded } else { answered };
+            c.release(load, 100, now);
+        }
+        c.release(answered, 100, now + CUT_EVERY);
+        assert_eq!(c.limit(), 85);
+    }
+
+    /// The receiver of #19's finding: answers in 100 ms, sheds a tenth of requests with
+    /// 503 while it keeps up, and is sent 400 a second (40 in flight needed). The limit
+    /// used to halve every second and settle near 20 (about 125 deliveries a second).
+    #[test]
+    fn a_receiver_shedding_a_tenth_keeps_the_places_it_needs() {
+        let max = 512;
+        let mut c = Concurrency::new(max);
+        let start = Instant::now();
+        let mut lowest = u32::MAX;
+        let mut sent = 0_u64;
+        // Rounds of 100 ms: as many attempts as the limit allows and 400/s asks for.
+        for round in 0..600_u32 {
+            let now = start + Duration::from_millis(u64::from(round) * 100);
+            let attempts = c.limit().min(40);
+            for _ in 0..attempts {
+                assert!(c.try_acquire(max));
+            }
+            for n in 0..attempts {
+                sent += 1;
+                let load = if sent.is_multiple_of(10) {
+                    Load::Overloaded
+                } else {
+                    Load::Answered {
+                        latency: Duration::from_millis(100),
+                    }
+                };
+                c.release(load, max, now + Duration::from_millis(u64::from(n)));
+            }
+            if round >= 100 {
+                lowest = lowest.min(c.limit());
+            }
+        }
+        assert!(lowest >= 40, "the limit fell to {lowest}");
     }
 
     #[test]

@@ -433,9 +433,21 @@ impl Bench {
 
     /// The machine's ceiling: consume from JetStream and POST, no signing, no state.
     async fn bare_loop(&self, n: usize) -> f64 {
+        self.sink.reset();
+        let started = now_ns();
+        let consume = self.bare_consumer("bare", n).await;
+        self.flood("bare.x", n).await;
+        self.sink.wait_for(n as u64, Duration::from_mins(5)).await;
+        let _ = consume.await;
+        self.rate(started)
+    }
+
+    /// The bare loop's consumer (durable `name`, new events of the `BARE` stream only),
+    /// spawned: each of the next `n` events is posted to the sink, then acked.
+    async fn bare_consumer(&self, name: &str, n: usize) -> tokio::task::JoinHandle<()> {
         let js = async_nats::jetstream::new(self.client.clone());
         let stream = js
-            .create_stream(async_nats::jetstream::stream::Config {
+            .get_or_create_stream(async_nats::jetstream::stream::Config {
                 name: "BARE".into(),
                 subjects: vec!["bare.>".into()],
                 ..Default::default()
@@ -444,20 +456,19 @@ impl Bench {
             .expect("bare stream");
         let consumer = stream
             .create_consumer(async_nats::jetstream::consumer::pull::Config {
-                durable_name: Some("bare".into()),
+                durable_name: Some(name.into()),
+                deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::New,
                 max_ack_pending: 20_000,
                 ..Default::default()
             })
             .await
             .expect("bare consumer");
-        self.sink.reset();
         let http = http_client()
             .pool_max_idle_per_host(CONCURRENCY)
             .build()
             .expect("client");
         let url = self.sink_url.clone();
-        let started = now_ns();
-        let consume = tokio::spawn(async move {
+        tokio::spawn(async move {
             let messages = consumer
                 .stream()
                 .max_messages_per_batch(CONCURRENCY)
@@ -476,11 +487,7 @@ impl Bench {
                     }
                 })
                 .await;
-        });
-        self.flood("bare.x", n).await;
-        self.sink.wait_for(n as u64, Duration::from_mins(5)).await;
-        let _ = consume.await;
-        self.rate(started)
+        })
     }
 }
 
@@ -830,22 +837,46 @@ async fn paced(rates: &[u64], seconds: u64) -> Value {
     let bench = Bench::start(false).await;
     bench.endpoint("default", json!({})).await;
     let subject = ["hookwire.events.default.bench.paced".to_owned()];
+    let own = || process_usage(std::process::id()).0;
+    let per_1k = |cpu: f64, total: u64| (cpu / (total as f64 / 1000.0) * 1000.0).round() / 1000.0;
     let mut figures = Vec::new();
     for &rate in rates {
         bench.sink.reset();
-        let (daemon_before, server_before) = bench.cpu_of_all();
+        let (daemon_before, server_before, own_before) = {
+            let (daemon, server) = bench.cpu_of_all();
+            (daemon, server, own())
+        };
         let total = bench.paced(&subject, rate, seconds).await;
         let done = bench.sink.wait_for(total, Duration::from_mins(1)).await;
         let (daemon_after, server_after) = bench.cpu_of_all();
-        let per_1k = |cpu: f64| (cpu / (total as f64 / 1000.0) * 1000.0).round() / 1000.0;
+        // The publisher's and the sink's share, to take from the bare loop's below.
+        let own_hookwired = own() - own_before;
         let (p50, p95, p99) = bench.sink.percentiles();
+
+        // The bare loop at the same rate: the least a consume->POST->ack costs here.
+        bench.sink.reset();
+        let (_, bare_server_before) = bench.cpu_of_all();
+        let bare_own_before = own();
+        let consume = bench
+            .bare_consumer(&format!("bare-{rate}"), usize::try_from(total).unwrap_or(0))
+            .await;
+        bench.paced(&["bare.paced".to_owned()], rate, seconds).await;
+        bench.sink.wait_for(total, Duration::from_mins(1)).await;
+        let _ = consume.await;
+        let (_, bare_server_after) = bench.cpu_of_all();
+        let bare_consumer = (own() - bare_own_before - own_hookwired).max(0.0);
+        let bare_server = bare_server_after - bare_server_before;
+        let ours = daemon_after - daemon_before + server_after - server_before;
         figures.push(json!({
             "rate": rate,
             "seconds": seconds,
             "complete": done,
-            "cpu_s_per_1k": per_1k(daemon_after - daemon_before + server_after - server_before),
-            "hookwired_cpu_s_per_1k": per_1k(daemon_after - daemon_before),
-            "nats_cpu_s_per_1k": per_1k(server_after - server_before),
+            "cpu_s_per_1k": per_1k(ours, total),
+            "hookwired_cpu_s_per_1k": per_1k(daemon_after - daemon_before, total),
+            "nats_cpu_s_per_1k": per_1k(server_after - server_before, total),
+            "bare_cpu_s_per_1k": per_1k(bare_consumer + bare_server, total),
+            "bare_nats_cpu_s_per_1k": per_1k(bare_server, total),
+            "times_bare_cpu": (ours / (bare_consumer + bare_server) * 100.0).round() / 100.0,
             "p50_ms": p50,
             "p95_ms": p95,
             "p99_ms": p99,

@@ -106,7 +106,8 @@ pub async fn run(
     ));
     let (stop_tx, stop_rx) = watch::channel(false);
     let retention = Duration::from_secs(config.streams.attempts_max_age_secs);
-    let mut background = spawn_background(&engine, &store, retention);
+    let retries_in_hand = Arc::new(tokio::sync::Semaphore::new(tiers::IN_HAND));
+    let mut background = spawn_background(&engine, &store, retention, &sender, &retries_in_hand);
     let mut admin_tasks = admin::start(&service, admin, &settings)
         .await
         .map_err(|e| anyhow::anyhow!("cannot add the admin operations: {e}"))?;
@@ -128,18 +129,7 @@ pub async fn run(
     metrics.set_ready(false);
     let _ = stop_tx.send(true);
     let drain = Duration::from_secs(u64::from(config.delivery.drain_timeout_secs));
-    if tokio::time::timeout(drain, async {
-        for task in delivering {
-            let _ = task.await;
-        }
-    })
-    .await
-    .is_err()
-    {
-        tracing::warn!(
-            "attempts still in flight after the drain timeout; they will be redelivered"
-        );
-    }
+    drain_attempts(delivering, &retries_in_hand, drain).await;
     // Off the roster before the connection goes, so changes stop waiting for this instance.
     let _ = tokio::time::timeout(Duration::from_secs(2), announcing).await;
     let _ = service.stop().await;
@@ -151,6 +141,30 @@ pub async fn run(
         .await
         .context("cannot drain the NATS connection")?;
     Ok(())
+}
+
+/// Waits (at most `timeout`) for the attempts in flight: fan-out's, the workers' and the due
+/// retries the tiers settle.
+async fn drain_attempts(
+    delivering: [tokio::task::JoinHandle<()>; 3],
+    retries_in_hand: &tokio::sync::Semaphore,
+    timeout: Duration,
+) {
+    let drained = tokio::time::timeout(timeout, async {
+        for task in delivering {
+            let _ = task.await;
+        }
+        // Every due retry in hand settled (and none taken in hand any more).
+        let _ = retries_in_hand
+            .acquire_many(u32::try_from(tiers::IN_HAND).unwrap_or(u32::MAX))
+            .await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "attempts still in flight after the drain timeout; they will be redelivered"
+        );
+    }
 }
 
 /// Answers configuration sync requests and joins the roster, before anything is delivered
@@ -406,6 +420,8 @@ fn spawn_background(
     engine: &Arc<Engine>,
     store: &Store,
     retention: Duration,
+    sender: &Sender,
+    retries_in_hand: &Arc<tokio::sync::Semaphore>,
 ) -> tokio::task::JoinSet<()> {
     let topology = &engine.topology;
     let mut background = tokio::task::JoinSet::new();
@@ -430,7 +446,12 @@ fn spawn_background(
         Arc::clone(&engine.release_held),
     ));
     for tier in engine.tiers.clone() {
-        background.spawn(tiers::run(Arc::clone(engine), tier));
+        background.spawn(tiers::run(
+            Arc::clone(engine),
+            sender.clone(),
+            tier,
+            Arc::clone(retries_in_hand),
+        ));
     }
     background.spawn(reseal(Arc::clone(engine)));
     background.spawn(prune(store.clone(), retention));

@@ -11,6 +11,7 @@ pub(crate) mod http;
 pub(crate) mod oauth;
 pub(crate) mod outcome;
 pub(crate) mod pacing;
+pub(crate) mod progress;
 pub(crate) mod request;
 pub(crate) mod retry;
 pub(crate) mod tiers;

@@ -7,9 +7,8 @@
 //! published again within the tasks stream's duplicate window is not doubled either.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_nats::jetstream::{self, AckKind, consumer::PullConsumer};
+use async_nats::jetstream::{self, consumer::PullConsumer};
 use futures_util::StreamExt as _;
 use hookwire_nats::streams::FANOUT_CONSUMER;
 use hookwire_protocol::Tenant;
@@ -18,7 +17,7 @@ use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID, TRACEPARENT};
 use tokio::sync::watch;
 
 use crate::delivery::http::Sender;
-use crate::delivery::worker;
+use crate::delivery::{progress, worker};
 use crate::engine::Engine;
 use crate::registry::LiveEndpoint;
 use crate::store::{Store, indexer};
@@ -29,9 +28,6 @@ use hookwire_protocol::endpoint::{DeliveryMode, Endpoint};
 /// one an attempt slot), so endpoints slow to answer never hold up fan-out for the others.
 const CONCURRENT_EVENTS: usize = 256;
 const MAX_EVENT_ID_LEN: usize = 128;
-/// How often an event whose attempts are still running tells JetStream it is in progress
-/// (well within the fan-out consumer's 30 s ack wait; an attempt may take 60 s).
-const IN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// Consumes the events stream until `stop` turns true; then lets the attempts in flight
 /// finish. `attempt_slots` is the instance's `delivery.concurrency`.
@@ -96,7 +92,7 @@ async fn fan_out(engine: &Engine, sender: &Sender, store: &Store, message: jetst
                 tasks
             };
             let count = tasks.len();
-            in_progress(&message, first_attempts(engine, sender, tasks))
+            progress::in_progress(&message, first_attempts(engine, sender, tasks))
                 .await
                 .map(|()| {
                     engine.metrics.events_accepted.inc();
@@ -127,26 +123,12 @@ async fn first_attempts(
 ) -> Result<(), async_nats::Error> {
     let results = futures_util::future::join_all(tasks.into_iter().map(|task| async move {
         match worker::attempt_at_once(engine, sender, task).await? {
-            Some(task) => publish_task(engine, task).await,
+            Some(task) => engine.enqueue(&task).await,
             None => Ok(()),
         }
     }))
     .await;
     results.into_iter().collect()
-}
-
-/// Runs `work` for `event`, telling JetStream the event is in progress while it lasts so
-/// that a slow receiver does not get it handed out again.
-async fn in_progress<T>(event: &jetstream::Message, work: impl Future<Output = T>) -> T {
-    let mut work = std::pin::pin!(work);
-    loop {
-        tokio::select! {
-            done = &mut work => return done,
-            () = tokio::time::sleep(IN_PROGRESS_EVERY) => {
-                let _ = event.ack_with(AckKind::Progress).await;
-            }
-        }
-    }
 }
 
 /// `tasks` but those whose endpoint the index already has a delivery of the event for,
@@ -304,17 +286,6 @@ pub(crate) fn event_id(
 
 fn is_valid_event_id(id: &str) -> bool {
     (1..=MAX_EVENT_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// Queues `task` and waits for JetStream's acknowledgement.
-async fn publish_task(engine: &Engine, task: Task) -> Result<(), async_nats::Error> {
-    let subject = engine.task_subject(&task);
-    engine
-        .js
-        .publish_with_headers(subject, task.headers(), task.data)
-        .await?
-        .await?;
-    Ok(())
 }
 
 /// Publishes every task, pipelined, and waits for all acknowledgements.

@@ -15,6 +15,20 @@ pub struct NatsCluster {
 impl NatsCluster {
     /// Starts the cluster and waits until every node serves JetStream (a meta leader exists).
     pub async fn start() -> Self {
+        // A free port can be taken by someone else before a node binds it: try again.
+        let mut last = String::new();
+        for _ in 0..5 {
+            match Self::try_start().await {
+                Ok(cluster) => return cluster,
+                Err(failure) if failure.contains("address already in use") => last = failure,
+                Err(failure) => panic!("{failure}"),
+            }
+        }
+        panic!("{last}");
+    }
+
+    /// One try of [`NatsCluster::start`] on newly chosen ports; what failed, with its log.
+    async fn try_start() -> Result<Self, String> {
         let client_ports: Vec<u16> = (0..NODES).map(|_| free_port()).collect();
         let route_ports: Vec<u16> = (0..NODES).map(|_| free_port()).collect();
         let routes = route_ports
@@ -45,14 +59,14 @@ impl NatsCluster {
         }
         for node in &mut nodes {
             if let Err(e) = node.wait_ready().await {
-                panic!(
+                return Err(format!(
                     "cluster node {} not ready: {e}; its log:\n{}",
                     node.url(),
                     node.log()
-                );
+                ));
             }
         }
-        Self { nodes }
+        Ok(Self { nodes })
     }
 
     /// The nodes, to stop, kill or restart one.

@@ -43,15 +43,51 @@ pub(crate) enum Admission {
     },
 }
 
+/// Whose turn a freed place is: a retry's (its delivery is late already) before a first
+/// attempt's, so a backlog of first attempts never holds a retry past its due time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// A retry (or a replay, numbered past the earlier attempts).
+    Retry,
+    /// A delivery's first attempt.
+    First,
+}
+
+impl Turn {
+    /// The turn of attempt number `attempt`.
+    #[must_use]
+    pub(crate) fn of(attempt: u32) -> Self {
+        if attempt > 1 {
+            Self::Retry
+        } else {
+            Self::First
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Gate {
     counts: Counts,
     pacer: Pacer,
     concurrency: Concurrency,
     probing: bool,
-    /// Workers waiting for a place.
+    /// Workers waiting for a place with a first attempt.
     waiting: u32,
     freed: Arc<Notify>,
+    /// Workers waiting for a place with a retry: woken first.
+    waiting_retries: u32,
+    freed_for_retries: Arc<Notify>,
+}
+
+impl Gate {
+    /// Wakes the next waiter for a freed place: a retry's when one waits.
+    fn wake_next(&self) {
+        if self.waiting_retries > 0 {
+            self.freed_for_retries.notify_one();
+        } else {
+            self.freed.notify_one();
+        }
+    }
 }
 
 /// The gates of every endpoint this instance delivers to.
@@ -104,6 +140,8 @@ impl Gates {
                 probing: false,
                 waiting: 0,
                 freed: Arc::new(Notify::new()),
+                waiting_retries: 0,
+                freed_for_retries: Arc::new(Notify::new()),
             };
             of_tenant.insert(endpoint.id.clone(), gate);
         }
@@ -113,8 +151,15 @@ impl Gates {
     }
 
     /// Whether a delivery to `endpoint` (active) may be attempted now. `paced` when the
-    /// delivery already holds a rate-limit slot from an earlier deferral.
-    pub(crate) fn admit(&self, endpoint: &Endpoint, paced: bool, now: Instant) -> Admission {
+    /// delivery already holds a rate-limit slot from an earlier deferral; a first attempt
+    /// ([`Turn`]) takes no place while a retry waits for one.
+    pub(crate) fn admit(
+        &self,
+        endpoint: &Endpoint,
+        paced: bool,
+        turn: Turn,
+        now: Instant,
+    ) -> Admission {
         let max = self.max_in_flight(endpoint);
         self.with_gate(endpoint, |gate| {
             match endpoint.circuit.as_ref().map(|c| c.state) {
@@ -131,13 +176,25 @@ impl Gates {
                 }
                 None => {}
             }
-            if !gate.concurrency.try_acquire(max) {
+            let behind_a_retry = turn == Turn::First && gate.waiting_retries > 0;
+            if behind_a_retry || !gate.concurrency.try_acquire(max) {
                 // Waiting in a worker is cheap while other endpoints keep most workers;
-                // beyond that, deliveries go back to a retry tier for a moment.
-                if gate.waiting < self.default_max_in_flight / 2 {
-                    gate.waiting += 1;
+                // beyond that, first attempts go back to a retry tier for a moment. A
+                // retry always waits (they are few: the tiers hold a bounded number), or
+                // it would keep coming back behind the first attempts that do.
+                if turn == Turn::Retry || gate.waiting < self.default_max_in_flight / 2 {
+                    let freed = match turn {
+                        Turn::Retry => {
+                            gate.waiting_retries += 1;
+                            &gate.freed_for_retries
+                        }
+                        Turn::First => {
+                            gate.waiting += 1;
+                            &gate.freed
+                        }
+                    };
                     return Admission::Wait {
-                        freed: Arc::clone(&gate.freed),
+                        freed: Arc::clone(freed),
                     };
                 }
                 return Admission::Defer {
@@ -169,14 +226,15 @@ impl Gates {
         }
         let max = self.max_in_flight(endpoint);
         self.with_gate(endpoint, |gate| {
-            gate.waiting == 0 && gate.concurrency.try_acquire(max)
+            gate.waiting == 0 && gate.waiting_retries == 0 && gate.concurrency.try_acquire(max)
         })
     }
 
     /// Ends a wait that [`Admission::Wait`] started.
-    fn stop_waiting(&self, endpoint: &Endpoint) {
-        self.with_gate(endpoint, |gate| {
-            gate.waiting = gate.waiting.saturating_sub(1);
+    fn stop_waiting(&self, endpoint: &Endpoint, turn: Turn) {
+        self.with_gate(endpoint, |gate| match turn {
+            Turn::Retry => gate.waiting_retries = gate.waiting_retries.saturating_sub(1),
+            Turn::First => gate.waiting = gate.waiting.saturating_sub(1),
         });
     }
 
@@ -185,7 +243,7 @@ impl Gates {
         let max = self.max_in_flight(endpoint);
         self.with_gate(endpoint, |gate| {
             gate.concurrency.release(Load::Unknown, max, Instant::now());
-            gate.freed.notify_one();
+            gate.wake_next();
             gate.probing = false;
         });
     }
@@ -204,7 +262,7 @@ impl Gates {
         let max = self.max_in_flight(endpoint);
         self.with_gate(endpoint, |gate| {
             gate.concurrency.release(load, max, now);
-            gate.freed.notify_one();
+            gate.wake_next();
             if endpoint
                 .circuit
                 .as_ref()
@@ -268,18 +326,23 @@ impl Drop for Place<'_> {
 pub(crate) struct Waiting<'a> {
     gates: &'a Gates,
     endpoint: &'a Endpoint,
+    turn: Turn,
 }
 
 impl<'a> Waiting<'a> {
-    /// The wait [`Gates::admit`] just counted for `endpoint` (with `Wait`).
-    pub(crate) fn started(gates: &'a Gates, endpoint: &'a Endpoint) -> Self {
-        Self { gates, endpoint }
+    /// The wait [`Gates::admit`] just counted for `endpoint` (with `Wait`) for `turn`.
+    pub(crate) fn started(gates: &'a Gates, endpoint: &'a Endpoint, turn: Turn) -> Self {
+        Self {
+            gates,
+            endpoint,
+            turn,
+        }
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.gates.stop_waiting(self.endpoint);
+        self.gates.stop_waiting(self.endpoint, self.turn);
     }
 }
 
@@ -313,42 +376,54 @@ mod tests {
         let gates = Gates::new(BreakerSettings::default(), 4);
         let e = endpoint(Some(1), None);
         let now = Instant::now();
-        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Go { .. }
+        ));
         let place = Place::taken(&gates, &e);
         // Two may wait (half of 4); dropped, their waits end.
         for _ in 0..2 {
             assert!(matches!(
-                gates.admit(&e, false, now),
+                gates.admit(&e, false, Turn::First, now),
                 Admission::Wait { .. }
             ));
-            drop(Waiting::started(&gates, &e));
+            drop(Waiting::started(&gates, &e, Turn::First));
         }
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Wait { .. }
         ));
-        let waiting = Waiting::started(&gates, &e);
+        let waiting = Waiting::started(&gates, &e, Turn::First);
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Wait { .. }
         ));
-        let second = Waiting::started(&gates, &e);
+        let second = Waiting::started(&gates, &e, Turn::First);
         assert!(
-            matches!(gates.admit(&e, false, now), Admission::Defer { .. }),
+            matches!(
+                gates.admit(&e, false, Turn::First, now),
+                Admission::Defer { .. }
+            ),
             "two wait at once"
         );
         drop((waiting, second));
         // The attempt's task is dropped before it finished: its place is free again.
         drop(place);
-        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Go { .. }
+        ));
         let place = Place::taken(&gates, &e);
         let _ = place.finish(Load::Unknown, true, now, Utc::now());
         assert!(
-            matches!(gates.admit(&e, false, now), Admission::Go { .. }),
+            matches!(
+                gates.admit(&e, false, Turn::First, now),
+                Admission::Go { .. }
+            ),
             "a finished place is given back once, by finish"
         );
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Wait { .. }
         ));
     }
@@ -358,24 +433,30 @@ mod tests {
         let gates = Gates::new(BreakerSettings::default(), 4);
         let e = endpoint(Some(1), None);
         let now = Instant::now();
-        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Go { .. }
+        ));
         // Half the deployment's places may wait for this endpoint...
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Wait { .. }
         ));
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Wait { .. }
         ));
         // ... the rest go back to a retry tier, keeping workers for other endpoints.
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Defer { paced: false, .. }
         ));
-        gates.stop_waiting(&e);
+        gates.stop_waiting(&e, Turn::First);
         gates.finish(&e, Load::Unknown, true, now, Utc::now());
-        assert!(matches!(gates.admit(&e, false, now), Admission::Go { .. }));
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Go { .. }
+        ));
     }
 
     #[test]
@@ -384,17 +465,20 @@ mod tests {
         let e = endpoint(None, Some(1));
         let now = Instant::now();
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Go { wait } if wait.is_zero()
         ));
         gates.finish(&e, Load::Unknown, true, now, Utc::now());
-        let Admission::Defer { delay, paced } = gates.admit(&e, false, now) else {
+        let Admission::Defer { delay, paced } = gates.admit(&e, false, Turn::First, now) else {
             panic!("the second delivery in the same second waits");
         };
         assert!(paced);
         assert_eq!(delay, Duration::from_secs(1));
         // Back with its slot, it goes at once.
-        assert!(matches!(gates.admit(&e, true, now), Admission::Go { .. }));
+        assert!(matches!(
+            gates.admit(&e, true, Turn::First, now),
+            Admission::Go { .. }
+        ));
     }
 
     #[test]
@@ -410,24 +494,24 @@ mod tests {
             probe_at: now,
         });
         assert!(matches!(
-            gates.admit(&e, false, Instant::now()),
+            gates.admit(&e, false, Turn::First, Instant::now()),
             Admission::Hold
         ));
         if let Some(circuit) = e.circuit.as_mut() {
             circuit.state = CircuitState::HalfOpen;
         }
         assert!(matches!(
-            gates.admit(&e, false, Instant::now()),
+            gates.admit(&e, false, Turn::First, Instant::now()),
             Admission::Go { .. }
         ));
         assert!(matches!(
-            gates.admit(&e, false, Instant::now()),
+            gates.admit(&e, false, Turn::First, Instant::now()),
             Admission::Hold
         ));
         let change = gates.finish(&e, Load::Unknown, true, Instant::now(), now);
         assert_eq!(change, Change::Close);
         assert!(matches!(
-            gates.admit(&e, false, Instant::now()),
+            gates.admit(&e, false, Turn::First, Instant::now()),
             Admission::Go { .. }
         ));
     }
@@ -442,10 +526,10 @@ mod tests {
         assert!(gates.admit_at_once(&e), "given back by finish");
         // A worker waits for the place: it is the worker's when freed, not fan-out's.
         assert!(matches!(
-            gates.admit(&e, false, now),
+            gates.admit(&e, false, Turn::First, now),
             Admission::Wait { .. }
         ));
-        let waiting = Waiting::started(&gates, &e);
+        let waiting = Waiting::started(&gates, &e, Turn::First);
         gates.finish(&e, Load::Unknown, true, now, Utc::now());
         assert!(!gates.admit_at_once(&e));
         drop(waiting);
@@ -469,5 +553,48 @@ mod tests {
             !gates.admit_at_once(&open),
             "a probe goes through the workers"
         );
+    }
+    #[test]
+    fn a_waiting_retry_gets_the_next_place_before_any_first_attempt() {
+        let gates = Gates::new(BreakerSettings::default(), 8);
+        let e = endpoint(Some(1), None);
+        let now = Instant::now();
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Go { .. }
+        ));
+        let Admission::Wait { freed: first_freed } = gates.admit(&e, false, Turn::First, now)
+        else {
+            panic!("a first attempt waits for the one place");
+        };
+        let first = Waiting::started(&gates, &e, Turn::First);
+        let Admission::Wait { freed: retry_freed } = gates.admit(&e, false, Turn::Retry, now)
+        else {
+            panic!("so does a retry");
+        };
+        let retry = Waiting::started(&gates, &e, Turn::Retry);
+        gates.finish(&e, Load::Unknown, true, now, Utc::now());
+        // The freed place is the retry's: its waiter is woken, the first attempt's is not...
+        assert!(
+            futures_util::FutureExt::now_or_never(retry_freed.notified()).is_some(),
+            "the retry is woken"
+        );
+        assert!(futures_util::FutureExt::now_or_never(first_freed.notified()).is_none());
+        // ... and a first attempt asking meanwhile does not take it.
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Wait { .. }
+        ));
+        drop(Waiting::started(&gates, &e, Turn::First));
+        assert!(!gates.admit_at_once(&e), "nor does fan-out");
+        assert!(matches!(
+            gates.admit(&e, false, Turn::Retry, now),
+            Admission::Go { .. }
+        ));
+        drop(retry);
+        gates.finish(&e, Load::Unknown, true, now, Utc::now());
+        // No retry waits any more: the first attempt's waiter is woken.
+        assert!(futures_util::FutureExt::now_or_never(first_freed.notified()).is_some());
+        drop(first);
     }
 }

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use super::batch;
 use super::circuit::Change;
 use super::durable::{Outgoing, publish_durably};
-use super::gates::{Admission, Place, Waiting};
+use super::gates::{Admission, Place, Turn, Waiting};
 use super::http::{Sender, Sent};
 use super::outcome::{Verdict, error_record, verdict};
 use super::pacing::Load;
@@ -181,6 +181,35 @@ pub(crate) async fn attempt_at_once(
     attempted.map(|_| None)
 }
 
+/// Settles `task`, a retry come due in its tier, here: through its endpoint's gates as a
+/// worker would, where it goes before first attempts waiting for a place, instead of
+/// behind every task queued in the tasks stream. A single task of a batching endpoint is
+/// given back to be queued (`Ok(Some)`; a worker adds it to a batch).
+pub(crate) async fn settle_due(
+    engine: &Engine,
+    sender: &Sender,
+    task: Task,
+) -> Result<Option<Task>, async_nats::Error> {
+    let Some(endpoint) = engine.registry.get(&task.tenant, &task.endpoint_id) else {
+        dropped(engine, &task);
+        return Ok(None);
+    };
+    if task.batch.is_none()
+        && endpoint.endpoint.status == EndpointStatus::Active
+        && matches!(endpoint.endpoint.delivery, DeliveryMode::Batch(_))
+    {
+        return Ok(Some(task));
+    }
+    // Closed only at exit, when nothing is attempted any more.
+    let Ok(_slot) = engine.attempt_slots.acquire().await else {
+        return Ok(Some(task));
+    };
+    engine.metrics.in_flight.inc();
+    let settled = settle(engine, sender, &task, &endpoint).await;
+    engine.metrics.in_flight.dec();
+    settled.map(|()| None)
+}
+
 /// A task whose endpoint was deleted: nothing to deliver it to.
 fn dropped(engine: &Engine, task: &Task) {
     tracing::debug!(
@@ -292,14 +321,15 @@ pub(crate) async fn step_in_lane(
                 }
                 Err(BodyError::Unavailable(error)) => return Err(error.into()),
             };
+            let turn = Turn::of(task.attempt);
             match engine
                 .gates
-                .admit(&endpoint.endpoint, task.paced, Instant::now())
+                .admit(&endpoint.endpoint, task.paced, turn, Instant::now())
             {
                 Admission::Hold => Ok(later(LANE_POLL)),
                 Admission::Defer { delay, paced } => Ok(LaneStep::Later { delay, paced }),
                 Admission::Wait { freed } => {
-                    let _waiting = Waiting::started(&engine.gates, &endpoint.endpoint);
+                    let _waiting = Waiting::started(&engine.gates, &endpoint.endpoint, turn);
                     let _ = tokio::time::timeout(MAX_PLACE_WAIT, freed.notified()).await;
                     Ok(later(Duration::ZERO))
                 }
@@ -431,15 +461,16 @@ async fn admitted(
     endpoint: &LiveEndpoint,
     payload: &Payload,
 ) -> Result<(), async_nats::Error> {
+    let turn = Turn::of(task.attempt);
     loop {
         match engine
             .gates
-            .admit(&endpoint.endpoint, task.paced, Instant::now())
+            .admit(&endpoint.endpoint, task.paced, turn, Instant::now())
         {
             Admission::Hold => return held::hold(engine, task).await,
             Admission::Defer { delay, paced } => return defer(engine, task, delay, paced).await,
             Admission::Wait { freed } => {
-                let _waiting = Waiting::started(&engine.gates, &endpoint.endpoint);
+                let _waiting = Waiting::started(&engine.gates, &endpoint.endpoint, turn);
                 let _ = tokio::time::timeout(MAX_PLACE_WAIT, freed.notified()).await;
             }
             Admission::Go { wait } => {

@@ -362,3 +362,48 @@ async fn an_attempt_longer_than_the_event_ack_wait_is_made_once() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.count(), 1, "the event was handed out again");
 }
+
+/// A retry that comes due while first attempts queue for the same endpoint is made before
+/// them, not behind the queue: its tier attempts it, and a freed place is a retry's first.
+#[tokio::test]
+async fn a_retry_due_is_not_held_behind_a_backlog_of_first_attempts() {
+    let stack = Stack::start(&[
+        ("HOOKWIRE__DELIVERY__RETRY_TIERS_SECS", "[1, 2, 3, 30]"),
+        // Few places: the backlog waits in the tasks stream, not in the workers.
+        ("HOOKWIRE__DELIVERY__CONCURRENCY", "4"),
+    ])
+    .await;
+    let receiver = Receiver::start().await;
+    stack
+        .endpoint(
+            &receiver,
+            json!({"max_in_flight": 1, "retry_schedule_secs": [1]}),
+        )
+        .await;
+    let answer = Duration::from_millis(150);
+    receiver.script([Reply::status(500).after(answer)]);
+    receiver.set_fallback(Reply::ok().after(answer));
+    stack.publish("a.b", &json!({}), Some("evt-retried")).await;
+    receiver.wait_for(1, WAIT).await;
+    // 30 x 150 ms of first attempts, published before the retry is due (1 s).
+    for n in 0..30 {
+        stack
+            .publish("a.b", &json!({"n": n}), Some(&format!("evt-backlog-{n}")))
+            .await;
+    }
+    let requests = receiver.wait_for(32, Duration::from_mins(1)).await;
+    let ids: Vec<&str> = requests
+        .iter()
+        .map(|r| r.header("webhook-id").unwrap_or_default())
+        .collect();
+    let retried_at = ids
+        .iter()
+        .rposition(|id| *id == "evt-retried")
+        .expect("the retry came");
+    assert!(retried_at > 0, "{ids:?}");
+    // Due after about 7 of the backlog's answers; allow for the machine.
+    assert!(
+        retried_at <= 16,
+        "the retry came as request {retried_at} of 32: {ids:?}"
+    );
+}

@@ -179,10 +179,15 @@ impl Gates {
             let behind_a_retry = turn == Turn::First && gate.waiting_retries > 0;
             if behind_a_retry || !gate.concurrency.try_acquire(max) {
                 // Waiting in a worker is cheap while other endpoints keep most workers;
-                // beyond that, first attempts go back to a retry tier for a moment. A
-                // retry always waits (they are few: the tiers hold a bounded number), or
-                // it would keep coming back behind the first attempts that do.
-                if turn == Turn::Retry || gate.waiting < self.default_max_in_flight / 2 {
+                // beyond half of them, deliveries go back to a retry tier for a moment.
+                // Retries count only each other (waiting first attempts would otherwise
+                // send them back again and again), first attempts count everyone.
+                let half = self.default_max_in_flight / 2;
+                let may_wait = match turn {
+                    Turn::Retry => gate.waiting_retries < half,
+                    Turn::First => gate.waiting + gate.waiting_retries < half,
+                };
+                if may_wait {
                     let freed = match turn {
                         Turn::Retry => {
                             gate.waiting_retries += 1;
@@ -596,5 +601,41 @@ mod tests {
         // No retry waits any more: the first attempt's waiter is woken.
         assert!(futures_util::FutureExt::now_or_never(first_freed.notified()).is_some());
         drop(first);
+    }
+    #[test]
+    fn retries_may_wait_beside_first_attempts_but_half_the_places_stay_free() {
+        let gates = Gates::new(BreakerSettings::default(), 4);
+        let e = endpoint(Some(1), None);
+        let now = Instant::now();
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Go { .. }
+        ));
+        let mut waits = Vec::new();
+        for _ in 0..2 {
+            assert!(matches!(
+                gates.admit(&e, false, Turn::First, now),
+                Admission::Wait { .. }
+            ));
+            waits.push(Waiting::started(&gates, &e, Turn::First));
+        }
+        // First attempts fill the waiting places (half of 4); a retry waits all the same...
+        for _ in 0..2 {
+            assert!(matches!(
+                gates.admit(&e, false, Turn::Retry, now),
+                Admission::Wait { .. }
+            ));
+            waits.push(Waiting::started(&gates, &e, Turn::Retry));
+        }
+        // ... up to half the places for retries; beyond, both kinds go back for a moment.
+        assert!(matches!(
+            gates.admit(&e, false, Turn::Retry, now),
+            Admission::Defer { .. }
+        ));
+        assert!(matches!(
+            gates.admit(&e, false, Turn::First, now),
+            Admission::Defer { .. }
+        ));
+        drop(waits);
     }
 }

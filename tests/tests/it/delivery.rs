@@ -247,24 +247,8 @@ async fn an_attempt_answered_while_the_broker_is_away_is_recorded_not_repeated()
     tokio::time::sleep(Duration::from_secs(7)).await;
     stack.server.start_again().await;
 
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let detail: Value = stack
-            .admin
-            .call(
-                "deliveries",
-                "get",
-                &json!({"endpoint_id": id, "event_id": "evt-away"}),
-            )
-            .await
-            .unwrap_or_default();
-        if detail["delivery"]["state"] == "succeeded" {
-            assert_eq!(detail["delivery"]["attempts"], 1, "{detail}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{detail}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let detail = stack.succeeded_delivery(&id, "evt-away", WAIT).await;
+    assert_eq!(detail["delivery"]["attempts"], 1, "{detail}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.count(), 1, "the attempt was made again");
     let metrics = stack.metrics().await;
@@ -341,24 +325,10 @@ async fn an_attempt_longer_than_the_event_ack_wait_is_made_once() {
     stack.publish("a.b", &json!({}), Some("evt-long")).await;
     receiver.wait_for(1, WAIT).await;
 
-    let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
-    loop {
-        let detail: Value = stack
-            .admin
-            .call(
-                "deliveries",
-                "get",
-                &json!({"endpoint_id": id, "event_id": "evt-long"}),
-            )
-            .await
-            .unwrap_or_default();
-        if detail["delivery"]["state"] == "succeeded" {
-            assert_eq!(detail["delivery"]["attempts"], 1, "{detail}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{detail}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let detail = stack
+        .succeeded_delivery(&id, "evt-long", Duration::from_mins(1))
+        .await;
+    assert_eq!(detail["delivery"]["attempts"], 1, "{detail}");
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(receiver.count(), 1, "the event was handed out again");
 }

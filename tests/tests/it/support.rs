@@ -71,6 +71,36 @@ impl Stack {
         }
     }
 
+    /// Waits (at most `within`) until endpoint `id`'s delivery of `event_id` is
+    /// `succeeded`, and returns its detail (`deliveries.get`).
+    pub(crate) async fn succeeded_delivery(
+        &self,
+        id: &str,
+        event_id: &str,
+        within: Duration,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let detail: Value = self
+                .admin
+                .call(
+                    "deliveries",
+                    "get",
+                    &json!({"endpoint_id": id, "event_id": event_id}),
+                )
+                .await
+                .unwrap_or_default();
+            if detail["delivery"]["state"] == "succeeded" {
+                return detail;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{event_id} never succeeded: {detail}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// An endpoint that receives Hookwire's operational events.
     pub(crate) async fn ops_endpoint(&self, receiver: &Receiver) -> Value {
         self.endpoint(receiver, json!({"event_types": ["hookwire.>"]}))

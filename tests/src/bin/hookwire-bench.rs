@@ -431,6 +431,19 @@ impl Bench {
         count / ((last.saturating_sub(started_ns)) as f64 / 1e9)
     }
 
+    /// How many tasks were ever queued in the tasks stream (deliveries not made straight
+    /// from fan-out, and their retries).
+    async fn tasks_queued(&self) -> u64 {
+        let js = async_nats::jetstream::new(self.client.clone());
+        let mut stream = js.get_stream("HOOKWIRE_TASKS").await.expect("tasks stream");
+        stream
+            .info()
+            .await
+            .expect("tasks stream info")
+            .state
+            .last_sequence
+    }
+
     /// The machine's ceiling: consume from JetStream and POST, no signing, no state.
     async fn bare_loop(&self, n: usize) -> f64 {
         self.sink.reset();
@@ -519,9 +532,11 @@ async fn throughput_of(durable: bool, templates: &[Value], spec: Value, n: usize
     let rate = bench.rate(started);
     let (cpu_after, rss) = bench.usage();
     let (p50, p95, p99) = bench.sink.percentiles();
+    let queued = bench.tasks_queued().await;
     let bare = bench.bare_loop(n).await;
     json!({
         "deliveries": n, "complete": done, "deliveries_per_sec": rate.round(),
+        "tasks_queued": queued,
         "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
         "cpu_s_per_1k": ((cpu_after - cpu_before) / (n as f64 / 1000.0) * 1000.0).round() / 1000.0,
         "peak_rss_mb": rss / (1024 * 1024),

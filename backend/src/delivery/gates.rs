@@ -520,6 +520,7 @@ mod tests {
             Admission::Go { .. }
         ));
     }
+
     #[test]
     fn at_once_only_with_a_free_place_no_rate_limit_no_circuit_and_no_one_waiting() {
         let gates = Gates::new(BreakerSettings::default(), 4);
@@ -559,6 +560,7 @@ mod tests {
             "a probe goes through the workers"
         );
     }
+
     #[test]
     fn a_waiting_retry_gets_the_next_place_before_any_first_attempt() {
         let gates = Gates::new(BreakerSettings::default(), 8);
@@ -602,6 +604,7 @@ mod tests {
         assert!(futures_util::FutureExt::now_or_never(first_freed.notified()).is_some());
         drop(first);
     }
+
     #[test]
     fn retries_may_wait_beside_first_attempts_but_half_the_places_stay_free() {
         let gates = Gates::new(BreakerSettings::default(), 4);

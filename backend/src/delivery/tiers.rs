@@ -69,7 +69,7 @@ async fn work(
 }
 
 /// Waits until the head of `waiting` is due (keeping every waiting task alive), then takes
-/// it off and settles it ([`settle_due`]), or queues it in the tasks stream when this
+/// it off and settles it ([`settle_and_ack`]), or queues it in the tasks stream when this
 /// instance has [`IN_HAND`] due retries in hand already.
 async fn release(
     engine: &Arc<Engine>,
@@ -105,7 +105,7 @@ async fn release(
         return Ok(());
     };
     if let Ok(permit) = Arc::clone(in_hand).try_acquire_owned() {
-        tokio::spawn(settle_due(
+        tokio::spawn(settle_and_ack(
             Arc::clone(engine),
             sender.clone(),
             task,
@@ -121,7 +121,7 @@ async fn release(
 
 /// Settles a due retry ([`worker::settle_due`]) and acks it; a retry that cannot be recorded
 /// is given back to its tier, to be settled again in a second.
-async fn settle_due(
+async fn settle_and_ack(
     engine: Arc<Engine>,
     sender: Sender,
     task: Task,

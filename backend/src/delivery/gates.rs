@@ -226,12 +226,27 @@ impl Gates {
     /// else stands in the way: its circuit closed, no rate limit, no worker waiting for a
     /// place there. Never waits, defers or holds: a `false` goes the way of [`Gates::admit`].
     pub(crate) fn admit_at_once(&self, endpoint: &Endpoint) -> bool {
+        self.at_once(endpoint, true)
+    }
+
+    /// Whether [`Gates::admit_at_once`] would say yes now; takes nothing.
+    pub(crate) fn could_admit_at_once(&self, endpoint: &Endpoint) -> bool {
+        self.at_once(endpoint, false)
+    }
+
+    fn at_once(&self, endpoint: &Endpoint, take: bool) -> bool {
         if endpoint.circuit.is_some() || endpoint.rate_limit_per_sec.is_some() {
             return false;
         }
         let max = self.max_in_flight(endpoint);
         self.with_gate(endpoint, |gate| {
-            gate.waiting == 0 && gate.waiting_retries == 0 && gate.concurrency.try_acquire(max)
+            gate.waiting == 0
+                && gate.waiting_retries == 0
+                && if take {
+                    gate.concurrency.try_acquire(max)
+                } else {
+                    gate.concurrency.has_room(max)
+                }
         })
     }
 
@@ -526,7 +541,10 @@ mod tests {
         let gates = Gates::new(BreakerSettings::default(), 4);
         let now = Instant::now();
         let e = endpoint(Some(1), None);
+        assert!(gates.could_admit_at_once(&e));
+        assert!(gates.could_admit_at_once(&e), "looking takes no place");
         assert!(gates.admit_at_once(&e));
+        assert!(!gates.could_admit_at_once(&e));
         assert!(!gates.admit_at_once(&e), "its one place is taken");
         gates.finish(&e, Load::Unknown, true, now, Utc::now());
         assert!(gates.admit_at_once(&e), "given back by finish");
@@ -537,13 +555,14 @@ mod tests {
         ));
         let waiting = Waiting::started(&gates, &e, Turn::First);
         gates.finish(&e, Load::Unknown, true, now, Utc::now());
+        assert!(!gates.could_admit_at_once(&e));
         assert!(!gates.admit_at_once(&e));
         drop(waiting);
         assert!(gates.admit_at_once(&e));
 
         let limited = endpoint(None, Some(1000));
         assert!(
-            !gates.admit_at_once(&limited),
+            !gates.admit_at_once(&limited) && !gates.could_admit_at_once(&limited),
             "rate limits pace in the workers"
         );
         let mut open = endpoint(None, None);
@@ -556,7 +575,7 @@ mod tests {
             probe_at: wall,
         });
         assert!(
-            !gates.admit_at_once(&open),
+            !gates.admit_at_once(&open) && !gates.could_admit_at_once(&open),
             "a probe goes through the workers"
         );
     }

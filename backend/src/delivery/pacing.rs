@@ -89,10 +89,16 @@ impl Concurrency {
         whole.max(1)
     }
 
+    /// Whether a place is free under `max` and the adapted limit (none is taken).
+    #[must_use]
+    pub(crate) fn has_room(&self, max: u32) -> bool {
+        self.in_flight < self.limit().min(max.max(1))
+    }
+
     /// Takes a place if one is free under `max` and the adapted limit.
     pub(crate) fn try_acquire(&mut self, max: u32) -> bool {
         self.limit = self.limit.min(f64::from(max.max(1)));
-        if self.in_flight < self.limit() {
+        if self.has_room(max) {
             self.in_flight += 1;
             true
         } else {

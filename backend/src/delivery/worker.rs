@@ -130,11 +130,20 @@ async fn handle(engine: &Arc<Engine>, sender: &Sender, store: &Store, message: j
     }
 }
 
-/// Makes `task`, a first attempt from fan-out, here and now when nothing stands in its way:
-/// its endpoint active and neither batching nor rate-limited, an attempt slot free on this
-/// instance and a place free at the endpoint's gate ([`Gates::admit_at_once`]). This spares
-/// a delivery the task's publish, pull and ack. Otherwise `task` is given back to be queued
-/// (`Ok(Some)`), where waiting costs nothing and holds nothing else up.
+/// Longest a first attempt waits in fan-out for an attempt slot before it is queued.
+const SLOT_WAIT: Duration = Duration::from_secs(1);
+
+/// Makes `task`, a first attempt from fan-out, here when nothing at its endpoint stands in
+/// its way: the endpoint active and neither batching nor rate-limited, a place free at its
+/// gate ([`Gates::admit_at_once`]). This spares a delivery the task's publish, pull and ack.
+/// Otherwise `task` is given back to be queued (`Ok(Some)`), where waiting costs nothing
+/// and holds nothing else up.
+///
+/// When the endpoint can take it but every attempt slot of the instance is busy, fan-out
+/// waits here for one up to [`SLOT_WAIT`]: in a flood slots free up all the time, so the
+/// backlog stays in the events stream rather than being copied into the tasks stream;
+/// when receivers are slow to answer, the wait ends and the delivery goes as a task, so
+/// fan-out keeps moving. The gate is looked at before the wait and again after it.
 ///
 /// [`Gates::admit_at_once`]: super::gates::Gates::admit_at_once
 pub(crate) async fn attempt_at_once(
@@ -150,7 +159,12 @@ pub(crate) async fn attempt_at_once(
     {
         return Ok(Some(task));
     }
-    let Ok(_slot) = engine.attempt_slots.try_acquire() else {
+    if !engine.gates.could_admit_at_once(&endpoint.endpoint) {
+        return Ok(Some(task));
+    }
+    // Closed only at exit: what has not started yet is queued.
+    let Ok(Ok(_slot)) = tokio::time::timeout(SLOT_WAIT, engine.attempt_slots.acquire()).await
+    else {
         return Ok(Some(task));
     };
     let payload = match payload(engine, &task, &endpoint, None).await {

@@ -310,6 +310,62 @@ async fn a_first_attempt_goes_straight_from_fan_out_when_the_endpoint_can_take_i
     );
 }
 
+/// With every attempt slot busy, fan-out waits a moment for one rather than queueing a
+/// task (a flood's backlog stays in the events stream); when no slot frees up within that
+/// moment (receivers slow to answer), the delivery goes as a task and fan-out moves on.
+#[tokio::test]
+async fn fan_out_waits_a_moment_for_a_busy_attempt_slot_then_queues() {
+    // One attempt slot on the instance.
+    let stack = Stack::start(&[("HOOKWIRE__DELIVERY__CONCURRENCY", "1")]).await;
+    let slow = Receiver::start().await;
+    let fast = Receiver::start().await;
+    stack
+        .endpoint(
+            &slow,
+            json!({"event_types": ["slow.*"], "timeout_ms": 10_000}),
+        )
+        .await;
+    stack
+        .endpoint(&fast, json!({"event_types": ["fast.*"]}))
+        .await;
+
+    // The slot frees up within the moment: the second delivery waits for it, no task.
+    slow.script([Reply::ok().after(Duration::from_millis(300))]);
+    stack
+        .publish("slow.made", &json!({}), Some("evt-slow-1"))
+        .await;
+    slow.wait_for(1, WAIT).await;
+    stack
+        .publish("fast.made", &json!({}), Some("evt-fast-1"))
+        .await;
+    fast.wait_for(1, WAIT).await;
+    assert_eq!(
+        tasks_queued(&stack).await,
+        0,
+        "the second waited for the slot"
+    );
+
+    // It does not: the second goes as a task, delivered once the slot is free.
+    slow.script([Reply::ok().after(Duration::from_secs(4))]);
+    stack
+        .publish("slow.made", &json!({}), Some("evt-slow-2"))
+        .await;
+    slow.wait_for(2, WAIT).await;
+    stack
+        .publish("fast.made", &json!({}), Some("evt-fast-2"))
+        .await;
+    let requests = fast.wait_for(2, WAIT).await;
+    assert_eq!(requests[1].header("webhook-id"), Some("evt-fast-2"));
+    assert_eq!(tasks_queued(&stack).await, 1, "the wait ended in a task");
+    assert!(
+        stack
+            .metrics()
+            .await
+            .contains("hookwire_attempts_direct_total 3\n"),
+        "three deliveries went straight from fan-out"
+    );
+}
+
 /// An attempt made by fan-out that takes longer than the events consumer's 30 s ack wait
 /// keeps its event in progress: the event is not handed out again meanwhile and the
 /// receiver gets it once.

@@ -151,21 +151,29 @@ impl LiveSource {
         bytes: &[u8],
         request: &PreparedRequest<'_>,
     ) -> Result<Prepared, String> {
-        let body = transform::read_body(bytes, request.content_type);
+        // A provider posting its JSON inside a form field (Travis CI) is read as that JSON.
+        let inner = self
+            .source
+            .verification
+            .json_form_field()
+            .and_then(|field| inbound::form_field(bytes, field))
+            .filter(|json| serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok());
+        let (bytes, content_type) = match &inner {
+            Some(json) => (json.as_bytes(), Some("application/json")),
+            None => (bytes, request.content_type),
+        };
+        let body = transform::read_body(bytes, content_type);
         let parsed = (body.is_json || body.value.is_object()).then_some(&body.value);
-        let event_type = inbound::event_type_of(
-            inbound::pick(&self.source.type_from, header, parsed).as_deref(),
-        );
-        let msg_id = inbound::pick(&self.source.id_from, header, parsed)
-            .map(|id| inbound::msg_id(&self.source.name, &id));
+        let event_type = inbound::event_type(&self.source, header, parsed);
+        let msg_id = inbound::delivery_id(&self.source, header, parsed);
         let payload = match template {
-            None => transform::default_payload(bytes, request.content_type, &body),
+            None => transform::default_payload(bytes, content_type, &body),
             Some(template) => template.render(
                 &body,
                 &transform::Request {
                     headers: request.headers,
                     query: request.query,
-                    content_type: request.content_type,
+                    content_type,
                     source: &self.source.name,
                     event_type: &event_type,
                 },
@@ -664,7 +672,7 @@ fn secret_for(
         return match given {
             Some(_) => Err(AdminError::invalid(
                 "secret",
-                "the scheme none takes no secret",
+                format!("the scheme {} takes no secret", verification.name()),
             )),
             None => Ok((current.unwrap_or_default().to_owned(), None)),
         };

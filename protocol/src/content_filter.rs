@@ -73,8 +73,13 @@ impl ContentFilter {
     /// Checks the filter: pointers well formed, comparisons against a number or a string,
     /// limits kept. The error names the failing part as `filter.all[1].any[0]`.
     pub fn validate(&self) -> Result<(), AdminError> {
+        self.validate_at("filter")
+    }
+
+    /// [`Self::validate`] for a filter found at `at` in a request (`type_rules[0].when`).
+    pub fn validate_at(&self, at: &str) -> Result<(), AdminError> {
         let mut count = 0;
-        self.check("filter", 1, &mut count)
+        self.check(at, 1, &mut count)
     }
 
     fn check(&self, at: &str, depth: usize, count: &mut usize) -> Result<(), AdminError> {

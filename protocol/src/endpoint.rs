@@ -859,7 +859,6 @@ impl CreateEndpoint {
         };
         let mut endpoint = endpoint;
         confirm_destination(&mut endpoint, self.confirm_destination, true, now)?;
-        check_signature_header(&endpoint)?;
         let credentials = Credentials {
             auth: self.auth.map(Auth::validate).transpose()?,
             client_certificate: self
@@ -868,6 +867,7 @@ impl CreateEndpoint {
                 .transpose()?,
         };
         let endpoint = endpoint.showing(&credentials);
+        check_signature_header(&endpoint)?;
         Ok((endpoint, secret, credentials))
     }
 }
@@ -971,7 +971,6 @@ impl UpdateEndpoint {
             }
             next.delivery = delivery;
         }
-        check_signature_header(&next)?;
         if let Some(status) = self.status {
             next.status = match status {
                 RequestedStatus::Active => next.delivering_status(),
@@ -979,7 +978,9 @@ impl UpdateEndpoint {
             };
         }
         next.updated_at = now;
-        Ok((next.showing(&credentials), credentials))
+        let next = next.showing(&credentials);
+        check_signature_header(&next)?;
+        Ok((next, credentials))
     }
 }
 
@@ -1071,8 +1072,16 @@ fn validate_limit(field: &str, value: u32, max: u32) -> Result<u32, AdminError> 
     }
 }
 
-/// The signature header must not be one of the endpoint's own headers.
+/// The signature header must not be one of the endpoint's own headers, nor, for the `jwt`
+/// scheme, the `Authorization` of the endpoint's auth.
 fn check_signature_header(endpoint: &Endpoint) -> Result<(), AdminError> {
+    if matches!(endpoint.signature, SignatureScheme::Jwt { .. }) && endpoint.auth.is_some() {
+        return Err(AdminError::invalid(
+            "auth",
+            "the jwt signature scheme sends the Authorization header itself; remove the \
+             endpoint's auth or choose another scheme",
+        ));
+    }
     let header = endpoint.signature.header();
     if endpoint.headers.contains_key(header) {
         return Err(AdminError::invalid(

@@ -12,15 +12,16 @@ use sha2::{Digest as _, Sha256};
 
 use crate::signing::{HmacSha256, Secret, VerifyError, WebhookHeaders, check_timestamp};
 use crate::source::{
-    HmacAlgorithm, MacEncoding, RequestOutcome, UNKNOWN_TYPE, ValueFrom, Verification,
+    HmacAlgorithm, MAX_TYPE_LEN, MAX_TYPE_TOKENS, MacEncoding, RequestOutcome, Source,
+    UNKNOWN_TYPE, ValueFrom, Verification,
 };
+
+mod rsa_key;
+
+pub use rsa_key::RsaPublicKey;
 
 /// The longest event id (`Nats-Msg-Id`) published; longer provider ids are hashed.
 pub const MAX_MSG_ID_LEN: usize = 128;
-/// The most tokens a type read from a request keeps.
-const MAX_TYPE_TOKENS: usize = 8;
-/// The longest type read from a request.
-const MAX_TYPE_LEN: usize = 128;
 
 /// Why a request failed verification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,7 +68,7 @@ pub fn verify<'a>(
 ) -> Result<(), Rejection> {
     let required = |name: &str| header(name).ok_or_else(|| Rejection::Missing(name.to_owned()));
     match verification {
-        Verification::None => Ok(()),
+        Verification::None | Verification::Jenkins | Verification::DockerHub => Ok(()),
         Verification::Standard { tolerance_secs } => {
             let secret = Secret::parse(secret).map_err(|_| Rejection::Mismatch)?;
             let headers = WebhookHeaders {
@@ -80,12 +81,17 @@ pub fn verify<'a>(
         }
         Verification::Github => {
             let name = "x-hub-signature-256";
-            let hex_mac = required(name)?
-                .strip_prefix("sha256=")
-                .ok_or_else(|| Rejection::Malformed(name.to_owned()))?;
-            let expected =
-                hex::decode(hex_mac).map_err(|_| Rejection::Malformed(name.to_owned()))?;
+            let expected = hex_after(required(name)?, "sha256=", name)?;
             check_mac(hmac256(secret, &[body]), &expected)
+        }
+        Verification::Bitbucket | Verification::Jira | Verification::Confluence => {
+            let name = "x-hub-signature";
+            let expected = hex_after(required(name)?, "sha256=", name)?;
+            check_mac(hmac256(secret, &[body]), &expected)
+        }
+        Verification::Circleci => verify_circleci(secret, required("circleci-signature")?, body),
+        Verification::Travis { public_key } => {
+            verify_travis(public_key, required("signature")?, body)
         }
         Verification::Stripe { tolerance_secs } => verify_stripe(
             secret,
@@ -147,6 +153,81 @@ pub fn verify<'a>(
             }
         }
     }
+}
+
+/// CircleCI's `circleci-signature`: `v1=<hex>`, possibly beside other versions
+/// (`v1=...,v2=...`); any `v1` that matches will do.
+fn verify_circleci(secret: &str, value: &str, body: &[u8]) -> Result<(), Rejection> {
+    let candidates: Vec<Vec<u8>> = value
+        .split(',')
+        .filter_map(|part| part.trim().strip_prefix("v1="))
+        .filter_map(|mac| hex::decode(mac).ok())
+        .collect();
+    if candidates.is_empty() {
+        return Err(Rejection::Malformed("circleci-signature".to_owned()));
+    }
+    let mac = hmac256(secret, &[body]);
+    if candidates
+        .iter()
+        .any(|candidate| mac.clone().verify_slice(candidate).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(Rejection::Mismatch)
+    }
+}
+
+/// Travis CI's `Signature` (`value`): base64 of the RSA-SHA1 signature of the form field
+/// `payload`, made with the key whose public half is `public_key`.
+fn verify_travis(public_key: &str, value: &str, body: &[u8]) -> Result<(), Rejection> {
+    let signature = BASE64
+        .decode(value.trim())
+        .map_err(|_| Rejection::Malformed("signature".to_owned()))?;
+    let payload = form_field(body, "payload")
+        .ok_or_else(|| Rejection::Malformed("the form field payload".to_owned()))?;
+    // Checked when the source was saved; a key that no longer reads verifies nothing.
+    let key = RsaPublicKey::from_pem(public_key).map_err(|_| Rejection::Mismatch)?;
+    if key.verifies_sha1(payload.as_bytes(), &signature) {
+        Ok(())
+    } else {
+        Err(Rejection::Mismatch)
+    }
+}
+
+/// The hex after `prefix` in header `name`'s `value`, as bytes.
+fn hex_after(value: &str, prefix: &str, name: &str) -> Result<Vec<u8>, Rejection> {
+    value
+        .trim()
+        .strip_prefix(prefix)
+        .and_then(|mac| hex::decode(mac).ok())
+        .ok_or_else(|| Rejection::Malformed(name.to_owned()))
+}
+
+/// The challenge of Slack's `url_verification` request (`{"type": "url_verification",
+/// "challenge": "..."}`) to a source of the `slack` scheme, to echo once it is verified.
+#[must_use]
+pub fn slack_challenge(verification: &Verification, body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct UrlVerification {
+        #[serde(rename = "type")]
+        kind: String,
+        challenge: String,
+    }
+    if !matches!(verification, Verification::Slack { .. }) {
+        return None;
+    }
+    serde_json::from_slice::<UrlVerification>(body)
+        .ok()
+        .filter(|request| request.kind == "url_verification")
+        .map(|request| request.challenge)
+}
+
+/// The value of field `name` in an `application/x-www-form-urlencoded` body.
+#[must_use]
+pub fn form_field(body: &[u8], name: &str) -> Option<String> {
+    url::form_urlencoded::parse(body)
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 fn verify_stripe(
@@ -223,12 +304,53 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         == 0
 }
 
+/// The event type of a request to `source`: the first of its routing rules the body
+/// passes, else its `type_from` rule's value made subject-safe ([`event_type_of`]).
+/// `body` is the parsed body (JSON, or an object of form fields), `None` for other bodies.
+#[must_use]
+pub fn event_type<'a>(
+    source: &Source,
+    header: impl Fn(&str) -> Option<&'a str> + Copy,
+    body: Option<&serde_json::Value>,
+) -> String {
+    let data = body.unwrap_or(&serde_json::Value::Null);
+    if let Some(rule) = source
+        .type_rules
+        .iter()
+        .find(|rule| rule.when.matches(data))
+    {
+        return rule.event_type.clone();
+    }
+    event_type_of(pick(&source.type_from, Purpose::Type, header, body).as_deref())
+}
+
+/// The `Nats-Msg-Id` of a request to `source`, when its `id_from` rule finds an id.
+#[must_use]
+pub fn delivery_id<'a>(
+    source: &Source,
+    header: impl Fn(&str) -> Option<&'a str> + Copy,
+    body: Option<&serde_json::Value>,
+) -> Option<String> {
+    pick(&source.id_from, Purpose::Id, header, body).map(|id| msg_id(&source.name, &id))
+}
+
+/// What a value is read for: a `join` reads differently for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// An event type: a join keeps the values found, joined with `.`.
+    Type,
+    /// A delivery id: a join needs every value, joined with `:`.
+    Id,
+}
+
 /// Reads a value by `rule` from a request: a header, a JSON Pointer into `body` (the
-/// parsed body: JSON, or an object of form fields), or the fixed value.
+/// parsed body: JSON, or an object of form fields), the fixed value, the first of several
+/// rules that finds one, or several joined (by `purpose`). Blank values count as none.
 #[must_use]
 pub fn pick<'a>(
     rule: &ValueFrom,
-    header: impl Fn(&str) -> Option<&'a str>,
+    purpose: Purpose,
+    header: impl Fn(&str) -> Option<&'a str> + Copy,
     body: Option<&serde_json::Value>,
 ) -> Option<String> {
     match rule {
@@ -239,6 +361,18 @@ pub fn pick<'a>(
             _ => None,
         },
         ValueFrom::Fixed(value) => Some(value.clone()),
+        ValueFrom::FirstOf(rules) => rules
+            .iter()
+            .find_map(|rule| pick(rule, purpose, header, body)),
+        ValueFrom::Join(rules) => {
+            let values = rules.iter().map(|rule| pick(rule, purpose, header, body));
+            match purpose {
+                Purpose::Type => Some(values.flatten().collect::<Vec<_>>().join(".")),
+                Purpose::Id => values
+                    .collect::<Option<Vec<_>>>()
+                    .map(|values| values.join(":")),
+            }
+        }
     }
     .filter(|v| !v.trim().is_empty())
 }
@@ -613,6 +747,126 @@ mod tests {
     }
 
     #[test]
+    fn atlassian_and_circleci_macs_match_values_computed_elsewhere() {
+        // Computed with Python's hmac module, from each provider's documented recipe.
+        let body = br#"{"push":{}}"#;
+        let secret = "bitbucket-secret-value";
+        let hub = "sha256=77992b753c6e74df4249a70a528197f2c8c7710955c541d8cdd0e7ab2457e94a";
+        for scheme in [
+            Verification::Bitbucket,
+            Verification::Jira,
+            Verification::Confluence,
+        ] {
+            assert_eq!(
+                run(&scheme, secret, &[("x-hub-signature", hub)], body, 0),
+                Ok(())
+            );
+            assert_eq!(
+                run(&scheme, secret, &[("x-hub-signature", hub)], b"{}", 0),
+                Err(Rejection::Mismatch)
+            );
+            assert_eq!(
+                run(
+                    &scheme,
+                    "another-secret-value",
+                    &[("x-hub-signature", hub)],
+                    body,
+                    0
+                ),
+                Err(Rejection::Mismatch)
+            );
+            assert_eq!(
+                run(&scheme, secret, &[("x-hub-signature", &hub[7..])], body, 0)
+                    .unwrap_err()
+                    .outcome(),
+                RequestOutcome::BadSignature
+            );
+            assert_eq!(
+                run(&scheme, secret, &[], body, 0).unwrap_err().outcome(),
+                RequestOutcome::MissingSignature
+            );
+        }
+
+        let body = br#"{"type":"workflow-completed","id":"42"}"#;
+        let secret = "circleci-secret-value";
+        let v1 = "v1=b502d5834b4c232f6777061d6d301a429e1d55945ef42c78dbe54e4ed2003ebf";
+        let circleci = |value: &str, body: &[u8]| {
+            run(
+                &Verification::Circleci,
+                secret,
+                &[("circleci-signature", value)],
+                body,
+                0,
+            )
+        };
+        assert_eq!(circleci(v1, body), Ok(()));
+        assert_eq!(
+            circleci(&format!("v2=abcd, {v1}"), body),
+            Ok(()),
+            "any v1 of several"
+        );
+        assert_eq!(circleci(v1, b"{}"), Err(Rejection::Mismatch));
+        assert_eq!(
+            circleci(&v1[3..], body).unwrap_err().outcome(),
+            RequestOutcome::BadSignature
+        );
+    }
+
+    #[test]
+    fn travis_checks_the_rsa_signature_of_the_payload_field() {
+        // Key and signature made with Python's `cryptography` (see inbound/testdata).
+        let travis = Verification::Travis {
+            public_key: include_str!("inbound/testdata/rsa_2048.pem").to_owned(),
+        };
+        let signature = include_str!("inbound/testdata/signature.b64").trim();
+        let payload = r#"{"id":1,"type":"push","state":"passed"}"#;
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", payload)
+            .finish();
+        let check = |signature: &str, body: &str| {
+            run(&travis, "", &[("signature", signature)], body.as_bytes(), 0)
+        };
+        assert_eq!(check(signature, &body), Ok(()));
+        let tampered = body.replace("passed", "failed");
+        assert_eq!(check(signature, &tampered), Err(Rejection::Mismatch));
+        assert_eq!(
+            check(signature, "other=1").unwrap_err().outcome(),
+            RequestOutcome::BadSignature,
+            "no payload field"
+        );
+        assert_eq!(
+            check("%%%", &body).unwrap_err().outcome(),
+            RequestOutcome::BadSignature
+        );
+        assert_eq!(
+            run(&travis, "", &[], body.as_bytes(), 0)
+                .unwrap_err()
+                .outcome(),
+            RequestOutcome::MissingSignature
+        );
+    }
+
+    #[test]
+    fn only_a_slack_url_verification_is_a_challenge() {
+        // api.slack.com, the url_verification event's example.
+        let body = br#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+        assert_eq!(
+            slack_challenge(&SLACK, body).as_deref(),
+            Some("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+        );
+        assert_eq!(slack_challenge(&Verification::Github, body), None);
+        assert_eq!(
+            slack_challenge(&SLACK, br#"{"type":"event_callback","challenge":"x"}"#),
+            None
+        );
+        assert_eq!(
+            slack_challenge(&SLACK, br#"{"type":"url_verification"}"#),
+            None
+        );
+        assert_eq!(slack_challenge(&SLACK, b"token=1&challenge=2"), None);
+    }
+
+    #[test]
     fn none_accepts_anything() {
         assert_eq!(run(&Verification::None, "", &[], b"x", 0), Ok(()));
     }
@@ -635,25 +889,33 @@ mod tests {
         assert!(crate::EventType::new(&event_type_of(Some(&"é".repeat(300)))).is_ok());
     }
 
+    fn pick_type<'a>(
+        rule: &ValueFrom,
+        header: impl Fn(&str) -> Option<&'a str> + Copy,
+        body: Option<&serde_json::Value>,
+    ) -> Option<String> {
+        pick(rule, Purpose::Type, header, body)
+    }
+
     #[test]
     fn values_come_from_headers_fields_or_fixed() {
         let body =
             serde_json::json!({"type": "a.b", "n": 7, "data": {"object": {"id": "x"}}, "e": ""});
         let header = |name: &str| (name == "x-event").then_some("push");
         assert_eq!(
-            pick(&ValueFrom::Header("x-event".into()), header, None).as_deref(),
+            pick_type(&ValueFrom::Header("x-event".into()), header, None).as_deref(),
             Some("push")
         );
         assert_eq!(
-            pick(&ValueFrom::Field("/type".into()), header, Some(&body)).as_deref(),
+            pick_type(&ValueFrom::Field("/type".into()), header, Some(&body)).as_deref(),
             Some("a.b")
         );
         assert_eq!(
-            pick(&ValueFrom::Field("/n".into()), header, Some(&body)).as_deref(),
+            pick_type(&ValueFrom::Field("/n".into()), header, Some(&body)).as_deref(),
             Some("7")
         );
         assert_eq!(
-            pick(
+            pick_type(
                 &ValueFrom::Field("/data/object/id".into()),
                 header,
                 Some(&body)
@@ -662,17 +924,89 @@ mod tests {
             Some("x")
         );
         assert_eq!(
-            pick(&ValueFrom::Field("/e".into()), header, Some(&body)),
+            pick_type(&ValueFrom::Field("/e".into()), header, Some(&body)),
             None
         );
         assert_eq!(
-            pick(&ValueFrom::Field("/data".into()), header, Some(&body)),
+            pick_type(&ValueFrom::Field("/data".into()), header, Some(&body)),
             None
         );
-        assert_eq!(pick(&ValueFrom::Field("/type".into()), header, None), None);
         assert_eq!(
-            pick(&ValueFrom::Fixed("ping".into()), header, None).as_deref(),
+            pick_type(&ValueFrom::Field("/type".into()), header, None),
+            None
+        );
+        assert_eq!(
+            pick_type(&ValueFrom::Fixed("ping".into()), header, None).as_deref(),
             Some("ping")
+        );
+    }
+
+    #[test]
+    fn first_of_takes_the_first_found_and_join_reads_by_purpose() {
+        let body =
+            serde_json::json!({"name": "deploy", "build": {"number": 7, "phase": "STARTED"}});
+        let header = |name: &str| (name == "x-request-id").then_some("r-1");
+        let field = |p: &str| ValueFrom::Field(p.into());
+        let first = ValueFrom::FirstOf(vec![
+            ValueFrom::Header("x-request-uuid".into()),
+            ValueFrom::Header("x-request-id".into()),
+        ]);
+        assert_eq!(
+            pick(&first, Purpose::Id, header, None).as_deref(),
+            Some("r-1")
+        );
+        let build = ValueFrom::Join(vec![
+            field("/name"),
+            field("/build/number"),
+            field("/build/phase"),
+        ]);
+        assert_eq!(
+            pick(&build, Purpose::Id, header, Some(&body)).as_deref(),
+            Some("deploy:7:STARTED")
+        );
+        assert_eq!(
+            pick(&build, Purpose::Type, header, Some(&body)).as_deref(),
+            Some("deploy.7.STARTED")
+        );
+        let partial = ValueFrom::Join(vec![field("/name"), field("/build/status")]);
+        assert_eq!(
+            pick(&partial, Purpose::Id, header, Some(&body)),
+            None,
+            "an id needs every part"
+        );
+        assert_eq!(
+            pick(&partial, Purpose::Type, header, Some(&body)).as_deref(),
+            Some("deploy"),
+            "a type keeps what it finds"
+        );
+        let nothing = ValueFrom::Join(vec![field("/missing")]);
+        assert_eq!(pick(&nothing, Purpose::Type, header, Some(&body)), None);
+    }
+
+    #[test]
+    fn routing_rules_choose_the_type_before_the_type_rule() {
+        let source: Source = serde_json::from_value(serde_json::json!({
+            "tenant": "default", "name": "crm", "subject": "hookwire.events.default.crm",
+            "verification": {"scheme": "none"},
+            "type_from": {"join": [{"fixed": "lead"}, {"field": "/stage"}]},
+            "type_rules": [
+                {"when": {"all": [{"path": "/priority", "ge": 8}]}, "type": "leads.hot"},
+                {"when": {"all": [{"path": "/priority", "exists": true}]}, "type": "leads.other"}
+            ],
+            "id_from": {"field": "/id"},
+            "rate_limit_per_minute": 100, "active": true, "max_body_bytes": 1000,
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"
+        }))
+        .unwrap();
+        let no_headers = |_: &str| None;
+        let type_of = |body: serde_json::Value| event_type(&source, no_headers, Some(&body));
+        assert_eq!(type_of(serde_json::json!({"priority": 9})), "leads.hot");
+        assert_eq!(type_of(serde_json::json!({"priority": 2})), "leads.other");
+        assert_eq!(type_of(serde_json::json!({"stage": "new"})), "lead.new");
+        assert_eq!(event_type(&source, no_headers, None), "lead", "a text body");
+        assert_eq!(
+            delivery_id(&source, no_headers, Some(&serde_json::json!({"id": 5}))).as_deref(),
+            Some("crm:5")
         );
     }
 

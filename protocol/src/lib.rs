@@ -22,6 +22,7 @@ pub mod event;
 pub mod filter;
 pub mod headers;
 pub mod inbound;
+pub mod jwt;
 pub mod network;
 pub mod operation;
 pub mod ordered;

@@ -8,6 +8,8 @@
 //!   (`Stripe-Signature` by default). Receivers reject timestamps more than five minutes off.
 //! - `github`: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>`, one header line
 //!   per live secret during a rotation.
+//! - `jwt`: `Authorization: Bearer <HS256 JWT>` whose claims bind the endpoint, the
+//!   `webhook-id` and the body's SHA-256, see [`crate::jwt`].
 //!
 //! In the Stripe and GitHub styles the HMAC key is the secret's text `whsec_...` as a whole,
 //! the way those receivers use the string they are given. Every style also carries
@@ -40,7 +42,16 @@ pub enum SignatureScheme {
     },
     /// `X-Hub-Signature-256: sha256=<hex>`.
     Github,
+    /// `Authorization: Bearer <JWT>` (HS256, keyed with the secret).
+    Jwt {
+        /// The `iss` claim (`hookwire` by default).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        issuer: Option<String>,
+    },
 }
+
+/// The longest JWT issuer.
+const MAX_ISSUER_LEN: usize = 256;
 
 fn default_stripe_header() -> String {
     DEFAULT_STRIPE_HEADER.to_owned()
@@ -54,12 +65,25 @@ impl SignatureScheme {
             Self::Standard => crate::headers::WEBHOOK_SIGNATURE,
             Self::Stripe { header } => header,
             Self::Github => GITHUB_HEADER,
+            Self::Jwt { .. } => "authorization",
         }
     }
 
     /// Checks the header name a Stripe-style scheme asks for (a valid HTTP token that is not
     /// one of the headers Hookwire sets) and lowercases it.
     pub fn validate(self, reserved: &[&str]) -> Result<Self, AdminError> {
+        if let Self::Jwt {
+            issuer: Some(issuer),
+        } = &self
+            && (issuer.is_empty()
+                || issuer.len() > MAX_ISSUER_LEN
+                || !issuer.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(AdminError::invalid(
+                "signature.issuer",
+                format!("1-{MAX_ISSUER_LEN} visible ASCII characters"),
+            ));
+        }
         let Self::Stripe { header } = self else {
             return Ok(self);
         };
@@ -309,5 +333,16 @@ mod tests {
             serde_json::from_str::<SignatureScheme>(r#"{"scheme":"md5"}"#).is_err(),
             "unknown schemes are refused"
         );
+        let jwt: SignatureScheme =
+            serde_json::from_str(r#"{"scheme":"jwt","issuer":"https://hooks.example.com"}"#)
+                .expect("valid JSON");
+        assert_eq!(jwt.header(), "authorization");
+        assert!(jwt.validate(&[]).is_ok());
+        for bad in ["", "has space", &"x".repeat(257)] {
+            let scheme = SignatureScheme::Jwt {
+                issuer: Some(bad.to_owned()),
+            };
+            assert!(scheme.validate(&[]).is_err(), "{bad:?}");
+        }
     }
 }

@@ -14,8 +14,16 @@ use serde::{Deserialize, Serialize};
 use crate::admin::AdminError;
 use crate::auth::present;
 use crate::headers::is_token;
+use crate::inbound::RsaPublicKey;
 use crate::network::parse_networks;
 use crate::subject::{Subjects, Tenant, is_lowercase_name};
+
+mod rules;
+
+pub use rules::{
+    MAX_RULE_DEPTH, MAX_RULE_PARTS, MAX_TYPE_LEN, MAX_TYPE_RULES, MAX_TYPE_TOKENS, TypeRule,
+    ValueFrom,
+};
 
 /// Requests per minute a source takes when none is given.
 pub const DEFAULT_RATE_PER_MINUTE: u32 = 100;
@@ -36,7 +44,6 @@ pub const MIN_SECRET_LEN: usize = 16;
 /// The type an event gets when the source's rule finds none.
 pub const UNKNOWN_TYPE: &str = "unknown";
 const MAX_NAME_LEN: usize = 64;
-const MAX_RULE_LEN: usize = 256;
 
 /// How a source checks that a request comes from its provider.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +78,27 @@ pub enum Verification {
         #[serde(default = "default_tolerance")]
         tolerance_secs: u32,
     },
+    /// Bitbucket (Cloud and Data Center): `X-Hub-Signature: sha256=<hex HMAC-SHA256(secret,
+    /// body)>`.
+    Bitbucket,
+    /// Jira: `X-Hub-Signature` as Bitbucket's.
+    Jira,
+    /// Confluence: `X-Hub-Signature` as Bitbucket's.
+    Confluence,
+    /// CircleCI: `circleci-signature: v1=<hex HMAC-SHA256(secret, body)>`.
+    Circleci,
+    /// Travis CI: `Signature: <base64 RSA-SHA1 signature of the form field payload>`,
+    /// checked with Travis CI's public key (no shared secret).
+    Travis {
+        /// Travis CI's public key, PEM (`-----BEGIN PUBLIC KEY-----`), as its API's
+        /// `/config` publishes it.
+        public_key: String,
+    },
+    /// Jenkins (Notification plugin): signs nothing; the token URL and the source's allowed
+    /// networks are the guard.
+    Jenkins,
+    /// Docker Hub: signs nothing; the token URL (and allowed networks) are the guard.
+    DockerHub,
     /// Any HMAC of the body in a header of the source's choosing.
     Hmac {
         /// The header, lowercase.
@@ -125,6 +153,13 @@ impl Verification {
             Self::Gitlab => "gitlab",
             Self::Shopify => "shopify",
             Self::Slack { .. } => "slack",
+            Self::Bitbucket => "bitbucket",
+            Self::Jira => "jira",
+            Self::Confluence => "confluence",
+            Self::Circleci => "circleci",
+            Self::Travis { .. } => "travis",
+            Self::Jenkins => "jenkins",
+            Self::DockerHub => "docker_hub",
             Self::Hmac { .. } => "hmac",
         }
     }
@@ -132,19 +167,53 @@ impl Verification {
     /// Whether the scheme needs a shared secret.
     #[must_use]
     pub fn needs_secret(&self) -> bool {
-        !matches!(self, Self::None)
+        !matches!(
+            self,
+            Self::None | Self::Travis { .. } | Self::Jenkins | Self::DockerHub
+        )
+    }
+
+    /// Whether the scheme checks who sent a request (beyond the token in the URL).
+    #[must_use]
+    pub fn signs(&self) -> bool {
+        !matches!(self, Self::None | Self::Jenkins | Self::DockerHub)
+    }
+
+    /// The form field holding the provider's JSON, for providers that post a form around
+    /// it (Travis CI's `payload`): rules, templates and the published payload read that.
+    #[must_use]
+    pub fn json_form_field(&self) -> Option<&'static str> {
+        match self {
+            Self::Travis { .. } => Some("payload"),
+            _ => None,
+        }
     }
 
     /// Where the provider puts the event type, unless the source says otherwise.
     #[must_use]
     pub fn default_type_from(&self) -> ValueFrom {
+        let header = |name: &str| ValueFrom::Header(name.into());
+        let field = |pointer: &str| ValueFrom::Field(pointer.into());
         match self {
-            Self::Github => ValueFrom::Header("x-github-event".into()),
-            Self::Gitlab => ValueFrom::Header("x-gitlab-event".into()),
-            Self::Shopify => ValueFrom::Header("x-shopify-topic".into()),
-            Self::Slack { .. } => ValueFrom::Field("/event/type".into()),
+            Self::Github => header("x-github-event"),
+            Self::Gitlab => header("x-gitlab-event"),
+            Self::Shopify => header("x-shopify-topic"),
+            Self::Slack { .. } => field("/event/type"),
+            Self::Bitbucket => header("x-event-key"),
+            Self::Jira => field("/webhookEvent"),
+            Self::Confluence => ValueFrom::FirstOf(vec![
+                header("x-event-key"),
+                field("/event"),
+                field("/webhookEvent"),
+            ]),
+            Self::Circleci => {
+                ValueFrom::FirstOf(vec![header("circleci-event-type"), field("/type")])
+            }
+            Self::Travis { .. } => ValueFrom::Join(vec![field("/type"), field("/state")]),
+            Self::Jenkins => field("/build/phase"),
+            Self::DockerHub => ValueFrom::Fixed("push".into()),
             Self::None | Self::Standard { .. } | Self::Stripe { .. } | Self::Hmac { .. } => {
-                ValueFrom::Field("/type".into())
+                field("/type")
             }
         }
     }
@@ -153,14 +222,38 @@ impl Verification {
     /// source says otherwise.
     #[must_use]
     pub fn default_id_from(&self) -> ValueFrom {
+        let header = |name: &str| ValueFrom::Header(name.into());
+        let field = |pointer: &str| ValueFrom::Field(pointer.into());
         match self {
-            Self::Standard { .. } => ValueFrom::Header("webhook-id".into()),
-            Self::Github => ValueFrom::Header("x-github-delivery".into()),
-            Self::Stripe { .. } => ValueFrom::Field("/id".into()),
-            Self::Gitlab => ValueFrom::Header("x-gitlab-event-uuid".into()),
-            Self::Shopify => ValueFrom::Header("x-shopify-webhook-id".into()),
-            Self::Slack { .. } => ValueFrom::Field("/event_id".into()),
-            Self::None | Self::Hmac { .. } => ValueFrom::Header("idempotency-key".into()),
+            Self::Standard { .. } => header("webhook-id"),
+            Self::Github => header("x-github-delivery"),
+            Self::Stripe { .. } | Self::Circleci => field("/id"),
+            Self::Gitlab => header("x-gitlab-event-uuid"),
+            Self::Shopify => header("x-shopify-webhook-id"),
+            Self::Slack { .. } => field("/event_id"),
+            // Cloud sends X-Request-UUID, Data Center X-Request-Id.
+            Self::Bitbucket | Self::Confluence => ValueFrom::FirstOf(vec![
+                header("x-request-uuid"),
+                header("x-request-id"),
+                header("x-atlassian-webhook-identifier"),
+            ]),
+            Self::Jira => ValueFrom::FirstOf(vec![
+                header("x-atlassian-webhook-identifier"),
+                header("x-request-id"),
+            ]),
+            // A build notifies when it starts and when it ends: its id and state.
+            Self::Travis { .. } => ValueFrom::Join(vec![field("/id"), field("/state")]),
+            Self::Jenkins => ValueFrom::Join(vec![
+                field("/name"),
+                field("/build/number"),
+                field("/build/phase"),
+            ]),
+            Self::DockerHub => ValueFrom::Join(vec![
+                field("/repository/repo_name"),
+                field("/push_data/tag"),
+                field("/push_data/pushed_at"),
+            ]),
+            Self::None | Self::Hmac { .. } => header("idempotency-key"),
         }
     }
 
@@ -205,54 +298,20 @@ impl Verification {
                     prefix,
                 })
             }
-            Self::None | Self::Github | Self::Gitlab | Self::Shopify => Ok(self),
-        }
-    }
-}
-
-/// Where a value (the event type, the delivery id) is read from a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum ValueFrom {
-    /// A request header (name matched case-insensitively).
-    Header(String),
-    /// A JSON Pointer into the body (`/type`, `/data/object/id`); form bodies are read as
-    /// an object of their fields.
-    Field(String),
-    /// Always this value (types only).
-    Fixed(String),
-}
-
-impl ValueFrom {
-    fn validate(self, field: &str, fixed_allowed: bool) -> Result<Self, AdminError> {
-        let invalid = |message: &str| AdminError::invalid(field, message);
-        match self {
-            Self::Header(name) => {
-                let name = name.to_ascii_lowercase();
-                if name.len() > 64 || !is_token(&name) {
-                    return Err(invalid("header: not a valid HTTP header name"));
-                }
-                Ok(Self::Header(name))
-            }
-            Self::Field(pointer) => {
-                if pointer.len() > MAX_RULE_LEN || !pointer.starts_with('/') {
-                    return Err(invalid(
-                        "field: a JSON Pointer such as /type or /data/object/id",
-                    ));
-                }
-                Ok(Self::Field(pointer))
-            }
-            Self::Fixed(_) if !fixed_allowed => Err(invalid(
-                "fixed is for types only; a fixed id would make every request a duplicate",
-            )),
-            Self::Fixed(value) => {
-                if value.len() > MAX_RULE_LEN || crate::EventType::new(&value).is_err() {
-                    return Err(invalid(
-                        "fixed: an event type of dot-separated tokens (A-Z a-z 0-9 - _)",
-                    ));
-                }
-                Ok(Self::Fixed(value))
-            }
+            Self::Travis { public_key } => match RsaPublicKey::from_pem(&public_key) {
+                Ok(_) => Ok(Self::Travis { public_key }),
+                Err(e) => Err(AdminError::invalid("verification.public_key", e)),
+            },
+            Self::None
+            | Self::Github
+            | Self::Gitlab
+            | Self::Shopify
+            | Self::Bitbucket
+            | Self::Jira
+            | Self::Confluence
+            | Self::Circleci
+            | Self::Jenkins
+            | Self::DockerHub => Ok(self),
         }
     }
 }
@@ -270,6 +329,9 @@ pub struct Source {
     pub verification: Verification,
     /// Where the event type comes from.
     pub type_from: ValueFrom,
+    /// Routing by content: the first rule the body passes names the type instead.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub type_rules: Vec<TypeRule>,
     /// Where the provider's delivery id (the de-duplication key) comes from.
     pub id_from: ValueFrom,
     /// A template mapping the request to the published payload.
@@ -323,6 +385,9 @@ pub struct CreateSource {
     /// Where the type comes from (the scheme's default when absent).
     #[serde(default)]
     pub type_from: Option<ValueFrom>,
+    /// Routing by content, tried in order before `type_from`.
+    #[serde(default)]
+    pub type_rules: Option<Vec<TypeRule>>,
     /// Where the delivery id comes from (the scheme's default when absent).
     #[serde(default)]
     pub id_from: Option<ValueFrom>,
@@ -367,6 +432,9 @@ pub struct UpdateSource {
         skip_serializing_if = "Option::is_none"
     )]
     pub type_from: Option<Option<ValueFrom>>,
+    /// New routing rules (`[]` removes them).
+    #[serde(default)]
+    pub type_rules: Option<Vec<TypeRule>>,
     /// New id rule, or `null` for the scheme's default.
     #[serde(
         default,
@@ -505,6 +573,9 @@ pub enum RequestOutcome {
     Overloaded,
     /// JetStream did not acknowledge in time (broker outage).
     Unavailable,
+    /// A provider's handshake (Slack's `url_verification`, a CloudEvents validation
+    /// request), answered as the provider expects; nothing is published.
+    Handshake,
 }
 
 impl RequestOutcome {
@@ -525,6 +596,7 @@ impl RequestOutcome {
             Self::TransformFailed => "transform_failed",
             Self::Overloaded => "overloaded",
             Self::Unavailable => "unavailable",
+            Self::Handshake => "handshake",
         }
     }
 
@@ -532,7 +604,7 @@ impl RequestOutcome {
     #[must_use]
     pub fn status(self) -> u16 {
         match self {
-            Self::Published | Self::Duplicate => 200,
+            Self::Published | Self::Duplicate | Self::Handshake => 200,
             Self::Inactive | Self::IpNotAllowed => 403,
             Self::RateLimited => 429,
             Self::TooLarge => 413,
@@ -612,6 +684,9 @@ pub struct SourceStats {
     pub published: u64,
     /// Provider retries JetStream already had.
     pub duplicates: u64,
+    /// Handshakes answered (not counted as received events or rejections).
+    #[serde(default)]
+    pub handshakes: u64,
     /// Requests refused or failed, by outcome.
     pub rejected: BTreeMap<RequestOutcome, u64>,
     /// Median time to answer a published request, microseconds.
@@ -641,6 +716,10 @@ impl CreateSource {
             tenant,
             subject,
             type_from: rule(self.type_from, &verification, true)?,
+            type_rules: rules::validate_type_rules(
+                self.type_rules.unwrap_or_default(),
+                "type_rules",
+            )?,
             id_from: rule(self.id_from, &verification, false)?,
             verification,
             transform: self.transform.map(validate_transform).transpose()?,
@@ -685,6 +764,9 @@ impl UpdateSource {
             }
             None => next.verification.default_type_from(),
         };
+        if let Some(type_rules) = self.type_rules {
+            next.type_rules = rules::validate_type_rules(type_rules, "type_rules")?;
+        }
         next.id_from = match self.id_from {
             Some(rule_change) => rule(rule_change, &next.verification, false)?,
             None if keep(&current.id_from, current.verification.default_id_from()) => {

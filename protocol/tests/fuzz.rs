@@ -38,6 +38,22 @@ fn texty() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Value rules, `first_of` and `join` nested in any shape (even empty ones, which saving
+/// refuses, to show reading them is safe anyway).
+fn value_rule() -> impl Strategy<Value = ValueFrom> {
+    let leaf = prop_oneof![
+        texty().prop_map(ValueFrom::Header),
+        texty().prop_map(ValueFrom::Field),
+        texty().prop_map(ValueFrom::Fixed),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(ValueFrom::FirstOf),
+            proptest::collection::vec(inner, 0..4).prop_map(ValueFrom::Join),
+        ]
+    })
+}
+
 proptest! {
     #[test]
     fn subjects_parse_or_refuse(subject in texty()) {
@@ -334,18 +350,16 @@ proptest! {
 
     #[test]
     fn value_rules_pick_or_find_nothing(
-        rule in prop_oneof![
-            texty().prop_map(ValueFrom::Header),
-            texty().prop_map(ValueFrom::Field),
-            texty().prop_map(ValueFrom::Fixed),
-        ],
+        rule in value_rule(),
         body in texty(),
         header in texty(),
     ) {
         let body: Option<serde_json::Value> = serde_json::from_str(&body).ok();
-        let picked = inbound::pick(&rule, |_| Some(header.as_str()), body.as_ref());
-        if let Some(value) = picked {
-            prop_assert!(!value.trim().is_empty());
+        for purpose in [inbound::Purpose::Type, inbound::Purpose::Id] {
+            let picked = inbound::pick(&rule, purpose, |_| Some(header.as_str()), body.as_ref());
+            if let Some(value) = picked {
+                prop_assert!(!value.trim().is_empty());
+            }
         }
     }
 

@@ -12,6 +12,7 @@ use hookwire_protocol::attempt::ResponseRecord;
 use hookwire_protocol::endpoint::Endpoint;
 use hookwire_protocol::envelope::{BatchedEnvelope, batch_body as batch_body_of};
 use hookwire_protocol::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
+use hookwire_protocol::jwt;
 use hookwire_protocol::schemes::{
     GITHUB_HEADER, SignatureScheme, github_signature, stripe_signature,
 };
@@ -146,6 +147,22 @@ pub(crate) fn signed_headers(
                 if let Ok(value) = HeaderValue::try_from(github_signature(secret, body)) {
                     headers.append(HeaderName::from_static(GITHUB_HEADER), value);
                 }
+            }
+        }
+        SignatureScheme::Jwt { issuer } => {
+            if let Some(secret) = jwt::signing_secret(&secrets) {
+                let claims = jwt::Claims::new(
+                    issuer.as_deref().unwrap_or(jwt::DEFAULT_ISSUER),
+                    &endpoint.endpoint.id,
+                    &endpoint.endpoint.url,
+                    webhook_id,
+                    timestamp,
+                    body,
+                );
+                set(
+                    "authorization",
+                    &format!("Bearer {}", jwt::hs256(secret, &claims)),
+                );
             }
         }
     }

@@ -18,7 +18,8 @@ use anyhow::Context as _;
 use async_nats::jetstream::context::PublishErrorKind;
 use bytes::Bytes;
 use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID, TRACEPARENT};
-use hookwire_protocol::source::{RequestOutcome, SourceRequest};
+use hookwire_protocol::inbound;
+use hookwire_protocol::source::{RequestOutcome, Source, SourceRequest};
 use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
@@ -39,6 +40,11 @@ pub(crate) const SOURCE_HEADER: &str = "Hookwire-Source";
 const CORRELATION_HEADER: &str = "hookwire-correlation-id";
 /// Headers that carry a provider's shared secret itself, never recorded.
 const SECRET_HEADERS: &[&str] = &["x-gitlab-token"];
+/// CloudEvents webhook validation (the HTTP webhook spec's abuse protection): the sender
+/// asks with its origin, the receiver allows it and a rate (requests per minute).
+const WEBHOOK_REQUEST_ORIGIN: &str = "webhook-request-origin";
+const WEBHOOK_ALLOWED_ORIGIN: &str = "webhook-allowed-origin";
+const WEBHOOK_ALLOWED_RATE: &str = "webhook-allowed-rate";
 
 /// What the handler needs.
 pub(crate) struct Ingress {
@@ -57,6 +63,20 @@ struct Handled {
     received: Option<Received>,
     /// What it published (or would have), once verified and transformed.
     prepared: Option<Prepared>,
+    /// A handshake answered, and what its answer carries.
+    handshake: Option<Handshake>,
+}
+
+/// A provider's handshake, answered as the provider expects.
+enum Handshake {
+    /// Slack's `url_verification`: the challenge echoed.
+    Challenge(String),
+    /// A CloudEvents validation request: the origin allowed (when it named one) at the
+    /// source's rate.
+    Validation {
+        origin: Option<HeaderValue>,
+        rate_per_minute: u32,
+    },
 }
 
 impl Handled {
@@ -66,6 +86,7 @@ impl Handled {
             detail,
             received: None,
             prepared: None,
+            handshake: None,
         }
     }
 }
@@ -119,11 +140,13 @@ impl Ingress {
         let Some(token) = path.strip_prefix("/in/").filter(|t| !t.contains('/')) else {
             return reply(StatusCode::NOT_FOUND, r#"{"error":"not found"}"#);
         };
-        if request.method() != Method::POST {
+        let is_options = request.method() == Method::OPTIONS;
+        if request.method() != Method::POST && !is_options {
             let mut response = reply(StatusCode::METHOD_NOT_ALLOWED, r#"{"error":"use POST"}"#);
-            response
-                .headers_mut()
-                .insert(hyper::header::ALLOW, HeaderValue::from_static("POST"));
+            response.headers_mut().insert(
+                hyper::header::ALLOW,
+                HeaderValue::from_static("POST, OPTIONS"),
+            );
             return response;
         }
         let Some(source) = self.engine.sources.by_token(token) else {
@@ -131,7 +154,11 @@ impl Ingress {
         };
         let started = Instant::now();
         let client = client_address(peer, request.headers(), &self.settings.trusted_proxies);
-        let handled = self.receive(&source, request, client).await;
+        let mut handled = if is_options {
+            validation_request(&source, request.headers(), client)
+        } else {
+            self.receive(&source, request, client).await
+        };
         let outcome = handled.outcome;
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.engine
@@ -162,8 +189,12 @@ impl Ingress {
                 .await;
             });
         }
+        let handshake = handled.handshake.take();
         self.record(&source, client, handled, latency_us);
-        answer(outcome)
+        match handshake {
+            Some(handshake) => handshake.answer(),
+            None => answer(outcome),
+        }
     }
 
     /// Runs the gates, verification, transform and publish.
@@ -174,13 +205,8 @@ impl Ingress {
         client: IpAddr,
     ) -> Handled {
         let config = &source.source;
-        if !config.active {
-            return Handled::refused(RequestOutcome::Inactive, None);
-        }
-        if !config.allowed_networks.is_empty()
-            && !config.allowed_networks.iter().any(|n| n.contains(&client))
-        {
-            return Handled::refused(RequestOutcome::IpNotAllowed, None);
+        if let Some(refused) = closed_to(config, client) {
+            return Handled::refused(refused, None);
         }
         if let Err(wait) = source.admit() {
             let detail = format!("next request allowed in {} ms", wait.as_millis());
@@ -190,12 +216,29 @@ impl Ingress {
             Ok(received) => received,
             Err((outcome, detail)) => return Handled::refused(outcome, Some(detail)),
         };
+        if let Some(challenge) = inbound::slack_challenge(&config.verification, &received.body) {
+            // Slack signs its url_verification request too: echoed only once verified.
+            let header = |name: &str| received.headers.get(name).map(String::as_str);
+            let now = chrono::Utc::now().timestamp();
+            let verified = source.verify(header, &received.body, now);
+            return Handled {
+                received: Some(received),
+                handshake: verified.is_ok().then_some(Handshake::Challenge(challenge)),
+                ..match verified {
+                    Ok(()) => Handled::refused(RequestOutcome::Handshake, None),
+                    Err(rejection) => {
+                        Handled::refused(rejection.outcome(), Some(rejection.to_string()))
+                    }
+                }
+            };
+        }
         let (outcome, detail, prepared) = self.process(source, &received).await;
         Handled {
             outcome,
             detail,
             received: Some(received),
             prepared,
+            handshake: None,
         }
     }
 
@@ -269,16 +312,7 @@ impl Ingress {
             }
             Ok(Ok(collected)) => collected.to_bytes(),
         };
-        let headers = parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                (
-                    name.as_str().to_owned(),
-                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = header_map(&parts.headers);
         let query = parts
             .uri
             .query()
@@ -366,6 +400,7 @@ impl Ingress {
             detail,
             received,
             prepared,
+            ..
         } = handled;
         let (headers, body_bytes, body_excerpt) = received.map_or_else(
             || (BTreeMap::new(), 0, String::new()),
@@ -427,7 +462,7 @@ fn answer(outcome: RequestOutcome) -> Response<Full<Bytes>> {
     let status =
         StatusCode::from_u16(outcome.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = match outcome {
-        RequestOutcome::Published => r#"{"accepted":true}"#,
+        RequestOutcome::Published | RequestOutcome::Handshake => r#"{"accepted":true}"#,
         RequestOutcome::Duplicate => r#"{"accepted":true,"duplicate":true}"#,
         RequestOutcome::Inactive | RequestOutcome::IpNotAllowed => r#"{"error":"forbidden"}"#,
         RequestOutcome::RateLimited => r#"{"error":"rate limited; retry later"}"#,
@@ -453,6 +488,89 @@ fn answer(outcome: RequestOutcome) -> Response<Full<Bytes>> {
             .insert(RETRY_AFTER, HeaderValue::from_static(seconds));
     }
     response
+}
+
+/// Why `config` takes nothing from `client`, if it does not: inactive, or the client
+/// outside its allowed networks.
+fn closed_to(config: &Source, client: IpAddr) -> Option<RequestOutcome> {
+    if !config.active {
+        Some(RequestOutcome::Inactive)
+    } else if !config.allowed_networks.is_empty()
+        && !config.allowed_networks.iter().any(|n| n.contains(&client))
+    {
+        Some(RequestOutcome::IpNotAllowed)
+    } else {
+        None
+    }
+}
+
+/// A CloudEvents webhook validation request (`OPTIONS`, with `WebHook-Request-Origin`):
+/// a source open to the client allows the origin at its rate limit. A
+/// `WebHook-Request-Callback` is never fetched: the answer is given at once, and the
+/// ingress makes no request a client asks it to.
+fn validation_request(source: &LiveSource, headers: &hyper::HeaderMap, client: IpAddr) -> Handled {
+    let config = &source.source;
+    let received = Received {
+        headers: header_map(headers),
+        query: BTreeMap::new(),
+        body: Bytes::new(),
+    };
+    match closed_to(config, client) {
+        Some(refused) => Handled {
+            received: Some(received),
+            ..Handled::refused(refused, None)
+        },
+        None => Handled {
+            received: Some(received),
+            handshake: Some(Handshake::Validation {
+                origin: headers.get(WEBHOOK_REQUEST_ORIGIN).cloned(),
+                rate_per_minute: config.rate_limit_per_minute,
+            }),
+            ..Handled::refused(RequestOutcome::Handshake, None)
+        },
+    }
+}
+
+impl Handshake {
+    fn answer(self) -> Response<Full<Bytes>> {
+        match self {
+            Self::Challenge(challenge) => {
+                let body = serde_json::json!({ "challenge": challenge }).to_string();
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                response
+            }
+            Self::Validation {
+                origin,
+                rate_per_minute,
+            } => {
+                let mut response = Response::new(Full::new(Bytes::new()));
+                let headers = response.headers_mut();
+                headers.insert(
+                    hyper::header::ALLOW,
+                    HeaderValue::from_static("POST, OPTIONS"),
+                );
+                if let Some(origin) = origin {
+                    headers.insert(WEBHOOK_ALLOWED_ORIGIN, origin);
+                    headers.insert(WEBHOOK_ALLOWED_RATE, HeaderValue::from(rate_per_minute));
+                }
+                response
+            }
+        }
+    }
+}
+
+/// Request headers by lowercase name, as text.
+fn header_map(headers: &hyper::HeaderMap) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+            (name.as_str().to_owned(), value)
+        })
+        .collect()
 }
 
 fn reply(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {

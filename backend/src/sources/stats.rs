@@ -29,6 +29,10 @@ impl Counters {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let stats = &mut inner.stats;
+        if outcome == RequestOutcome::Handshake {
+            stats.handshakes += 1;
+            return;
+        }
         stats.received += 1;
         if outcome.verified() {
             stats.verified += 1;
@@ -79,11 +83,14 @@ mod tests {
         counters.record(RequestOutcome::BadSignature, 1);
         counters.record(RequestOutcome::BadSignature, 1);
         counters.record(RequestOutcome::Unavailable, 9_000);
+        counters.record(RequestOutcome::Handshake, 1);
         let stats = counters.snapshot();
         assert_eq!(stats.received, 104);
         assert_eq!(stats.verified, 102);
         assert_eq!(stats.published, 100);
         assert_eq!(stats.duplicates, 1);
+        assert_eq!(stats.handshakes, 1, "a handshake is counted apart");
+        assert!(!stats.rejected.contains_key(&RequestOutcome::Handshake));
         assert_eq!(stats.rejected[&RequestOutcome::BadSignature], 2);
         assert_eq!(stats.rejected[&RequestOutcome::Unavailable], 1);
         assert_eq!(stats.p50_us, Some(50));

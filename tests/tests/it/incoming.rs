@@ -14,12 +14,12 @@ use crate::support::{Stack, WAIT, error_code, interop, wait_for_type};
 const EVENTS_STREAM: &str = "HOOKWIRE_EVENTS";
 
 /// A source created from `spec`.
-async fn source(stack: &Stack, spec: Value) -> Value {
+pub(crate) async fn source(stack: &Stack, spec: Value) -> Value {
     stack.admin.call("sources", "create", &spec).await.unwrap()
 }
 
 /// Posts `body` with `headers` to a source's path; returns the status, `Retry-After` and body.
-async fn post(
+pub(crate) async fn post(
     stack: &Stack,
     path: &str,
     headers: &[(&str, &str)],
@@ -44,7 +44,7 @@ async fn post(
 }
 
 /// How many messages the events stream holds on `subject`.
-async fn stored_on(stack: &Stack, subject: &str) -> usize {
+pub(crate) async fn stored_on(stack: &Stack, subject: &str) -> usize {
     let js = async_nats::jetstream::new(stack.client.clone());
     let stream = js.get_stream(EVENTS_STREAM).await.unwrap();
     let mut subjects = stream.info_with_subjects(subject).await.unwrap();
@@ -56,7 +56,12 @@ async fn stored_on(stack: &Stack, subject: &str) -> usize {
 }
 
 /// The status [`post`] gets.
-async fn status_of(stack: &Stack, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+pub(crate) async fn status_of(
+    stack: &Stack,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> u16 {
     post(stack, path, headers, body).await.0
 }
 
@@ -66,7 +71,7 @@ async fn post_pairs(stack: &Stack, path: &str, headers: &[(&str, String)], body:
     status_of(stack, path, &refs, body).await
 }
 
-async fn stats(stack: &Stack, name: &str) -> Value {
+pub(crate) async fn stats(stack: &Stack, name: &str) -> Value {
     stack
         .admin
         .call("sources", "stats", &json!({"name": name}))
@@ -74,7 +79,7 @@ async fn stats(stack: &Stack, name: &str) -> Value {
         .unwrap()
 }
 
-async fn next_message(subscriber: &mut async_nats::Subscriber) -> async_nats::Message {
+pub(crate) async fn next_message(subscriber: &mut async_nats::Subscriber) -> async_nats::Message {
     tokio::time::timeout(WAIT, subscriber.next())
         .await
         .expect("an event is published")

@@ -25,6 +25,7 @@ mod incoming;
 mod kit;
 mod operations;
 mod ordered;
+mod providers;
 mod queries;
 mod replay;
 mod schemes;

@@ -163,10 +163,104 @@ async fn a_signature_header_that_clashes_is_refused() {
             json!({"url": "http://127.0.0.1:9/", "signature": {"scheme": "sha1"}}),
             "",
         ),
+        (
+            json!({"url": "http://127.0.0.1:9/", "signature": {"scheme": "jwt"},
+                   "auth": {"type": "bearer", "token": "t0ken-for-the-receiver"}}),
+            "auth",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/", "signature": {"scheme": "jwt", "issuer": "has space"}}),
+            "signature.issuer",
+        ),
     ] {
         let error = refused_create(&stack, &spec).await;
         if !field.is_empty() {
             assert_eq!(error.field.as_deref(), Some(field), "{spec}");
         }
     }
+}
+
+/// Checks a `jwt`-scheme request with PyJWT, holding `secrets` (keys picked by `kid`).
+async fn jwt_check(request: &Recorded, secrets: &[&str], audience: &str, body: &str) -> Value {
+    interop(
+        "jwt_check.py",
+        &json!({
+            "authorization": request.header("authorization").expect("an Authorization header"),
+            "secrets": secrets, "audience": audience, "issuer": "hookwire", "body": body,
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn jwt_verifies_with_pyjwt_through_a_rotation() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(&receiver, json!({"signature": {"scheme": "jwt"}}))
+        .await;
+    assert_eq!(endpoint["signature"], json!({"scheme": "jwt"}));
+    let url = endpoint["url"].as_str().unwrap().to_owned();
+    let old = endpoint["secret"].as_str().unwrap().to_owned();
+
+    let first = deliver(&stack, &receiver, "evt-jwt-1").await;
+    assert!(first.header("webhook-signature").is_none());
+    let body = body_text(&first);
+    let checked = jwt_check(&first, &[&old], &url, &body).await;
+    assert_eq!(checked["ok"], true, "{checked}");
+    assert_eq!(checked["claims"]["jti"], "evt-jwt-1");
+    assert_eq!(checked["claims"]["sub"], endpoint["id"]);
+    assert_eq!(
+        checked["claims"]["exp"].as_i64().unwrap() - checked["claims"]["iat"].as_i64().unwrap(),
+        300
+    );
+    for (secrets, audience, body, why) in [
+        (
+            vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+            url.as_str(),
+            body.as_str(),
+            "another key",
+        ),
+        (
+            vec![old.as_str()],
+            "https://elsewhere.example/hooks",
+            body.as_str(),
+            "another audience",
+        ),
+        (vec![old.as_str()], url.as_str(), "{}", "another body"),
+    ] {
+        let refused = jwt_check(&first, &secrets, audience, body).await;
+        assert_eq!(refused["ok"], false, "{why}: {refused}");
+    }
+
+    // During the grace period the previous secret signs: a receiver that has not switched
+    // keeps verifying, one holding both picks by kid, one with only the new key does not.
+    let new = rotate(&stack, &endpoint["id"]).await;
+    let during = deliver(&stack, &receiver, "evt-jwt-2").await;
+    let body = body_text(&during);
+    assert_eq!(jwt_check(&during, &[&old], &url, &body).await["ok"], true);
+    assert_eq!(
+        jwt_check(&during, &[&new, &old], &url, &body).await["ok"],
+        true
+    );
+    assert_eq!(jwt_check(&during, &[&new], &url, &body).await["ok"], false);
+
+    // Once no previous secret is live, the newest signs.
+    let rotated: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "rotate-secret",
+            &json!({"id": endpoint["id"], "grace_secs": 0}),
+        )
+        .await
+        .unwrap();
+    let newest = rotated["secret"].as_str().unwrap();
+    let after = deliver(&stack, &receiver, "evt-jwt-3").await;
+    let body = body_text(&after);
+    assert_eq!(jwt_check(&after, &[newest], &url, &body).await["ok"], true);
+    assert_eq!(
+        jwt_check(&after, &[&new, &old], &url, &body).await["ok"],
+        false
+    );
 }

@@ -176,12 +176,15 @@ pub(crate) struct EndpointFields {
     /// Networks deliveries never reach, comma-separated CIDRs.
     #[arg(long, value_delimiter = ',', num_args = 0.., value_name = "CIDR")]
     deny_networks: Option<Vec<String>>,
-    /// How webhooks are signed: standard (Standard Webhooks), stripe or github.
+    /// How webhooks are signed: standard (Standard Webhooks), stripe, github or jwt.
     #[arg(long)]
     signature: Option<SignatureArg>,
     /// The Stripe-style signature header (default Stripe-Signature).
     #[arg(long, value_name = "NAME", requires = "signature")]
     signature_header: Option<String>,
+    /// The jwt scheme's `iss` claim (default hookwire).
+    #[arg(long, value_name = "ISSUER", requires = "signature")]
+    jwt_issuer: Option<String>,
     /// Most deliveries per second (1-10000; 0 on update removes the limit).
     #[arg(long, value_name = "N")]
     rate_limit_per_sec: Option<u32>,
@@ -275,6 +278,7 @@ pub(crate) enum SignatureArg {
     Standard,
     Stripe,
     Github,
+    Jwt,
 }
 
 impl EndpointCommand {
@@ -531,6 +535,9 @@ impl EndpointFields {
                     .unwrap_or_else(|| DEFAULT_STRIPE_HEADER.to_owned()),
             },
             SignatureArg::Github => SignatureScheme::Github,
+            SignatureArg::Jwt => SignatureScheme::Jwt {
+                issuer: self.jwt_issuer.clone(),
+            },
         })
     }
 }

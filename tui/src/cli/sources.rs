@@ -4,7 +4,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use hookwire_protocol::admin::NoFields;
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::source::{
-    CreateSource, HmacAlgorithm, ListSourceRequests, MacEncoding, SourceName, TestSource,
+    CreateSource, HmacAlgorithm, ListSourceRequests, MacEncoding, SourceName, TestSource, TypeRule,
     UpdateSource, ValueFrom, Verification,
 };
 use serde_json::Value;
@@ -104,6 +104,21 @@ pub(crate) enum SchemeArg {
     Shopify,
     /// Slack (X-Slack-Signature v0).
     Slack,
+    /// Bitbucket (X-Hub-Signature sha256).
+    Bitbucket,
+    /// Jira (X-Hub-Signature sha256).
+    Jira,
+    /// Confluence (X-Hub-Signature sha256).
+    Confluence,
+    /// CircleCI (circleci-signature v1).
+    Circleci,
+    /// Travis CI (Signature, RSA; needs --public-key).
+    Travis,
+    /// Jenkins (signs nothing: the URL token and --allow are the guard).
+    Jenkins,
+    /// Docker Hub (signs nothing: the URL token is the guard).
+    #[value(name = "docker_hub", alias = "docker-hub")]
+    DockerHub,
     /// Any HMAC of the body in a header (--signature-header, --algorithm, --encoding, --prefix).
     Hmac,
 }
@@ -140,6 +155,9 @@ pub(crate) struct SourceFields {
     /// hmac: text before the MAC (e.g. sha256=).
     #[arg(long)]
     prefix: Option<String>,
+    /// travis: Travis CI's public key, PEM text or @FILE (from its API's /config).
+    #[arg(long, value_parser = parse_text)]
+    public_key: Option<String>,
     /// The secret shared with the provider (generated when the scheme needs one and none is
     /// given, except for stripe).
     #[arg(long)]
@@ -156,12 +174,23 @@ pub(crate) struct SourceFields {
     /// Every event gets this type.
     #[arg(long, group = "type_rule")]
     type_fixed: Option<String>,
+    /// The type rule as JSON or @FILE, e.g. {"join": [{"header": "x-github-event"},
+    /// {"field": "/action"}]}.
+    #[arg(long, group = "type_rule", value_parser = parse_json::<ValueFrom>)]
+    type_from: Option<ValueFrom>,
+    /// Routing by content, a JSON list or @FILE: [{"when": {"all": [{"path": "/priority",
+    /// "ge": 8}]}, "type": "leads.hot"}] ([] removes them).
+    #[arg(long, value_parser = parse_json::<TypeRules>)]
+    type_rules: Option<TypeRules>,
     /// The provider's delivery id (de-duplication) comes from this header.
     #[arg(long, group = "id_rule")]
     id_header: Option<String>,
     /// ... or from this JSON Pointer.
     #[arg(long, group = "id_rule")]
     id_field: Option<String>,
+    /// ... or by this rule, JSON or @FILE, e.g. {"join": [{"field": "/id"}, {"field": "/state"}]}.
+    #[arg(long, group = "id_rule", value_parser = parse_json::<ValueFrom>)]
+    id_from: Option<ValueFrom>,
     /// Transform template: text or @FILE ("none" removes it).
     #[arg(long, value_parser = parse_text)]
     transform: Option<String>,
@@ -190,6 +219,7 @@ impl SourceFields {
             verification: self.verification()?,
             secret: self.secret.clone(),
             type_from: self.type_rule(),
+            type_rules: self.type_rules.clone().map(|rules| rules.0),
             id_from: self.id_rule(),
             transform: self.transform.clone().filter(|t| t != "none"),
             rate_limit_per_minute: self.rate_limit,
@@ -207,6 +237,7 @@ impl SourceFields {
             verification: self.verification()?,
             secret: self.secret.clone(),
             type_from: self.type_rule().map(Some),
+            type_rules: self.type_rules.clone().map(|rules| rules.0),
             id_from: self.id_rule().map(Some),
             transform: self
                 .transform
@@ -223,11 +254,13 @@ impl SourceFields {
         (self.type_header.clone().map(ValueFrom::Header))
             .or_else(|| self.type_field.clone().map(ValueFrom::Field))
             .or_else(|| self.type_fixed.clone().map(ValueFrom::Fixed))
+            .or_else(|| self.type_from.clone())
     }
 
     fn id_rule(&self) -> Option<ValueFrom> {
         (self.id_header.clone().map(ValueFrom::Header))
             .or_else(|| self.id_field.clone().map(ValueFrom::Field))
+            .or_else(|| self.id_from.clone())
     }
 
     /// `--allow-any` is the empty list (any network); no `--allow` leaves them as they are.
@@ -254,6 +287,20 @@ impl SourceFields {
             SchemeArg::Gitlab => Verification::Gitlab,
             SchemeArg::Shopify => Verification::Shopify,
             SchemeArg::Slack => Verification::Slack { tolerance_secs },
+            SchemeArg::Bitbucket => Verification::Bitbucket,
+            SchemeArg::Jira => Verification::Jira,
+            SchemeArg::Confluence => Verification::Confluence,
+            SchemeArg::Circleci => Verification::Circleci,
+            SchemeArg::Travis => Verification::Travis {
+                public_key: self.public_key.clone().ok_or_else(|| {
+                    Failure::Usage(
+                        "--scheme travis needs --public-key (Travis CI's, from its API's /config)"
+                            .to_owned(),
+                    )
+                })?,
+            },
+            SchemeArg::Jenkins => Verification::Jenkins,
+            SchemeArg::DockerHub => Verification::DockerHub,
             SchemeArg::Hmac => Verification::Hmac {
                 header: self.signature_header.clone().ok_or_else(|| {
                     Failure::Usage("--scheme hmac needs --signature-header".to_owned())
@@ -311,6 +358,16 @@ impl SourceCommand {
             }),
         })
     }
+}
+
+/// `--type-rules`: one JSON list (clap would take a `Vec` for repeated flags).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(transparent)]
+pub(crate) struct TypeRules(Vec<TypeRule>);
+
+/// A JSON value of `T`, as text or `@FILE`.
+fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(&parse_text(text)?).map_err(|e| format!("not the JSON expected: {e}"))
 }
 
 /// JSON text, other text, or `@FILE` holding either.
@@ -394,6 +451,43 @@ mod tests {
         assert_eq!(create.id_from, Some(ValueFrom::Header("X-Id".to_owned())));
         let cli = Cli::try_parse_from(["sources", "create", "x", "--scheme", "hmac"]).unwrap();
         assert!(matches!(cli.command.request(), Err(Failure::Usage(_))));
+        let cli = Cli::try_parse_from(["sources", "create", "x", "--scheme", "travis"]).unwrap();
+        assert!(matches!(cli.command.request(), Err(Failure::Usage(_))));
+    }
+
+    #[test]
+    fn composite_rules_and_routing_go_as_json() {
+        let body = body_of(&[
+            "create",
+            "gh",
+            "--scheme",
+            "github",
+            "--type-from",
+            r#"{"join": [{"header": "x-github-event"}, {"field": "/action"}]}"#,
+            "--id-from",
+            r#"{"first_of": [{"header": "x-github-delivery"}, {"field": "/id"}]}"#,
+            "--type-rules",
+            r#"[{"when": {"all": [{"path": "/priority", "ge": 8}]}, "type": "leads.hot"}]"#,
+        ]);
+        assert_eq!(
+            body["type_from"],
+            serde_json::json!({"join": [{"header": "x-github-event"}, {"field": "/action"}]})
+        );
+        assert_eq!(body["id_from"]["first_of"][1]["field"], "/id");
+        assert_eq!(body["type_rules"][0]["type"], "leads.hot");
+        let AdminRequest::SourcesCreate(create) =
+            request_of(&["create", "hub", "--scheme", "docker-hub"])
+        else {
+            panic!("not a create");
+        };
+        assert_eq!(create.verification, Some(Verification::DockerHub));
+        let cleared = body_of(&["update", "crm", "--type-rules", "[]"]);
+        assert_eq!(cleared["type_rules"], serde_json::json!([]));
+        assert!(
+            Cli::try_parse_from(["sources", "create", "x", "--type-from", "{\"nope\": 1}"])
+                .is_err(),
+            "a rule that does not read is refused before sending"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use hookwire_protocol::catalog::EventTypeDef;
 use hookwire_protocol::delivery::DeliveryDetail;
 use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus, OrderKey};
 use hookwire_protocol::schemes::SignatureScheme;
-use hookwire_protocol::source::{SourceRequestPage, SourceStats, SourceView, ValueFrom};
+use hookwire_protocol::source::{Source, SourceRequestPage, SourceStats, SourceView};
 use hookwire_protocol::stats::EndpointStats;
 use hookwire_protocol::template::{RenderedRequest, TemplateDetail};
 use ratatui::Frame;
@@ -172,6 +172,12 @@ fn security_summary(e: &Endpoint) -> String {
         SignatureScheme::Stripe { header } => format!("signature stripe ({header})"),
         SignatureScheme::Github => "signature github".to_owned(),
         SignatureScheme::Standard => "signature standard".to_owned(),
+        SignatureScheme::Jwt { issuer } => format!(
+            "signature jwt (iss {})",
+            issuer
+                .as_deref()
+                .unwrap_or(hookwire_protocol::jwt::DEFAULT_ISSUER)
+        ),
     };
     if let Some(allow) = joined(&e.network.allow_networks) {
         text.push_str(", only to ");
@@ -379,12 +385,12 @@ fn delivery_lines(data: &DeliveryDetail, theme: Theme) -> Vec<Line<'static>> {
     lines
 }
 
-/// A value rule as text: `header x-github-event`, `field /type`, `fixed ping`.
-fn rule(rule: &ValueFrom) -> String {
-    match rule {
-        ValueFrom::Header(name) => format!("header {name}"),
-        ValueFrom::Field(pointer) => format!("field {pointer}"),
-        ValueFrom::Fixed(value) => format!("fixed {value}"),
+/// The type rule as text, after the number of routing rules tried before it.
+fn type_rule(source: &Source) -> String {
+    match source.type_rules.len() {
+        0 => source.type_from.to_string(),
+        1 => format!("1 routing rule, else {}", source.type_from),
+        n => format!("{n} routing rules, else {}", source.type_from),
     }
 }
 
@@ -402,8 +408,8 @@ fn source_lines(
         field("url", view.url.clone().unwrap_or_else(|| view.path.clone())),
         field("scheme", s.verification.name().to_owned()),
         field("subject", format!("{}.<type>", s.subject)),
-        field("type from", rule(&s.type_from)),
-        field("id from", rule(&s.id_from)),
+        field("type from", type_rule(s)),
+        field("id from", s.id_from.to_string()),
         field(
             "limits",
             format!(
@@ -439,6 +445,12 @@ fn source_lines(
                 st.received, st.verified, st.published, st.duplicates
             ),
         ));
+        if st.handshakes > 0 {
+            lines.push(field(
+                "handshakes",
+                format!("{} answered (not published)", st.handshakes),
+            ));
+        }
         lines.push(field(
             "rejected",
             if rejected.is_empty() {

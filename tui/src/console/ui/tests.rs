@@ -411,6 +411,7 @@ fn source_page() {
             verified: 10,
             published: 9,
             duplicates: 1,
+            handshakes: 1,
             rejected: BTreeMap::from([(RequestOutcome::BadSignature, 2)]),
             p50_us: Some(640),
             p99_us: Some(1900),

@@ -14,7 +14,9 @@ use hookwire_nats::streams::FANOUT_CONSUMER;
 use hookwire_protocol::Tenant;
 use hookwire_protocol::content_filter::ContentFilter;
 use hookwire_protocol::headers::{CORRELATION_ID, NATS_MSG_ID, TRACEPARENT};
+use hookwire_protocol::trace::TraceParent;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use crate::delivery::http::Sender;
 use crate::delivery::{progress, worker};
@@ -92,7 +94,12 @@ async fn fan_out(engine: &Engine, sender: &Sender, store: &Store, message: jetst
                 tasks
             };
             let count = tasks.len();
+            let trace_id = traceparent(message.headers.as_ref())
+                .and_then(|value| TraceParent::parse(&value))
+                .map(|parent| parent.trace_id());
+            let span = tracing::debug_span!("fan_out", seq, endpoints = count, trace_id);
             progress::in_progress(&message, first_attempts(engine, sender, tasks))
+                .instrument(span)
                 .await
                 .map(|()| {
                     engine.metrics.events_accepted.inc();
@@ -197,6 +204,7 @@ pub(crate) fn tasks_for(
         .check_event(&tenant, &event_type, &message.payload)
         .map_err(reject)?;
     let correlation_id = correlation_id(message.headers.as_ref());
+    let traceparent = traceparent(message.headers.as_ref());
     let event_time_ms = i64::try_from(published_ns / 1_000_000).unwrap_or(i64::MAX);
     // The data is parsed only for an endpoint with a content filter, once per event.
     let mut data: Option<serde_json::Value> = None;
@@ -229,6 +237,7 @@ pub(crate) fn tasks_for(
             attempt: 1,
             series_start: 1,
             correlation_id: correlation_id.clone(),
+            traceparent: traceparent.clone(),
             due_ms: None,
             paced: false,
             batch: None,
@@ -266,6 +275,11 @@ pub(crate) fn header(headers: Option<&async_nats::HeaderMap>, name: &str) -> Opt
 /// An event's correlation id: its `Hookwire-Correlation-Id`, else its `traceparent`.
 pub(crate) fn correlation_id(headers: Option<&async_nats::HeaderMap>) -> Option<String> {
     header(headers, CORRELATION_ID).or_else(|| header(headers, TRACEPARENT))
+}
+
+/// An event's W3C `traceparent`, when it carries a valid one (an invalid one is ignored).
+pub(crate) fn traceparent(headers: Option<&async_nats::HeaderMap>) -> Option<String> {
+    header(headers, TRACEPARENT).filter(|value| TraceParent::parse(value).is_some())
 }
 
 /// An event's id: its `Nats-Msg-Id` (`msg_id`) when it has one, else one derived from its

@@ -97,6 +97,7 @@ async fn event_task(
         attempt: 1,
         series_start: 1,
         correlation_id: fanout::correlation_id(Some(&message.headers)),
+        traceparent: fanout::traceparent(Some(&message.headers)),
         due_ms: None,
         paced: false,
         batch: None,

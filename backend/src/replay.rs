@@ -484,6 +484,7 @@ fn task_for(
         attempt: 1,
         series_start: 1,
         correlation_id: header(CORRELATION_ID),
+        traceparent: fanout::traceparent(message.headers.as_ref()),
         // Due at once; fixed per job, so a resumed job's re-sent task has the same
         // Nats-Msg-Id and JetStream drops the duplicate.
         due_ms: Some(job.created_at.timestamp_millis()),

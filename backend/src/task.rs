@@ -20,6 +20,7 @@ const SERIES_START: &str = "Hookwire-Series-Start";
 const PACED: &str = "Hookwire-Paced";
 const BATCH: &str = "Hookwire-Batch";
 const ORDER_KEY: &str = "Hookwire-Order-Key";
+const TRACE: &str = "Hookwire-Traceparent";
 
 /// A task message that could not be read; it is dead-lettered rather than retried forever.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,8 @@ pub(crate) struct Task {
     pub series_start: u32,
     /// The publisher's correlation id.
     pub correlation_id: Option<String>,
+    /// The event's W3C `traceparent`, when it carried a valid one.
+    pub traceparent: Option<String>,
     /// Unix milliseconds before which the attempt must not run (in a retry tier).
     pub due_ms: Option<i64>,
     /// It waited for a rate-limit slot that is now its own.
@@ -112,6 +115,9 @@ impl Task {
         }
         if let Some(id) = &self.correlation_id {
             headers.insert(CORRELATION, id.as_str());
+        }
+        if let Some(parent) = &self.traceparent {
+            headers.insert(TRACE, parent.as_str());
         }
         if let Some(due) = self.due_ms {
             headers.insert(DUE, due.to_string().as_str());
@@ -194,6 +200,7 @@ impl Task {
                 None => 1,
             },
             correlation_id: headers.get(CORRELATION).map(|v| v.as_str().to_owned()),
+            traceparent: headers.get(TRACE).map(|v| v.as_str().to_owned()),
             due_ms: headers.get(DUE).map(|_| number(DUE)).transpose()?,
             paced: headers.get(PACED).is_some(),
             batch: match headers.get(BATCH) {
@@ -231,6 +238,7 @@ mod tests {
             attempt: 3,
             series_start: 2,
             correlation_id: Some("corr-9".into()),
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
             due_ms: Some(1_700_000_005_000),
             paced: false,
             batch: None,
@@ -251,6 +259,7 @@ mod tests {
         assert_eq!(back, original);
         let plain = Task {
             correlation_id: None,
+            traceparent: None,
             due_ms: None,
             ..task()
         };

@@ -37,6 +37,7 @@ pub mod subject;
 pub mod system;
 pub mod template;
 pub mod time;
+pub mod trace;
 pub mod verification;
 
 pub use envelope::EventEnvelope;

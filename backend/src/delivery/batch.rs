@@ -102,6 +102,8 @@ pub(crate) fn batch_task(tasks: &[Task]) -> Result<Task, serde_json::Error> {
         attempt: 1,
         series_start: 1,
         correlation_id: None,
+        // A batch's events may belong to several traces: it carries none.
+        traceparent: None,
         due_ms: None,
         paced: false,
         batch: Some(u32::try_from(tasks.len()).unwrap_or(u32::MAX)),
@@ -271,6 +273,7 @@ mod tests {
             attempt: 1,
             series_start: 1,
             correlation_id: Some("c".into()),
+            traceparent: None,
             due_ms: None,
             paced: false,
             batch: None,

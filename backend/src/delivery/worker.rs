@@ -11,8 +11,12 @@ use futures_util::StreamExt as _;
 use hookwire_nats::streams::DELIVER_CONSUMER;
 use hookwire_protocol::attempt::{AttemptRecord, ErrorKind, ErrorRecord, Outcome};
 use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus};
+use hookwire_protocol::headers::TRACEPARENT;
+use hookwire_protocol::trace::TraceParent;
 use rand::Rng as _;
+use reqwest::header::HeaderValue;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use super::batch;
 use super::circuit::Change;
@@ -533,14 +537,33 @@ async fn attempt(
     route: Route,
 ) -> Result<Option<(Duration, Option<String>)>, async_nats::Error> {
     let started = Utc::now();
-    let headers = request::signed_headers(
+    let mut headers = request::signed_headers(
         endpoint,
         &task.event_id,
         task.correlation_id.as_deref(),
         started,
         payload,
     );
-    let sent = sender.post(endpoint, headers, payload.body.clone()).await;
+    // Each attempt is a span of the event's trace: its parent the event's span.
+    let span = task
+        .traceparent
+        .as_deref()
+        .and_then(TraceParent::parse)
+        .map(|parent| parent.child(rand::rng().random()));
+    if let Some(value) = span.and_then(|span| HeaderValue::try_from(span.to_string()).ok()) {
+        headers.insert(TRACEPARENT, value);
+    }
+    let sent = sender
+        .post(endpoint, headers, payload.body.clone())
+        .instrument(tracing::debug_span!(
+            "attempt",
+            endpoint = %task.endpoint_id,
+            event = %task.event_id,
+            attempt = task.attempt,
+            trace_id = span.map(|s| s.trace_id()),
+            span_id = span.map(|s| s.span_id()),
+        ))
+        .await;
     let verdict = verdict(&sent, started);
     let change = place.finish(
         load(&sent),

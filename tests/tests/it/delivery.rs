@@ -433,3 +433,67 @@ async fn a_retry_due_is_not_held_behind_a_backlog_of_first_attempts() {
         "the retry came as request {retried_at} of 32: {ids:?}"
     );
 }
+
+/// An event's W3C `traceparent` reaches its webhook: the event's trace id, each attempt a
+/// span of its own, recorded with the attempt. An invalid one is not passed on.
+#[tokio::test]
+async fn the_events_trace_reaches_the_receiver_with_a_span_per_attempt() {
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let stack = Stack::start(FAST).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(&receiver, json!({"retry_schedule_secs": [1]}))
+        .await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    receiver.script([Reply::status(503), Reply::ok()]);
+    let publish = |event_id: &'static str, traceparent: &'static str| {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", event_id);
+        headers.insert("traceparent", traceparent);
+        let client = stack.client.clone();
+        async move {
+            async_nats::jetstream::new(client)
+                .publish_with_headers("hookwire.events.default.traced.made", headers, "{}".into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    };
+    publish("evt-traced", PARENT).await;
+    let requests = receiver.wait_for(2, WAIT).await;
+    let spans: Vec<&str> = requests
+        .iter()
+        .map(|request| request.header("traceparent").expect("a traceparent"))
+        .collect();
+    for span in &spans {
+        assert!(
+            span.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && span.ends_with("-01"),
+            "the event's trace: {span}"
+        );
+        assert_ne!(*span, PARENT, "a span of its own");
+    }
+    assert_ne!(spans[0], spans[1], "a new span per attempt");
+
+    let detail = stack.succeeded_delivery(&id, "evt-traced", WAIT).await;
+    let recorded: Vec<&str> = detail["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|attempt| attempt["request_headers"]["traceparent"].as_str().unwrap())
+        .collect();
+    assert_eq!(recorded.len(), 2, "{detail}");
+    for span in &spans {
+        assert!(recorded.contains(span), "{span} recorded: {recorded:?}");
+    }
+
+    // Upper case is not W3C trace context: ignored, not passed on.
+    publish(
+        "evt-badly-traced",
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",
+    )
+    .await;
+    let request = receiver.wait_for(3, WAIT).await.remove(2);
+    assert_eq!(request.header("webhook-id"), Some("evt-badly-traced"));
+    assert_eq!(request.header("traceparent"), None);
+}

@@ -194,44 +194,74 @@ fn start_delivery(
     stop: &watch::Receiver<bool>,
     concurrency: usize,
 ) -> [tokio::task::JoinHandle<()>; 3] {
-    let (fanout_engine, fanout_store, fanout_stop) =
-        (Arc::clone(engine), store.clone(), stop.clone());
-    let fanout_sender = sender.clone();
-    let (worker_engine, worker_stop) = (Arc::clone(engine), stop.clone());
-    let worker_store = store.clone();
-    [
-        tokio::spawn(async move {
-            if let Err(e) = fanout::run(
-                fanout_engine,
-                fanout_sender,
-                fanout_store,
-                concurrency,
-                fanout_stop,
-            )
-            .await
-            {
-                tracing::error!(error = %e, "fan-out stopped");
-            }
-        }),
-        tokio::spawn(ordered::run(
+    let fanout = {
+        let (engine, sender, store, stop) = (
             Arc::clone(engine),
             sender.clone(),
             store.clone(),
             stop.clone(),
-        )),
-        tokio::spawn(async move {
-            let stopped = delivery::worker::run(
-                worker_engine,
-                sender,
-                worker_store,
+        );
+        move || {
+            fanout::run(
+                Arc::clone(&engine),
+                sender.clone(),
+                store.clone(),
                 concurrency,
-                worker_stop,
-            );
-            if let Err(e) = stopped.await {
-                tracing::error!(error = %e, "the delivery workers stopped");
-            }
-        }),
+                stop.clone(),
+            )
+        }
+    };
+    let workers = {
+        let (engine, sender, store, stop) = (
+            Arc::clone(engine),
+            sender.clone(),
+            store.clone(),
+            stop.clone(),
+        );
+        move || {
+            delivery::worker::run(
+                Arc::clone(&engine),
+                sender.clone(),
+                store.clone(),
+                concurrency,
+                stop.clone(),
+            )
+        }
+    };
+    [
+        tokio::spawn(keep_running("fan-out", stop.clone(), fanout)),
+        tokio::spawn(ordered::run(
+            Arc::clone(engine),
+            sender,
+            store.clone(),
+            stop.clone(),
+        )),
+        tokio::spawn(keep_running("the delivery workers", stop.clone(), workers)),
     ]
+}
+
+/// Runs `part` (a consumer's loop) again whenever it ends before `stop`, a second later: a
+/// consumer that could not be read (its stream electing a leader) or whose message stream
+/// ended would otherwise leave its work undone, without a word, until a restart.
+async fn keep_running<F, Fut>(name: &'static str, stop: watch::Receiver<bool>, mut part: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), async_nats::Error>>,
+{
+    loop {
+        let ended = part().await;
+        if *stop.borrow() {
+            return;
+        }
+        match ended {
+            Ok(()) => tracing::error!(
+                part = name,
+                "its consumer's messages ended; starting it again"
+            ),
+            Err(e) => tracing::error!(part = name, error = %e, "stopped; starting it again"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 /// The configuration every instance follows, loaded and followed.

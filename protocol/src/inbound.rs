@@ -166,15 +166,7 @@ fn verify_circleci(secret: &str, value: &str, body: &[u8]) -> Result<(), Rejecti
     if candidates.is_empty() {
         return Err(Rejection::Malformed("circleci-signature".to_owned()));
     }
-    let mac = hmac256(secret, &[body]);
-    if candidates
-        .iter()
-        .any(|candidate| mac.clone().verify_slice(candidate).is_ok())
-    {
-        Ok(())
-    } else {
-        Err(Rejection::Mismatch)
-    }
+    any_matches(&hmac256(secret, &[body]), &candidates)
 }
 
 /// Travis CI's `Signature` (`value`): base64 of the RSA-SHA1 signature of the form field
@@ -244,15 +236,10 @@ fn verify_stripe(
         return Err(Rejection::Malformed(name.to_owned()));
     }
     check_age(timestamp, name, now, tolerance_secs)?;
-    let mac = hmac256(secret, &[timestamp.as_bytes(), b".", body]);
-    if signatures
-        .iter()
-        .any(|signature| mac.clone().verify_slice(signature).is_ok())
-    {
-        Ok(())
-    } else {
-        Err(Rejection::Mismatch)
-    }
+    any_matches(
+        &hmac256(secret, &[timestamp.as_bytes(), b".", body]),
+        &signatures,
+    )
 }
 
 fn from_standard(error: &VerifyError, tolerance_secs: u32) -> Rejection {
@@ -292,6 +279,19 @@ fn hmac256(secret: &str, parts: &[&[u8]]) -> HmacSha256 {
 
 fn check_mac(mac: HmacSha256, expected: &[u8]) -> Result<(), Rejection> {
     mac.verify_slice(expected).map_err(|_| Rejection::Mismatch)
+}
+
+/// `Ok` when any of `candidates` is `mac`'s result (each compared in constant time): a
+/// header carrying several signatures during the provider's own key rotation.
+fn any_matches(mac: &HmacSha256, candidates: &[Vec<u8>]) -> Result<(), Rejection> {
+    if candidates
+        .iter()
+        .any(|candidate| mac.clone().verify_slice(candidate).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(Rejection::Mismatch)
+    }
 }
 
 /// Compares two secrets without revealing where they differ (nor, beyond the hash, their

@@ -11,7 +11,11 @@ use crate::support::{Stack, error_code, interop};
 
 /// `providers_sign.py`'s headers for `request`, ready for [`post`].
 async fn signed_headers(request: Value) -> Vec<(String, String)> {
-    let answer = interop("providers_sign.py", &request).await;
+    headers_of(&interop("providers_sign.py", &request).await)
+}
+
+/// The `headers` of a `providers_sign.py` answer.
+fn headers_of(answer: &Value) -> Vec<(String, String)> {
     answer["headers"]
         .as_object()
         .unwrap()
@@ -213,12 +217,7 @@ async fn travis_notifications_are_checked_with_the_public_key_and_published_as_j
     };
     let signed = sign(&keys["private_key"], payload).await;
     let body = signed["body"].as_str().unwrap().to_owned();
-    let mut headers: Vec<(String, String)> = signed["headers"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(n, v)| (n.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let mut headers = headers_of(&signed);
     headers.push(("travis-repo-slug".into(), "acme/app".into()));
 
     let (status, _, _) = post(&stack, path, &refs(&headers), body.as_bytes()).await;
@@ -245,12 +244,7 @@ async fn travis_notifications_are_checked_with_the_public_key_and_published_as_j
     );
     let other_keys = interop("providers_sign.py", &json!({"provider": "travis_keys"})).await;
     let forged = sign(&other_keys["private_key"], payload).await;
-    let forged_headers: Vec<(String, String)> = forged["headers"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(n, v)| (n.clone(), v.as_str().unwrap().to_owned()))
-        .collect();
+    let forged_headers = headers_of(&forged);
     assert_eq!(
         status_of(&stack, path, &refs(&forged_headers), body.as_bytes()).await,
         401,

@@ -194,62 +194,58 @@ fn start_delivery(
     stop: &watch::Receiver<bool>,
     concurrency: usize,
 ) -> [tokio::task::JoinHandle<()>; 3] {
-    let fanout = {
-        let (engine, sender, store, stop) = (
-            Arc::clone(engine),
-            sender.clone(),
-            store.clone(),
-            stop.clone(),
-        );
-        move || {
-            fanout::run(
-                Arc::clone(&engine),
-                sender.clone(),
-                store.clone(),
-                concurrency,
-                stop.clone(),
-            )
-        }
-    };
-    let workers = {
-        let (engine, sender, store, stop) = (
-            Arc::clone(engine),
-            sender.clone(),
-            store.clone(),
-            stop.clone(),
-        );
-        move || {
-            delivery::worker::run(
-                Arc::clone(&engine),
-                sender.clone(),
-                store.clone(),
-                concurrency,
-                stop.clone(),
-            )
-        }
-    };
     [
-        tokio::spawn(keep_running("fan-out", stop.clone(), fanout)),
+        tokio::spawn(keep_running(
+            "fan-out",
+            fanout::run,
+            Arc::clone(engine),
+            sender.clone(),
+            store.clone(),
+            concurrency,
+            stop.clone(),
+        )),
         tokio::spawn(ordered::run(
             Arc::clone(engine),
-            sender,
+            sender.clone(),
             store.clone(),
             stop.clone(),
         )),
-        tokio::spawn(keep_running("the delivery workers", stop.clone(), workers)),
+        tokio::spawn(keep_running(
+            "the delivery workers",
+            delivery::worker::run,
+            Arc::clone(engine),
+            sender,
+            store.clone(),
+            concurrency,
+            stop.clone(),
+        )),
     ]
 }
 
-/// Runs `part` (a consumer's loop) again whenever it ends before `stop`, a second later: a
-/// consumer that could not be read (its stream electing a leader) or whose message stream
-/// ended would otherwise leave its work undone, without a word, until a restart.
-async fn keep_running<F, Fut>(name: &'static str, stop: watch::Receiver<bool>, mut part: F)
-where
-    F: FnMut() -> Fut,
+/// Runs `part` (fan-out's or the workers' consumer loop) again whenever it ends before
+/// `stop`, a second later: a consumer that could not be read (its stream electing a leader)
+/// or whose message stream ended would otherwise leave its work undone, without a word,
+/// until a restart.
+async fn keep_running<Fut>(
+    name: &'static str,
+    part: fn(Arc<Engine>, Sender, Store, usize, watch::Receiver<bool>) -> Fut,
+    engine: Arc<Engine>,
+    sender: Sender,
+    store: Store,
+    concurrency: usize,
+    stop: watch::Receiver<bool>,
+) where
     Fut: std::future::Future<Output = Result<(), async_nats::Error>>,
 {
     loop {
-        let ended = part().await;
+        let ended = part(
+            Arc::clone(&engine),
+            sender.clone(),
+            store.clone(),
+            concurrency,
+            stop.clone(),
+        )
+        .await;
         if *stop.borrow() {
             return;
         }

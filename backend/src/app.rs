@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::delivery::batch::Batcher;
 use crate::delivery::gates::Gates;
 use crate::delivery::http::Sender;
+use crate::delivery::relay::Relay;
 use crate::delivery::request::Recording;
 use crate::delivery::{held, tiers};
 use crate::engine::Engine;
@@ -97,7 +98,9 @@ pub async fn run(
         .await
         .map_err(|e| anyhow::anyhow!("cannot register the {SERVICE_NAME} service: {e}"))?;
     let config_view = serde_json::to_value(&config).unwrap_or_default();
-    let sender = Sender::new(config.outbound.load()?).context("cannot build the HTTP client")?;
+    let sender = Sender::new(config.outbound.load()?)
+        .context("cannot build the HTTP client")?
+        .relaying(Relay::new(client.clone(), subjects.clone()));
     let admin = Arc::new(Admin::new(
         Arc::clone(&engine),
         sender.clone(),

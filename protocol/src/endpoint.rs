@@ -514,6 +514,10 @@ pub struct Endpoint {
     /// One request per event, or batches.
     #[serde(default, skip_serializing_if = "DeliveryMode::is_single")]
     pub delivery: DeliveryMode,
+    /// Its webhooks go over NATS to `hookwire listen` instead of to `url`, signed as
+    /// always ([`crate::listen`]); nothing connects to `url` while it is on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub listen: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -597,6 +601,9 @@ pub struct CreateEndpoint {
     /// "max_wait_ms"?}`.
     #[serde(default)]
     pub delivery: Option<DeliveryMode>,
+    /// Relay its webhooks to `hookwire listen` instead of sending them to `url`.
+    #[serde(default)]
+    pub listen: Option<bool>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -693,6 +700,9 @@ pub struct UpdateEndpoint {
     /// New delivery mode.
     #[serde(default)]
     pub delivery: Option<DeliveryMode>,
+    /// Relay webhooks to `hookwire listen` (`true`) or send them to `url` again (`false`).
+    #[serde(default)]
+    pub listen: Option<bool>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -854,10 +864,14 @@ impl CreateEndpoint {
                 .transpose()?,
             metadata: validate_metadata(self.metadata.unwrap_or_default())?,
             delivery: self.delivery.unwrap_or_default().validate()?,
+            listen: self.listen.unwrap_or(false),
             created_at: now,
             updated_at: now,
         };
         let mut endpoint = endpoint;
+        if matches!(endpoint.status, EndpointStatus::PendingVerification { .. }) {
+            endpoint.status = endpoint.delivering_status();
+        }
         confirm_destination(&mut endpoint, self.confirm_destination, true, now)?;
         let credentials = Credentials {
             auth: self.auth.map(Auth::validate).transpose()?,
@@ -971,6 +985,9 @@ impl UpdateEndpoint {
             }
             next.delivery = delivery;
         }
+        if let Some(listen) = self.listen {
+            next.switch_listen(listen);
+        }
         if let Some(status) = self.status {
             next.status = match status {
                 RequestedStatus::Active => next.delivering_status(),
@@ -997,13 +1014,32 @@ impl Endpoint {
     }
 
     /// The status an endpoint takes when it should deliver: active once its receiver is
-    /// verified, pending verification until then.
+    /// verified or its webhooks relayed to `hookwire listen` (whose operator has the
+    /// deployment's NATS access), pending verification until then.
     #[must_use]
     pub fn delivering_status(&self) -> EndpointStatus {
-        if self.verified_at.is_some() {
+        if self.verified_at.is_some() || self.listen {
             EndpointStatus::Active
         } else {
             EndpointStatus::PendingVerification { last_error: None }
+        }
+    }
+
+    /// Relays its webhooks to `hookwire listen` (`true`) or sends them to its URL again.
+    /// Another receiver owes nothing for the other's failures (the circuit closes), and
+    /// the URL's receiver proves itself again unless it passed before; a pause or
+    /// Hookwire's disabling holds.
+    pub fn switch_listen(&mut self, listen: bool) {
+        if listen == self.listen {
+            return;
+        }
+        self.listen = listen;
+        self.circuit = None;
+        if matches!(
+            self.status,
+            EndpointStatus::Active | EndpointStatus::PendingVerification { .. }
+        ) {
+            self.status = self.delivering_status();
         }
     }
 
@@ -1468,6 +1504,7 @@ mod tests {
                 max_events: 50,
                 ..BatchSettings::default()
             })),
+            listen: Some(false),
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
@@ -1808,6 +1845,55 @@ mod tests {
         .unwrap();
         assert_eq!(moved.status, EndpointStatus::Paused);
         assert_eq!(moved.verified_at, None);
+    }
+
+    #[test]
+    fn listen_needs_no_verification_and_going_back_to_the_url_does_unless_it_passed() {
+        let (created, _) = create(CreateEndpoint {
+            listen: Some(true),
+            ..with_url("https://example.com/")
+        })
+        .unwrap();
+        assert!(created.listen);
+        assert_eq!(created.status, EndpointStatus::Active);
+        let switch = |endpoint: &Endpoint, listen: bool| {
+            UpdateEndpoint {
+                id: endpoint.id.clone(),
+                listen: Some(listen),
+                ..UpdateEndpoint::default()
+            }
+            .apply(endpoint, &Credentials::default(), now())
+            .map(|(e, _)| e)
+            .unwrap()
+        };
+        let never_verified = switch(&created, false);
+        assert!(!never_verified.listen);
+        assert_eq!(
+            never_verified.status,
+            EndpointStatus::PendingVerification { last_error: None }
+        );
+        assert_eq!(switch(&never_verified, true).status, EndpointStatus::Active);
+        let mut verified_open = verified(EndpointStatus::Active);
+        verified_open.circuit = Some(Circuit {
+            state: CircuitState::Open,
+            opened_at: now(),
+            probe_at: now(),
+            failing_since: now(),
+            reason: "503".into(),
+        });
+        let listening = switch(&verified_open, true);
+        assert_eq!(listening.circuit, None, "another receiver owes nothing");
+        assert_eq!(switch(&listening, false).status, EndpointStatus::Active);
+        assert_eq!(
+            switch(&verified(EndpointStatus::Paused), true).status,
+            EndpointStatus::Paused,
+            "a pause holds"
+        );
+        assert_eq!(
+            switch(&verified(disabled()), true).status,
+            disabled(),
+            "Hookwire's disabling holds"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod filter;
 pub mod headers;
 pub mod inbound;
 pub mod jwt;
+pub mod listen;
 pub mod network;
 pub mod operation;
 pub mod ordered;

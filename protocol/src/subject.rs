@@ -366,6 +366,13 @@ impl Subjects {
         self.parse_per_endpoint(subject, "live")
     }
 
+    /// `<prefix>.listen.<tenant>.<endpoint-id>`: webhooks relayed to `hookwire listen`
+    /// (see [`crate::listen`]).
+    pub fn listen(&self, tenant: &Tenant, endpoint_id: &str) -> Result<String, SubjectError> {
+        validate_token("endpoint id", endpoint_id)?;
+        Ok(format!("{}.listen.{tenant}.{endpoint_id}", self.prefix))
+    }
+
     /// `<prefix>.tasks.<tenant>.<endpoint-id>`: delivery tasks waiting for a worker (internal).
     #[must_use]
     pub fn task(&self, tenant: &Tenant, endpoint_id: &str) -> String {
@@ -680,6 +687,11 @@ mod tests {
             "hookwire.live.acme.sources.github"
         );
         assert!(subjects.source_live(&tenant("acme"), "a.b").is_err());
+        assert_eq!(
+            subjects.listen(&tenant("acme"), "ep_123").unwrap(),
+            "hookwire.listen.acme.ep_123"
+        );
+        assert!(subjects.listen(&tenant("acme"), "a.*").is_err());
         assert!(subjects.live(&tenant("acme"), "a.b").is_err());
         assert!(subjects.live(&tenant("acme"), "").is_err());
         assert!(subjects.parse_live("hookwire.live.acme.a.b").is_err());

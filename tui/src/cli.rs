@@ -7,6 +7,7 @@ mod dead_letters;
 mod deliveries;
 mod endpoints;
 mod events;
+mod listen;
 mod replay;
 mod sources;
 mod templates;
@@ -80,6 +81,9 @@ enum Command {
     /// Deliveries that used up their attempts.
     #[command(subcommand, name = "dead-letters")]
     DeadLetters(dead_letters::DeadLetterCommand),
+    /// Receives an endpoint's webhooks here and forwards them to a local URL, signed as
+    /// the endpoint signs them; nothing listens on a public port (see docs/cli.md).
+    Listen(listen::ListenArgs),
     /// Re-delivers every event of a time window to one endpoint, as a job
     /// (`hookwire replay --endpoint E --since 2h`); `get` and `list` show jobs.
     Replay(replay::ReplayArgs),
@@ -175,7 +179,10 @@ impl Cli {
         }
         // The request is built before connecting: a usage error needs no NATS.
         let request = match command {
-            Command::Console { .. } | Command::Completions { .. } | Command::Ping => None,
+            Command::Console { .. }
+            | Command::Completions { .. }
+            | Command::Ping
+            | Command::Listen(_) => None,
             Command::Endpoints(command) => Some(command.request()?),
             Command::Deliveries(command) => Some(command.request()),
             Command::DeadLetters(command) => Some(command.request()),
@@ -214,6 +221,18 @@ impl Cli {
             .connect("hookwire", InitialConnect::FailFast)
             .await
             .map_err(|e| Failure::Unreachable(anyhow::Error::new(e).context("cannot connect")))?;
+        if let Command::Listen(args) = command {
+            let admin = AdminClient::new(
+                client.clone(),
+                subjects.clone(),
+                tenant.clone(),
+                settings.timeout,
+            )
+            .with_requester(local_requester());
+            return args
+                .run(client, &admin, &subjects, &tenant, self.json)
+                .await;
+        }
         if let Some(request) = request {
             let admin = AdminClient::new(client, subjects, tenant, settings.timeout)
                 .with_requester(local_requester());
@@ -362,6 +381,25 @@ mod tests {
     #[test]
     fn command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn listen_takes_an_endpoint_or_types_but_not_both() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(
+                ["hookwire", "listen", "--forward", "http://localhost:3000/"]
+                    .iter()
+                    .chain(args),
+            )
+            .map(|_| ())
+            .map_err(|e| e.kind())
+        };
+        assert_eq!(parse(&["--endpoint", "ep_1"]), Ok(()));
+        assert_eq!(parse(&["--type", "a.*", "--type", "b.>"]), Ok(()));
+        assert_eq!(parse(&["--type", "a.*", "--secret", "whsec_x"]), Ok(()));
+        assert!(parse(&[]).is_err(), "one of them is needed");
+        assert!(parse(&["--endpoint", "ep_1", "--type", "a.*"]).is_err());
+        assert!(parse(&["--endpoint", "ep_1", "--secret", "whsec_x"]).is_err());
     }
 
     #[test]

@@ -257,11 +257,16 @@ fn print_endpoints(endpoints: &[Endpoint], next_cursor: Option<&str>) {
                 .collect();
             names.join(",")
         };
+        let destination = if endpoint.listen {
+            format!("listen ({})", endpoint.url)
+        } else {
+            endpoint.url.clone()
+        };
         println!(
             "{:<24} {:<9} {:<40} {}",
             endpoint.id,
             endpoint.delivery_state(),
-            endpoint.url,
+            destination,
             types
         );
     }

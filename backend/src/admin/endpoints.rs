@@ -332,14 +332,17 @@ impl Admin {
     /// Refuses a URL no delivery could reach: `http://` under `https_only`, or an address
     /// literal the network rules block (names are checked when they resolve, at delivery);
     /// the same for an OAuth 2.0 token URL; and a client certificate that does not load.
+    /// While `listen` is on nothing connects to the URL, so it is checked when it goes off.
     fn check_destination(
         &self,
         endpoint: &Endpoint,
         credentials: &Credentials,
     ) -> Result<(), AdminError> {
-        self.sender
-            .check_url(&endpoint.url, &endpoint.network)
-            .map_err(|blocked| AdminError::invalid("url", blocked.message))?;
+        if !endpoint.listen {
+            self.sender
+                .check_url(&endpoint.url, &endpoint.network)
+                .map_err(|blocked| AdminError::invalid("url", blocked.message))?;
+        }
         if let Some(Auth::Oauth2 { token_url, .. }) = &credentials.auth {
             self.sender
                 .check_url(token_url, &endpoint.network)

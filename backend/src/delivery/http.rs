@@ -13,6 +13,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, HeaderMap, HeaderValue};
 use super::causes;
 use super::destination::{BlockedDestination, GuardedResolver, Rules, find_blocked};
 use super::oauth::{ClientCredentials, Tokens};
+use super::relay::Relay;
 use crate::registry::LiveEndpoint;
 
 /// The `user-agent` of every webhook.
@@ -59,6 +60,7 @@ pub(crate) struct Sender {
     default: reqwest::Client,
     special: Arc<Mutex<HashMap<ClientKey, reqwest::Client>>>,
     tokens: Arc<Tokens>,
+    relay: Option<Relay>,
 }
 
 /// What makes an endpoint's client differ from the default one.
@@ -107,7 +109,17 @@ impl Sender {
             default,
             special: Arc::default(),
             tokens: Arc::default(),
+            relay: None,
         })
+    }
+
+    /// The same clients, with the webhooks of endpoints with `listen` on going through
+    /// `relay`.
+    pub(crate) fn relaying(self, relay: Relay) -> Self {
+        Self {
+            relay: Some(relay),
+            ..self
+        }
     }
 
     /// Refuses what can be refused before any lookup: an `http://` URL under `https_only`
@@ -216,8 +228,33 @@ impl Sender {
     }
 
     /// POSTs `body` with `headers` and the endpoint's authentication to its URL under its
-    /// network rules, giving up after its timeout.
+    /// network rules, giving up after its timeout; with `listen` on, relays them to
+    /// `hookwire listen` instead, without the authentication (its credentials are the
+    /// URL's receiver's, not the developer's).
     pub(crate) async fn post(
+        &self,
+        endpoint: &LiveEndpoint,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Sent {
+        match (&self.relay, endpoint.endpoint.listen) {
+            (_, false) => self.post_to_url(endpoint, headers, body).await,
+            (Some(relay), true) => {
+                let mut headers = headers;
+                let body = compress(endpoint, &mut headers, body);
+                relay.send(endpoint, headers, body).await
+            }
+            (None, true) => Sent {
+                request_headers: headers,
+                response: None,
+                retry_after: None,
+                error: Some((ErrorKind::Request, "this sender relays nothing".to_owned())),
+                latency: Duration::ZERO,
+            },
+        }
+    }
+
+    async fn post_to_url(
         &self,
         endpoint: &LiveEndpoint,
         mut headers: HeaderMap,
@@ -254,21 +291,7 @@ impl Sender {
                 };
             }
         };
-        // After signing: the signature covers the body as the receiver's framework hands
-        // it on, decompressed.
-        let body = match endpoint.endpoint.compression {
-            Some(compression) if compression.applies(body.len()) => match gzip(&body) {
-                Ok(compressed) => {
-                    headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                    compressed
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot compress a body; it goes as it is");
-                    body
-                }
-            },
-            _ => body,
-        };
+        let body = compress(endpoint, &mut headers, body);
         let request_headers = headers.clone();
         let result = tokio::time::timeout(timeout, async {
             let response = client.post(url).headers(headers).body(body).send().await?;
@@ -367,6 +390,25 @@ async fn read_excerpt(mut response: reqwest::Response) -> String {
         }
     }
     body_excerpt(&body)
+}
+
+/// The body as it goes: gzip-compressed when the endpoint compresses bodies of its size.
+/// After signing: the signature covers the body as the receiver's framework hands it on,
+/// decompressed.
+fn compress(endpoint: &LiveEndpoint, headers: &mut HeaderMap, body: Bytes) -> Bytes {
+    match endpoint.endpoint.compression {
+        Some(compression) if compression.applies(body.len()) => match gzip(&body) {
+            Ok(compressed) => {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                compressed
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot compress a body; it goes as it is");
+                body
+            }
+        },
+        _ => body,
+    }
 }
 
 /// `body` gzip-compressed (the fast level: bodies are small and the CPU is the delivery's).

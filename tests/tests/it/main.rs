@@ -23,6 +23,7 @@ mod daemon;
 mod delivery;
 mod incoming;
 mod kit;
+mod listen;
 mod operations;
 mod ordered;
 mod providers;

@@ -247,6 +247,19 @@ pub(crate) struct EndpointFields {
     /// (and --batch-max-bytes): batched per key.
     #[arg(long, value_name = "header:NAME|pointer:/PATH", value_parser = OrderKey::from_str, conflicts_with_all = ["batch_max_wait_ms", "single"])]
     ordered_by: Option<OrderKey>,
+    /// `on`: relay webhooks over NATS to `hookwire listen` instead of sending them to the
+    /// URL; `off`: send them to the URL again.
+    #[arg(long, value_name = "on|off", value_parser = parse_switch)]
+    listen: Option<bool>,
+}
+
+/// `on` or `off`.
+fn parse_switch(text: &str) -> Result<bool, String> {
+    match text {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{text:?} is neither on nor off")),
+    }
 }
 
 /// `--template`: a pin, or `none`.
@@ -435,6 +448,7 @@ impl EndpointFields {
             metadata: self.metadata(),
             confirm_destination: self.confirm_destination.clone(),
             delivery: self.delivery(),
+            listen: self.listen,
         })
     }
 
@@ -522,6 +536,7 @@ impl EndpointFields {
             metadata: self.metadata(),
             confirm_destination: self.confirm_destination.clone(),
             delivery: self.delivery(),
+            listen: self.listen,
         })
     }
 

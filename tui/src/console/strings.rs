@@ -24,6 +24,8 @@ pub(crate) const READONLY_BADGE: &str = "read-only";
 pub(crate) const LOADING: &str = "loading…";
 pub(crate) const NO_ENDPOINTS: &str = "no endpoints in this tenant (n creates one)";
 pub(crate) const NO_ENDPOINTS_READONLY: &str = "no endpoints in this tenant";
+/// After the URL of an endpoint with `listen` on.
+pub(crate) const LISTEN_ON: &str = "(listen on: its webhooks go to hookwire listen)";
 pub(crate) const NO_ATTEMPTS: &str = "waiting for attempts…";
 pub(crate) const NO_BLOCKED_KEYS: &str = "No key waits: every key of this endpoint flows.";
 /// How the empty key (events without one) shows.

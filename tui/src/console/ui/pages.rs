@@ -221,7 +221,14 @@ fn endpoint_lines(
     };
     let headers = joined(&e.headers.keys().collect::<Vec<_>>()).unwrap_or_else(|| "-".to_owned());
     let mut lines = vec![
-        field("url", e.url.clone()),
+        field(
+            "url",
+            if e.listen {
+                format!("{} {}", e.url, strings::LISTEN_ON)
+            } else {
+                e.url.clone()
+            },
+        ),
         Line::from(vec![
             label("status"),
             Span::styled(endpoint_state.to_owned(), theme.state(endpoint_state)),

@@ -454,12 +454,7 @@ fn spawn_background(
 ) -> tokio::task::JoinSet<()> {
     let topology = &engine.topology;
     let mut background = tokio::task::JoinSet::new();
-    background.spawn(indexer::run(
-        engine.js.clone(),
-        topology.attempts.clone(),
-        topology.subjects.all_attempts(),
-        store.clone(),
-    ));
+    background.spawn(indexer::run(Arc::clone(engine), store.clone()));
     background.spawn(metrics::poll_depths(
         engine.js.clone(),
         [

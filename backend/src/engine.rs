@@ -97,6 +97,29 @@ impl Engine {
         name: &str,
         data: &serde_json::Value,
     ) -> Result<(), OperationalError> {
+        self.publish_operational_as(tenant, name, data, None).await
+    }
+
+    /// [`Engine::publish_operational`] with a `Nats-Msg-Id`, so that the same event
+    /// published by several instances is kept once (within the stream's duplicate window).
+    pub(crate) async fn publish_operational_once(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        data: &serde_json::Value,
+        msg_id: &str,
+    ) -> Result<(), OperationalError> {
+        self.publish_operational_as(tenant, name, data, Some(msg_id))
+            .await
+    }
+
+    async fn publish_operational_as(
+        &self,
+        tenant: &Tenant,
+        name: &str,
+        data: &serde_json::Value,
+        msg_id: Option<&str>,
+    ) -> Result<(), OperationalError> {
         let failed = |source: async_nats::Error| OperationalError {
             event_type: format!("hookwire.{name}"),
             source,
@@ -105,8 +128,12 @@ impl Engine {
             EventType::new(&format!("hookwire.{name}")).map_err(|e| failed(e.into()))?;
         let subject = self.topology.subjects.event(tenant, &event_type);
         let payload = serde_json::to_vec(data).map_err(|e| failed(e.into()))?;
+        let mut headers = async_nats::HeaderMap::new();
+        if let Some(id) = msg_id {
+            headers.insert(hookwire_protocol::headers::NATS_MSG_ID, id);
+        }
         self.js
-            .publish(subject, payload.into())
+            .publish_with_headers(subject, headers, payload.into())
             .await
             .map_err(|e| failed(e.into()))?
             .await

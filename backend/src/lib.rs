@@ -24,6 +24,7 @@ pub(crate) mod redeliver;
 pub(crate) mod registry;
 pub(crate) mod replay;
 pub(crate) mod roster;
+pub(crate) mod slo;
 pub(crate) mod sources;
 pub(crate) mod store;
 pub(crate) mod stream_page;

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -65,6 +65,10 @@ pub(crate) struct Metrics {
     pub held: Gauge,
     /// Incoming-webhook requests by outcome.
     ingress_requests: Family<Vec<(String, String)>, Counter>,
+    /// Per endpoint with an objective: compliance over its window, 0-1.
+    slo_compliance: Family<Vec<(String, String)>, Gauge<f64, AtomicU64>>,
+    /// Per endpoint with an objective: the error budget left, 0-1.
+    slo_budget_remaining: Family<Vec<(String, String)>, Gauge<f64, AtomicU64>>,
     ready: AtomicBool,
 }
 
@@ -90,6 +94,8 @@ impl Metrics {
             dead_letters: Gauge::default(),
             held: Gauge::default(),
             ingress_requests: Family::default(),
+            slo_compliance: Family::default(),
+            slo_budget_remaining: Family::default(),
             ready: AtomicBool::new(false),
         };
         let mut registry = Registry::with_prefix("hookwire");
@@ -130,6 +136,16 @@ impl Metrics {
             "ingress_requests",
             "Incoming-webhook requests to sources, by outcome",
             metrics.ingress_requests.clone(),
+        );
+        registry.register(
+            "endpoint_slo_compliance_ratio",
+            "Share of an endpoint's settled deliveries that met its objective over its window (endpoints with an objective)",
+            metrics.slo_compliance.clone(),
+        );
+        registry.register(
+            "endpoint_slo_budget_remaining_ratio",
+            "Share of an endpoint's error budget left over its objective's window",
+            metrics.slo_budget_remaining.clone(),
         );
         Self {
             registry,
@@ -191,6 +207,25 @@ impl Metrics {
         for (name, help, gauge) in gauges {
             registry.register(name, help, gauge.clone());
         }
+    }
+
+    /// Reports an endpoint's standing against its objective.
+    pub(crate) fn set_slo(
+        &self,
+        tenant: &hookwire_protocol::Tenant,
+        endpoint_id: &str,
+        report: &hookwire_protocol::slo::SloReport,
+    ) {
+        let labels = vec![
+            ("tenant".to_owned(), tenant.to_string()),
+            ("endpoint".to_owned(), endpoint_id.to_owned()),
+        ];
+        self.slo_compliance
+            .get_or_create(&labels)
+            .set(report.compliance_percent.unwrap_or(100.0) / 100.0);
+        self.slo_budget_remaining
+            .get_or_create(&labels)
+            .set(report.budget_remaining_percent / 100.0);
     }
 
     /// Counts one request to a source.

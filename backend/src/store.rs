@@ -12,6 +12,8 @@
 //! | `delivery_times` | (tenant, last attempt ms, `<delivery key>`) | (): deliveries by time |
 //! | `event_deliveries` | (tenant, event id, endpoint id) | the event's stream sequence |
 //! | `stats` | (`<tenant>/<endpoint>`, bucket start) | five-minute statistics (JSON) |
+//! | `slo_counts` | (`<tenant>/<endpoint>`, hour start) | (met, missed): settled deliveries judged against the objective |
+//! | `slo_alerts` | `<tenant>/<endpoint>` | the error-budget alert level reached (0, 50, 75, 90, 100) |
 //! | `meta` | name | stream positions (`attempts_seq`, `config_revision`) |
 
 use std::collections::HashMap;
@@ -37,6 +39,10 @@ const DELIVERY_TIMES: TableDefinition<(&str, i64, &str), ()> =
 const EVENT_DELIVERIES: TableDefinition<(&str, &str, &str), u64> =
     TableDefinition::new("event_deliveries");
 const STATS: TableDefinition<(&str, i64), &[u8]> = TableDefinition::new("stats");
+const SLO_COUNTS: TableDefinition<(&str, i64), (u64, u64)> = TableDefinition::new("slo_counts");
+const SLO_ALERTS: TableDefinition<&str, u8> = TableDefinition::new("slo_alerts");
+/// Objective counts are kept per hour, for the longest window.
+const SLO_HOUR_SECS: i64 = 3600;
 /// Rows a listing looks at per request at most, so one request never scans a whole tenant.
 const MAX_SCAN: usize = 20_000;
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -113,6 +119,8 @@ impl Store {
         txn.open_table(DELIVERY_TIMES)?;
         txn.open_table(EVENT_DELIVERIES)?;
         txn.open_table(STATS)?;
+        txn.open_table(SLO_COUNTS)?;
+        txn.open_table(SLO_ALERTS)?;
         txn.open_table(META)?;
         txn.commit()?;
         let store = Self {
@@ -192,12 +200,14 @@ impl Store {
     /// is read and written once per batch. With [`Durability::None`] the commit costs no
     /// fsync, and a crash reverts it (the cursor with it) until a later durable commit:
     /// the index is derived from the attempts stream and is indexed again from there.
+    /// Returns the endpoints whose objective counts changed.
     pub(crate) fn index_attempts(
         &self,
         records: &[AttemptRecord],
         last_seq: u64,
         durability: Durability,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<(Tenant, String)>, StoreError> {
+        let mut judged: HashMap<(Tenant, String, i64), (u64, u64)> = HashMap::new();
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability)?;
         {
@@ -217,6 +227,18 @@ impl Store {
                 if record.test {
                     // A test send says how the receiver answers, not how deliveries go.
                     continue;
+                }
+                if let Some(met) = record.slo_met {
+                    let events = record.batch.as_ref().map_or(1, |b| b.len() as u64);
+                    let hour = record.at.timestamp().div_euclid(SLO_HOUR_SECS) * SLO_HOUR_SECS;
+                    let counts = judged
+                        .entry((record.tenant.clone(), record.endpoint_id.clone(), hour))
+                        .or_default();
+                    if met {
+                        counts.0 += events;
+                    } else {
+                        counts.1 += events;
+                    }
                 }
                 buckets
                     .entry((
@@ -240,10 +262,71 @@ impl Store {
                     serde_json::to_vec(&stored)?.as_slice(),
                 )?;
             }
+            let mut slo = txn.open_table(SLO_COUNTS)?;
+            for ((tenant, id, hour), (met, missed)) in &judged {
+                let key = endpoint_key(tenant, id);
+                let (had_met, had_missed) = slo
+                    .get((key.as_str(), *hour))?
+                    .map_or((0, 0), |v| v.value());
+                slo.insert((key.as_str(), *hour), (had_met + met, had_missed + missed))?;
+            }
             txn.open_table(META)?.insert(ATTEMPTS_SEQ, last_seq)?;
         }
         txn.commit()?;
         self.indexed.send_replace(last_seq);
+        let mut touched: Vec<(Tenant, String)> = judged
+            .into_keys()
+            .map(|(tenant, id, _)| (tenant, id))
+            .collect();
+        touched.sort();
+        touched.dedup();
+        Ok(touched)
+    }
+
+    /// An endpoint's (met, missed) deliveries settled since `since` (by the hour).
+    pub(crate) fn slo_counts(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(u64, u64), StoreError> {
+        let key = endpoint_key(tenant, endpoint_id);
+        let from = since.timestamp().div_euclid(SLO_HOUR_SECS) * SLO_HOUR_SECS;
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(SLO_COUNTS)?;
+        let mut total = (0, 0);
+        for row in table.range((key.as_str(), from)..=(key.as_str(), i64::MAX))? {
+            let (met, missed) = row?.1.value();
+            total = (total.0 + met, total.1 + missed);
+        }
+        Ok(total)
+    }
+
+    /// The error-budget alert level last recorded for an endpoint (0: none).
+    pub(crate) fn slo_alert_level(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: &str,
+    ) -> Result<u8, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(SLO_ALERTS)?;
+        let key = endpoint_key(tenant, endpoint_id);
+        Ok(table.get(key.as_str())?.map_or(0, |v| v.value()))
+    }
+
+    /// Records the error-budget alert level an endpoint has reached.
+    pub(crate) fn set_slo_alert_level(
+        &self,
+        tenant: &Tenant,
+        endpoint_id: &str,
+        level: u8,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        {
+            let key = endpoint_key(tenant, endpoint_id);
+            txn.open_table(SLO_ALERTS)?.insert(key.as_str(), level)?;
+        }
+        txn.commit()?;
         Ok(())
     }
 
@@ -294,6 +377,12 @@ impl Store {
             let bucket_cutoff = stats::bucket_of(before);
             txn.open_table(STATS)?
                 .retain(|(_, bucket), _| bucket >= bucket_cutoff)?;
+            // Objective counts outlive the attempts: they serve the longest window.
+            let slo_cutoff = (Utc::now()
+                - chrono::TimeDelta::days(i64::from(hookwire_protocol::slo::MAX_WINDOW_DAYS)))
+            .timestamp();
+            txn.open_table(SLO_COUNTS)?
+                .retain(|(_, hour), _| hour >= slo_cutoff - SLO_HOUR_SECS)?;
         }
         txn.commit()?;
         Ok(old.len())
@@ -625,6 +714,7 @@ mod tests {
             correlation_id: None,
             test: false,
             batch: None,
+            slo_met: None,
         }
     }
 
@@ -667,6 +757,80 @@ mod tests {
             [("ep".to_owned(), 7)]
         );
         assert_eq!(store.attempts_cursor().unwrap(), 12);
+    }
+
+    #[test]
+    fn settled_deliveries_are_counted_against_the_objective_by_the_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
+        let t = Tenant::default();
+        let judged = |event: &str, met: Option<bool>, hours_ago: i64| AttemptRecord {
+            event_id: event.into(),
+            at: Utc::now() - chrono::TimeDelta::hours(hours_ago),
+            slo_met: met,
+            ..record(1, Outcome::Succeeded, 200)
+        };
+        let batch = AttemptRecord {
+            batch: Some(
+                ["b1", "b2", "b3"]
+                    .map(|id| hookwire_protocol::attempt::BatchMember {
+                        event_id: id.into(),
+                        event_seq: 1,
+                        event_type: "a.b".into(),
+                    })
+                    .to_vec(),
+            ),
+            ..judged("batch", Some(false), 0)
+        };
+        let other = AttemptRecord {
+            endpoint_id: "other".into(),
+            ..judged("o", Some(true), 0)
+        };
+        let touched = store
+            .index_attempts(
+                &[
+                    judged("a", Some(true), 0),
+                    judged("b", Some(true), 30),
+                    judged("c", None, 0),
+                    judged("d", Some(false), 2),
+                    batch,
+                    other,
+                ],
+                6,
+                Durability::Immediate,
+            )
+            .unwrap();
+        assert_eq!(
+            touched,
+            [
+                (t.clone(), "ep".to_owned()),
+                (t.clone(), "other".to_owned())
+            ]
+        );
+        let day = Utc::now() - chrono::TimeDelta::days(1);
+        assert_eq!(
+            store.slo_counts(&t, "ep", day).unwrap(),
+            (1, 4),
+            "a batch counts its events"
+        );
+        let week = Utc::now() - chrono::TimeDelta::days(7);
+        assert_eq!(store.slo_counts(&t, "ep", week).unwrap(), (2, 4));
+        assert_eq!(store.slo_counts(&t, "other", week).unwrap(), (1, 0));
+        let untouched = store
+            .index_attempts(&[judged("e", None, 0)], 7, Durability::Immediate)
+            .unwrap();
+        assert!(untouched.is_empty(), "nothing settled against an objective");
+
+        assert_eq!(store.slo_alert_level(&t, "ep").unwrap(), 0);
+        store.set_slo_alert_level(&t, "ep", 75).unwrap();
+        assert_eq!(store.slo_alert_level(&t, "ep").unwrap(), 75);
+        assert_eq!(store.slo_alert_level(&t, "other").unwrap(), 0);
+
+        // The attempts go with their retention; the counts stay for the longest window.
+        store
+            .prune(Utc::now() + chrono::TimeDelta::hours(1), 100)
+            .unwrap();
+        assert_eq!(store.slo_counts(&t, "ep", week).unwrap(), (2, 4));
     }
 
     #[test]

@@ -93,6 +93,7 @@ pub(crate) async fn send(
         correlation_id: None,
         test: true,
         batch: None,
+        slo_met: None,
     };
     crate::audit::attempt(engine, &record).await;
     let subject = engine

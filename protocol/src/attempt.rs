@@ -150,6 +150,11 @@ pub struct AttemptRecord {
     /// For a batch (`event_id` is then the batch id): the events it carried, in order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Vec<BatchMember>>,
+    /// For an endpoint with a delivery objective, once the delivery settles: whether it
+    /// met it (delivered within its time of the event's publication) or not (late, or
+    /// dead). A batch counts once per event it carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_met: Option<bool>,
 }
 
 /// One event of a batch.

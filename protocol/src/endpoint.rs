@@ -14,6 +14,7 @@ use crate::filter::EventTypeFilter;
 use crate::network::{NetworkRules, parse_networks};
 use crate::schemes::{GITHUB_HEADER, SignatureScheme};
 use crate::signing::Secret;
+use crate::slo::Slo;
 use crate::subject::{Tenant, validate_token};
 use crate::template::TemplatePin;
 
@@ -362,6 +363,10 @@ pub struct Circuit {
     pub failing_since: DateTime<Utc>,
     /// Open: when the probe goes. Half open: when another probe goes if this one never reports.
     pub probe_at: DateTime<Utc>,
+    /// It has failed for most (80 %) of the time after which Hookwire disables it, and
+    /// `hookwire.endpoint.disable_near` was published.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_near: bool,
 }
 
 /// Whether an open circuit is waiting or probing.
@@ -518,6 +523,9 @@ pub struct Endpoint {
     /// always ([`crate::listen`]); nothing connects to `url` while it is on.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub listen: bool,
+    /// Its delivery objective; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<Slo>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -604,6 +612,9 @@ pub struct CreateEndpoint {
     /// Relay its webhooks to `hookwire listen` instead of sending them to `url`.
     #[serde(default)]
     pub listen: Option<bool>,
+    /// A delivery objective: `{"target_percent", "within_secs", "window_days"?}`.
+    #[serde(default)]
+    pub slo: Option<Slo>,
 }
 
 /// `endpoints.update`: every field optional; absent fields keep their value.
@@ -703,6 +714,13 @@ pub struct UpdateEndpoint {
     /// Relay webhooks to `hookwire listen` (`true`) or send them to `url` again (`false`).
     #[serde(default)]
     pub listen: Option<bool>,
+    /// New delivery objective; `null` removes it.
+    #[serde(
+        default,
+        deserialize_with = "crate::auth::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub slo: Option<Option<Slo>>,
 }
 
 /// `endpoints.get` and `endpoints.delete`.
@@ -865,6 +883,7 @@ impl CreateEndpoint {
             metadata: validate_metadata(self.metadata.unwrap_or_default())?,
             delivery: self.delivery.unwrap_or_default().validate()?,
             listen: self.listen.unwrap_or(false),
+            slo: self.slo.map(Slo::validate).transpose()?,
             created_at: now,
             updated_at: now,
         };
@@ -958,15 +977,7 @@ impl UpdateEndpoint {
         if let Some(bytes) = self.response_body_bytes {
             next.response_body_bytes = Some(validate_body_bytes(bytes)?);
         }
-        if let Some(filter) = self.filter {
-            next.filter = filter.map(checked_filter).transpose()?;
-        }
-        if let Some(compression) = self.compression {
-            next.compression = compression.map(Compression::validate).transpose()?;
-        }
-        if let Some(template) = self.template {
-            next.template = template.map(|pin| pin.validate("template")).transpose()?;
-        }
+        next.shape(self.filter, self.compression, self.template)?;
         if let Some(metadata) = self.metadata {
             next.metadata = validate_metadata(metadata)?;
         }
@@ -988,6 +999,9 @@ impl UpdateEndpoint {
         if let Some(listen) = self.listen {
             next.switch_listen(listen);
         }
+        if let Some(slo) = self.slo {
+            next.slo = slo.map(Slo::validate).transpose()?;
+        }
         if let Some(status) = self.status {
             next.status = match status {
                 RequestedStatus::Active => next.delivering_status(),
@@ -1002,6 +1016,27 @@ impl UpdateEndpoint {
 }
 
 impl Endpoint {
+    /// Applies an update's content filter, compression and template pin, each `None` to
+    /// keep, `Some(None)` to remove or `Some(Some(_))` to set.
+    #[expect(clippy::option_option, reason = "absent, removed and a value differ")]
+    fn shape(
+        &mut self,
+        filter: Option<Option<ContentFilter>>,
+        compression: Option<Option<Compression>>,
+        template: Option<Option<TemplatePin>>,
+    ) -> Result<(), AdminError> {
+        if let Some(filter) = filter {
+            self.filter = filter.map(checked_filter).transpose()?;
+        }
+        if let Some(compression) = compression {
+            self.compression = compression.map(Compression::validate).transpose()?;
+        }
+        if let Some(template) = template {
+            self.template = template.map(|pin| pin.validate("template")).transpose()?;
+        }
+        Ok(())
+    }
+
     /// The endpoint with the view of `credentials`.
     #[must_use]
     pub fn showing(mut self, credentials: &Credentials) -> Self {
@@ -1505,9 +1540,15 @@ mod tests {
                 ..BatchSettings::default()
             })),
             listen: Some(false),
+            slo: Some(Slo {
+                target_percent: crate::slo::Percent::from_thousandths(99_900),
+                within_secs: 60,
+                window_days: 30,
+            }),
         })
         .unwrap();
         assert_eq!(endpoint.id, "billing");
+        assert_eq!(endpoint.slo.map(|slo| slo.within_secs), Some(60));
         assert_eq!(endpoint.template.as_ref().map(|p| p.version), Some(2));
         assert_eq!(endpoint.metadata["channel"], "#billing");
         assert!(
@@ -1880,6 +1921,7 @@ mod tests {
             probe_at: now(),
             failing_since: now(),
             reason: "503".into(),
+            disable_near: false,
         });
         let listening = switch(&verified_open, true);
         assert_eq!(listening.circuit, None, "another receiver owes nothing");

@@ -32,6 +32,7 @@ pub mod replay;
 pub mod rotation;
 pub mod schemes;
 pub mod signing;
+pub mod slo;
 pub mod source;
 pub mod stats;
 pub mod subject;

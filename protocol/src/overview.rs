@@ -45,6 +45,9 @@ pub struct EndpointCounts {
     pub pending_verification: u64,
     /// Tried in the last hour with nothing delivered.
     pub failing: u64,
+    /// Below their delivery objective over its window.
+    #[serde(default)]
+    pub missing_slo: u64,
 }
 
 /// The overview's windows.
@@ -92,6 +95,9 @@ pub struct EndpointLine {
     pub dead_letters: u64,
     /// Its held deliveries.
     pub held: u64,
+    /// How it stands against its delivery objective, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::slo::SloReport>,
 }
 
 impl OverviewWindows {

@@ -47,6 +47,9 @@ pub struct EndpointStats {
     pub endpoint_id: String,
     /// The last hour, day and week.
     pub windows: StatsWindows,
+    /// How it stands against its delivery objective, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::slo::SloReport>,
 }
 
 /// An endpoint's windows.

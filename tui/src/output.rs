@@ -408,6 +408,13 @@ pub(crate) fn percent(rate: Option<f64>) -> String {
     rate.map_or_else(|| "-".to_owned(), |r| format!("{:.1}%", r * 100.0))
 }
 
+/// An objective's compliance to three decimals (`99.950%`), `-` before any delivery settled.
+pub(crate) fn compliance(report: &hookwire_protocol::slo::SloReport) -> String {
+    report
+        .compliance_percent
+        .map_or_else(|| "-".to_owned(), |c| format!("{c:.3}%"))
+}
+
 /// A number with one decimal, `-` when absent.
 fn decimal(n: Option<f64>) -> String {
     n.map_or_else(|| "-".to_owned(), |n| format!("{n:.1}"))
@@ -544,6 +551,24 @@ fn print_stats(stats: &EndpointStats) {
             decimal(window.latency_ms.p95),
             decimal(window.latency_ms.p99),
             failures(window)
+        );
+    }
+    if let Some(slo) = &stats.slo {
+        let objective = slo.objective;
+        println!(
+            "objective {} % within {} s over {} d: {} met of {} settled ({} missed), budget {:.1} % burned{}",
+            f64::from(objective.target_percent.thousandths()) / 1000.0,
+            objective.within_secs,
+            objective.window_days,
+            compliance(slo),
+            slo.deliveries,
+            slo.missed,
+            slo.budget_burned_percent,
+            if slo.meeting {
+                ""
+            } else {
+                ": below the objective"
+            }
         );
     }
 }

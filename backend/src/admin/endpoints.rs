@@ -22,7 +22,7 @@ use hookwire_protocol::verification::VerificationReport;
 use super::{APPLY_TIMEOUT, Admin, Handler};
 use crate::delivery::http;
 use crate::registry::{self, EndpointRecord, WriteError};
-use crate::{templates, test_send, verification};
+use crate::{slo, templates, test_send, verification};
 
 impl Handler for ops::EndpointsCreate {
     async fn handle(
@@ -269,14 +269,21 @@ impl Handler for ops::EndpointsStats {
         tenant: &Tenant,
         request: EndpointId,
     ) -> Result<EndpointStats, AdminError> {
-        admin.endpoint(tenant, &request.id)?;
-        let now = chrono::Utc::now().timestamp();
+        let objective = admin.endpoint(tenant, &request.id)?.slo;
+        let at = chrono::Utc::now();
+        let now = at.timestamp();
         let ranges = [3600, 86_400, 7 * 86_400].map(|secs| (now - secs, now + 1));
         let (store, owner, endpoint) = (admin.store.clone(), tenant.clone(), request.id.clone());
-        let sums = tokio::task::spawn_blocking(move || store.stats(&owner, &endpoint, &ranges))
-            .await
-            .map_err(|e| AdminError::internal("reading statistics", e))?
-            .map_err(|e| AdminError::internal("reading statistics", e))?;
+        let (sums, slo) = tokio::task::spawn_blocking(move || {
+            let sums = store.stats(&owner, &endpoint, &ranges)?;
+            let slo = objective
+                .map(|objective| slo::report(&store, &owner, &endpoint, objective, at))
+                .transpose()?;
+            Ok::<_, crate::store::StoreError>((sums, slo))
+        })
+        .await
+        .map_err(|e| AdminError::internal("reading statistics", e))?
+        .map_err(|e| AdminError::internal("reading statistics", e))?;
         let [hour, day, week] = sums.as_slice() else {
             return Err(AdminError::internal(
                 "reading statistics",
@@ -290,6 +297,7 @@ impl Handler for ops::EndpointsStats {
                 day: day.summary(),
                 week: week.summary(),
             },
+            slo,
         })
     }
 }

@@ -12,9 +12,11 @@ use hookwire_protocol::operation::ops;
 use hookwire_protocol::overview::{
     EndpointCounts, EndpointLine, Overview, OverviewWindows, Series,
 };
+use hookwire_protocol::slo::Slo;
 
 use super::{Admin, Handler};
 use crate::engine::Engine;
+use crate::slo;
 use crate::store::stats::{BUCKET_SECS, StatsBucket, bucket_of_secs};
 
 /// Points in the one-hour series (one per statistics bucket).
@@ -29,11 +31,18 @@ impl Handler for ops::OverviewGet {
         let (endpoints, _) = engine.registry.page(tenant, None, ALL_ENDPOINTS);
         let now = chrono::Utc::now().timestamp();
         let windows = windows(now);
-        let ids: Vec<String> = endpoints.iter().map(|e| e.id.clone()).collect();
-        let (reader, owner) = (admin.store.clone(), tenant.clone());
+        let ids: Vec<(String, Option<Slo>)> =
+            endpoints.iter().map(|e| (e.id.clone(), e.slo)).collect();
+        let (reader, owner, at) = (admin.store.clone(), tenant.clone(), chrono::Utc::now());
         let sums = tokio::task::spawn_blocking(move || {
             ids.iter()
-                .map(|id| reader.stats(&owner, id, &windows))
+                .map(|(id, objective)| {
+                    let sums = reader.stats(&owner, id, &windows)?;
+                    let slo = objective
+                        .map(|objective| slo::report(&reader, &owner, id, objective, at))
+                        .transpose()?;
+                    Ok::<_, crate::store::StoreError>((sums, slo))
+                })
                 .collect::<Result<Vec<_>, _>>()
         })
         .await
@@ -53,7 +62,7 @@ impl Handler for ops::OverviewGet {
         };
         let mut counts = EndpointCounts::default();
         let mut lines = Vec::with_capacity(endpoints.len());
-        for (endpoint, sums) in endpoints.iter().zip(&sums) {
+        for (endpoint, (sums, slo)) in endpoints.iter().zip(sums) {
             let (endpoint_hour, endpoint_day) = (&sums[0], &sums[1]);
             hour.merge(endpoint_hour);
             day.merge(endpoint_day);
@@ -71,6 +80,7 @@ impl Handler for ops::OverviewGet {
             // Failing: it was tried in the last hour and nothing got through.
             let failing = endpoint_hour.attempts > 0 && endpoint_hour.succeeded == 0;
             counts.failing += u64::from(failing);
+            counts.missing_slo += u64::from(slo.as_ref().is_some_and(|r| !r.meeting));
             let day_summary = endpoint_day.summary();
             lines.push(EndpointLine {
                 id: endpoint.id.clone(),
@@ -83,6 +93,7 @@ impl Handler for ops::OverviewGet {
                 last_attempt_at: endpoint_day.last_at,
                 dead_letters: dead.get(endpoint.id.as_str()).copied().unwrap_or(0),
                 held: held.get(endpoint.id.as_str()).copied().unwrap_or(0),
+                slo,
             });
         }
         Ok(Overview {

@@ -82,7 +82,13 @@ pub(crate) fn on_result(
             return Change::Keep;
         }
         let failing_for = (now - open.failing_since).num_seconds();
-        if settings.auto_disable_after_secs > 0 && failing_for >= settings.auto_disable_after_secs {
+        let auto_disable = settings.auto_disable_after_secs;
+        // Announced (disable_near) from four fifths of the period, while there is time to
+        // act; an endpoint is never disabled before that announcement, so a late probe
+        // that finds the period over announces first and disables at the next failure.
+        let near =
+            auto_disable > 0 && failing_for.saturating_mul(5) >= auto_disable.saturating_mul(4);
+        if open.disable_near && auto_disable > 0 && failing_for >= auto_disable {
             return Change::Disable(format!(
                 "every attempt failed since {} ({}); enable it once the receiver is fixed",
                 open.failing_since.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -95,6 +101,7 @@ pub(crate) fn on_result(
             opened_at: open.opened_at,
             failing_since: open.failing_since,
             probe_at: now + chrono::Duration::seconds(settings.cooldown_secs),
+            disable_near: open.disable_near || near,
         });
     }
     let reason = if counts.consecutive_failures >= settings.consecutive_failures {
@@ -118,6 +125,7 @@ pub(crate) fn on_result(
         opened_at: now,
         failing_since,
         probe_at: now + chrono::Duration::seconds(settings.cooldown_secs),
+        disable_near: false,
     })
 }
 
@@ -249,6 +257,7 @@ mod tests {
             opened_at: at(0),
             failing_since: at(-4),
             probe_at: at(300),
+            disable_near: false,
         };
         assert!(!probe_due(&opened, at(299)));
         assert!(probe_due(&opened, at(300)));
@@ -285,17 +294,43 @@ mod tests {
             opened_at: at(0),
             failing_since: at(0),
             probe_at: at(5 * 86_400),
+            disable_near: false,
         };
         let mut counts = Counts::default();
+        let near = |secs| match on_result(
+            &settings(),
+            &mut Counts::default(),
+            Some(&probing),
+            false,
+            at(secs),
+        ) {
+            Change::Open(circuit) => circuit.disable_near,
+            other => panic!("{other:?}"),
+        };
+        assert!(!near(4 * 86_400 - 1), "before four fifths of the period");
+        assert!(near(4 * 86_400), "from four fifths of the period");
+        let warned = Circuit {
+            disable_near: true,
+            ..probing.clone()
+        };
+        let Change::Open(still) = on_result(&settings(), &mut counts, Some(&warned), false, at(10))
+        else {
+            panic!("a failed probe reopens");
+        };
+        assert!(still.disable_near, "announced once, kept");
         let just_before = at(5 * 86_400 - 1);
         assert!(matches!(
-            on_result(&settings(), &mut counts, Some(&probing), false, just_before),
+            on_result(&settings(), &mut counts, Some(&warned), false, just_before),
             Change::Open(_)
         ));
+        assert!(
+            near(5 * 86_400),
+            "not warned yet: the period's end warns first"
+        );
         let Change::Disable(reason) = on_result(
             &settings(),
             &mut counts,
-            Some(&probing),
+            Some(&warned),
             false,
             at(5 * 86_400),
         ) else {

@@ -512,6 +512,7 @@ mod tests {
             opened_at: now,
             failing_since: now,
             probe_at: now,
+            disable_near: false,
         });
         assert!(matches!(
             gates.admit(&e, false, Turn::First, Instant::now()),
@@ -573,6 +574,7 @@ mod tests {
             opened_at: wall,
             failing_since: wall,
             probe_at: wall,
+            disable_near: false,
         });
         assert!(
             !gates.admit_at_once(&open) && !gates.could_admit_at_once(&open),

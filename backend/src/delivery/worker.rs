@@ -694,6 +694,20 @@ async fn apply_circuit(
     }
     if let Some(circuit) = next {
         schedule_probe(engine, circuit.probe_at);
+        if circuit.disable_near && !before.circuit.as_ref().is_some_and(|c| c.disable_near) {
+            tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, "endpoint near being disabled");
+            let disables_at = circuit.failing_since
+                + chrono::TimeDelta::seconds(engine.gates.breaker().auto_disable_after_secs);
+            let data = serde_json::json!({
+                "endpoint_id": task.endpoint_id,
+                "failing_since": circuit.failing_since,
+                "disabled_from": disables_at,
+                "reason": circuit.reason,
+            });
+            engine
+                .publish_operational(&task.tenant, "endpoint.disable_near", &data)
+                .await?;
+        }
         if before.circuit.is_none() {
             tracing::warn!(tenant = %task.tenant, endpoint = task.endpoint_id, reason = circuit.reason, "circuit opened");
             let data = serde_json::json!({
@@ -784,6 +798,9 @@ async fn finish(
             engine.metrics.deliveries.dead.inc();
         }
     }
+    if let Some(slo) = endpoint.endpoint.slo {
+        record.slo_met = slo.judge(record.outcome, now_ms - task.event_time_ms);
+    }
     outgoing.push(Outgoing {
         subject: subjects.live(&task.tenant, &task.endpoint_id)?,
         headers: None,
@@ -872,6 +889,7 @@ fn record_for(task: &Task, endpoint: &LiveEndpoint, at: DateTime<Utc>) -> Attemp
             .batch
             .and_then(|_| batch::members(task).ok())
             .map(|members| batch::listed(&members)),
+        slo_met: None,
     }
 }
 

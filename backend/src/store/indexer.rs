@@ -2,12 +2,15 @@
 //! whatever arrived, with the stream position committed alongside, so the index resumes
 //! exactly where it left off and any instance answers history queries. At most one commit
 //! a second is durable (an fsync); the others cost none, and a crash reverts them with the
-//! position, so what they held is indexed again from the stream.
+//! position, so what they held is indexed again from the stream. After each commit the
+//! endpoints whose settled deliveries were counted are measured against their delivery
+//! objective ([`crate::slo::check`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use async_nats::jetstream::consumer;
 use async_nats::jetstream::stream::LastRawMessageErrorKind;
-use async_nats::jetstream::{self, consumer};
 use futures_util::StreamExt as _;
 use hookwire_protocol::attempt::AttemptRecord;
 use redb::Durability;
@@ -53,31 +56,26 @@ pub(crate) async fn caught_up(engine: &Engine, store: &Store) -> bool {
 }
 
 /// Indexes forever, resuming after interruptions.
-pub(crate) async fn run(js: jetstream::Context, stream_name: String, filter: String, store: Store) {
+pub(crate) async fn run(engine: Arc<Engine>, store: Store) {
     loop {
-        if let Err(e) = index(&js, &stream_name, &filter, &store).await {
+        if let Err(e) = index(&engine, &store).await {
             tracing::warn!(error = %e, "attempt indexer interrupted; resuming");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 }
 
-async fn index(
-    js: &jetstream::Context,
-    stream_name: &str,
-    filter: &str,
-    store: &Store,
-) -> Result<(), async_nats::Error> {
+async fn index(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> {
     let reader = store.clone();
     let cursor = tokio::task::spawn_blocking(move || reader.attempts_cursor()).await??;
-    let stream = js.get_stream(stream_name).await?;
+    let stream = engine.js.get_stream(&engine.topology.attempts).await?;
     let ordered = stream
         .create_consumer(consumer::pull::OrderedConfig {
             deliver_policy: consumer::DeliverPolicy::ByStartSequence {
                 start_sequence: cursor + 1,
             },
             // Attempt records only: source request records share the stream.
-            filter_subject: filter.to_owned(),
+            filter_subject: engine.topology.subjects.all_attempts(),
             ..Default::default()
         })
         .await?;
@@ -135,8 +133,14 @@ async fn index(
             lazy_commits = true;
             Durability::None
         };
+        let newest_at = records.iter().map(|r| r.at).max();
         let writer = store.clone();
-        tokio::task::spawn_blocking(move || writer.index_attempts(&records, last_seq, durability))
-            .await??;
+        let touched = tokio::task::spawn_blocking(move || {
+            writer.index_attempts(&records, last_seq, durability)
+        })
+        .await??;
+        if let (false, Some(newest_at)) = (touched.is_empty(), newest_at) {
+            crate::slo::check(engine, store, touched, newest_at).await;
+        }
     }
 }

@@ -196,6 +196,7 @@ mod tests {
             correlation_id: None,
             test: false,
             batch: None,
+            slo_met: None,
         }
     }
 

@@ -119,7 +119,7 @@ async fn an_endpoint_failing_every_attempt_for_the_period_is_disabled_until_enab
         RETRY_EVERY_SECOND,
         ("HOOKWIRE__BREAKER__CONSECUTIVE_FAILURES", "2"),
         ("HOOKWIRE__BREAKER__COOLDOWN_SECS", "1"),
-        ("HOOKWIRE__BREAKER__AUTO_DISABLE_AFTER_SECS", "3"),
+        ("HOOKWIRE__BREAKER__AUTO_DISABLE_AFTER_SECS", "4"),
     ])
     .await;
     let ops = Receiver::start().await;
@@ -132,6 +132,32 @@ async fn an_endpoint_failing_every_attempt_for_the_period_is_disabled_until_enab
 
     let disabled = wait_for_type(&ops, "hookwire.endpoint.disabled", 1).await;
     assert_eq!(disabled[0]["data"]["endpoint_id"], id.as_str());
+    // Warned once, from four fifths of the period on, before it happened.
+    let types: Vec<String> = ops
+        .requests()
+        .iter()
+        .map(|r| r.json()["type"].as_str().unwrap_or_default().to_owned())
+        .filter(|t| t.starts_with("hookwire.endpoint.disable"))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "hookwire.endpoint.disable_near",
+            "hookwire.endpoint.disabled"
+        ],
+        "the warning comes once, first: {:?}",
+        ops.requests()
+            .iter()
+            .map(hookwire_testkit::Recorded::json)
+            .collect::<Vec<_>>()
+    );
+    let warning = wait_for_type(&ops, "hookwire.endpoint.disable_near", 1).await;
+    assert_eq!(warning[0]["data"]["endpoint_id"], id.as_str());
+    assert!(
+        warning[0]["data"]["disabled_from"].is_string(),
+        "{}",
+        warning[0]
+    );
     let reason = disabled[0]["data"]["reason"].as_str().unwrap();
     assert!(reason.starts_with("every attempt failed since"), "{reason}");
     let state = stack.get_endpoint(&id).await;

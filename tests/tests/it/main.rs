@@ -32,6 +32,7 @@ mod replay;
 mod schemes;
 mod server_config;
 mod signing_interop;
+mod slo;
 mod ssrf;
 mod support;
 mod templates;

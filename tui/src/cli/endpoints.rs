@@ -15,6 +15,7 @@ use hookwire_protocol::endpoint::{
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::ordered::SkipHead;
 use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
+use hookwire_protocol::slo::Slo;
 use hookwire_protocol::template::TemplatePin;
 use serde_json::Value;
 
@@ -251,6 +252,43 @@ pub(crate) struct EndpointFields {
     /// URL; `off`: send them to the URL again.
     #[arg(long, value_name = "on|off", value_parser = parse_switch)]
     listen: Option<bool>,
+    /// A delivery objective: PERCENT of deliveries succeed within SECS of their event,
+    /// over DAYS (default 30), e.g. `99.9/60` or `99.9/60/7`; `none` removes it.
+    #[arg(long, value_name = "PERCENT/SECS[/DAYS]|none", value_parser = parse_slo)]
+    slo: Option<SloArg>,
+}
+
+/// `--slo`: an objective, or `none`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SloArg {
+    None,
+    Objective(Slo),
+}
+
+/// `PERCENT/SECS[/DAYS]` or `none`; the bounds are hookwired's to check.
+fn parse_slo(text: &str) -> Result<SloArg, String> {
+    if text == "none" {
+        return Ok(SloArg::None);
+    }
+    let usage = || format!("{text:?} is not PERCENT/SECS[/DAYS] (e.g. 99.9/60/30) or none");
+    let parts: Vec<&str> = text.split('/').collect();
+    let (percent, secs, days) = match parts.as_slice() {
+        [percent, secs] => (*percent, *secs, None),
+        [percent, secs, days] => (*percent, *secs, Some(*days)),
+        _ => return Err(usage()),
+    };
+    let target_percent = serde_json::from_str(percent.trim_end_matches('%'))
+        .map_err(|e| format!("{}: {e}", usage()))?;
+    let within_secs = secs.trim_end_matches('s').parse().map_err(|_| usage())?;
+    let window_days = match days {
+        Some(days) => days.trim_end_matches('d').parse().map_err(|_| usage())?,
+        None => hookwire_protocol::slo::DEFAULT_WINDOW_DAYS,
+    };
+    Ok(SloArg::Objective(Slo {
+        target_percent,
+        within_secs,
+        window_days,
+    }))
 }
 
 /// `on` or `off`.
@@ -449,6 +487,16 @@ impl EndpointFields {
             confirm_destination: self.confirm_destination.clone(),
             delivery: self.delivery(),
             listen: self.listen,
+            slo: self.slo().flatten(),
+        })
+    }
+
+    /// `--slo`: absent keeps, `none` removes, an objective sets.
+    #[expect(clippy::option_option, reason = "absent, none and a value differ")]
+    fn slo(&self) -> Option<Option<Slo>> {
+        self.slo.map(|slo| match slo {
+            SloArg::None => None,
+            SloArg::Objective(objective) => Some(objective),
         })
     }
 
@@ -537,6 +585,7 @@ impl EndpointFields {
             confirm_destination: self.confirm_destination.clone(),
             delivery: self.delivery(),
             listen: self.listen,
+            slo: self.slo(),
         })
     }
 
@@ -554,5 +603,29 @@ impl EndpointFields {
                 issuer: self.jwt_issuer.clone(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objectives_read_as_percent_secs_and_days() {
+        let objective = |text: &str| match parse_slo(text) {
+            Ok(SloArg::Objective(slo)) => Some((
+                slo.target_percent.thousandths(),
+                slo.within_secs,
+                slo.window_days,
+            )),
+            _ => None,
+        };
+        assert_eq!(objective("99.9/60"), Some((99_900, 60, 30)));
+        assert_eq!(objective("99.95%/60s/7d"), Some((99_950, 60, 7)));
+        assert_eq!(objective("99/5/1"), Some((99_000, 5, 1)));
+        assert!(matches!(parse_slo("none"), Ok(SloArg::None)));
+        for bad in ["99.9", "99.9/x", "a/60", "99/60/7/1", "99.99999/60"] {
+            assert!(parse_slo(bad).is_err(), "{bad}");
+        }
     }
 }

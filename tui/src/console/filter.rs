@@ -177,6 +177,7 @@ pub(crate) mod tests {
             correlation_id: None,
             test: false,
             batch: None,
+            slo_met: None,
         }
     }
 

@@ -11,6 +11,7 @@ use hookwire_protocol::catalog::EventTypeDef;
 use hookwire_protocol::delivery::DeliveryDetail;
 use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus, OrderKey};
 use hookwire_protocol::schemes::SignatureScheme;
+use hookwire_protocol::slo::{Slo, SloReport};
 use hookwire_protocol::source::{Source, SourceRequestPage, SourceStats, SourceView};
 use hookwire_protocol::stats::EndpointStats;
 use hookwire_protocol::template::{RenderedRequest, TemplateDetail};
@@ -166,6 +167,31 @@ fn shaping_summary(e: &Endpoint) -> Option<String> {
     joined(&parts)
 }
 
+/// The delivery objective and, once the statistics are in, how the endpoint stands.
+fn objective_line(objective: Slo, report: Option<&SloReport>, theme: Theme) -> Line<'static> {
+    let target = format!(
+        "{}% in {} s over {} d",
+        f64::from(objective.target_percent.thousandths()) / 1000.0,
+        objective.within_secs,
+        objective.window_days
+    );
+    let Some(report) = report else {
+        return field("objective", format!("{target}: {}", strings::LOADING));
+    };
+    let standing = format!(
+        ": {} of {}, budget {:.0}% left",
+        crate::output::compliance(report),
+        report.deliveries,
+        report.budget_remaining_percent
+    );
+    let state = if report.meeting { "active" } else { "failed" };
+    Line::from(vec![
+        label("objective"),
+        Span::raw(target),
+        Span::styled(standing, theme.state(state)),
+    ])
+}
+
 /// Signature scheme and network narrowing, on one line.
 fn security_summary(e: &Endpoint) -> String {
     let mut text = match &e.signature {
@@ -255,6 +281,13 @@ fn endpoint_lines(
         lines.push(field("shaping", shaping));
     }
     lines.push(field("security", security_summary(e)));
+    if let Some(objective) = e.slo {
+        lines.push(objective_line(
+            objective,
+            stats.and_then(|s| s.slo.as_ref()),
+            theme,
+        ));
+    }
     if let Some(circuit) = &e.circuit {
         let circuit_state = circuit.state.as_str();
         lines.push(Line::from(vec![

@@ -16,6 +16,7 @@ use hookwire_protocol::overview::{
     EndpointCounts, EndpointLine, Overview, OverviewWindows, Series,
 };
 use hookwire_protocol::replay::{ReplayJob, ReplayJobs, ReplayState, StartReplay};
+use hookwire_protocol::slo::{Percent, Slo, SloReport};
 use hookwire_protocol::source::{
     RequestOutcome, SourceList, SourceRequest, SourceRequestPage, SourceStats, ValueFrom,
     Verification,
@@ -116,6 +117,7 @@ fn line(id: &str, status: EndpointStatus, failing: bool, rate: Option<f64>) -> E
         last_attempt_at: None,
         dead_letters: 0,
         held: 0,
+        slo: None,
     }
 }
 
@@ -127,6 +129,12 @@ fn overview_fixture() -> Overview {
     crm.p95_ms_24h = Some(2048.0);
     crm.last_attempt_at = Some(at(7200));
     crm.dead_letters = 4;
+    let objective = Slo {
+        target_percent: Percent::from_thousandths(99_000),
+        within_secs: 300,
+        window_days: 7,
+    };
+    crm.slo = Some(SloReport::new(objective, 420, 580));
     Overview {
         tenant: Tenant::default(),
         at: now(),
@@ -137,6 +145,7 @@ fn overview_fixture() -> Overview {
             disabled: 0,
             pending_verification: 1,
             failing: 1,
+            missing_slo: 1,
         },
         windows: OverviewWindows {
             hour: window(1240, 0.981),
@@ -464,7 +473,14 @@ fn endpoint_page() {
         opened_at: at(4),
         failing_since: at(5),
         probe_at: now() + chrono::TimeDelta::minutes(5),
+        disable_near: false,
     });
+    let objective = Slo {
+        target_percent: Percent::from_thousandths(99_900),
+        within_secs: 60,
+        window_days: 30,
+    };
+    billing.slo = Some(objective);
     billing.auth = Some(AuthView::Oauth2 {
         token_url: "https://auth.example/token".to_owned(),
         client_id: "billing".to_owned(),
@@ -480,6 +496,7 @@ fn endpoint_page() {
                 day: window.clone(),
                 week: window,
             },
+            slo: Some(SloReport::new(objective, 9_990, 5)),
         }),
         deliveries,
     });
@@ -515,6 +532,7 @@ fn delivery_detail() -> DeliveryDetail {
         correlation_id: None,
         test: false,
         batch: None,
+        slo_met: None,
     };
     DeliveryDetail {
         delivery: delivery("ep_crm", "order-6", Outcome::Retrying, Some(503), 65),

@@ -139,7 +139,7 @@ fn overview(frame: &mut Frame, area: Rect, app: &App, theme: Theme, now: DateTim
     let rate = app.rate_series(now);
     let summary = summary(o, &rate, theme);
     let [text, live_chart, hour_title, hour_chart, table_area] = Layout::vertical([
-        Constraint::Length(5),
+        Constraint::Length(u16::try_from(summary.len()).unwrap_or(5)),
         Constraint::Length(3),
         Constraint::Length(1),
         Constraint::Length(2),
@@ -187,7 +187,7 @@ fn summary(o: &Overview, rate: &[u64], theme: Theme) -> Vec<Line<'static>> {
         Span::styled(n.to_string(), style)
     };
     let last = rate.iter().rev().nth(1).copied().unwrap_or(0);
-    vec![
+    let mut lines = vec![
         Line::from(vec![
             Span::styled("endpoints  ", BOLD),
             Span::raw(format!("{} total  {} active  ", e.total, e.active)),
@@ -222,7 +222,18 @@ fn summary(o: &Overview, rate: &[u64], theme: Theme) -> Vec<Line<'static>> {
             Span::styled("live       ", BOLD),
             Span::raw(format!("{last} attempts/s (last {RATE_SECONDS} s below)")),
         ]),
-    ]
+    ];
+    let with_objective = o.per_endpoint.iter().filter(|l| l.slo.is_some()).count();
+    if with_objective > 0 {
+        lines.push(Line::from(vec![
+            Span::styled("objectives ", BOLD),
+            count(e.missing_slo, Color::Red),
+            Span::raw(format!(
+                " of {with_objective} endpoints below their delivery objective"
+            )),
+        ]));
+    }
+    lines
 }
 
 /// The endpoints that need a look: failing or least successful first.

@@ -14,6 +14,7 @@ mod dead_letters;
 mod deliveries;
 mod endpoints;
 mod events;
+mod keys;
 mod ordered;
 mod overview;
 mod replay;

@@ -55,7 +55,12 @@ pub async fn run(
     let topology = Topology::new(subjects.clone());
     let metrics = Arc::new(Metrics::new());
     let http_addr = config.http.listen;
-    let metrics_server = tokio::spawn(metrics::serve(http_addr, Arc::clone(&metrics)));
+    let key_registry = crate::keys::RegistrySlot::default();
+    let metrics_server = tokio::spawn(metrics::serve(
+        http_addr,
+        Arc::clone(&metrics),
+        Arc::clone(&key_registry),
+    ));
 
     let settings = config.nats.resolve_from_env()?;
     let client = settings.connect("hookwired", InitialConnect::Retry).await?;
@@ -90,6 +95,8 @@ pub async fn run(
         roster,
         applied: configuration.applied,
     });
+    // The key document is served once there are keys to tell.
+    let _ = key_registry.set(Arc::clone(&engine.registry));
 
     let service = client
         .service_builder()

@@ -18,6 +18,7 @@ pub(crate) mod engine;
 pub(crate) mod events;
 pub(crate) mod fanout;
 mod ids;
+pub(crate) mod keys;
 pub(crate) mod metrics;
 pub(crate) mod ordered;
 pub(crate) mod redeliver;

@@ -256,12 +256,21 @@ impl Default for Metrics {
 }
 
 /// Serves the health and metrics endpoints on `addr` until the process ends.
-pub(crate) async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<()> {
+/// `GET /keys/<tenant>` ([`crate::keys`]) is served there too, from `registry` once set.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    registry: crate::keys::RegistrySlot,
+) -> std::io::Result<()> {
+    let keys = axum::Router::new()
+        .route("/keys/{tenant}", get(crate::keys::serve_jwks))
+        .with_state(registry);
     let app = axum::Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render))
-        .with_state(metrics);
+        .with_state(metrics)
+        .merge(keys);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     axum::serve(listener, app).await
 }

@@ -128,6 +128,19 @@ impl LiveEndpoint {
         )
     }
 
+    /// The secrets that sign at `now`, each with when it stops (`None`: current).
+    #[must_use]
+    pub(crate) fn signing_secrets_until(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<(&Secret, Option<chrono::DateTime<chrono::Utc>>)> {
+        self.secrets
+            .iter()
+            .zip(self.expiries.iter().copied())
+            .filter(|(_, e)| e.is_none_or(|at| at > now))
+            .collect()
+    }
+
     /// True when an event of `event_type` goes to this endpoint.
     ///
     /// Operational events (`hookwire.*`) go only to endpoints that ask for them by a

@@ -40,6 +40,7 @@ pub mod system;
 pub mod template;
 pub mod time;
 pub mod trace;
+pub mod v1a;
 pub mod verification;
 
 pub use envelope::EventEnvelope;

@@ -172,6 +172,9 @@ macro_rules! admin_operations {
             /// Renders what a template version would send, sending nothing.
             TemplatesPreview = "templates" "preview":
                 $crate::template::PreviewTemplate => $crate::template::RenderedRequest, Read;
+            /// The tenant's public keys for `v1a` signatures, as a JWKS document.
+            KeysGet = "keys" "get":
+                $crate::admin::NoFields => $crate::v1a::Jwks, Read;
             /// The tenant at a glance.
             OverviewGet = "overview" "get":
                 $crate::admin::NoFields => $crate::overview::Overview, Read;

@@ -42,6 +42,10 @@ pub enum SignatureScheme {
     },
     /// `X-Hub-Signature-256: sha256=<hex>`.
     Github,
+    /// Standard Webhooks' asymmetric `v1a`: Ed25519 signatures in `webhook-signature`,
+    /// verified with the public keys the tenant's key document publishes
+    /// ([`crate::v1a`]).
+    Ed25519,
     /// `Authorization: Bearer <JWT>` (HS256, keyed with the secret).
     Jwt {
         /// The `iss` claim (`hookwire` by default).
@@ -62,7 +66,7 @@ impl SignatureScheme {
     #[must_use]
     pub fn header(&self) -> &str {
         match self {
-            Self::Standard => crate::headers::WEBHOOK_SIGNATURE,
+            Self::Standard | Self::Ed25519 => crate::headers::WEBHOOK_SIGNATURE,
             Self::Stripe { header } => header,
             Self::Github => GITHUB_HEADER,
             Self::Jwt { .. } => "authorization",

@@ -98,6 +98,11 @@ impl Secret {
         format!("{SECRET_PREFIX}{}", BASE64.encode(&self.key))
     }
 
+    /// An HMAC-SHA256 keyed with the secret's key, for what is derived from it.
+    pub(crate) fn keyed_mac(&self) -> HmacSha256 {
+        self.keyed.clone()
+    }
+
     /// The raw HMAC-SHA256 of `"<msg_id>.<timestamp>.<body>"` under this secret.
     #[must_use]
     pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> [u8; 32] {

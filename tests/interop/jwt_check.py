@@ -4,8 +4,12 @@ kid is "hs_" and the first 16 hex digits of the SHA-256 of its text, as document
 only, audience and issuer checked, `exp` and `iat` required; then the body against the
 `body_sha256` claim.
 
-Reads {"authorization", "secrets": [...], "audience", "issuer", "body"} on stdin and writes
-{"ok": true, "claims": {...}, "kid"} or {"ok": false, "error"}.
+With "jwks" instead of "secrets", an EdDSA token: the key picked by `kid` from the
+tenant's key document (a JWKS, as fetched from Hookwire) with PyJWT's own JWK reader, EdDSA
+only.
+
+Reads {"authorization", "secrets": [...] or "jwks": {...}, "audience", "issuer", "body"} on
+stdin and writes {"ok": true, "claims": {...}, "kid"} or {"ok": false, "error"}.
 """
 import base64
 import hashlib
@@ -15,10 +19,15 @@ import sys
 import jwt
 
 request = json.load(sys.stdin)
-keys = {
-    "hs_" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]: secret
-    for secret in request["secrets"]
-}
+if "jwks" in request:
+    algorithm = "EdDSA"
+    keys = {key.key_id: key.key for key in jwt.PyJWKSet.from_dict(request["jwks"]).keys}
+else:
+    algorithm = "HS256"
+    keys = {
+        "hs_" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:16]: secret
+        for secret in request["secrets"]
+    }
 try:
     scheme, _, token = request["authorization"].partition(" ")
     if scheme != "Bearer":
@@ -29,7 +38,7 @@ try:
     claims = jwt.decode(
         token,
         keys[kid],
-        algorithms=["HS256"],
+        algorithms=[algorithm],
         audience=request["audience"],
         issuer=request["issuer"],
         options={"require": ["exp", "iat", "jti", "sub"]},

@@ -89,6 +89,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// The tenant at a glance: endpoints by state, the last hour and day, what waits.
     Overview,
+    /// The tenant's public keys for `v1a` (ed25519) signatures, as receivers fetch them.
+    Keys,
     /// The deployment's state.
     #[command(subcommand)]
     System(SystemCommand),
@@ -191,6 +193,7 @@ impl Cli {
             Command::Audit(args) => Some(args.request()),
             Command::Sources(command) => Some(command.request()?),
             Command::Overview => Some(AdminRequest::OverviewGet(NoFields {})),
+            Command::Keys => Some(AdminRequest::KeysGet(NoFields {})),
             Command::Replay(args) => Some(args.request()?),
             Command::Types(command) => Some(command.request()),
             Command::Templates(command) => Some(command.request()?),

@@ -211,6 +211,7 @@ pub(crate) fn print_reply(reply: &AdminReply) {
         AdminReply::TemplatesPresets(list) => print_presets(&list.presets),
         AdminReply::TemplatesPreview(rendered) => print_rendered(rendered),
         AdminReply::OverviewGet(overview) => print_overview(overview),
+        AdminReply::KeysGet(jwks) => print_keys(jwks),
         AdminReply::SystemInfo(info) => print_json(info),
         AdminReply::SystemHealth(health) => print_json(health),
         AdminReply::AuditList(page) => print_audit(page),
@@ -534,6 +535,22 @@ fn print_events(page: &EventPage) {
     }
     if let Some(cursor) = page.next_cursor {
         println!("more: --cursor {cursor}");
+    }
+}
+
+fn print_keys(jwks: &hookwire_protocol::v1a::Jwks) {
+    if jwks.keys.is_empty() {
+        println!("no endpoint of this tenant signs with ed25519");
+        return;
+    }
+    for key in &jwks.keys {
+        let until = key
+            .expires_at
+            .map_or_else(|| "current".to_owned(), |at| format!("until {at}"));
+        println!(
+            "{:<28} {:<20} {}  {until}",
+            key.endpoint_id, key.kid, key.whpk
+        );
     }
 }
 

@@ -17,6 +17,7 @@ use hookwire_protocol::schemes::{
     GITHUB_HEADER, SignatureScheme, github_signature, stripe_signature,
 };
 use hookwire_protocol::signing::signature_header;
+use hookwire_protocol::v1a;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::value::RawValue;
 
@@ -140,6 +141,13 @@ pub(crate) fn signed_headers(
             ) {
                 headers.insert(name, value);
             }
+        }
+        SignatureScheme::Ed25519 => {
+            let keys: Vec<v1a::SigningKey> = secrets.iter().map(v1a::SigningKey::derive).collect();
+            set(
+                WEBHOOK_SIGNATURE,
+                &v1a::signature_header(&keys, webhook_id, timestamp, body),
+            );
         }
         SignatureScheme::Github => {
             // One line per live secret: during a rotation, receivers holding either verify.

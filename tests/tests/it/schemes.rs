@@ -1,6 +1,7 @@
 //! Stripe-style and GitHub-style signatures on real deliveries, checked by independent
 //! implementations (Stripe's official library; GitHub's documented computation in Python),
-//! before and during a secret rotation.
+//! before and during a secret rotation; `v1a` (ed25519) with keys fetched from the tenant's key
+//! document and verified with Python's `cryptography` as the specification describes.
 
 use hookwire_testkit::{Receiver, Recorded};
 use serde_json::{Value, json};
@@ -263,4 +264,133 @@ async fn jwt_verifies_with_pyjwt_through_a_rotation() {
         jwt_check(&after, &[&new, &old], &url, &body).await["ok"],
         false
     );
+}
+
+/// The tenant's key document, fetched as a receiver fetches it.
+async fn jwks(stack: &Stack) -> Value {
+    let response = hookwire_testkit::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/keys/default", stack.daemon.http_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/jwk-set+json"
+    );
+    serde_json::from_str(&response.text().await.unwrap()).unwrap()
+}
+
+async fn v1a_check(keys: &Value, endpoint_id: &Value, request: &Recorded) -> Value {
+    v1a_check_body(keys, endpoint_id, request, &body_text(request)).await
+}
+
+async fn v1a_check_body(
+    keys: &Value,
+    endpoint_id: &Value,
+    request: &Recorded,
+    body: &str,
+) -> Value {
+    interop(
+        "v1a_check.py",
+        &json!({
+            "jwks": keys,
+            "endpoint_id": endpoint_id,
+            "headers": {
+                "webhook-id": request.header("webhook-id"),
+                "webhook-timestamp": request.header("webhook-timestamp"),
+                "webhook-signature": request.header("webhook-signature"),
+            },
+            "body": body,
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn ed25519_verifies_with_the_published_keys_through_a_rotation() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let endpoint = stack
+        .endpoint(&receiver, json!({"signature": {"scheme": "ed25519"}}))
+        .await;
+    let id = &endpoint["id"];
+    assert_eq!(endpoint["signature"], json!({"scheme": "ed25519"}));
+    // Another endpoint, HMAC-signed: not in the document.
+    let other = Receiver::start().await;
+    stack.endpoint(&other, json!({})).await;
+
+    let first = deliver(&stack, &receiver, "evt-v1a-1").await;
+    let signature = first.header("webhook-signature").unwrap().to_owned();
+    assert!(
+        signature.starts_with("v1a,") && !signature.contains(' '),
+        "{signature}"
+    );
+    let document = jwks(&stack).await;
+    let keys = document["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1, "{document}");
+    assert_eq!(keys[0]["endpoint_id"], *id);
+    let old_kid = keys[0]["kid"].clone();
+    let checked = v1a_check(&document, id, &first).await;
+    assert_eq!(checked["ok"], true, "{checked}");
+    assert_eq!(checked["kids"], json!([old_kid]));
+    // Over NATS: the same document.
+    let over_nats: Value = stack.admin.call("keys", "get", &json!({})).await.unwrap();
+    assert_eq!(over_nats, document);
+
+    // Another endpoint's key, a tampered body and another message id do not verify.
+    let tampered = v1a_check_body(&document, id, &first, "{\"id\":\"evt-v1a-1\"}").await;
+    assert_eq!(tampered["ok"], false, "{tampered}");
+    let stranger = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "v1a_x",
+        "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+        "whpk": "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", "endpoint_id": id}]});
+    assert_eq!(v1a_check(&stranger, id, &first).await["ok"], false);
+
+    // During a rotation's grace both keys sign and are published; a receiver that fetched
+    // the document before the rotation keeps verifying, one that fetches it now too.
+    rotate(&stack, id).await;
+    let during = deliver(&stack, &receiver, "evt-v1a-2").await;
+    assert_eq!(
+        during
+            .header("webhook-signature")
+            .unwrap()
+            .split(' ')
+            .count(),
+        2
+    );
+    let rotated = jwks(&stack).await;
+    assert_eq!(rotated["keys"].as_array().unwrap().len(), 2, "{rotated}");
+    assert!(
+        rotated["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == old_kid && k["expires_at"].is_string())
+    );
+    assert_eq!(v1a_check(&document, id, &during).await["ok"], true);
+    let both = v1a_check(&rotated, id, &during).await;
+    assert_eq!(both["kids"].as_array().unwrap().len(), 2, "{both}");
+
+    // The grace ended: only the new key signs and is published.
+    let ended: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "rotate-secret",
+            &json!({"id": id, "grace_secs": 0}),
+        )
+        .await
+        .unwrap();
+    assert!(ended["secret"].is_string());
+    let after = deliver(&stack, &receiver, "evt-v1a-3").await;
+    assert!(!after.header("webhook-signature").unwrap().contains(' '));
+    let current = jwks(&stack).await;
+    assert_eq!(current["keys"].as_array().unwrap().len(), 1, "{current}");
+    assert_eq!(
+        v1a_check(&document, id, &after).await["ok"],
+        false,
+        "the old key is gone"
+    );
+    assert_eq!(v1a_check(&current, id, &after).await["ok"], true);
 }

@@ -330,6 +330,7 @@ pub(crate) enum SignatureArg {
     Stripe,
     Github,
     Jwt,
+    Ed25519,
 }
 
 impl EndpointCommand {
@@ -599,6 +600,7 @@ impl EndpointFields {
                     .unwrap_or_else(|| DEFAULT_STRIPE_HEADER.to_owned()),
             },
             SignatureArg::Github => SignatureScheme::Github,
+            SignatureArg::Ed25519 => SignatureScheme::Ed25519,
             SignatureArg::Jwt => SignatureScheme::Jwt {
                 issuer: self.jwt_issuer.clone(),
             },

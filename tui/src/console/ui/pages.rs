@@ -198,6 +198,7 @@ fn security_summary(e: &Endpoint) -> String {
         SignatureScheme::Stripe { header } => format!("signature stripe ({header})"),
         SignatureScheme::Github => "signature github".to_owned(),
         SignatureScheme::Standard => "signature standard".to_owned(),
+        SignatureScheme::Ed25519 => "signature ed25519 (v1a)".to_owned(),
         SignatureScheme::Jwt { issuer } => format!(
             "signature jwt (iss {})",
             issuer

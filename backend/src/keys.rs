@@ -9,7 +9,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use hookwire_protocol::Tenant;
-use hookwire_protocol::schemes::SignatureScheme;
 use hookwire_protocol::v1a::{Jwks, SigningKey};
 
 use crate::registry::Registry;
@@ -23,7 +22,7 @@ pub(crate) fn jwks(registry: &Registry, tenant: &Tenant, now: DateTime<Utc>) -> 
     let (endpoints, _) = registry.page(tenant, None, ALL_ENDPOINTS);
     let keys = endpoints
         .iter()
-        .filter(|endpoint| endpoint.signature == SignatureScheme::Ed25519)
+        .filter(|endpoint| endpoint.signature.publishes_keys())
         .filter_map(|endpoint| registry.get(tenant, &endpoint.id))
         .flat_map(|live| {
             live.signing_secrets_until(now)

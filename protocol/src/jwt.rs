@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::signing::Secret;
+use crate::v1a::SigningKey;
 
 /// How long a token is valid after it was made.
 pub const LIFETIME_SECS: i64 = 300;
@@ -98,19 +99,39 @@ pub fn signing_secret(live: &[Secret]) -> Option<&Secret> {
 /// An HS256 token over `claims`, keyed with `secret`'s text.
 #[must_use]
 pub fn hs256(secret: &Secret, claims: &Claims) -> String {
-    let kid = key_id(secret);
+    token("HS256", &key_id(secret), claims, |input| {
+        let mut mac = secret.text_mac();
+        mac.update(input);
+        mac.finalize().into_bytes().to_vec()
+    })
+}
+
+/// An EdDSA token over `claims`, signed with `secret`'s Ed25519 key; `kid` is the key's
+/// id in the tenant's key document.
+#[must_use]
+pub fn eddsa(secret: &Secret, claims: &Claims) -> String {
+    let key = SigningKey::derive(secret);
+    token("EdDSA", &key.public_key().kid(), claims, |input| {
+        key.sign_bytes(input)
+    })
+}
+
+fn token(
+    alg: &'static str,
+    kid: &str,
+    claims: &Claims,
+    sign: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> String {
     let header = Header {
-        alg: "HS256",
+        alg,
         typ: "JWT",
-        kid: &kid,
+        kid,
     };
     // Plain structs of strings and integers: serializing them cannot fail.
     let header = BASE64URL.encode(serde_json::to_vec(&header).unwrap_or_default());
     let claims = BASE64URL.encode(serde_json::to_vec(claims).unwrap_or_default());
     let signing_input = format!("{header}.{claims}");
-    let mut mac = secret.text_mac();
-    mac.update(signing_input.as_bytes());
-    let signature = BASE64URL.encode(mac.finalize().into_bytes());
+    let signature = BASE64URL.encode(sign(signing_input.as_bytes()));
     format!("{signing_input}.{signature}")
 }
 
@@ -149,6 +170,34 @@ mod tests {
             decoded.body_sha256,
             "RBNvo1WzZ4oRRq0W9-hknpT7T8If536DEMBg9hyq_4o"
         );
+    }
+
+    #[test]
+    fn an_eddsa_token_verifies_with_the_published_public_key_only() {
+        use ring::signature::{ED25519, UnparsedPublicKey};
+        let claims = Claims::new(
+            "hookwire",
+            "ep_1",
+            "https://x/",
+            "msg_1",
+            1_700_000_000,
+            b"{}",
+        );
+        let token = eddsa(&secret(), &claims);
+        let parts: Vec<&str> = token.split('.').collect();
+        let header: serde_json::Value =
+            serde_json::from_slice(&BASE64URL.decode(parts[0]).unwrap()).unwrap();
+        let public = SigningKey::derive(&secret()).public_key();
+        assert_eq!(
+            header,
+            serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": public.kid()})
+        );
+        let jwk = public.jwk("ep_1", None);
+        let key = UnparsedPublicKey::new(&ED25519, BASE64URL.decode(&jwk.x).unwrap());
+        let input = format!("{}.{}", parts[0], parts[1]);
+        let signature = BASE64URL.decode(parts[2]).unwrap();
+        assert!(key.verify(input.as_bytes(), &signature).is_ok());
+        assert!(key.verify(b"other", &signature).is_err());
     }
 
     #[test]

@@ -46,12 +46,39 @@ pub enum SignatureScheme {
     /// verified with the public keys the tenant's key document publishes
     /// ([`crate::v1a`]).
     Ed25519,
-    /// `Authorization: Bearer <JWT>` (HS256, keyed with the secret).
+    /// `Authorization: Bearer <JWT>`: HS256 keyed with the secret, or EdDSA with the
+    /// endpoint's Ed25519 key (published like the `ed25519` scheme's).
     Jwt {
         /// The `iss` claim (`hookwire` by default).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         issuer: Option<String>,
+        /// `HS256` (default) or `EdDSA`.
+        #[serde(default, skip_serializing_if = "JwtAlgorithm::is_hs256")]
+        algorithm: JwtAlgorithm,
     },
+}
+
+/// How the `jwt` scheme signs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 keyed with the secret's text.
+    #[default]
+    #[serde(rename = "HS256")]
+    Hs256,
+    /// Ed25519 with the endpoint's key pair ([`crate::v1a`]); receivers verify with the
+    /// public key from the tenant's key document.
+    #[serde(rename = "EdDSA")]
+    EdDsa,
+}
+
+impl JwtAlgorithm {
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde's skip_serializing_if passes a reference"
+    )]
+    fn is_hs256(&self) -> bool {
+        *self == Self::Hs256
+    }
 }
 
 /// The longest JWT issuer.
@@ -62,6 +89,20 @@ fn default_stripe_header() -> String {
 }
 
 impl SignatureScheme {
+    /// Whether it signs with the endpoint's Ed25519 key, whose public half the tenant's key
+    /// document publishes.
+    #[must_use]
+    pub fn publishes_keys(&self) -> bool {
+        matches!(
+            self,
+            Self::Ed25519
+                | Self::Jwt {
+                    algorithm: JwtAlgorithm::EdDsa,
+                    ..
+                }
+        )
+    }
+
     /// The header that carries the signature, lowercase.
     #[must_use]
     pub fn header(&self) -> &str {
@@ -78,6 +119,7 @@ impl SignatureScheme {
     pub fn validate(self, reserved: &[&str]) -> Result<Self, AdminError> {
         if let Self::Jwt {
             issuer: Some(issuer),
+            ..
         } = &self
             && (issuer.is_empty()
                 || issuer.len() > MAX_ISSUER_LEN
@@ -341,12 +383,29 @@ mod tests {
             serde_json::from_str(r#"{"scheme":"jwt","issuer":"https://hooks.example.com"}"#)
                 .expect("valid JSON");
         assert_eq!(jwt.header(), "authorization");
+        assert!(!jwt.publishes_keys(), "HS256 has no public key");
         assert!(jwt.validate(&[]).is_ok());
         for bad in ["", "has space", &"x".repeat(257)] {
             let scheme = SignatureScheme::Jwt {
                 issuer: Some(bad.to_owned()),
+                algorithm: JwtAlgorithm::Hs256,
             };
             assert!(scheme.validate(&[]).is_err(), "{bad:?}");
         }
+        let eddsa: SignatureScheme =
+            serde_json::from_str(r#"{"scheme":"jwt","algorithm":"EdDSA"}"#).expect("valid JSON");
+        assert!(eddsa.publishes_keys());
+        assert_eq!(
+            serde_json::to_string(&eddsa).expect("encodes"),
+            r#"{"scheme":"jwt","algorithm":"EdDSA"}"#
+        );
+        assert!(
+            serde_json::from_str::<SignatureScheme>(r#"{"scheme":"jwt","algorithm":"RS256"}"#)
+                .is_err()
+        );
+        let ed25519: SignatureScheme =
+            serde_json::from_str(r#"{"scheme":"ed25519"}"#).expect("valid JSON");
+        assert!(ed25519.publishes_keys());
+        assert_eq!(ed25519.header(), "webhook-signature");
     }
 }

@@ -57,10 +57,13 @@ impl SigningKey {
     /// The raw signature of `"<msg_id>.<timestamp>.<body>"`.
     #[must_use]
     pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
-        self.pair
-            .sign(&signed_content(msg_id, timestamp, body))
-            .as_ref()
-            .to_vec()
+        self.sign_bytes(&signed_content(msg_id, timestamp, body))
+    }
+
+    /// The raw signature of `message`.
+    #[must_use]
+    pub fn sign_bytes(&self, message: &[u8]) -> Vec<u8> {
+        self.pair.sign(message).as_ref().to_vec()
     }
 
     /// The text form `whsk_<base64 of seed and public key>` (64 bytes, as libsodium and

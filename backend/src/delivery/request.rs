@@ -14,7 +14,7 @@ use hookwire_protocol::envelope::{BatchedEnvelope, batch_body as batch_body_of};
 use hookwire_protocol::headers::{WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP};
 use hookwire_protocol::jwt;
 use hookwire_protocol::schemes::{
-    GITHUB_HEADER, SignatureScheme, github_signature, stripe_signature,
+    GITHUB_HEADER, JwtAlgorithm, SignatureScheme, github_signature, stripe_signature,
 };
 use hookwire_protocol::signing::signature_header;
 use hookwire_protocol::v1a;
@@ -157,7 +157,7 @@ pub(crate) fn signed_headers(
                 }
             }
         }
-        SignatureScheme::Jwt { issuer } => {
+        SignatureScheme::Jwt { issuer, algorithm } => {
             if let Some(secret) = jwt::signing_secret(&secrets) {
                 let claims = jwt::Claims::new(
                     issuer.as_deref().unwrap_or(jwt::DEFAULT_ISSUER),
@@ -167,10 +167,11 @@ pub(crate) fn signed_headers(
                     timestamp,
                     body,
                 );
-                set(
-                    "authorization",
-                    &format!("Bearer {}", jwt::hs256(secret, &claims)),
-                );
+                let token = match algorithm {
+                    JwtAlgorithm::Hs256 => jwt::hs256(secret, &claims),
+                    JwtAlgorithm::EdDsa => jwt::eddsa(secret, &claims),
+                };
+                set("authorization", &format!("Bearer {token}"));
             }
         }
     }

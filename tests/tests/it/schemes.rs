@@ -394,3 +394,95 @@ async fn ed25519_verifies_with_the_published_keys_through_a_rotation() {
     );
     assert_eq!(v1a_check(&current, id, &after).await["ok"], true);
 }
+
+async fn jwt_eddsa_check(request: &Recorded, keys: &Value, audience: &str, body: &str) -> Value {
+    interop(
+        "jwt_check.py",
+        &json!({
+            "authorization": request.header("authorization").expect("an Authorization header"),
+            "jwks": keys, "audience": audience, "issuer": "hookwire", "body": body,
+        }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn jwt_eddsa_verifies_with_pyjwt_and_the_published_keys_through_a_rotation() {
+    let stack = Stack::start(&[]).await;
+    let receiver = Receiver::start().await;
+    let scheme = json!({"scheme": "jwt", "algorithm": "EdDSA"});
+    let endpoint = stack
+        .endpoint(&receiver, json!({"signature": scheme}))
+        .await;
+    assert_eq!(endpoint["signature"], scheme);
+    let (id, url) = (
+        &endpoint["id"],
+        endpoint["url"].as_str().unwrap().to_owned(),
+    );
+
+    let first = deliver(&stack, &receiver, "evt-eddsa-1").await;
+    let body = body_text(&first);
+    let before = jwks(&stack).await;
+    assert_eq!(before["keys"].as_array().unwrap().len(), 1, "{before}");
+    let checked = jwt_eddsa_check(&first, &before, &url, &body).await;
+    assert_eq!(checked["ok"], true, "{checked}");
+    assert_eq!(checked["kid"], before["keys"][0]["kid"]);
+    assert_eq!(checked["claims"]["jti"], "evt-eddsa-1");
+    assert_eq!(
+        jwt_eddsa_check(&first, &before, &url, "{}").await["ok"],
+        false,
+        "another body"
+    );
+    // Another endpoint's published key does not verify this one's tokens.
+    let other = Receiver::start().await;
+    let stranger = stack.endpoint(&other, json!({"signature": scheme})).await;
+    let everyone = jwks(&stack).await;
+    let theirs = json!({"keys": everyone["keys"].as_array().unwrap().iter()
+        .filter(|k| k["endpoint_id"] == stranger["id"]).collect::<Vec<_>>()});
+    assert_eq!(
+        jwt_eddsa_check(&first, &theirs, &url, &body).await["ok"],
+        false
+    );
+
+    // During the grace period the old key signs; both are published.
+    rotate(&stack, id).await;
+    let during = deliver(&stack, &receiver, "evt-eddsa-2").await;
+    let body = body_text(&during);
+    let checked = jwt_eddsa_check(&during, &before, &url, &body).await;
+    assert_eq!(
+        checked["ok"], true,
+        "a receiver that has not fetched again: {checked}"
+    );
+    let mine = |document: &Value| {
+        document["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["endpoint_id"] == *id)
+            .count()
+    };
+    assert_eq!(mine(&jwks(&stack).await), 2);
+
+    // Once the grace ended the new key signs, and only it is published.
+    let _: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "rotate-secret",
+            &json!({"id": id, "grace_secs": 0}),
+        )
+        .await
+        .unwrap();
+    let after = deliver(&stack, &receiver, "evt-eddsa-3").await;
+    let body = body_text(&after);
+    let current = jwks(&stack).await;
+    assert_eq!(mine(&current), 1);
+    assert_eq!(
+        jwt_eddsa_check(&after, &before, &url, &body).await["ok"],
+        false
+    );
+    assert_eq!(
+        jwt_eddsa_check(&after, &current, &url, &body).await["ok"],
+        true
+    );
+}

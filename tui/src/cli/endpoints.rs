@@ -14,7 +14,7 @@ use hookwire_protocol::endpoint::{
 };
 use hookwire_protocol::operation::AdminRequest;
 use hookwire_protocol::ordered::SkipHead;
-use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, SignatureScheme};
+use hookwire_protocol::schemes::{DEFAULT_STRIPE_HEADER, JwtAlgorithm, SignatureScheme};
 use hookwire_protocol::slo::Slo;
 use hookwire_protocol::template::TemplatePin;
 use serde_json::Value;
@@ -186,6 +186,10 @@ pub(crate) struct EndpointFields {
     /// The jwt scheme's `iss` claim (default hookwire).
     #[arg(long, value_name = "ISSUER", requires = "signature")]
     jwt_issuer: Option<String>,
+    /// The jwt scheme's algorithm: HS256 with the secret (default) or EdDSA with the
+    /// endpoint's Ed25519 key (published by `hookwire keys`).
+    #[arg(long, value_name = "HS256|EdDSA", value_parser = parse_jwt_algorithm, requires = "signature")]
+    jwt_algorithm: Option<JwtAlgorithm>,
     /// Most deliveries per second (1-10000; 0 on update removes the limit).
     #[arg(long, value_name = "N")]
     rate_limit_per_sec: Option<u32>,
@@ -289,6 +293,15 @@ fn parse_slo(text: &str) -> Result<SloArg, String> {
         within_secs,
         window_days,
     }))
+}
+
+/// `HS256` or `EdDSA` (any case).
+fn parse_jwt_algorithm(text: &str) -> Result<JwtAlgorithm, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "hs256" => Ok(JwtAlgorithm::Hs256),
+        "eddsa" => Ok(JwtAlgorithm::EdDsa),
+        _ => Err(format!("{text:?} is neither HS256 nor EdDSA")),
+    }
 }
 
 /// `on` or `off`.
@@ -603,6 +616,7 @@ impl EndpointFields {
             SignatureArg::Ed25519 => SignatureScheme::Ed25519,
             SignatureArg::Jwt => SignatureScheme::Jwt {
                 issuer: self.jwt_issuer.clone(),
+                algorithm: self.jwt_algorithm.unwrap_or_default(),
             },
         })
     }

@@ -10,7 +10,7 @@ use hookwire_protocol::auth::AuthView;
 use hookwire_protocol::catalog::EventTypeDef;
 use hookwire_protocol::delivery::DeliveryDetail;
 use hookwire_protocol::endpoint::{DeliveryMode, Endpoint, EndpointStatus, OrderKey};
-use hookwire_protocol::schemes::SignatureScheme;
+use hookwire_protocol::schemes::{JwtAlgorithm, SignatureScheme};
 use hookwire_protocol::slo::{Slo, SloReport};
 use hookwire_protocol::source::{Source, SourceRequestPage, SourceStats, SourceView};
 use hookwire_protocol::stats::EndpointStats;
@@ -199,8 +199,12 @@ fn security_summary(e: &Endpoint) -> String {
         SignatureScheme::Github => "signature github".to_owned(),
         SignatureScheme::Standard => "signature standard".to_owned(),
         SignatureScheme::Ed25519 => "signature ed25519 (v1a)".to_owned(),
-        SignatureScheme::Jwt { issuer } => format!(
-            "signature jwt (iss {})",
+        SignatureScheme::Jwt { issuer, algorithm } => format!(
+            "signature jwt {} (iss {})",
+            match algorithm {
+                JwtAlgorithm::Hs256 => "HS256",
+                JwtAlgorithm::EdDsa => "EdDSA",
+            },
             issuer
                 .as_deref()
                 .unwrap_or(hookwire_protocol::jwt::DEFAULT_ISSUER)

@@ -4,7 +4,7 @@
 //! a second is durable (an fsync); the others cost none, and a crash reverts them with the
 //! position, so what they held is indexed again from the stream. After each commit the
 //! endpoints whose settled deliveries were counted are measured against their delivery
-//! objective ([`crate::slo::check`]).
+//! objective ([`crate::slo::Checker`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,12 +83,17 @@ async fn index(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> 
     let mut last_seq = cursor;
     let mut durable_at = Instant::now();
     let mut lazy_commits = false;
+    let mut objectives = crate::slo::Checker::default();
     loop {
         let first = match tokio::time::timeout(DURABLE_EVERY, messages.next()).await {
             Ok(Some(first)) => first,
             Ok(None) => return Err("the attempts stream ended".into()),
             Err(_) => {
-                // Quiet: what was committed lazily is made durable now.
+                // Quiet: the last endpoints of a burst are measured, and what was
+                // committed lazily is made durable now.
+                objectives
+                    .check(engine, store, Vec::new(), chrono::Utc::now())
+                    .await;
                 if lazy_commits {
                     let writer = store.clone();
                     tokio::task::spawn_blocking(move || writer.persist()).await??;
@@ -139,8 +144,8 @@ async fn index(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> 
             writer.index_attempts(&records, last_seq, durability)
         })
         .await??;
-        if let (false, Some(newest_at)) = (touched.is_empty(), newest_at) {
-            crate::slo::check(engine, store, touched, newest_at).await;
+        if let Some(newest_at) = newest_at {
+            objectives.check(engine, store, touched, newest_at).await;
         }
     }
 }

@@ -88,19 +88,6 @@ async fn official_verify(secret: &Secret, request: &Recorded) -> Value {
     .await
 }
 
-async fn attempts(stack: &Stack, endpoint: &str, event: &str) -> Vec<Value> {
-    let detail: Value = stack
-        .admin
-        .call(
-            "deliveries",
-            "get",
-            &json!({"endpoint_id": endpoint, "event_id": event}),
-        )
-        .await
-        .unwrap_or_default();
-    detail["attempts"].as_array().cloned().unwrap_or_default()
-}
-
 #[tokio::test]
 async fn an_endpoints_webhooks_reach_a_local_receiver_through_listen_and_verify_with_the_official_library()
  {
@@ -177,8 +164,8 @@ async fn an_endpoints_webhooks_reach_a_local_receiver_through_listen_and_verify_
         .await;
     let deadline = tokio::time::Instant::now() + WAIT;
     let failed = loop {
-        let attempts = attempts(&stack, &id, "evt-listen-2").await;
-        if let Some(first) = attempts.first() {
+        let detail = stack.delivery(&id, "evt-listen-2").await;
+        if let Some(first) = detail["attempts"].get(0) {
             break first.clone();
         }
         assert!(

@@ -183,14 +183,20 @@ async fn a_signature_header_that_clashes_is_refused() {
 
 /// Checks a `jwt`-scheme request with PyJWT, holding `secrets` (keys picked by `kid`).
 async fn jwt_check(request: &Recorded, secrets: &[&str], audience: &str, body: &str) -> Value {
-    interop(
-        "jwt_check.py",
-        &json!({
-            "authorization": request.header("authorization").expect("an Authorization header"),
-            "secrets": secrets, "audience": audience, "issuer": "hookwire", "body": body,
-        }),
-    )
-    .await
+    jwt_check_with(request, json!({ "secrets": secrets }), audience, body).await
+}
+
+/// PyJWT's verdict on the request's token, with the keys in `keys` (`{"secrets": [...]}`
+/// for HS256, `{"jwks": {...}}` for EdDSA).
+async fn jwt_check_with(request: &Recorded, keys: Value, audience: &str, body: &str) -> Value {
+    let mut input = json!({
+        "authorization": request.header("authorization").expect("an Authorization header"),
+        "audience": audience, "issuer": "hookwire", "body": body,
+    });
+    if let (Some(input), Value::Object(keys)) = (input.as_object_mut(), keys) {
+        input.extend(keys);
+    }
+    interop("jwt_check.py", &input).await
 }
 
 #[tokio::test]
@@ -396,14 +402,7 @@ async fn ed25519_verifies_with_the_published_keys_through_a_rotation() {
 }
 
 async fn jwt_eddsa_check(request: &Recorded, keys: &Value, audience: &str, body: &str) -> Value {
-    interop(
-        "jwt_check.py",
-        &json!({
-            "authorization": request.header("authorization").expect("an Authorization header"),
-            "jwks": keys, "audience": audience, "issuer": "hookwire", "body": body,
-        }),
-    )
-    .await
+    jwt_check_with(request, json!({ "jwks": keys }), audience, body).await
 }
 
 #[tokio::test]

@@ -53,7 +53,9 @@ async fn budget_alerts_fire_once_per_threshold_as_an_endpoint_fails() {
             .await;
         // One failure at a time, so each threshold is reached by its own delivery.
         receiver.wait_for(11 + n, WAIT).await;
-        wait_dead(&stack, &id, &format!("bad-{n}")).await;
+        stack
+            .delivery_in_state(&id, &format!("bad-{n}"), "dead", WAIT)
+            .await;
         let expected = match n + 1 {
             0..4 => 0,
             4..6 => 1,
@@ -162,28 +164,4 @@ async fn objectives_are_validated_and_removable() {
         .await
         .unwrap();
     assert!(removed.get("slo").is_none(), "{removed}");
-}
-
-/// Waits until the delivery of `event` is dead.
-async fn wait_dead(stack: &Stack, endpoint: &str, event: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let detail: Value = stack
-            .admin
-            .call(
-                "deliveries",
-                "get",
-                &json!({"endpoint_id": endpoint, "event_id": event}),
-            )
-            .await
-            .unwrap_or_default();
-        if detail["delivery"]["state"] == "dead" {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{event} never died: {detail}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

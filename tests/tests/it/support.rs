@@ -71,34 +71,50 @@ impl Stack {
         }
     }
 
-    /// Waits (at most `within`) until endpoint `id`'s delivery of `event_id` is
-    /// `succeeded`, and returns its detail (`deliveries.get`).
+    /// Endpoint `id`'s delivery of `event_id` (`deliveries.get`); `null` until it exists.
+    pub(crate) async fn delivery(&self, id: &str, event_id: &str) -> Value {
+        self.admin
+            .call(
+                "deliveries",
+                "get",
+                &json!({"endpoint_id": id, "event_id": event_id}),
+            )
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Waits (at most `within`) until endpoint `id`'s delivery of `event_id` is `state`
+    /// (`succeeded`, `dead`, ...), and returns its detail (`deliveries.get`).
+    pub(crate) async fn delivery_in_state(
+        &self,
+        id: &str,
+        event_id: &str,
+        state: &str,
+        within: Duration,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let detail = self.delivery(id, event_id).await;
+            if detail["delivery"]["state"] == state {
+                return detail;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{event_id} never became {state}: {detail}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// [`Stack::delivery_in_state`] `succeeded`.
     pub(crate) async fn succeeded_delivery(
         &self,
         id: &str,
         event_id: &str,
         within: Duration,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let detail: Value = self
-                .admin
-                .call(
-                    "deliveries",
-                    "get",
-                    &json!({"endpoint_id": id, "event_id": event_id}),
-                )
-                .await
-                .unwrap_or_default();
-            if detail["delivery"]["state"] == "succeeded" {
-                return detail;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{event_id} never succeeded: {detail}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        self.delivery_in_state(id, event_id, "succeeded", within)
+            .await
     }
 
     /// An endpoint that receives Hookwire's operational events.

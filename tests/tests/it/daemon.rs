@@ -107,3 +107,26 @@ async fn sigterm_drains_and_exits_cleanly() {
     );
     assert!(stack.daemon.log().contains("stopping"));
 }
+
+/// `THP_enabled` of a process, from `/proc/<pid>/status`.
+fn thp_enabled(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("THP_enabled:"))
+        .unwrap_or_else(|| panic!("no THP_enabled in {status}"))
+        .trim()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn transparent_huge_pages_are_off_unless_the_allocator_is_told_otherwise() {
+    let stack = Stack::start(&[]).await;
+    assert_eq!(thp_enabled(stack.daemon.pid().unwrap()), "0");
+    let allowed = Stack::start(&[("MIMALLOC_ALLOW_THP", "1")]).await;
+    assert_eq!(
+        thp_enabled(allowed.daemon.pid().unwrap()),
+        thp_enabled(std::process::id()),
+        "as the system has it"
+    );
+}

@@ -34,6 +34,20 @@ async fn rotate(stack: &Stack, id: &Value) -> String {
     rotated["secret"].as_str().unwrap().to_owned()
 }
 
+/// Rotates `id`'s secret with no grace period: only the new secret (and its key) is live.
+async fn rotate_ending_grace(stack: &Stack, id: &Value) -> String {
+    let rotated: Value = stack
+        .admin
+        .call(
+            "endpoints",
+            "rotate-secret",
+            &json!({"id": id, "grace_secs": 0}),
+        )
+        .await
+        .unwrap();
+    rotated["secret"].as_str().unwrap().to_owned()
+}
+
 async fn stripe_check(secret: &str, header: &str, body: &str) -> Value {
     interop(
         "schemes_check.py",
@@ -253,19 +267,10 @@ async fn jwt_verifies_with_pyjwt_through_a_rotation() {
     assert_eq!(jwt_check(&during, &[&new], &url, &body).await["ok"], false);
 
     // Once no previous secret is live, the newest signs.
-    let rotated: Value = stack
-        .admin
-        .call(
-            "endpoints",
-            "rotate-secret",
-            &json!({"id": endpoint["id"], "grace_secs": 0}),
-        )
-        .await
-        .unwrap();
-    let newest = rotated["secret"].as_str().unwrap();
+    let newest = rotate_ending_grace(&stack, &endpoint["id"]).await;
     let after = deliver(&stack, &receiver, "evt-jwt-3").await;
     let body = body_text(&after);
-    assert_eq!(jwt_check(&after, &[newest], &url, &body).await["ok"], true);
+    assert_eq!(jwt_check(&after, &[&newest], &url, &body).await["ok"], true);
     assert_eq!(
         jwt_check(&after, &[&new, &old], &url, &body).await["ok"],
         false
@@ -379,16 +384,7 @@ async fn ed25519_verifies_with_the_published_keys_through_a_rotation() {
     assert_eq!(both["kids"].as_array().unwrap().len(), 2, "{both}");
 
     // The grace ended: only the new key signs and is published.
-    let ended: Value = stack
-        .admin
-        .call(
-            "endpoints",
-            "rotate-secret",
-            &json!({"id": id, "grace_secs": 0}),
-        )
-        .await
-        .unwrap();
-    assert!(ended["secret"].is_string());
+    assert!(rotate_ending_grace(&stack, id).await.starts_with("whsec_"));
     let after = deliver(&stack, &receiver, "evt-v1a-3").await;
     assert!(!after.header("webhook-signature").unwrap().contains(' '));
     let current = jwks(&stack).await;
@@ -463,15 +459,7 @@ async fn jwt_eddsa_verifies_with_pyjwt_and_the_published_keys_through_a_rotation
     assert_eq!(mine(&jwks(&stack).await), 2);
 
     // Once the grace ended the new key signs, and only it is published.
-    let _: Value = stack
-        .admin
-        .call(
-            "endpoints",
-            "rotate-secret",
-            &json!({"id": id, "grace_secs": 0}),
-        )
-        .await
-        .unwrap();
+    rotate_ending_grace(&stack, id).await;
     let after = deliver(&stack, &receiver, "evt-eddsa-3").await;
     let body = body_text(&after);
     let current = jwks(&stack).await;

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::delivery::batch::Batcher;
 use crate::delivery::gates::Gates;
 use crate::delivery::http::Sender;
+use crate::delivery::records::{self, RecordLog};
 use crate::delivery::relay::Relay;
 use crate::delivery::request::Recording;
 use crate::delivery::{held, tiers};
@@ -91,6 +92,7 @@ pub async fn run(
         ),
         recording: Recording::new(&config.privacy.redact_headers),
         batcher: Batcher::default(),
+        records: RecordLog::default(),
         instance: crate::ids::random("inst_"),
         roster,
         applied: configuration.applied,
@@ -363,7 +365,7 @@ async fn start_ingress(
 
 async fn open_store(path: &std::path::Path, config: &Config) -> anyhow::Result<Store> {
     let path = path.to_owned();
-    let cache = usize::try_from(config.store.cache_mb).unwrap_or(256) * 1024 * 1024;
+    let cache = usize::try_from(config.store.cache_mb).unwrap_or(32) * 1024 * 1024;
     Ok(tokio::task::spawn_blocking(move || Store::open(&path, cache)).await??)
 }
 
@@ -462,6 +464,7 @@ fn spawn_background(
     let topology = &engine.topology;
     let mut background = tokio::task::JoinSet::new();
     background.spawn(indexer::run(Arc::clone(engine), store.clone()));
+    background.spawn(records::run(Arc::clone(engine)));
     background.spawn(metrics::poll_depths(
         engine.js.clone(),
         [

@@ -386,7 +386,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { cache_mb: 256 }
+        Self { cache_mb: 32 }
     }
 }
 

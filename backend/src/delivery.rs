@@ -12,6 +12,7 @@ pub(crate) mod oauth;
 pub(crate) mod outcome;
 pub(crate) mod pacing;
 pub(crate) mod progress;
+pub(crate) mod records;
 pub(crate) mod relay;
 pub(crate) mod request;
 pub(crate) mod retry;

@@ -50,6 +50,8 @@ pub(crate) struct Engine {
     pub recording: crate::delivery::request::Recording,
     /// The batches being filled on this instance.
     pub batcher: crate::delivery::batch::Batcher,
+    /// Where settling attempts store their records, in groups.
+    pub records: crate::delivery::records::RecordLog,
     /// This instance's name on the roster.
     pub instance: String,
     /// The instances alive, as this instance last announced itself.

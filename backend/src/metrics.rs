@@ -55,6 +55,9 @@ pub(crate) struct Metrics {
     /// Attempt outcomes (records, retries, dead letters) published again after JetStream
     /// did not acknowledge them (a stream electing a leader).
     pub outcomes_published_again: Counter,
+    /// Messages that carried attempt records to the attempts stream (several records each
+    /// while attempts settle together).
+    pub attempt_record_messages: Counter,
     /// Tasks waiting for a worker.
     pub queue_depth: Gauge,
     /// Tasks waiting in retry tiers.
@@ -89,6 +92,7 @@ impl Metrics {
             tasks_already_delivered: Counter::default(),
             attempts_direct: Counter::default(),
             outcomes_published_again: Counter::default(),
+            attempt_record_messages: Counter::default(),
             queue_depth: Gauge::default(),
             retries_waiting: Gauge::default(),
             dead_letters: Gauge::default(),
@@ -181,6 +185,11 @@ impl Metrics {
                 "outcomes_published_again",
                 "Attempt outcomes published again after JetStream did not acknowledge them (a stream electing a leader)",
                 &self.outcomes_published_again,
+            ),
+            (
+                "attempt_record_messages",
+                "Messages that carried attempt records to the attempts stream (several records each while attempts settle together)",
+                &self.attempt_record_messages,
             ),
         ];
         for (name, help, counter) in counters {

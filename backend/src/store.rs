@@ -86,6 +86,41 @@ pub(crate) enum StoreError {
     Record(#[from] serde_json::Error),
 }
 
+/// An attempt record to index: decoded for its facts, and the JSON it was published as,
+/// which the index stores as it is rather than encoding the record again.
+pub(crate) struct Recorded {
+    record: AttemptRecord,
+    json: bytes::Bytes,
+}
+
+impl Recorded {
+    /// The records of one message of the attempts stream (one record, or a group of them:
+    /// `protocol::attempt::grouped_records`).
+    pub(crate) fn decode_all(payload: &bytes::Bytes) -> Result<Vec<Self>, serde_json::Error> {
+        let split = hookwire_protocol::attempt::split_records(payload)?;
+        if let [_] = split.as_slice() {
+            return Ok(vec![Self {
+                record: serde_json::from_slice(payload)?,
+                json: payload.clone(),
+            }]);
+        }
+        split
+            .into_iter()
+            .map(|raw| {
+                Ok(Self {
+                    record: serde_json::from_str(raw.get())?,
+                    json: bytes::Bytes::copy_from_slice(raw.get().as_bytes()),
+                })
+            })
+            .collect()
+    }
+
+    /// The record itself.
+    pub(crate) fn record(&self) -> &AttemptRecord {
+        &self.record
+    }
+}
+
 /// The state file. Cheap to clone; every method blocks on disk I/O, so async callers use
 /// `spawn_blocking`.
 #[derive(Clone)]
@@ -203,7 +238,7 @@ impl Store {
     /// Returns the endpoints whose objective counts changed.
     pub(crate) fn index_attempts(
         &self,
-        records: &[AttemptRecord],
+        records: &[Recorded],
         last_seq: u64,
         durability: Durability,
     ) -> Result<Vec<(Tenant, String)>, StoreError> {
@@ -214,12 +249,9 @@ impl Store {
             let mut attempts = txn.open_table(ATTEMPTS)?;
             let mut latest: HashMap<String, &AttemptRecord> = HashMap::new();
             let mut buckets: HashMap<(String, i64), StatsBucket> = HashMap::new();
-            for record in records {
+            for Recorded { record, json } in records {
                 let key = record.delivery_key();
-                attempts.insert(
-                    (key.as_str(), record.attempt),
-                    serde_json::to_vec(record)?.as_slice(),
-                )?;
+                attempts.insert((key.as_str(), record.attempt), json.as_ref())?;
                 let newest = latest.entry(key).or_insert(record);
                 if newest.attempt < record.attempt {
                     *newest = record;
@@ -688,6 +720,24 @@ mod tests {
 
     const TEST_CACHE: usize = 1024 * 1024;
 
+    impl Store {
+        /// [`Store::index_attempts`] of records encoded as hookwired publishes them.
+        fn index_records(
+            &self,
+            records: &[AttemptRecord],
+            last_seq: u64,
+            durability: Durability,
+        ) -> Result<Vec<(Tenant, String)>, StoreError> {
+            let encoded: Vec<Vec<u8>> = records
+                .iter()
+                .map(serde_json::to_vec)
+                .collect::<Result<_, _>>()?;
+            let payload = hookwire_protocol::attempt::grouped_records(&encoded).into();
+            let recorded = Recorded::decode_all(&payload)?;
+            self.index_attempts(&recorded, last_seq, durability)
+        }
+    }
+
     fn record(attempt: u32, outcome: Outcome, status: u16) -> AttemptRecord {
         AttemptRecord {
             tenant: Tenant::default(),
@@ -724,7 +774,7 @@ mod tests {
         let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
         assert_eq!(store.attempts_cursor().unwrap(), 0);
         store
-            .index_attempts(
+            .index_records(
                 &[
                     record(1, Outcome::Retrying, 500),
                     record(2, Outcome::Succeeded, 200),
@@ -787,7 +837,7 @@ mod tests {
             ..judged("o", Some(true), 0)
         };
         let touched = store
-            .index_attempts(
+            .index_records(
                 &[
                     judged("a", Some(true), 0),
                     judged("b", Some(true), 30),
@@ -817,7 +867,7 @@ mod tests {
         assert_eq!(store.slo_counts(&t, "ep", week).unwrap(), (2, 4));
         assert_eq!(store.slo_counts(&t, "other", week).unwrap(), (1, 0));
         let untouched = store
-            .index_attempts(&[judged("e", None, 0)], 7, Durability::Immediate)
+            .index_records(&[judged("e", None, 0)], 7, Durability::Immediate)
             .unwrap();
         assert!(untouched.is_empty(), "nothing settled against an objective");
 
@@ -838,14 +888,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("state.redb"), TEST_CACHE).unwrap();
         store
-            .index_attempts(
+            .index_records(
                 &[record(2, Outcome::Succeeded, 200)],
                 2,
                 Durability::Immediate,
             )
             .unwrap();
         store
-            .index_attempts(
+            .index_records(
                 &[record(1, Outcome::Retrying, 503)],
                 3,
                 Durability::Immediate,
@@ -865,14 +915,14 @@ mod tests {
         {
             let store = Store::open(&path, TEST_CACHE).unwrap();
             store
-                .index_attempts(
+                .index_records(
                     &[record(1, Outcome::Retrying, 503)],
                     1,
                     Durability::Immediate,
                 )
                 .unwrap();
             store
-                .index_attempts(&[record(2, Outcome::Succeeded, 200)], 2, Durability::None)
+                .index_records(&[record(2, Outcome::Succeeded, 200)], 2, Durability::None)
                 .unwrap();
             // Seen at once in this process, fsync or not.
             let delivery = store.delivery(&Tenant::default(), "ep", "evt").unwrap();
@@ -892,7 +942,7 @@ mod tests {
                 other => panic!("cursor {other}"),
             }
             store
-                .index_attempts(&[record(2, Outcome::Succeeded, 200)], 2, Durability::None)
+                .index_records(&[record(2, Outcome::Succeeded, 200)], 2, Durability::None)
                 .unwrap();
             store.persist().unwrap();
         }
@@ -909,7 +959,7 @@ mod tests {
         {
             let store = Store::open(&path, TEST_CACHE).unwrap();
             store
-                .index_attempts(
+                .index_records(
                     &[record(1, Outcome::Succeeded, 204)],
                     5,
                     Durability::Immediate,
@@ -940,7 +990,7 @@ mod tests {
             })
             .collect();
         store
-            .index_attempts(&records, 10, Durability::Immediate)
+            .index_records(&records, 10, Durability::Immediate)
             .unwrap();
         // A later attempt moves a delivery to the top and to its new state.
         let retried = AttemptRecord {
@@ -953,7 +1003,7 @@ mod tests {
             ..retried
         };
         store
-            .index_attempts(&[retried], 11, Durability::Immediate)
+            .index_records(&[retried], 11, Durability::Immediate)
             .unwrap();
         let t = Tenant::default();
         let ids =
@@ -1014,7 +1064,7 @@ mod tests {
             ..record(attempt, Outcome::Succeeded, 200)
         };
         store
-            .index_attempts(
+            .index_records(
                 &[
                     at("alpha", "old", 50, 1),
                     at("alpha", "old", 49, 2),
@@ -1073,14 +1123,14 @@ mod tests {
             ..record(n, outcome, status)
         };
         store
-            .index_attempts(
+            .index_records(
                 &[attempt(1, Outcome::Retrying, 503)],
                 1,
                 Durability::Immediate,
             )
             .unwrap();
         store
-            .index_attempts(
+            .index_records(
                 &[attempt(2, Outcome::Succeeded, 200)],
                 2,
                 Durability::Immediate,

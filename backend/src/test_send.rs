@@ -107,10 +107,8 @@ pub(crate) async fn send(
         AdminError::unavailable("recording the test attempt (it was sent)", e)
     };
     engine
-        .js
-        .publish(subject, published.into())
-        .await
-        .map_err(|e| recording(&e))?
+        .records
+        .store(subject, published)
         .await
         .map_err(|e| recording(&e))?;
     Ok(record)

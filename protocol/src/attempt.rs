@@ -182,6 +182,60 @@ pub fn delivery_key(tenant: &Tenant, endpoint_id: &str, event_id: &str) -> Strin
     format!("{tenant}/{endpoint_id}/{event_id}")
 }
 
+/// The payload of one message on `<prefix>.live.<tenant>.<endpoint-id>` (and in the
+/// attempts stream) carrying `encoded` attempt records of that endpoint, each already
+/// JSON: one record is its JSON object; several, stored together, are a JSON array of them
+/// in the order given. [`split_records`] and [`records`] read either.
+#[must_use]
+pub fn grouped_records(encoded: &[Vec<u8>]) -> Vec<u8> {
+    if let [one] = encoded {
+        return one.clone();
+    }
+    let length = encoded.iter().map(|record| record.len() + 1).sum::<usize>() + 1;
+    let mut payload = Vec::with_capacity(length);
+    payload.push(b'[');
+    for (i, record) in encoded.iter().enumerate() {
+        if i > 0 {
+            payload.push(b',');
+        }
+        payload.extend_from_slice(record);
+    }
+    payload.push(b']');
+    payload
+}
+
+/// Each record of one message (see [`grouped_records`]) as the JSON it was encoded as.
+///
+/// # Errors
+/// The payload is neither a JSON object nor an array of them.
+pub fn split_records(
+    payload: &[u8],
+) -> Result<Vec<&serde_json::value::RawValue>, serde_json::Error> {
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        let records: Vec<&serde_json::value::RawValue> = serde_json::from_slice(payload)?;
+        if let Some(other) = records.iter().find(|r| !r.get().starts_with('{')) {
+            return Err(serde::de::Error::custom(format!(
+                "an attempt record must be a JSON object, not {}",
+                other.get().chars().take(20).collect::<String>()
+            )));
+        }
+        Ok(records)
+    } else {
+        Ok(vec![serde_json::from_slice(payload)?])
+    }
+}
+
+/// The records one message carries (see [`grouped_records`]), in order.
+///
+/// # Errors
+/// The payload is not one record or an array of records.
+pub fn records(payload: &[u8]) -> Result<Vec<AttemptRecord>, serde_json::Error> {
+    split_records(payload)?
+        .into_iter()
+        .map(|raw| serde_json::from_str(raw.get()))
+        .collect()
+}
+
 /// Cuts a body to at most [`MAX_BODY_EXCERPT`] bytes on a character boundary.
 #[must_use]
 pub fn body_excerpt(body: &[u8]) -> String {
@@ -228,6 +282,79 @@ mod tests {
         ] {
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
         }
+    }
+
+    fn attempt(event_id: &str, attempt: u32) -> AttemptRecord {
+        AttemptRecord {
+            tenant: Tenant::default(),
+            endpoint_id: "ep_1".into(),
+            event_id: event_id.into(),
+            event_seq: 7,
+            event_type: "order.paid".into(),
+            attempt,
+            at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            latency_ms: 1.5,
+            url: "https://example.com/hooks".into(),
+            request_headers: BTreeMap::from([("webhook-id".into(), event_id.into())]),
+            response: None,
+            error: None,
+            outcome: Outcome::Succeeded,
+            next_attempt_at: None,
+            correlation_id: None,
+            test: false,
+            batch: None,
+            slo_met: None,
+        }
+    }
+
+    #[test]
+    fn one_record_goes_as_itself_and_several_as_an_array_read_back_in_order() {
+        let all = [
+            attempt("evt_1", 1),
+            attempt("evt_2", 3),
+            attempt("evt_3", 1),
+        ];
+        let encoded: Vec<Vec<u8>> = all.iter().map(|r| serde_json::to_vec(r).unwrap()).collect();
+        // One record: exactly what a single record always was on the wire.
+        let one = grouped_records(&encoded[..1]);
+        assert_eq!(one, encoded[0]);
+        assert_eq!(records(&one).unwrap(), all[..1]);
+        // Several: an array, each element the record's own encoding, order kept.
+        let many = grouped_records(&encoded);
+        assert!(many.starts_with(b"[{") && many.ends_with(b"}]"));
+        let split = split_records(&many).unwrap();
+        assert_eq!(split.len(), 3);
+        for (raw, encoded) in split.iter().zip(&encoded) {
+            assert_eq!(raw.get().as_bytes(), encoded.as_slice());
+        }
+        assert_eq!(records(&many).unwrap(), all);
+        assert_eq!(grouped_records(&[]), b"[]");
+        assert!(records(b"[]").unwrap().is_empty());
+        assert_eq!(records(b" \n[ ] ").unwrap(), []);
+    }
+
+    #[test]
+    fn what_is_not_records_is_refused_not_misread() {
+        for payload in [
+            &b""[..],
+            b"[",
+            b"{",
+            b"[1]",
+            b"[{}, 2]",
+            b"[\"x\"]",
+            b"42",
+            b"null",
+            b"{\"tenant\": \"default\"}",
+        ] {
+            assert!(
+                records(payload).is_err(),
+                "{:?} must not read as records",
+                String::from_utf8_lossy(payload)
+            );
+        }
+        // Splitting alone checks the shape, not the fields.
+        assert_eq!(split_records(b"[{}, {}]").unwrap().len(), 2);
+        assert!(split_records(b"[{}, []]").is_err());
     }
 
     #[test]

@@ -754,7 +754,7 @@ async fn finish(
 ) -> Result<(), async_nats::Error> {
     let subjects = &engine.topology.subjects;
     let now_ms = Utc::now().timestamp_millis();
-    let mut outgoing = Vec::with_capacity(3);
+    let mut outgoing = Vec::with_capacity(1);
     match next {
         Next::Done => {
             record.outcome = Outcome::Succeeded;
@@ -801,12 +801,13 @@ async fn finish(
     if let Some(slo) = endpoint.endpoint.slo {
         record.slo_met = slo.judge(record.outcome, now_ms - task.event_time_ms);
     }
-    outgoing.push(Outgoing {
-        subject: subjects.live(&task.tenant, &task.endpoint_id)?,
-        headers: None,
-        payload: serde_json::to_vec(&record)?.into(),
-    });
-    publish_durably(engine, &outgoing).await?;
+    let stored = engine.records.store(
+        subjects.live(&task.tenant, &task.endpoint_id)?,
+        serde_json::to_vec(&record)?,
+    );
+    let (stored, published) = tokio::join!(stored, publish_durably(engine, &outgoing));
+    stored?;
+    published?;
     if record.outcome == Outcome::Dead && !task.event_type.is_operational() {
         let data = serde_json::json!({
             "endpoint_id": task.endpoint_id,

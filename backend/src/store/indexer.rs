@@ -12,14 +12,16 @@ use std::time::{Duration, Instant};
 use async_nats::jetstream::consumer;
 use async_nats::jetstream::stream::LastRawMessageErrorKind;
 use futures_util::StreamExt as _;
-use hookwire_protocol::attempt::AttemptRecord;
 use redb::Durability;
 
 use crate::engine::Engine;
-use crate::store::Store;
+use crate::store::{Recorded, Store};
 
-/// Records committed in one transaction at most.
+/// Messages committed in one transaction at most.
 const MAX_BATCH: usize = 2000;
+/// The encoded records one transaction takes at most (a message may carry a group of
+/// records: `delivery::records`).
+const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 /// How long a batch waits for more records once it has one.
 const LINGER: Duration = Duration::from_millis(2);
 /// How often a commit is made durable at most (and at least, while records arrive).
@@ -104,9 +106,14 @@ async fn index(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> 
             }
         };
         let mut batch = vec![first?];
-        while batch.len() < MAX_BATCH {
+        let mut bytes = batch[0].payload.len();
+        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             match tokio::time::timeout(LINGER, messages.next()).await {
-                Ok(Some(message)) => batch.push(message?),
+                Ok(Some(message)) => {
+                    let message = message?;
+                    bytes += message.payload.len();
+                    batch.push(message);
+                }
                 Ok(None) | Err(_) => break,
             }
         }
@@ -120,8 +127,8 @@ async fn index(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> 
                 continue;
             }
             last_seq = seq;
-            match serde_json::from_slice::<AttemptRecord>(&message.payload) {
-                Ok(record) => records.push(record),
+            match Recorded::decode_all(&message.payload) {
+                Ok(recorded) => records.extend(recorded),
                 Err(e) => {
                     tracing::warn!(seq = last_seq, error = %e, "skipping an unreadable attempt record");
                 }
@@ -138,7 +145,7 @@ async fn index(engine: &Engine, store: &Store) -> Result<(), async_nats::Error> 
             lazy_commits = true;
             Durability::None
         };
-        let newest_at = records.iter().map(|r| r.at).max();
+        let newest_at = records.iter().map(|r| r.record().at).max();
         let writer = store.clone();
         let touched = tokio::task::spawn_blocking(move || {
             writer.index_attempts(&records, last_seq, durability)

@@ -349,7 +349,12 @@ impl Bench {
 
     /// Publishes `n` events as fast as JetStream takes them (acks pipelined).
     async fn flood(&self, subject: &str, n: usize) {
-        self.flood_with(subject, n, |_| {
+        self.flood_ids(subject, n, EventIds::Assigned).await;
+    }
+
+    /// [`Self::flood`], each event with an id of the kind `ids`.
+    async fn flood_ids(&self, subject: &str, n: usize, ids: EventIds) {
+        self.flood_keyed(subject, n, ids, |_| {
             format!(r#"{{"t":{},"pad":"{}"}}"#, now_ns(), "x".repeat(200))
         })
         .await;
@@ -357,16 +362,31 @@ impl Bench {
 
     /// Publishes `n` events, the `i`th with `payload(i)`, as fast as JetStream takes them.
     async fn flood_with(&self, subject: &str, n: usize, payload: impl Fn(usize) -> String) {
+        self.flood_keyed(subject, n, EventIds::Assigned, payload)
+            .await;
+    }
+
+    async fn flood_keyed(
+        &self,
+        subject: &str,
+        n: usize,
+        ids: EventIds,
+        payload: impl Fn(usize) -> String,
+    ) {
         let js = async_nats::jetstream::new(self.client.clone());
         let mut acks = futures_util::stream::FuturesUnordered::new();
         for i in 0..n {
             let payload = payload(i);
-            acks.push(
-                js.publish(subject.to_owned(), payload.into())
-                    .await
-                    .expect("publish")
-                    .into_future(),
-            );
+            let published = match ids {
+                EventIds::Assigned => js.publish(subject.to_owned(), payload.into()).await,
+                EventIds::Random => {
+                    let mut headers = async_nats::HeaderMap::new();
+                    headers.insert("Nats-Msg-Id", uuid_like(i).as_str());
+                    js.publish_with_headers(subject.to_owned(), headers, payload.into())
+                        .await
+                }
+            };
+            acks.push(published.expect("publish").into_future());
             while acks.len() >= 4096 {
                 if let Some(ack) = acks.next().await {
                     ack.expect("ack");
@@ -508,12 +528,53 @@ fn report(name: &str, figures: &Value) {
     println!("{name}: {figures}");
 }
 
+/// How the flood's events are identified.
+#[derive(Clone, Copy)]
+enum EventIds {
+    /// No `Nats-Msg-Id`: hookwired derives ids from publish time and sequence, so the
+    /// index's keys arrive in order.
+    Assigned,
+    /// A random-looking UUID each, as publishers that deduplicate with UUIDs send: the
+    /// index's keys arrive in no order.
+    Random,
+}
+
+/// The `i`th of a sequence of distinct, random-looking ids in UUID form (splitmix64).
+fn uuid_like(i: usize) -> String {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let seed = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let (high, low) = (mix(seed), mix(seed ^ 0x5555_5555_5555_5555));
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xffff,
+        low >> 48,
+        low & 0xffff_ffff_ffff
+    )
+}
+
 async fn throughput(durable: bool, n: usize) -> Value {
     throughput_of(durable, &[], json!({}), n).await
 }
 
 /// Throughput to one endpoint made from `spec`, after creating `templates`.
 async fn throughput_of(durable: bool, templates: &[Value], spec: Value, n: usize) -> Value {
+    throughput_ids(durable, templates, spec, n, EventIds::Assigned).await
+}
+
+/// [`throughput_of`] with events identified by `ids`.
+async fn throughput_ids(
+    durable: bool,
+    templates: &[Value],
+    spec: Value,
+    n: usize,
+    ids: EventIds,
+) -> Value {
     let bench = Bench::start(durable).await;
     for template in templates {
         bench
@@ -526,7 +587,7 @@ async fn throughput_of(durable: bool, templates: &[Value], spec: Value, n: usize
     let (cpu_before, _) = bench.usage();
     let started = now_ns();
     bench
-        .flood("hookwire.events.default.bench.throughput", n)
+        .flood_ids("hookwire.events.default.bench.throughput", n, ids)
         .await;
     let done = bench.sink.wait_for(n as u64, Duration::from_mins(5)).await;
     let rate = bench.rate(started);
@@ -1176,6 +1237,7 @@ async fn main() {
         "noisy",
         "backlog",
         "durable",
+        "random-ids",
         "tenants",
         "console",
         "ingress",
@@ -1205,6 +1267,7 @@ async fn main() {
             "noisy" => noisy(100_000, 1000, seconds).await,
             "backlog" => noisy(1_000_000, 1000, seconds).await,
             "durable" => throughput(true, 20_000).await,
+            "random-ids" => throughput_ids(false, &[], json!({}), 50_000, EventIds::Random).await,
             "tenants" => tenants(1000, seconds).await,
             "console" => console(50, seconds).await,
             "ingress" => ingress(20_000, 64, 2_000).await,

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use hookwire_protocol::attempt::Outcome;
 use hookwire_testkit::{Receiver, Reply};
 use serde_json::{Value, json};
 
@@ -212,14 +213,18 @@ async fn the_rate_limit_spaces_deliveries_and_drops_nothing() {
     delivered.dedup();
     assert_eq!(delivered.len(), 16, "every event arrives once");
     // Waiting for a slot is not an attempt: every delivery succeeded at its first.
-    for _ in 0..16 {
+    let mut records = Vec::new();
+    while records.len() < 16 {
         let message = tokio::time::timeout(WAIT, live.next())
             .await
             .unwrap()
             .unwrap();
-        let record: Value = serde_json::from_slice(&message.payload).unwrap();
-        assert_eq!(record["attempt"], 1, "{record}");
-        assert_eq!(record["outcome"], "succeeded");
+        records.extend(hookwire_protocol::attempt::records(&message.payload).unwrap());
+    }
+    assert_eq!(records.len(), 16);
+    for record in records {
+        assert_eq!(record.attempt, 1, "{record:?}");
+        assert_eq!(record.outcome, Outcome::Succeeded, "{record:?}");
     }
 }
 

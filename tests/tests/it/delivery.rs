@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+use hookwire_protocol::attempt::{self, Outcome};
 use hookwire_protocol::signing::VerifyError;
-use hookwire_testkit::{Receiver, Reply};
+use hookwire_testkit::{NatsServer, Receiver, Reply};
 use serde_json::{Value, json};
 
 use crate::support::{Stack, WAIT, wait_for_type};
@@ -496,4 +498,80 @@ async fn the_events_trace_reaches_the_receiver_with_a_span_per_attempt() {
     let request = receiver.wait_for(3, WAIT).await.remove(2);
     assert_eq!(request.header("webhook-id"), Some("evt-badly-traced"));
     assert_eq!(request.header("traceparent"), None);
+}
+
+/// Attempts that settle together store their records as one message (a JSON array on the
+/// endpoint's live subject, one write for JetStream); each record is seen live once and
+/// indexed. The broker fsyncs every write, so a group's store takes long enough for the
+/// next attempts to settle meanwhile.
+#[tokio::test]
+async fn records_of_attempts_settling_together_are_stored_as_one_message() {
+    const EVENTS: usize = 300;
+    let stack = Stack::start_on(NatsServer::start_durable().await, &[]).await;
+    let receiver = Receiver::start().await;
+    receiver.set_fallback(Reply::ok().after(Duration::from_millis(100)));
+    let endpoint = stack.endpoint(&receiver, json!({})).await;
+    let id = endpoint["id"].as_str().unwrap().to_owned();
+    let mut live = stack
+        .client
+        .subscribe(format!("hookwire.live.default.{id}"))
+        .await
+        .unwrap();
+    let js = async_nats::jetstream::new(stack.client.clone());
+    let mut acks = Vec::with_capacity(EVENTS);
+    for n in 0..EVENTS {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("evt-{n}").as_str());
+        let payload = serde_json::to_vec(&json!({"n": n})).unwrap();
+        acks.push(
+            js.publish_with_headers("hookwire.events.default.a.b", headers, payload.into())
+                .await
+                .unwrap(),
+        );
+    }
+    for ack in acks {
+        ack.await.unwrap();
+    }
+    let mut messages = 0;
+    let mut records = Vec::new();
+    while records.len() < EVENTS {
+        let message = tokio::time::timeout(WAIT, live.next())
+            .await
+            .expect("every attempt's record is seen live")
+            .unwrap();
+        messages += 1;
+        records.extend(attempt::records(&message.payload).unwrap());
+    }
+    let mut ids: Vec<String> = records.iter().map(|r| r.event_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), EVENTS, "each record once");
+    assert!(
+        records
+            .iter()
+            .all(|r| r.endpoint_id == id && r.outcome == Outcome::Succeeded && r.attempt == 1)
+    );
+    assert!(
+        messages < EVENTS,
+        "{EVENTS} records came in {messages} messages: none were stored together"
+    );
+    // The indexer reads every record of every group.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let stats: Value = stack
+            .admin
+            .call("endpoints", "stats", &json!({"id": id}))
+            .await
+            .unwrap();
+        if stats["windows"]["1h"]["succeeded"] == EVENTS {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the index lacks records: {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let detail = stack.succeeded_delivery(&id, "evt-299", WAIT).await;
+    assert_eq!(detail["attempts"].as_array().unwrap().len(), 1, "{detail}");
 }

@@ -4,6 +4,7 @@
 
 use futures_util::StreamExt as _;
 use hookwire_protocol::admin::ErrorCode;
+use hookwire_protocol::attempt::ErrorKind;
 use hookwire_testkit::{Receiver, Reply};
 use serde_json::{Value, json};
 
@@ -190,21 +191,19 @@ async fn allow_networks_opens_a_range_and_endpoint_rules_narrow_it() {
     let attempt = tokio::time::timeout(WAIT, async {
         loop {
             let message = live.next().await.unwrap();
-            let record: Value = serde_json::from_slice(&message.payload).unwrap();
-            if record["event_id"] == "evt-blocked" {
+            let records = hookwire_protocol::attempt::records(&message.payload).unwrap();
+            if let Some(record) = records.into_iter().find(|r| r.event_id == "evt-blocked") {
                 return record;
             }
         }
     })
     .await
     .expect("an attempt record for the blocked delivery");
-    assert_eq!(attempt["error"]["kind"], "blocked_destination", "{attempt}");
+    let error = attempt.error.expect("the blocked attempt failed");
+    assert_eq!(error.kind, ErrorKind::BlockedDestination, "{error:?}");
     assert!(
-        attempt["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("endpoint's deny_networks"),
-        "{attempt}"
+        error.message.contains("endpoint's deny_networks"),
+        "{error:?}"
     );
     assert_eq!(receiver.count(), before + 1, "a blocked delivery arrived");
 }

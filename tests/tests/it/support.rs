@@ -24,7 +24,11 @@ pub(crate) struct Stack {
 impl Stack {
     /// Starts everything; `env` tunes hookwired (short retry schedules and tiers).
     pub(crate) async fn start(env: &[(&str, &str)]) -> Self {
-        let server = NatsServer::start().await;
+        Self::start_on(NatsServer::start().await, env).await
+    }
+
+    /// [`Stack::start`] on `server` (e.g. one that fsyncs every write).
+    pub(crate) async fn start_on(server: NatsServer, env: &[(&str, &str)]) -> Self {
         let daemon = Hookwired::start(&server.url(), env).await;
         let client = server.client().await;
         let admin = admin_for(&client, "default");

@@ -22,7 +22,7 @@ use base64::Engine as _;
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt as _;
 use hookwire_nats::admin::{AdminClient, AdminClientError, local_requester};
-use hookwire_protocol::attempt::AttemptRecord;
+use hookwire_protocol::attempt;
 use hookwire_protocol::operation::AdminReply;
 use hookwire_protocol::{Subjects, Tenant};
 use tokio::sync::mpsc;
@@ -279,10 +279,12 @@ async fn follow_live(client: async_nats::Client, subject: String, tx: mpsc::Send
     loop {
         if let Ok(mut subscription) = client.subscribe(subject.clone()).await {
             while let Some(message) = subscription.next().await {
-                if let Ok(record) = serde_json::from_slice::<AttemptRecord>(&message.payload)
-                    && tx.send(Msg::Attempt(Box::new(record))).await.is_err()
-                {
-                    return;
+                // One record, or several stored together (oldest first).
+                let records = attempt::records(&message.payload).unwrap_or_default();
+                for record in records {
+                    if tx.send(Msg::Attempt(Box::new(record))).await.is_err() {
+                        return;
+                    }
                 }
             }
         }

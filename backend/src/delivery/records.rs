@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
+use tokio::sync::{mpsc, oneshot};
 
 use super::durable::{Outgoing, publish_durably};
 use crate::engine::Engine;
@@ -80,24 +82,28 @@ pub(crate) async fn run(engine: Arc<Engine>) {
         tracing::error!("the attempt-record log was started twice");
         return;
     };
-    let in_flight = Arc::new(Semaphore::new(GROUPS_IN_FLIGHT));
-    while let Some(first) = queue.recv().await {
-        let Ok(place) = Arc::clone(&in_flight).acquire_owned().await else {
-            return;
-        };
-        let mut group = vec![first];
-        let mut bytes = group[0].json.len();
-        while group.len() < MAX_GROUP_RECORDS && bytes < MAX_GROUP_BYTES {
-            let Ok(next) = queue.try_recv() else { break };
-            bytes += next.json.len();
-            group.push(next);
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
+            pending = queue.recv(), if in_flight.len() < GROUPS_IN_FLIGHT => {
+                let Some(first) = pending else { break };
+                in_flight.push(store_group(&engine, gather(first, &mut queue)));
+            }
         }
-        let engine = Arc::clone(&engine);
-        tokio::spawn(async move {
-            store_group(&engine, group).await;
-            drop(place);
-        });
     }
+}
+
+/// `first` and what else is waiting, up to a group's bounds.
+fn gather(first: Pending, queue: &mut mpsc::UnboundedReceiver<Pending>) -> Vec<Pending> {
+    let mut bytes = first.json.len();
+    let mut group = vec![first];
+    while group.len() < MAX_GROUP_RECORDS && bytes < MAX_GROUP_BYTES {
+        let Ok(next) = queue.try_recv() else { break };
+        bytes += next.json.len();
+        group.push(next);
+    }
+    group
 }
 
 /// Publishes `group` as one message per subject and tells each record's waiter the result.
@@ -133,5 +139,46 @@ async fn store_group(engine: &Engine, group: Vec<Pending>) {
     for waiter in waiting {
         // A waiter that is gone (its attempt's task was cancelled) needs no answer.
         let _ = waiter.send(result.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(bytes: usize) -> Pending {
+        Pending {
+            subject: "hookwire.live.default.ep_1".into(),
+            json: vec![b'x'; bytes],
+            stored: oneshot::channel().0,
+        }
+    }
+
+    fn queue_of(sizes: &[usize]) -> mpsc::UnboundedReceiver<Pending> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        for &bytes in sizes {
+            tx.send(pending(bytes)).unwrap();
+        }
+        rx
+    }
+
+    #[test]
+    fn a_group_takes_what_waits_up_to_its_bounds_and_leaves_the_rest() {
+        // Nothing else waiting: the record goes alone.
+        let mut empty = queue_of(&[]);
+        assert_eq!(gather(pending(10), &mut empty).len(), 1);
+        // Many small records: a group stops at its count, the rest wait for the next.
+        let mut many = queue_of(&[10; 300]);
+        assert_eq!(gather(pending(10), &mut many).len(), MAX_GROUP_RECORDS);
+        assert_eq!(gather(pending(10), &mut many).len(), MAX_GROUP_RECORDS);
+        assert_eq!(gather(pending(10), &mut many).len(), 300 - 2 * 127 + 1);
+        // Large records: a group stops once it has reached its size.
+        let big = MAX_GROUP_BYTES / 3 + 1;
+        let mut large = queue_of(&[big; 5]);
+        assert_eq!(gather(pending(big), &mut large).len(), 3);
+        assert_eq!(gather(pending(big), &mut large).len(), 3);
+        // One record larger than a group's size still goes, alone.
+        let mut huge = queue_of(&[10]);
+        assert_eq!(gather(pending(MAX_GROUP_BYTES * 2), &mut huge).len(), 1);
     }
 }

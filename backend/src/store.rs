@@ -98,18 +98,18 @@ impl Recorded {
     /// `protocol::attempt::grouped_records`).
     pub(crate) fn decode_all(payload: &bytes::Bytes) -> Result<Vec<Self>, serde_json::Error> {
         let split = hookwire_protocol::attempt::split_records(payload)?;
-        if let [_] = split.as_slice() {
-            return Ok(vec![Self {
-                record: serde_json::from_slice(payload)?,
-                json: payload.clone(),
-            }]);
-        }
+        // A message of one record is stored as it is; a group's are cut out of it.
+        let alone = split.len() == 1;
         split
             .into_iter()
             .map(|raw| {
                 Ok(Self {
                     record: serde_json::from_str(raw.get())?,
-                    json: bytes::Bytes::copy_from_slice(raw.get().as_bytes()),
+                    json: if alone {
+                        payload.clone()
+                    } else {
+                        bytes::Bytes::copy_from_slice(raw.get().as_bytes())
+                    },
                 })
             })
             .collect()

@@ -211,18 +211,19 @@ pub fn grouped_records(encoded: &[Vec<u8>]) -> Vec<u8> {
 pub fn split_records(
     payload: &[u8],
 ) -> Result<Vec<&serde_json::value::RawValue>, serde_json::Error> {
-    if payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        let records: Vec<&serde_json::value::RawValue> = serde_json::from_slice(payload)?;
-        if let Some(other) = records.iter().find(|r| !r.get().starts_with('{')) {
-            return Err(serde::de::Error::custom(format!(
-                "an attempt record must be a JSON object, not {}",
-                other.get().chars().take(20).collect::<String>()
-            )));
-        }
-        Ok(records)
-    } else {
-        Ok(vec![serde_json::from_slice(payload)?])
+    let records: Vec<&serde_json::value::RawValue> =
+        if payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            serde_json::from_slice(payload)?
+        } else {
+            vec![serde_json::from_slice(payload)?]
+        };
+    if let Some(other) = records.iter().find(|r| !r.get().starts_with('{')) {
+        return Err(serde::de::Error::custom(format!(
+            "an attempt record must be a JSON object, not {}",
+            other.get().chars().take(20).collect::<String>()
+        )));
     }
+    Ok(records)
 }
 
 /// The records one message carries (see [`grouped_records`]), in order.
@@ -354,7 +355,10 @@ mod tests {
         }
         // Splitting alone checks the shape, not the fields.
         assert_eq!(split_records(b"[{}, {}]").unwrap().len(), 2);
-        assert!(split_records(b"[{}, []]").is_err());
+        assert_eq!(split_records(b" {} ").unwrap().len(), 1);
+        for not_objects in [&b"[{}, []]"[..], b"42", b"\"x\"", b"null", b"[null]"] {
+            assert!(split_records(not_objects).is_err());
+        }
     }
 
     #[test]

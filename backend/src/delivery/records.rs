@@ -108,27 +108,25 @@ fn gather(first: Pending, queue: &mut mpsc::UnboundedReceiver<Pending>) -> Vec<P
 
 /// Publishes `group` as one message per subject and tells each record's waiter the result.
 async fn store_group(engine: &Engine, group: Vec<Pending>) {
-    let mut by_subject: HashMap<String, (Vec<Vec<u8>>, Vec<oneshot::Sender<_>>)> = HashMap::new();
+    let mut by_subject: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    let mut waiting = Vec::with_capacity(group.len());
     for Pending {
         subject,
         json,
         stored,
     } in group
     {
-        let (records, waiters) = by_subject.entry(subject).or_default();
-        records.push(json);
-        waiters.push(stored);
+        by_subject.entry(subject).or_default().push(json);
+        waiting.push(stored);
     }
-    let mut outgoing = Vec::with_capacity(by_subject.len());
-    let mut waiting = Vec::with_capacity(by_subject.len());
-    for (subject, (records, waiters)) in by_subject {
-        outgoing.push(Outgoing {
+    let outgoing: Vec<Outgoing> = by_subject
+        .into_iter()
+        .map(|(subject, records)| Outgoing {
             subject,
             headers: None,
             payload: hookwire_protocol::attempt::grouped_records(&records).into(),
-        });
-        waiting.extend(waiters);
-    }
+        })
+        .collect();
     engine
         .metrics
         .attempt_record_messages

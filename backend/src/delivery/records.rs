@@ -1,13 +1,15 @@
-//! Attempt records are stored in groups. While earlier groups wait for JetStream's
-//! acknowledgement, the records of attempts that settle meanwhile gather and then go as one
-//! message per endpoint (`protocol::attempt::grouped_records`): in a flood JetStream
-//! stores, acknowledges and hands the indexer one message per group instead of one per
-//! attempt, and with `sync_interval: always` fsyncs once per group. Each settling attempt
-//! still waits until its own record is stored; at low rates a record finds nothing to wait
-//! for and goes alone at once, as it always did.
+//! Attempt records are stored in groups: one message per endpoint
+//! (`protocol::attempt::grouped_records`) carries the records of the attempts that settled
+//! within a few milliseconds of each other, so JetStream stores, acknowledges and hands the
+//! indexer one message per group instead of one per attempt, and with `sync_interval:
+//! always` fsyncs once per group. A group leaves once it is full or its first record has
+//! waited [`LINGER`], and while two groups wait for JetStream the next one goes on growing.
+//! Each settling attempt waits until its own record is stored (its event or task is acked
+//! only then); the delivery itself is not delayed, as the record follows the request.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use futures_util::stream::FuturesUnordered;
@@ -16,9 +18,12 @@ use tokio::sync::{mpsc, oneshot};
 use super::durable::{Outgoing, publish_durably};
 use crate::engine::Engine;
 
-/// Groups being stored at once; more records than this many groups can carry wait for the
-/// next, and that waiting is what makes the groups.
+/// Groups being stored at once; the next one grows meanwhile.
 const GROUPS_IN_FLIGHT: usize = 2;
+/// How long a group's first record waits for others to share its message. At paced rates
+/// this is what makes groups (at 250 settling attempts a second a group carries about
+/// six); it delays the ack of the attempt's event or task, never the delivery.
+const LINGER: Duration = Duration::from_millis(20);
 /// Records one group carries at most.
 const MAX_GROUP_RECORDS: usize = 128;
 /// The encoded size a group stops growing at (well under NATS's 1 MiB default payload).
@@ -78,32 +83,66 @@ pub(crate) async fn run(engine: Arc<Engine>) {
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .take();
-    let Some(mut queue) = taken else {
+    let Some(queue) = taken else {
         tracing::error!("the attempt-record log was started twice");
         return;
     };
+    form_groups(queue, |group| store_group(&engine, group)).await;
+}
+
+/// Forms groups of what arrives on `queue` and hands each to `store`, at most
+/// [`GROUPS_IN_FLIGHT`] at a time, until `queue` closes and the last group is stored.
+async fn form_groups<F, Stored>(mut queue: mpsc::UnboundedReceiver<Pending>, mut store: F)
+where
+    F: FnMut(Vec<Pending>) -> Stored,
+    Stored: Future<Output = ()>,
+{
     let mut in_flight = FuturesUnordered::new();
-    loop {
+    let mut forming = Group::default();
+    // One timer, set again for each group's first record.
+    let due = tokio::time::sleep(LINGER);
+    tokio::pin!(due);
+    let mut open = true;
+    while open || !forming.records.is_empty() || !in_flight.is_empty() {
+        let may_leave = in_flight.len() < GROUPS_IN_FLIGHT && !forming.records.is_empty();
+        if may_leave && (forming.is_full() || !open) {
+            in_flight.push(store(std::mem::take(&mut forming).records));
+            continue;
+        }
         tokio::select! {
             Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
-            pending = queue.recv(), if in_flight.len() < GROUPS_IN_FLIGHT => {
-                let Some(first) = pending else { break };
-                in_flight.push(store_group(&engine, gather(first, &mut queue)));
+            pending = queue.recv(), if open && !forming.is_full() => match pending {
+                Some(pending) => {
+                    if forming.records.is_empty() {
+                        due.as_mut().reset(tokio::time::Instant::now() + LINGER);
+                    }
+                    forming.add(pending);
+                }
+                None => open = false,
+            },
+            () = &mut due, if may_leave => {
+                in_flight.push(store(std::mem::take(&mut forming).records));
             }
         }
     }
 }
 
-/// `first` and what else is waiting, up to a group's bounds.
-fn gather(first: Pending, queue: &mut mpsc::UnboundedReceiver<Pending>) -> Vec<Pending> {
-    let mut bytes = first.json.len();
-    let mut group = vec![first];
-    while group.len() < MAX_GROUP_RECORDS && bytes < MAX_GROUP_BYTES {
-        let Ok(next) = queue.try_recv() else { break };
-        bytes += next.json.len();
-        group.push(next);
+/// The records of the group being formed, up to a group's bounds.
+#[derive(Default)]
+struct Group {
+    records: Vec<Pending>,
+    bytes: usize,
+}
+
+impl Group {
+    fn add(&mut self, pending: Pending) {
+        self.bytes += pending.json.len();
+        self.records.push(pending);
     }
-    group
+
+    fn is_full(&self) -> bool {
+        self.records.len() >= MAX_GROUP_RECORDS || self.bytes >= MAX_GROUP_BYTES
+    }
 }
 
 /// Publishes `group` as one message per subject and tells each record's waiter the result.
@@ -142,41 +181,108 @@ async fn store_group(engine: &Engine, group: Vec<Pending>) {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+    use tokio::time::Instant;
 
-    fn pending(bytes: usize) -> Pending {
-        Pending {
-            subject: "hookwire.live.default.ep_1".into(),
-            json: vec![b'x'; bytes],
-            stored: oneshot::channel().0,
-        }
+    /// What the store saw: when each group left (ms after the start) and its size, and the
+    /// most groups it held at once.
+    #[derive(Default)]
+    struct Seen {
+        groups: Mutex<Vec<(u128, usize)>>,
+        storing: AtomicUsize,
+        most_at_once: AtomicUsize,
     }
 
-    fn queue_of(sizes: &[usize]) -> mpsc::UnboundedReceiver<Pending> {
+    /// Runs [`form_groups`] over records of `bytes` sent at `offsets_ms`, each group taking
+    /// `store_ms` to store, and returns what the store saw.
+    async fn groups_of(offsets_ms: &[u64], bytes: usize, store_ms: u64) -> Arc<Seen> {
+        let start = Instant::now();
+        let seen = Arc::new(Seen::default());
         let (tx, rx) = mpsc::unbounded_channel();
-        for &bytes in sizes {
-            tx.send(pending(bytes)).unwrap();
-        }
-        rx
+        let sending = {
+            let offsets_ms = offsets_ms.to_vec();
+            tokio::spawn(async move {
+                for offset in offsets_ms {
+                    tokio::time::sleep_until(start + Duration::from_millis(offset)).await;
+                    let stored = oneshot::channel().0;
+                    let subject = "hookwire.live.default.ep_1".into();
+                    let json = vec![b'x'; bytes];
+                    tx.send(Pending {
+                        subject,
+                        json,
+                        stored,
+                    })
+                    .unwrap();
+                }
+                // The log closing would store what it has at once: not yet.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            })
+        };
+        let store_seen = Arc::clone(&seen);
+        form_groups(rx, move |group| {
+            let seen = Arc::clone(&store_seen);
+            async move {
+                let at_once = seen.storing.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.most_at_once.fetch_max(at_once, Ordering::SeqCst);
+                let left = start.elapsed().as_millis();
+                seen.groups.lock().unwrap().push((left, group.len()));
+                tokio::time::sleep(Duration::from_millis(store_ms)).await;
+                seen.storing.fetch_sub(1, Ordering::SeqCst);
+            }
+        })
+        .await;
+        sending.await.unwrap();
+        seen
     }
 
-    #[test]
-    fn a_group_takes_what_waits_up_to_its_bounds_and_leaves_the_rest() {
-        // Nothing else waiting: the record goes alone.
-        let mut empty = queue_of(&[]);
-        assert_eq!(gather(pending(10), &mut empty).len(), 1);
-        // Many small records: a group stops at its count, the rest wait for the next.
-        let mut many = queue_of(&[10; 300]);
-        assert_eq!(gather(pending(10), &mut many).len(), MAX_GROUP_RECORDS);
-        assert_eq!(gather(pending(10), &mut many).len(), MAX_GROUP_RECORDS);
-        assert_eq!(gather(pending(10), &mut many).len(), 300 - 2 * 127 + 1);
-        // Large records: a group stops once it has reached its size.
+    fn groups(seen: &Seen) -> Vec<(u128, usize)> {
+        seen.groups.lock().unwrap().clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_a_paced_rate_records_wait_for_company_up_to_the_linger() {
+        // A record every 3 ms for 105 ms: a group every 20-odd ms of the records that
+        // arrived meanwhile (7 each), not one message per record.
+        let offsets: Vec<u64> = (0..35).map(|i| i * 3).collect();
+        let seen = groups_of(&offsets, 100, 1).await;
+        assert_eq!(
+            groups(&seen),
+            vec![(20, 7), (41, 7), (62, 7), (83, 7), (104, 7)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_record_goes_after_the_linger() {
+        let seen = groups_of(&[0, 500], 100, 1).await;
+        assert_eq!(groups(&seen), vec![(20, 1), (520, 1)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_group_goes_at_once_and_no_more_than_two_are_stored_at_a_time() {
+        // 300 records at once: two full groups leave at once; the rest wait until one of
+        // them is stored (50 ms, by when their linger has passed).
+        let seen = groups_of(&[0; 300], 100, 50).await;
+        assert_eq!(
+            groups(&seen),
+            vec![
+                (0, MAX_GROUP_RECORDS),
+                (0, MAX_GROUP_RECORDS),
+                (50, 300 - 2 * 128)
+            ]
+        );
+        assert_eq!(seen.most_at_once.load(Ordering::SeqCst), GROUPS_IN_FLIGHT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_stops_growing_at_its_size() {
+        // Large records: three fill a group, which goes at once; one record larger than a
+        // group still goes, alone, and at once.
         let big = MAX_GROUP_BYTES / 3 + 1;
-        let mut large = queue_of(&[big; 5]);
-        assert_eq!(gather(pending(big), &mut large).len(), 3);
-        assert_eq!(gather(pending(big), &mut large).len(), 3);
-        // One record larger than a group's size still goes, alone.
-        let mut huge = queue_of(&[10]);
-        assert_eq!(gather(pending(MAX_GROUP_BYTES * 2), &mut huge).len(), 1);
+        let seen = groups_of(&[0; 5], big, 1).await;
+        assert_eq!(groups(&seen), vec![(0, 3), (20, 2)]);
+        let seen = groups_of(&[0, 0], MAX_GROUP_BYTES * 2, 1).await;
+        assert_eq!(groups(&seen), vec![(0, 1), (0, 1)]);
     }
 }

@@ -95,6 +95,8 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// Incoming webhooks.
     pub ingress: IngressConfig,
+    /// The async runtime's threads.
+    pub runtime: RuntimeConfig,
 }
 
 /// `[ingress]`: the HTTP listener third parties post incoming webhooks to (`/in/<token>`).
@@ -376,6 +378,23 @@ pub struct CatalogConfig {
     pub strict: bool,
 }
 
+/// `[runtime]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Threads that run hookwired's tasks; unset, one per CPU. The index's writes run on
+    /// threads of their own beside them.
+    pub worker_threads: Option<u16>,
+}
+
+impl RuntimeConfig {
+    /// The worker threads to start on a machine with `cpus` CPUs.
+    #[must_use]
+    pub fn worker_threads(&self, cpus: usize) -> usize {
+        self.worker_threads.map_or(cpus.max(1), usize::from)
+    }
+}
+
 /// `[store]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -450,6 +469,7 @@ impl Default for Config {
             secrets: SecretsConfig::default(),
             privacy: PrivacyConfig::default(),
             ingress: IngressConfig::default(),
+            runtime: RuntimeConfig::default(),
         }
     }
 }
@@ -549,6 +569,9 @@ impl Config {
         }
         if self.store.cache_mb == 0 {
             return Err("store.cache_mb: must be positive".into());
+        }
+        if matches!(self.runtime.worker_threads, Some(0 | 1025..)) {
+            return Err("runtime.worker_threads: must be 1 to 1024 (or unset: one per CPU)".into());
         }
         let s = &self.streams;
         if s.duplicate_window_secs == 0 {
@@ -697,6 +720,23 @@ mod tests {
             config.retry_schedule(),
             crate::delivery::retry::DEFAULT_SCHEDULE
         );
+    }
+
+    #[test]
+    fn worker_threads_default_to_one_per_cpu_and_can_be_set() {
+        let auto = RuntimeConfig::default();
+        let threads: Vec<usize> = [0, 1, 2, 16].map(|cpus| auto.worker_threads(cpus)).into();
+        assert_eq!(threads, [1, 1, 2, 16]);
+        let config =
+            Config::load(None, env(&[("HOOKWIRE__RUNTIME__WORKER_THREADS", "3")])).unwrap();
+        assert_eq!(config.runtime.worker_threads(2), 3);
+        for bad in ["0", "1025", "-1", "\"many\""] {
+            let result = Config::load(None, env(&[("HOOKWIRE__RUNTIME__WORKER_THREADS", bad)]));
+            let Err(e) = result else {
+                panic!("worker_threads = {bad} was taken");
+            };
+            assert!(e.to_string().contains("worker_threads"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -93,8 +93,9 @@ async fn an_endpoint_created_through_either_instance_gets_the_next_event_from_bo
             .unwrap()["last_seq"]
             .as_u64()
             .unwrap();
-        assert!(attempts >= ROUNDS as u64, "{info}");
-        if info["attempts_indexed"].as_u64() == Some(attempts) {
+        // A record follows its request by moments (records wait up to 20 ms to be stored
+        // in groups).
+        if attempts >= ROUNDS as u64 && info["attempts_indexed"].as_u64() == Some(attempts) {
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "{info}");

@@ -22,7 +22,7 @@ use crate::engine::Engine;
 const GROUPS_IN_FLIGHT: usize = 2;
 /// How long a group's first record waits for others to share its message. At paced rates
 /// this is what makes groups (at 250 settling attempts a second a group carries about
-/// six); it delays the ack of the attempt's event or task, never the delivery.
+/// five); it delays the ack of the attempt's event or task, never the delivery.
 const LINGER: Duration = Duration::from_millis(20);
 /// Records one group carries at most.
 const MAX_GROUP_RECORDS: usize = 128;

@@ -2,8 +2,9 @@
 //! (`protocol::attempt::grouped_records`) carries the records of the attempts that settled
 //! within a few milliseconds of each other, so JetStream stores, acknowledges and hands the
 //! indexer one message per group instead of one per attempt, and with `sync_interval:
-//! always` fsyncs once per group. A group leaves once it is full or its first record has
-//! waited [`LINGER`], and while two groups wait for JetStream the next one goes on growing.
+//! always` fsyncs once per group. A group leaves once it has [`LEAVES_AT_RECORDS`] records
+//! or its first record has waited [`LINGER`]; while two groups wait for JetStream the next
+//! one goes on growing, up to [`MAX_GROUP_RECORDS`].
 //! Each settling attempt waits until its own record is stored (its event or task is acked
 //! only then); the delivery itself is not delayed, as the record follows the request.
 
@@ -24,7 +25,12 @@ const GROUPS_IN_FLIGHT: usize = 2;
 /// this is what makes groups (at 250 settling attempts a second a group carries about
 /// five); it delays the ack of the attempt's event or task, never the delivery.
 const LINGER: Duration = Duration::from_millis(20);
-/// Records one group carries at most.
+/// A group this large leaves without waiting out [`LINGER`]: in a flood groups fill in a
+/// few milliseconds anyway, and every record not yet stored is an attempt made again if the
+/// instance dies (its event or task is not acked yet).
+const LEAVES_AT_RECORDS: usize = 16;
+/// Records one group carries at most (it grows past [`LEAVES_AT_RECORDS`] while two groups
+/// await JetStream).
 const MAX_GROUP_RECORDS: usize = 128;
 /// The encoded size a group stops growing at (well under NATS's 1 MiB default payload).
 const MAX_GROUP_BYTES: usize = 256 * 1024;
@@ -105,7 +111,7 @@ where
     let mut open = true;
     while open || !forming.records.is_empty() || !in_flight.is_empty() {
         let may_leave = in_flight.len() < GROUPS_IN_FLIGHT && !forming.records.is_empty();
-        if may_leave && (forming.is_full() || !open) {
+        if may_leave && (forming.records.len() >= LEAVES_AT_RECORDS || forming.is_full() || !open) {
             in_flight.push(store(std::mem::take(&mut forming).records));
             continue;
         }
@@ -244,7 +250,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn at_a_paced_rate_records_wait_for_company_up_to_the_linger() {
         // A record every 3 ms for 105 ms: a group every 20-odd ms of the records that
-        // arrived meanwhile (7 each), not one message per record.
+        // arrived meanwhile (7 each, too few to leave sooner), not one message per record.
         let offsets: Vec<u64> = (0..35).map(|i| i * 3).collect();
         let seen = groups_of(&offsets, 100, 1).await;
         assert_eq!(
@@ -260,16 +266,21 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_full_group_goes_at_once_and_no_more_than_two_are_stored_at_a_time() {
-        // 300 records at once: two full groups leave at once; the rest wait until one of
-        // them is stored (50 ms, by when their linger has passed).
+    async fn in_a_flood_groups_leave_at_once_and_no_more_than_two_are_stored_at_a_time() {
+        // 300 records at once: two groups leave at once at their leaving size; the next
+        // grows to a full group while they are stored (50 ms each), then one goes at its
+        // leaving size beside it, and the rest grow until those are stored.
         let seen = groups_of(&[0; 300], 100, 50).await;
+        let (leaving, full) = (LEAVES_AT_RECORDS, MAX_GROUP_RECORDS);
+        let rest = 300 - 3 * leaving - full;
         assert_eq!(
             groups(&seen),
             vec![
-                (0, MAX_GROUP_RECORDS),
-                (0, MAX_GROUP_RECORDS),
-                (50, 300 - 2 * 128)
+                (0, leaving),
+                (0, leaving),
+                (50, full),
+                (50, leaving),
+                (100, rest)
             ]
         );
         assert_eq!(seen.most_at_once.load(Ordering::SeqCst), GROUPS_IN_FLIGHT);

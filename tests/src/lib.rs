@@ -64,9 +64,24 @@ pub fn http_client() -> reqwest::ClientBuilder {
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 ///
 /// Another process may take it before the caller binds it; callers that start servers on
-/// it retry with a new port when the bind fails.
+/// it retry with a new port when the bind fails. It is picked below the ports the kernel
+/// gives outgoing connections (Linux's default `ip_local_port_range` starts at 32768):
+/// a server restarted on its port must not find it taken by some client's connection.
 #[must_use]
 pub fn free_port() -> u16 {
+    use std::hash::BuildHasher as _;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    const FIRST: u16 = 20_000;
+    const COUNT: u16 = 12_000;
+    static PICKED: AtomicU64 = AtomicU64::new(0);
+    let seed = std::collections::hash_map::RandomState::new();
+    for _ in 0..1_000 {
+        let pick = seed.hash_one(PICKED.fetch_add(1, Ordering::Relaxed));
+        let port = FIRST + u16::try_from(pick % u64::from(COUNT)).unwrap_or(0);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .expect("the loopback interface accepts a bind to port 0")
